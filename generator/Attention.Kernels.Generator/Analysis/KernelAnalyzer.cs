@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Attention.Kernels.Generator.Diagnostics;
+using Attention.Kernels.Generator.Model;
+using Attention.Kernels.Generator.Parsing;
+
+namespace Attention.Kernels.Generator.Analysis;
+
+/// <summary>
+/// Judges a <see cref="ParsedKernel"/>: validates the method shape, the parameters and the attribute values,
+/// applies defaults, and builds the attention graph. Every rule that fails adds a diagnostic at the place
+/// the user has to edit.
+/// </summary>
+internal static class KernelAnalyzer
+{
+    public const int MinHeadDim = 1;
+    public const int MaxHeadDim = 256;
+    public const int MaxHeads = 4096;
+
+    /// <summary>The parameters of an attention kernel, in order; the last one is optional.</summary>
+    public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp"];
+
+    public static KernelDeclaration Analyze(ParsedKernel parsed, bool allowUnsafe)
+    {
+        var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
+        var method = parsed.Method;
+        bool canEmit = parsed.Diagnostics.Count == 0;
+
+        if (!method.IsStatic || !method.IsPartialDefinition || !method.ReturnsVoid || method.IsGeneric)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MethodShape, method.Location, method.Name, parsed.AttributeName));
+            canEmit = false;
+        }
+        foreach (string type in parsed.NonPartialTypes)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeNotPartial, method.Location, type, method.Name));
+            canEmit = false;
+        }
+        if (canEmit && !allowUnsafe)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsafeBlocksRequired, method.Location, method.Name));
+
+        bool hasLogSumExp = CheckParameters(parsed, diagnostics);
+        var node = BuildAttentionNode(parsed, hasLogSumExp, diagnostics);
+
+        var graph = new AttentionGraph(
+            AttentionParameters.Take(3).ToEquatableArray(),
+            AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
+            new GraphNode[] { node }.ToEquatableArray());
+
+        return new KernelDeclaration(
+            parsed.TypeKey,
+            parsed.Namespace,
+            parsed.ContainingTypes,
+            new KernelMethodInfo(method.Name, method.Modifiers, parsed.Parameters.Select(p => new ParameterInfo(p.Name, p.Type)).ToEquatableArray()),
+            graph,
+            diagnostics.ToEquatableArray(),
+            canEmit);
+    }
+
+    /// <summary>Checks count, names and types; returns whether the optional log-sum-exp output is declared.</summary>
+    private static bool CheckParameters(ParsedKernel parsed, List<DiagnosticInfo> diagnostics)
+    {
+        var parameters = parsed.Parameters;
+        int required = AttentionParameters.Length - 1;
+        if (parameters.Count < required || parameters.Count > AttentionParameters.Length)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterCount, parsed.Method.ParameterListLocation ?? parsed.Method.Location,
+                parsed.Method.Name, parameters.Count, $"{required} (q, k, v, output) or {AttentionParameters.Length} (…, logSumExp)"));
+        }
+        for (int i = 0; i < Math.Min(parameters.Count, AttentionParameters.Length); i++)
+        {
+            var parameter = parameters[i];
+            if (parameter.Name != AttentionParameters[i])
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterName, parameter.Location, i + 1, AttentionParameters[i], parameter.Name));
+            if (!parameter.IsFloatTensor)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterType, parameter.Location, parameter.Name,
+                    "Tensor<float> (passed by value)", parameter.Type));
+        }
+        return parameters.Count == AttentionParameters.Length;
+    }
+
+    private static AttentionNode BuildAttentionNode(ParsedKernel parsed, bool hasLogSumExp, List<DiagnosticInfo> diagnostics)
+    {
+        var arguments = parsed.Arguments.ToDictionary(a => a.Name);
+        LocationInfo? Where(string name) => arguments.TryGetValue(name, out var a) ? a.Location : parsed.AttributeLocation;
+        double Get(string name) => arguments.TryGetValue(name, out var a) ? a.Value : 0;
+        void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, string at, params object?[] args) =>
+            diagnostics.Add(DiagnosticInfo.Create(descriptor, Where(at), args));
+
+        int headDim = ClampToInt(Get("HeadDim"));
+        if (headDim <= 0)
+            Report(DiagnosticDescriptors.NotPositive, "HeadDim", "HeadDim", Format(Get("HeadDim")));
+        else if (headDim > MaxHeadDim)
+            Report(DiagnosticDescriptors.HeadDimOutOfRange, "HeadDim", headDim, MinHeadDim, MaxHeadDim);
+
+        int heads = ClampToInt(Get("Heads"));
+        if (heads <= 0)
+            Report(DiagnosticDescriptors.NotPositive, "Heads", "Heads", Format(Get("Heads")));
+        else if (heads > MaxHeads)
+            Report(DiagnosticDescriptors.ValueTooLarge, "Heads", "Heads", heads, MaxHeads);
+
+        int kvHeads = ClampToInt(Get("KvHeads"));
+        if (kvHeads < 0)
+            Report(DiagnosticDescriptors.NotPositive, "KvHeads", "KvHeads", Format(Get("KvHeads")));
+        if (kvHeads <= 0)
+            kvHeads = Math.Max(heads, 1);
+        else if (heads > 0 && heads % kvHeads != 0)
+            Report(DiagnosticDescriptors.HeadsNotDivisible, "KvHeads", heads, kvHeads);
+
+        int maskValue = ClampToInt(Get("Mask"));
+        var mask = Enum.IsDefined(typeof(MaskKind), maskValue) ? (MaskKind)maskValue : MaskKind.None;
+        if (!Enum.IsDefined(typeof(MaskKind), maskValue))
+            Report(DiagnosticDescriptors.UnsupportedMask, "Mask", maskValue);
+
+        int window = ClampToInt(Get("Window"));
+        if (window < 0)
+            Report(DiagnosticDescriptors.NotPositive, "Window", "Window", Format(Get("Window")));
+        else if (window > 0 && mask != MaskKind.SlidingWindow)
+            Report(DiagnosticDescriptors.WindowWithoutWindowMask, "Window", window, "AttentionMask." + mask);
+        else if (window == 0 && mask == MaskKind.SlidingWindow)
+            Report(DiagnosticDescriptors.SlidingWindowWithoutWindow, "Mask");
+
+        int layoutValue = ClampToInt(Get("Layout"));
+        var layout = Enum.IsDefined(typeof(LayoutKind), layoutValue) ? (LayoutKind)layoutValue : LayoutKind.BTHD;
+        if (!Enum.IsDefined(typeof(LayoutKind), layoutValue))
+            Report(DiagnosticDescriptors.UnsupportedLayout, "Layout", layoutValue);
+
+        double scale = Get("Scale");
+        if (double.IsNaN(scale) || double.IsInfinity(scale) || scale < 0)
+            Report(DiagnosticDescriptors.InvalidScale, "Scale", Format(scale));
+        if (!(scale > 0) || double.IsInfinity(scale))
+            scale = 1.0 / Math.Sqrt(Math.Max(headDim, 1));
+
+        return new AttentionNode(
+            parsed.Method.Name,
+            AttentionParameters.Take(3).ToEquatableArray(),
+            AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
+            Math.Max(headDim, 1), Math.Max(heads, 1), kvHeads, mask, Math.Max(window, 0), scale, layout, hasLogSumExp);
+    }
+
+    private static int ClampToInt(double value) =>
+        double.IsNaN(value) ? 0 : value >= int.MaxValue ? int.MaxValue : value <= int.MinValue ? int.MinValue : (int)value;
+
+    private static string Format(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,69 @@
+using System.Collections.Generic;
+using System.Linq;
+using Attention.Kernels.Generator.Analysis;
+using Attention.Kernels.Generator.Emit;
+using Attention.Kernels.Generator.Model;
+using Attention.Kernels.Generator.Parsing;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Attention.Kernels.Generator;
+
+/// <summary>
+/// The pipeline: find annotated methods → parse into symbol-free models → analyze (validate, resolve, plan)
+/// → group by declaring type → emit one file per type. Each stage is a named step so tests can check caching.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class AttentionKernelsGenerator : IIncrementalGenerator
+{
+    public const string AttentionAttribute = "Attention.Kernels.ScaledDotProductAttentionAttribute";
+
+    /// <summary>Tracking step names (asserted by the incrementality tests).</summary>
+    public static class Steps
+    {
+        public const string Parse = nameof(Parse);
+        public const string Analyze = nameof(Analyze);
+        public const string GroupByType = nameof(GroupByType);
+    }
+
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var allowUnsafe = context.CompilationProvider
+            .Select(static (compilation, _) => compilation.Options is CSharpCompilationOptions { AllowUnsafe: true });
+
+        var kernels = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                AttentionAttribute,
+                static (node, _) => node is MethodDeclarationSyntax,
+                KernelParser.Parse)
+            .Where(static parsed => parsed is not null)
+            .Select(static (parsed, _) => parsed!)
+            .WithTrackingName(Steps.Parse)
+            .Combine(allowUnsafe)
+            .Select(static (input, _) => KernelAnalyzer.Analyze(input.Left, input.Right))
+            .WithTrackingName(Steps.Analyze);
+
+        context.RegisterSourceOutput(kernels.Select(static (k, _) => k.Diagnostics), static (spc, diagnostics) =>
+        {
+            foreach (var diagnostic in diagnostics)
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+        });
+
+        var files = kernels
+            .Where(static k => k.CanEmit)
+            .Collect()
+            .SelectMany(static (all, _) => GroupByType(all))
+            .WithTrackingName(Steps.GroupByType);
+
+        context.RegisterSourceOutput(files, static (spc, group) =>
+            spc.AddSource(SourceEmitter.HintName(group[0].TypeKey), SourceEmitter.Emit(group)));
+    }
+
+    /// <summary>One group per declaring type, types and kernels in a stable order (deterministic output).</summary>
+    private static IEnumerable<EquatableArray<KernelDeclaration>> GroupByType(IEnumerable<KernelDeclaration> kernels) =>
+        kernels
+            .GroupBy(k => k.TypeKey)
+            .OrderBy(g => g.Key, System.StringComparer.Ordinal)
+            .Select(g => g.ToEquatableArray());
+}

@@ -1,0 +1,89 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Attention.Kernels.Generator.Diagnostics;
+
+/// <summary>Every diagnostic the generator reports. Each ID has a page at docs/diagnostics/ID.md.</summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "Attention.Kernels";
+    private const string HelpRoot = "https://github.com/attention-kernels/attention-kernels/blob/main/docs/diagnostics/";
+
+    public static readonly DiagnosticDescriptor MethodShape = Error("AK0001",
+        "Kernel method must be a non-generic 'static partial void' method",
+        "'{0}' must be declared as a non-generic 'static partial void' method to carry [{1}]");
+
+    public static readonly DiagnosticDescriptor TypeNotPartial = Error("AK0002",
+        "Containing type must be partial",
+        "Type '{0}' must be declared 'partial' so the generator can add the body of '{1}'");
+
+    public static readonly DiagnosticDescriptor ParameterCount = Error("AK0003",
+        "Wrong number of kernel parameters",
+        "'{0}' has {1} parameter(s); expected {2}");
+
+    public static readonly DiagnosticDescriptor ParameterType = Error("AK0004",
+        "Kernel parameter has the wrong type",
+        "Parameter '{0}' must be of type {1}, not {2}");
+
+    public static readonly DiagnosticDescriptor ParameterName = Error("AK0005",
+        "Kernel parameter has the wrong name",
+        "Parameter {0} must be named '{1}', not '{2}'");
+
+    public static readonly DiagnosticDescriptor HeadDimOutOfRange = Error("AK0006",
+        "Head dimension out of the supported range",
+        "HeadDim = {0} is outside the supported range {1}–{2}");
+
+    public static readonly DiagnosticDescriptor HeadsNotDivisible = Error("AK0007",
+        "Heads must be a multiple of KvHeads",
+        "Heads = {0} is not a multiple of KvHeads = {1}; each key/value head must serve the same number of query heads");
+
+    public static readonly DiagnosticDescriptor NotPositive = Error("AK0008",
+        "Value must be positive",
+        "{0} must be a positive integer, but is {1}");
+
+    public static readonly DiagnosticDescriptor WindowWithoutWindowMask = Error("AK0009",
+        "Window given with a mask that takes none",
+        "Window = {0} has no effect with Mask = {1}; use Mask = AttentionMask.SlidingWindow or remove Window");
+
+    public static readonly DiagnosticDescriptor SlidingWindowWithoutWindow = Error("AK0010",
+        "Sliding-window mask without a window size",
+        "Mask = AttentionMask.SlidingWindow needs Window > 0 (the number of keys each query sees)");
+
+    public static readonly DiagnosticDescriptor UnsupportedLayout = Error("AK0011",
+        "Unsupported tensor layout",
+        "Layout value {0} is not supported; use TensorLayout.BTHD or TensorLayout.BHTD");
+
+    public static readonly DiagnosticDescriptor UnsupportedMask = Error("AK0012",
+        "Unsupported mask kind",
+        "Mask value {0} is not supported; use AttentionMask.None, Causal or SlidingWindow");
+
+    public static readonly DiagnosticDescriptor InvalidScale = Error("AK0013",
+        "Scale must be finite and positive",
+        "Scale = {0} is not a finite positive number (leave it 0 for 1/sqrt(HeadDim))");
+
+    public static readonly DiagnosticDescriptor UnsafeBlocksRequired = Error("AK0014",
+        "Generated kernels need unsafe code",
+        "'{0}' needs unsafe code in the generated kernel; set <AllowUnsafeBlocks>true</AllowUnsafeBlocks> in the project file");
+
+    public static readonly DiagnosticDescriptor ValueTooLarge = Error("AK0015",
+        "Value too large",
+        "{0} = {1} exceeds the supported maximum of {2}");
+
+    public static readonly DiagnosticDescriptor InternalError = Error("AK0099",
+        "Internal generator error",
+        "The Attention.Kernels generator failed on '{0}': {1}. Please report this with the declaration that caused it.");
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = typeof(DiagnosticDescriptors)
+        .GetFields()
+        .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+        .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+        .ToDictionary(d => d.Id);
+
+    public static IEnumerable<DiagnosticDescriptor> All => s_byId.Values.OrderBy(d => d.Id);
+
+    public static DiagnosticDescriptor ById(string id) => s_byId[id];
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
+}

@@ -1,0 +1,268 @@
+using Attention.Kernels.Generator.Model;
+
+namespace Attention.Kernels.Generator.Emit;
+
+/// <summary>
+/// Writes one fused attention kernel: the partial method body, and a nested <c>{Name}Kernel</c> class with
+/// the compile-time constants, the cost model, shape validation, device dispatch and the CPU kernel.
+/// </summary>
+internal static class AttentionEmitter
+{
+    public static void Emit(CodeWriter w, KernelMethodInfo method, AttentionNode node)
+    {
+        string kernel = method.Name + "Kernel";
+        string lse = node.HasLogSumExp ? "logSumExp" : "null";
+        bool bthd = node.Layout == LayoutKind.BTHD;
+        string qShape = bthd ? $"[B, Tq, H={node.Heads}, D={node.HeadDim}]" : $"[B, H={node.Heads}, Tq, D={node.HeadDim}]";
+        string kvShape = bthd ? $"[B, Tk, KvH={node.KvHeads}, D={node.HeadDim}]" : $"[B, KvH={node.KvHeads}, Tk, D={node.HeadDim}]";
+
+        WriteRemarks(w, kernel, node, qShape, kvShape);
+        w.Line(Names.GeneratedCode);
+        w.Line($"{Modifiers(method)}static partial void {method.Name}({Signature(method)}) =>");
+        w.Line($"    {kernel}.Launch(q, k, v, output, {lse});");
+        w.Line();
+
+        w.Line($"/// <summary>The fused kernel behind <see cref=\"{method.Name}\"/>: compile-time constants, cost model, launch code per backend.</summary>");
+        w.Line(Names.GeneratedCode);
+        w.Open($"{Modifiers(method)}static class {kernel}");
+        WriteConstants(w, node);
+        WriteCost(w, node);
+        WriteLaunch(w, method, node, qShape, kvShape);
+        WriteCpuKernel(w, node);
+        w.Close();
+    }
+
+    internal static string Modifiers(KernelMethodInfo method) => method.Modifiers.Length == 0 ? "" : method.Modifiers + " ";
+
+    internal static string Signature(KernelMethodInfo method)
+    {
+        var parts = new string[method.Parameters.Count];
+        for (int i = 0; i < parts.Length; i++)
+            parts[i] = method.Parameters[i].Type + " " + method.Parameters[i].Name;
+        return string.Join(", ", parts);
+    }
+
+    private static void WriteRemarks(CodeWriter w, string kernel, AttentionNode node, string qShape, string kvShape)
+    {
+        string maskText = node.Mask switch
+        {
+            MaskKind.Causal => " + causal mask",
+            MaskKind.SlidingWindow => $" + sliding-window mask ({node.Window} keys)",
+            _ => "",
+        };
+        w.Line("/// <remarks>");
+        w.Line($"/// <para><b>Fused scaled dot-product attention</b> (generated): output = softmax({Names.Float(node.Scale)} · q·kᵀ{maskText}) · v,");
+        w.Line("/// in one kernel that streams key/value blocks with an online softmax; the Tq×Tk score matrix is never stored.</para>");
+        w.Line($"/// <para>Shapes ({node.Layout}): q and output {qShape}; k and v {kvShape}" +
+               (node.HasLogSumExp ? $"; logSumExp [B, H={node.Heads}, Tq]" : "") + ".</para>");
+        if (node.GroupSize > 1)
+            w.Line($"/// <para>{(node.KvHeads == 1 ? "Multi-query" : "Grouped-query")} attention: {node.GroupSize} query heads share each key/value head; K and V are read in place, never repeated.</para>");
+        switch (node.Mask)
+        {
+            case MaskKind.Causal:
+                w.Line("/// <para>Causal mask aligned bottom-right: query i sees keys j ≤ i + (Tk − Tq). Key blocks above the diagonal are skipped, not computed.</para>");
+                break;
+            case MaskKind.SlidingWindow:
+                w.Line($"/// <para>Sliding window aligned bottom-right: query i sees keys i + (Tk − Tq) − {node.Window} &lt; j ≤ i + (Tk − Tq). Key blocks outside the band are skipped.</para>");
+                break;
+        }
+        if (node.Mask != MaskKind.None)
+            w.Line("/// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>");
+        w.Line($"/// <para>Constants and the cost model: <see cref=\"{kernel}\"/>.</para>");
+        w.Line("/// </remarks>");
+    }
+
+    private static void WriteConstants(CodeWriter w, AttentionNode node)
+    {
+        w.Line("/// <summary>Length of one head's query, key and value vectors.</summary>");
+        w.Line($"public const int HeadDim = {node.HeadDim};");
+        w.Line("/// <summary>Query heads.</summary>");
+        w.Line($"public const int Heads = {node.Heads};");
+        w.Line("/// <summary>Key/value heads.</summary>");
+        w.Line($"public const int KvHeads = {node.KvHeads};");
+        w.Line("/// <summary>Query heads per key/value head: query head h reads key/value head h / GroupSize.</summary>");
+        w.Line($"public const int GroupSize = {node.GroupSize};");
+        w.Line("/// <summary>Which keys each query sees.</summary>");
+        w.Line($"public const {Names.AttentionMask} Mask = {Names.AttentionMask}.{node.Mask};");
+        w.Line("/// <summary>Keys per query under a sliding-window mask (0 otherwise).</summary>");
+        w.Line($"public const int Window = {node.Window};");
+        w.Line($"/// <summary>Multiplier of q·kᵀ{(System.Math.Abs(node.Scale - 1.0 / System.Math.Sqrt(node.HeadDim)) < 1e-12 ? $" (1/√{node.HeadDim})" : "")}.</summary>");
+        w.Line($"public const float Scale = {Names.Float(node.Scale)};");
+        w.Line("/// <summary>Layout of q, k, v and output.</summary>");
+        w.Line($"public const {Names.TensorLayout} Layout = {Names.TensorLayout}.{node.Layout};");
+        w.Line();
+    }
+
+    private static void WriteCost(CodeWriter w, AttentionNode node)
+    {
+        w.Line("/// <summary>");
+        w.Line("/// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs");
+        w.Line("/// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch.");
+        w.Line("/// </summary>");
+        w.Open($"public static {Names.KernelCost} Cost(int batch, int queryLength, int keyLength)");
+        w.Line($"double pairs = {Names.Geometry}.VisiblePairs(queryLength, keyLength, Mask, Window);");
+        w.Line("double flops = 4.0 * batch * Heads * HeadDim * pairs;");
+        w.Line("double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim" +
+               (node.HasLogSumExp ? " + (double)batch * Heads * queryLength;" : ";"));
+        w.Line($"return new {Names.KernelCost}(flops, elements * sizeof(float), {Names.Flash}.ScratchBytes(HeadDim));");
+        w.Close();
+        w.Line();
+    }
+
+    private static void WriteLaunch(CodeWriter w, KernelMethodInfo method, AttentionNode node, string qShape, string kvShape)
+    {
+        bool bthd = node.Layout == LayoutKind.BTHD;
+        int seqAxis = bthd ? 1 : 2;
+        string q = bthd ? "batch, queryLength, Heads, HeadDim" : "batch, Heads, queryLength, HeadDim";
+        string kv = bthd ? "batch, keyLength, KvHeads, HeadDim" : "batch, KvHeads, keyLength, HeadDim";
+
+        w.Line("/// <summary>Checks shapes and devices, then runs the kernel on the tensors' device.</summary>");
+        w.Line($"/// <exception cref=\"global::System.ArgumentException\">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>");
+        w.Open($"public static void Launch({Names.Tensor} q, {Names.Tensor} k, {Names.Tensor} v, {Names.Tensor} output, {Names.Tensor}? logSumExp)");
+        w.Line("// Runtime sizes come from the tensors; everything else was fixed at compile time.");
+        w.Line($"{Names.TensorShape}.ExpectRank(q, nameof(q), \"{qShape}\", 4);");
+        w.Line($"{Names.TensorShape}.ExpectRank(k, nameof(k), \"{kvShape}\", 4);");
+        w.Line($"int batch = q.Dim(0), queryLength = q.Dim({seqAxis}), keyLength = k.Dim({seqAxis});");
+        w.Line($"{Names.TensorShape}.Expect(q, nameof(q), \"{qShape}\", {q});");
+        w.Line($"{Names.TensorShape}.Expect(k, nameof(k), \"{kvShape}\", {kv});");
+        w.Line($"{Names.TensorShape}.Expect(v, nameof(v), \"{kvShape}\", {kv});");
+        w.Line($"{Names.TensorShape}.Expect(output, nameof(output), \"{qShape}\", {q});");
+        w.Line("var device = q.Device;");
+        w.Line($"{Names.TensorShape}.ExpectDevice(k, nameof(k), device);");
+        w.Line($"{Names.TensorShape}.ExpectDevice(v, nameof(v), device);");
+        w.Line($"{Names.TensorShape}.ExpectDevice(output, nameof(output), device);");
+        w.Open("if (logSumExp is not null)");
+        w.Line($"{Names.TensorShape}.Expect(logSumExp, nameof(logSumExp), \"[B, H={node.Heads}, Tq]\", batch, Heads, queryLength);");
+        w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
+        w.Close();
+        w.Line();
+        w.Open("switch (device.Kind)");
+        w.Line($"case {Names.DeviceKind}.Cpu:");
+        w.Line("    RunOnCpu(q, k, v, output, logSumExp, batch, queryLength, keyLength);");
+        w.Line("    break;");
+        w.Line("default:");
+        w.Line($"    throw new global::System.NotSupportedException($\"{method.Name}: no kernel for {{device}} in this build.\");");
+        w.Close();
+        w.Close();
+        w.Line();
+
+        w.Open($"private static unsafe void RunOnCpu({Names.Tensor} q, {Names.Tensor} k, {Names.Tensor} v, {Names.Tensor} output, {Names.Tensor}? logSumExp, int batch, int queryLength, int keyLength)");
+        w.Line($"int tileRows = {Names.Flash}.QueryTileRows;");
+        w.Open("var kernel = new CpuKernel");
+        w.Line($"Q = (float*)(({Names.CpuBuffer})q.Buffer).Pointer,");
+        w.Line($"K = (float*)(({Names.CpuBuffer})k.Buffer).Pointer,");
+        w.Line($"V = (float*)(({Names.CpuBuffer})v.Buffer).Pointer,");
+        w.Line($"O = (float*)(({Names.CpuBuffer})output.Buffer).Pointer,");
+        w.Line($"Lse = logSumExp is null ? null : (float*)(({Names.CpuBuffer})logSumExp.Buffer).Pointer,");
+        w.Line("QueryLength = queryLength,");
+        w.Line("KeyLength = keyLength,");
+        w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
+        w.Close(";");
+        w.Line($"{Names.CpuParallel}.For(batch * Heads * kernel.QueryTiles, ref kernel);");
+        w.Line("// The tensors own the memory the kernel read through raw pointers: keep them alive until it is done.");
+        w.Line("global::System.GC.KeepAlive(q); global::System.GC.KeepAlive(k); global::System.GC.KeepAlive(v);");
+        w.Line("global::System.GC.KeepAlive(output); global::System.GC.KeepAlive(logSumExp);");
+        w.Close();
+        w.Line();
+    }
+
+    private static void WriteCpuKernel(CodeWriter w, AttentionNode node)
+    {
+        bool bthd = node.Layout == LayoutKind.BTHD;
+        w.Line("/// <summary>");
+        w.Line("/// CPU kernel: one work item per (batch, head, tile of query rows), spread over all cores. Each tile streams");
+        w.Line("/// the key/value blocks it can see with an online softmax (see FlashAttentionCpu for the SIMD tile steps).");
+        w.Line("/// </summary>");
+        w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}");
+        w.Line("public float* Q, K, V, O, Lse;");
+        w.Line("public int QueryLength, KeyLength, QueryTiles;");
+        w.Line();
+        w.Line("// Distance in floats between consecutive sequence positions of one head.");
+        w.Line(bthd ? "private const int QueryRowStride = Heads * HeadDim;" : "private const int QueryRowStride = HeadDim;");
+        w.Line(bthd ? "private const int KeyRowStride = KvHeads * HeadDim;" : "private const int KeyRowStride = HeadDim;");
+        w.Line();
+        w.Open("public void Invoke(int index, int worker)");
+        w.Line("// Simd.UseVector512 is a JIT-time constant: only one of these calls is compiled.");
+        w.Line($"if ({Names.Simd}.UseVector512)");
+        w.Line($"    Tile<{Names.Vector512}>(index, worker);");
+        w.Line("else");
+        w.Line($"    Tile<{Names.Vector256}>(index, worker);");
+        w.Close();
+        w.Line();
+        w.Open("private void Tile<TVec>(int index, int worker) where TVec : struct");
+        w.Line("// Work item → (batch, head, query tile).");
+        w.Line($"int tileRows = {Names.Flash}.QueryTile<TVec>();");
+        w.Line("int tile = index % QueryTiles;");
+        w.Line("int head = index / QueryTiles % Heads;");
+        w.Line("int batch = index / (QueryTiles * Heads);");
+        w.Line(node.GroupSize == 1 ? "int kvHead = head;" : "int kvHead = head / GroupSize; // GQA: consecutive query heads share a key/value head");
+        w.Line("int firstQuery = tile * tileRows;");
+        w.Line("int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);");
+        if (bthd)
+        {
+            w.Line("float* q = Q + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;");
+            w.Line("float* k = K + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;");
+            w.Line("float* v = V + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;");
+            w.Line("float* o = O + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;");
+        }
+        else
+        {
+            w.Line("float* q = Q + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;");
+            w.Line("float* k = K + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;");
+            w.Line("float* v = V + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;");
+            w.Line("float* o = O + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;");
+        }
+        w.Line("float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;");
+        w.Line();
+
+        switch (node.Mask)
+        {
+            case MaskKind.None:
+                w.Line("// No mask: every query of the tile sees every key.");
+                w.Line("int keyStart = 0, keyEnd = KeyLength;");
+                break;
+            case MaskKind.Causal:
+                w.Line("// Causal, bottom-right aligned: query i sees keys j ≤ i + diagonal. Keys past the tile's last row are never visited.");
+                w.Line("int diagonal = KeyLength - QueryLength;");
+                w.Line("int keyStart = 0;");
+                w.Line("int keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);");
+                break;
+            case MaskKind.SlidingWindow:
+                w.Line("// Sliding window, bottom-right aligned: query i sees keys i + diagonal − Window < j ≤ i + diagonal.");
+                w.Line("// Only the band the tile's rows can see is visited.");
+                w.Line("int diagonal = KeyLength - QueryLength;");
+                w.Line("int keyStart = global::System.Math.Max(0, firstQuery + diagonal - Window + 1);");
+                w.Line("int keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);");
+                break;
+        }
+        w.Open("if (keyEnd <= keyStart)");
+        w.Line($"{Names.Flash}.StoreEmpty(o, QueryRowStride, rows, HeadDim, lse, 1);");
+        w.Line("return;");
+        w.Close();
+        w.Line();
+        w.Line($"var t = {Names.Flash}.BeginTile<TVec>(worker, HeadDim);");
+        w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
+        w.Open($"for (int firstKey = keyStart; firstKey < keyEnd; firstKey += {Names.Flash}.KeyBlock)");
+        w.Line($"int keys = global::System.Math.Min({Names.Flash}.KeyBlock, keyEnd - firstKey);");
+        w.Line($"{Names.Flash}.Scores<TVec>(t, k + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);");
+        switch (node.Mask)
+        {
+            case MaskKind.Causal:
+                w.Line("// Only blocks that cross the diagonal of some row of the tile need element-wise masking.");
+                w.Line("if (firstKey + keys - 1 > firstQuery + diagonal)");
+                w.Line($"    {Names.Flash}.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, window: 0);");
+                break;
+            case MaskKind.SlidingWindow:
+                w.Line("// Only blocks that cross an edge of the band for some row of the tile need element-wise masking.");
+                w.Line("if (firstKey + keys - 1 > firstQuery + diagonal || firstKey <= firstQuery + rows - 1 + diagonal - Window)");
+                w.Line($"    {Names.Flash}.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, Window);");
+                break;
+        }
+        w.Line($"{Names.Flash}.Softmax<TVec>(t, keys, HeadDim);");
+        w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);");
+        w.Close();
+        w.Line($"{Names.Flash}.Store<TVec>(t, o, QueryRowStride, rows, HeadDim, lse, 1);");
+        w.Close();
+        w.Close();
+    }
+}

@@ -1,0 +1,48 @@
+namespace Attention.Kernels.Generator.Model;
+
+/// <summary>
+/// A dataflow graph of attention nodes. The method's parameters are the graph's inputs and outputs; nodes
+/// read named values and produce named values. A single-op declaration is the one-node graph
+/// <c>(q, k, v) → attention → output</c>, so model classes with several nodes are the same model, larger.
+/// </summary>
+internal sealed record AttentionGraph(
+    EquatableArray<string> Inputs,
+    EquatableArray<string> Outputs,
+    EquatableArray<GraphNode> Nodes);
+
+/// <summary>A node: reads <see cref="Inputs"/> (values by name), writes <see cref="Outputs"/>.</summary>
+internal abstract record GraphNode(string Name, EquatableArray<string> Inputs, EquatableArray<string> Outputs);
+
+/// <summary>Mask kinds, mirroring <c>Attention.Kernels.AttentionMask</c>.</summary>
+internal enum MaskKind
+{
+    None = 0,
+    Causal = 1,
+    SlidingWindow = 2,
+}
+
+/// <summary>Layouts, mirroring <c>Attention.Kernels.TensorLayout</c>.</summary>
+internal enum LayoutKind
+{
+    BTHD = 0,
+    BHTD = 1,
+}
+
+/// <summary>Scaled dot-product attention with everything resolved (defaults applied, values validated).</summary>
+/// <param name="Scale">The multiplier of q·kᵀ, 1/√HeadDim when the attribute left it 0.</param>
+/// <param name="HasLogSumExp">Whether the node also writes the per-row log-sum-exp.</param>
+internal sealed record AttentionNode(
+    string Name,
+    EquatableArray<string> Inputs,
+    EquatableArray<string> Outputs,
+    int HeadDim,
+    int Heads,
+    int KvHeads,
+    MaskKind Mask,
+    int Window,
+    double Scale,
+    LayoutKind Layout,
+    bool HasLogSumExp) : GraphNode(Name, Inputs, Outputs)
+{
+    public int GroupSize => Heads / KvHeads;
+}

@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Attention.Kernels.Generator.Diagnostics;
+using Attention.Kernels.Generator.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Attention.Kernels.Generator.Parsing;
+
+/// <summary>Reads an annotated method into a <see cref="ParsedKernel"/>. Never throws: failures become AK0099.</summary>
+internal static class KernelParser
+{
+    private static readonly SymbolDisplayFormat s_typeFormat = SymbolDisplayFormat.FullyQualifiedFormat
+        .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+    public static ParsedKernel? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        if (context.TargetSymbol is not IMethodSymbol method || context.TargetNode is not MethodDeclarationSyntax syntax)
+            return null;
+        var attribute = context.Attributes.FirstOrDefault();
+        string attributeName = attribute?.AttributeClass?.Name ?? "ScaledDotProductAttentionAttribute";
+        if (attributeName.EndsWith("Attribute", StringComparison.Ordinal))
+            attributeName = attributeName.Substring(0, attributeName.Length - "Attribute".Length);
+        var attributeSyntax = attribute?.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        try
+        {
+            return ParseCore(method, syntax, attribute, attributeSyntax, attributeName, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            throw;
+        }
+        catch (Exception exception)
+        {
+            // The generator must never crash the build: an unexpected failure is reported where it happened.
+            var location = LocationInfo.From(attributeSyntax) ?? LocationInfo.From(syntax.Identifier.GetLocation());
+            return new ParsedKernel(attributeName, "", null, EquatableArray<ContainingTypeInfo>.Empty, EquatableArray<string>.Empty,
+                new ParsedMethod(method.Name, "", false, false, false, false, location, null),
+                EquatableArray<ParsedParameter>.Empty, EquatableArray<AttributeArgument>.Empty, location,
+                new[] { DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, location, method.Name, exception.GetType().Name + ": " + exception.Message) }.ToEquatableArray());
+        }
+    }
+
+    private static ParsedKernel ParseCore(IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData? attribute,
+        AttributeSyntax? attributeSyntax, string attributeName, CancellationToken cancellationToken)
+    {
+        var containingTypes = new List<ContainingTypeInfo>();
+        var nonPartial = new List<string>();
+        for (var type = syntax.Parent as TypeDeclarationSyntax; type is not null; type = type.Parent as TypeDeclarationSyntax)
+        {
+            containingTypes.Insert(0, new ContainingTypeInfo(TypeKeyword(type), type.Identifier.ValueText + (type.TypeParameterList?.ToString() ?? "")));
+            if (!type.Modifiers.Any(SyntaxKind.PartialKeyword))
+                nonPartial.Add(type.Identifier.ValueText);
+        }
+
+        var ns = method.ContainingType?.ContainingNamespace;
+        string? namespaceName = ns is null || ns.IsGlobalNamespace ? null : ns.ToDisplayString();
+        string typeKey = method.ContainingType?.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) ?? "";
+
+        string modifiers = string.Join(" ", syntax.Modifiers
+            .Where(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) ||
+                        m.IsKind(SyntaxKind.ProtectedKeyword) || m.IsKind(SyntaxKind.PrivateKeyword))
+            .Select(m => m.ValueText));
+
+        var parsedMethod = new ParsedMethod(
+            method.Name,
+            modifiers,
+            method.IsStatic,
+            method.IsPartialDefinition,
+            method.ReturnsVoid,
+            method.IsGenericMethod,
+            LocationInfo.From(syntax.Identifier.GetLocation()),
+            LocationInfo.From(syntax.ParameterList));
+
+        var parameters = new List<ParsedParameter>();
+        for (int i = 0; i < method.Parameters.Length; i++)
+        {
+            var parameter = method.Parameters[i];
+            var parameterSyntax = i < syntax.ParameterList.Parameters.Count ? syntax.ParameterList.Parameters[i] : null;
+            parameters.Add(new ParsedParameter(
+                parameter.Name,
+                parameter.Type.ToDisplayString(s_typeFormat),
+                parameter.RefKind == RefKind.None && !parameter.IsParams && IsFloatTensor(parameter.Type),
+                LocationInfo.From(parameterSyntax)));
+        }
+
+        var arguments = new List<AttributeArgument>();
+        if (attribute is not null)
+        {
+            foreach (var named in attribute.NamedArguments)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (named.Value.Kind == TypedConstantKind.Error || named.Value.Value is null)
+                    continue; // the compiler already reports malformed arguments
+                double? value = named.Value.Value switch
+                {
+                    int i => i,
+                    double d => d,
+                    float f => f,
+                    long l => l,
+                    short s => s,
+                    byte b => b,
+                    _ => null,
+                };
+                if (value is null)
+                    continue;
+                var argumentSyntax = attributeSyntax?.ArgumentList?.Arguments
+                    .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
+                arguments.Add(new AttributeArgument(named.Key, value.Value, LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax)));
+            }
+        }
+
+        return new ParsedKernel(attributeName, typeKey, namespaceName, containingTypes.ToEquatableArray(), nonPartial.ToEquatableArray(),
+            parsedMethod, parameters.ToEquatableArray(), arguments.ToEquatableArray(), LocationInfo.From(attributeSyntax),
+            EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    private static bool IsFloatTensor(ITypeSymbol type) =>
+        type is INamedTypeSymbol { Name: "Tensor", Arity: 1 } named &&
+        named.ContainingNamespace?.ToDisplayString() == "Attention.Kernels" &&
+        named.TypeArguments[0].SpecialType == SpecialType.System_Single;
+
+    private static string TypeKeyword(TypeDeclarationSyntax type) => type switch
+    {
+        RecordDeclarationSyntax record when record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) => "record struct",
+        RecordDeclarationSyntax => "record",
+        _ => type.Keyword.ValueText,
+    };
+}

@@ -1,0 +1,36 @@
+using Attention.Kernels.Generator.Model;
+
+namespace Attention.Kernels.Generator.Parsing;
+
+/// <summary>
+/// The facts the parser read off one annotated method, before any judgement: the analysis step decides
+/// what is valid. Everything that needs symbols (types, modifiers) is resolved here into plain data.
+/// </summary>
+internal sealed record ParsedKernel(
+    string AttributeName,
+    string TypeKey,
+    string? Namespace,
+    EquatableArray<ContainingTypeInfo> ContainingTypes,
+    EquatableArray<string> NonPartialTypes,
+    ParsedMethod Method,
+    EquatableArray<ParsedParameter> Parameters,
+    EquatableArray<AttributeArgument> Arguments,
+    LocationInfo? AttributeLocation,
+    EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>The method's shape.</summary>
+internal sealed record ParsedMethod(
+    string Name,
+    string Modifiers,
+    bool IsStatic,
+    bool IsPartialDefinition,
+    bool ReturnsVoid,
+    bool IsGeneric,
+    LocationInfo? Location,
+    LocationInfo? ParameterListLocation);
+
+/// <summary>One parameter: its declared type, and whether it is a by-value <c>Tensor&lt;float&gt;</c>.</summary>
+internal sealed record ParsedParameter(string Name, string Type, bool IsFloatTensor, LocationInfo? Location);
+
+/// <summary>A named attribute argument: its numeric value (enums as their integer) and where it was written.</summary>
+internal sealed record AttributeArgument(string Name, double Value, LocationInfo? Location);

@@ -1,0 +1,37 @@
+namespace Attention.Kernels;
+
+/// <summary>
+/// Declares a fused scaled dot-product attention kernel on a <c>static partial void</c> method:
+/// <c>output = softmax(scale · q·kᵀ + mask) · v</c>, computed flash-style (the Tq×Tk score matrix is never stored).
+/// </summary>
+/// <remarks>
+/// <para>The method must be declared as
+/// <c>static partial void Name(Tensor&lt;float&gt; q, Tensor&lt;float&gt; k, Tensor&lt;float&gt; v, Tensor&lt;float&gt; output)</c>,
+/// optionally followed by <c>Tensor&lt;float&gt; logSumExp</c> ([batch, heads, Tq]) for the per-row log-sum-exp of the scaled scores.</para>
+/// <para>Compile-time properties (head dim, heads, mask…) specialize the generated kernel; batch, Tq and Tk are read from the
+/// tensors at each call. Mistakes in the attribute are compile-time errors (AK0001–AK0099, see docs/diagnostics).</para>
+/// </remarks>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class ScaledDotProductAttentionAttribute : Attribute
+{
+    /// <summary>Size of one head's query/key/value vector (1–256).</summary>
+    public int HeadDim { get; set; }
+
+    /// <summary>Number of query heads.</summary>
+    public int Heads { get; set; }
+
+    /// <summary>Number of key/value heads (0 = same as <see cref="Heads"/>). Heads must be a multiple: GQA, or MQA with 1.</summary>
+    public int KvHeads { get; set; }
+
+    /// <summary>Which keys each query sees.</summary>
+    public AttentionMask Mask { get; set; }
+
+    /// <summary>For <see cref="AttentionMask.SlidingWindow"/>: how many keys (the diagonal one included) each query sees.</summary>
+    public int Window { get; set; }
+
+    /// <summary>Multiplier of q·kᵀ; 0 (the default) means 1/√HeadDim.</summary>
+    public double Scale { get; set; }
+
+    /// <summary>Layout of q, k, v and output.</summary>
+    public TensorLayout Layout { get; set; }
+}

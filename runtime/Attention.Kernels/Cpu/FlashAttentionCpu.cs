@@ -1,0 +1,296 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Attention.Kernels.Cpu;
+
+/// <summary>
+/// The building blocks of the generated CPU attention kernels (flash attention with online softmax).
+/// </summary>
+/// <remarks>
+/// <para>A work item is one tile of <see cref="QueryTile{TVec}"/> query rows of one (batch, head). The tile is
+/// kept <b>transposed</b> (row i of the tile is SIMD lane i): Qᵀ[d][i], Sᵀ[j][i], Oᵀ[d][i]. Then every step is
+/// lane-parallel over queries: scores are FMAs of a query vector by a broadcast key element; the row max and
+/// sum of the online softmax are element-wise vector max/add (no horizontal reductions); P·V is FMAs of a
+/// probability vector by a broadcast value element. K and V are read in place, never transposed or copied.</para>
+/// <para>Padding rows of a short tile compute on zero queries and are never stored. Scores are pre-multiplied by
+/// scale·log₂e so the softmax uses 2^x.</para>
+/// </remarks>
+public static unsafe class FlashAttentionCpu
+{
+    /// <summary>Keys per block of the streaming loop: Sᵀ of a block stays in L1.</summary>
+    public const int KeyBlock = 64;
+
+    private const float Log2E = 1.4426950408889634f;
+    private const float Ln2 = 0.6931471805599453f;
+
+    /// <summary>Query rows per tile: four vectors of lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int QueryTile<TVec>() where TVec : struct => 4 * Simd.Count<TVec>();
+
+    /// <summary>Query rows per tile on this machine (64 with AVX-512, 32 otherwise).</summary>
+    public static int QueryTileRows => Simd.UseVector512 ? QueryTile<Vector512<float>>() : QueryTile<Vector256<float>>();
+
+    /// <summary>Bytes of per-core scratch all workers hold for <paramref name="headDim"/> (the cost model's scratch term).</summary>
+    public static long ScratchBytes(int headDim) =>
+        CpuParallel.WorkerCount * sizeof(float) *
+        (Simd.UseVector512 ? ScratchFloats<Vector512<float>>(headDim) : ScratchFloats<Vector256<float>>(headDim));
+
+    /// <summary>Floats of scratch one tile needs for <paramref name="headDim"/>.</summary>
+    public static long ScratchFloats<TVec>(int headDim) where TVec : struct =>
+        (long)QueryTile<TVec>() * (2L * headDim + KeyBlock + 3);
+
+    /// <summary>Pointers into one worker's scratch for one tile.</summary>
+    public readonly struct Tile
+    {
+        /// <summary>Qᵀ[d][i], pre-scaled.</summary>
+        public readonly float* Queries;
+        /// <summary>Sᵀ[j][i] of the current key block, then P after the softmax step.</summary>
+        public readonly float* Scores;
+        /// <summary>Oᵀ[d][i], the unnormalized output accumulator.</summary>
+        public readonly float* Output;
+        /// <summary>Running max per row (log₂ domain).</summary>
+        public readonly float* RowMax;
+        /// <summary>Running Σ 2^(s − max) per row.</summary>
+        public readonly float* RowSum;
+        /// <summary>Rescale factor of the last block per row.</summary>
+        public readonly float* Correction;
+
+        internal Tile(float* scratch, int rows, int headDim)
+        {
+            Queries = scratch;
+            Output = Queries + (long)headDim * rows;
+            Scores = Output + (long)headDim * rows;
+            RowMax = Scores + (long)KeyBlock * rows;
+            RowSum = RowMax + rows;
+            Correction = RowSum + rows;
+        }
+    }
+
+    /// <summary>Takes the worker's scratch and resets the running max, sum and accumulator.</summary>
+    public static Tile BeginTile<TVec>(int worker, int headDim) where TVec : struct
+    {
+        int rows = QueryTile<TVec>();
+        var tile = new Tile(CpuScratch.Floats(worker, ScratchFloats<TVec>(headDim)), rows, headDim);
+        new Span<float>(tile.RowMax, rows).Fill(float.NegativeInfinity);
+        new Span<float>(tile.RowSum, rows).Clear();
+        new Span<float>(tile.Output, headDim * rows).Clear();
+        return tile;
+    }
+
+    /// <summary>Qᵀ[d][i] = q[i][d] · scale · log₂e for the tile's <paramref name="rows"/> rows, zero for padding rows.</summary>
+    public static void PackQueries<TVec>(in Tile tile, float* q, long rowStride, int rows, int headDim, float scale)
+        where TVec : struct
+    {
+        int tileRows = QueryTile<TVec>();
+        float factor = scale * Log2E;
+        for (int d = 0; d < headDim; d++)
+        {
+            float* column = tile.Queries + (long)d * tileRows;
+            for (int i = 0; i < rows; i++)
+                column[i] = q[i * rowStride + d] * factor;
+            for (int i = rows; i < tileRows; i++)
+                column[i] = 0f;
+        }
+    }
+
+    /// <summary>Sᵀ[j][·] = Σ_d k[j][d] · Qᵀ[d][·] for <paramref name="keys"/> keys (register tile: 4 keys × 4 vectors).</summary>
+    public static void Scores<TVec>(in Tile tile, float* k, long keyStride, int keys, int headDim) where TVec : struct
+    {
+        int w = Simd.Count<TVec>();
+        int tileRows = 4 * w;
+        float* qt = tile.Queries;
+        int j = 0;
+        for (; j + 4 <= keys; j += 4)
+        {
+            float* k0 = k + j * keyStride, k1 = k0 + keyStride, k2 = k1 + keyStride, k3 = k2 + keyStride;
+            TVec a00 = default, a01 = default, a02 = default, a03 = default;
+            TVec a10 = default, a11 = default, a12 = default, a13 = default;
+            TVec a20 = default, a21 = default, a22 = default, a23 = default;
+            TVec a30 = default, a31 = default, a32 = default, a33 = default;
+            for (int d = 0; d < headDim; d++)
+            {
+                float* row = qt + (long)d * tileRows;
+                TVec q0 = Simd.Load<TVec>(row), q1 = Simd.Load<TVec>(row + w), q2 = Simd.Load<TVec>(row + 2 * w), q3 = Simd.Load<TVec>(row + 3 * w);
+                TVec b = Simd.Broadcast<TVec>(k0[d]);
+                a00 = Simd.Fma(q0, b, a00); a01 = Simd.Fma(q1, b, a01); a02 = Simd.Fma(q2, b, a02); a03 = Simd.Fma(q3, b, a03);
+                b = Simd.Broadcast<TVec>(k1[d]);
+                a10 = Simd.Fma(q0, b, a10); a11 = Simd.Fma(q1, b, a11); a12 = Simd.Fma(q2, b, a12); a13 = Simd.Fma(q3, b, a13);
+                b = Simd.Broadcast<TVec>(k2[d]);
+                a20 = Simd.Fma(q0, b, a20); a21 = Simd.Fma(q1, b, a21); a22 = Simd.Fma(q2, b, a22); a23 = Simd.Fma(q3, b, a23);
+                b = Simd.Broadcast<TVec>(k3[d]);
+                a30 = Simd.Fma(q0, b, a30); a31 = Simd.Fma(q1, b, a31); a32 = Simd.Fma(q2, b, a32); a33 = Simd.Fma(q3, b, a33);
+            }
+            float* s = tile.Scores + (long)j * tileRows;
+            Simd.Store(a00, s); Simd.Store(a01, s + w); Simd.Store(a02, s + 2 * w); Simd.Store(a03, s + 3 * w);
+            s += tileRows;
+            Simd.Store(a10, s); Simd.Store(a11, s + w); Simd.Store(a12, s + 2 * w); Simd.Store(a13, s + 3 * w);
+            s += tileRows;
+            Simd.Store(a20, s); Simd.Store(a21, s + w); Simd.Store(a22, s + 2 * w); Simd.Store(a23, s + 3 * w);
+            s += tileRows;
+            Simd.Store(a30, s); Simd.Store(a31, s + w); Simd.Store(a32, s + 2 * w); Simd.Store(a33, s + 3 * w);
+        }
+        for (; j < keys; j++)
+        {
+            float* kj = k + j * keyStride;
+            TVec a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int d = 0; d < headDim; d++)
+            {
+                float* row = qt + (long)d * tileRows;
+                TVec b = Simd.Broadcast<TVec>(kj[d]);
+                a0 = Simd.Fma(Simd.Load<TVec>(row), b, a0);
+                a1 = Simd.Fma(Simd.Load<TVec>(row + w), b, a1);
+                a2 = Simd.Fma(Simd.Load<TVec>(row + 2 * w), b, a2);
+                a3 = Simd.Fma(Simd.Load<TVec>(row + 3 * w), b, a3);
+            }
+            float* s = tile.Scores + (long)j * tileRows;
+            Simd.Store(a0, s); Simd.Store(a1, s + w); Simd.Store(a2, s + 2 * w); Simd.Store(a3, s + 3 * w);
+        }
+    }
+
+    /// <summary>
+    /// Sets Sᵀ[j][i] = −∞ where key <paramref name="firstKey"/>+j is outside the mask of query
+    /// <paramref name="firstQuery"/>+i: allowed iff j − i ≤ diagonal and, with a window, j − i &gt; diagonal − window.
+    /// Called only on blocks that straddle a mask edge.
+    /// </summary>
+    public static void ApplyMask<TVec>(in Tile tile, int keys, int firstKey, int firstQuery, int diagonal, int window)
+        where TVec : struct
+    {
+        int tileRows = QueryTile<TVec>();
+        for (int j = 0; j < keys; j++)
+        {
+            float* s = tile.Scores + (long)j * tileRows;
+            for (int i = 0; i < tileRows; i++)
+            {
+                int offset = firstKey + j - (firstQuery + i);
+                if (offset > diagonal || (window > 0 && offset <= diagonal - window))
+                    s[i] = float.NegativeInfinity;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Online softmax step for one key block: new row max, P = 2^(S − max) in place of S, row sums and the
+    /// accumulator rescaled by 2^(old max − new max). Rows that have seen only masked keys keep max = −∞ and sum = 0.
+    /// </summary>
+    public static void Softmax<TVec>(in Tile tile, int keys, int headDim) where TVec : struct
+    {
+        int w = Simd.Count<TVec>();
+        int tileRows = 4 * w;
+        for (int lane = 0; lane < tileRows; lane += w)
+        {
+            TVec oldMax = Simd.Load<TVec>(tile.RowMax + lane);
+            TVec max = oldMax;
+            for (int j = 0; j < keys; j++)
+                max = Simd.Max(max, Simd.Load<TVec>(tile.Scores + (long)j * tileRows + lane));
+            TVec safeMax = Simd.ZeroWhereNegativeInfinity(max); // avoids −∞ − (−∞) = NaN for all-masked rows
+            TVec correction = Simd.Exp2(Simd.Subtract(oldMax, safeMax));
+            TVec sum = Simd.Multiply(Simd.Load<TVec>(tile.RowSum + lane), correction);
+            for (int j = 0; j < keys; j++)
+            {
+                float* s = tile.Scores + (long)j * tileRows + lane;
+                TVec p = Simd.Exp2(Simd.Subtract(Simd.Load<TVec>(s), safeMax));
+                Simd.Store(p, s);
+                sum = Simd.Add(sum, p);
+            }
+            Simd.Store(max, tile.RowMax + lane);
+            Simd.Store(sum, tile.RowSum + lane);
+            Simd.Store(correction, tile.Correction + lane);
+        }
+
+        TVec c0 = Simd.Load<TVec>(tile.Correction), c1 = Simd.Load<TVec>(tile.Correction + w);
+        TVec c2 = Simd.Load<TVec>(tile.Correction + 2 * w), c3 = Simd.Load<TVec>(tile.Correction + 3 * w);
+        for (int d = 0; d < headDim; d++)
+        {
+            float* o = tile.Output + (long)d * tileRows;
+            Simd.Store(Simd.Multiply(Simd.Load<TVec>(o), c0), o);
+            Simd.Store(Simd.Multiply(Simd.Load<TVec>(o + w), c1), o + w);
+            Simd.Store(Simd.Multiply(Simd.Load<TVec>(o + 2 * w), c2), o + 2 * w);
+            Simd.Store(Simd.Multiply(Simd.Load<TVec>(o + 3 * w), c3), o + 3 * w);
+        }
+    }
+
+    /// <summary>Oᵀ[d][·] += Σ_j P[j][·] · v[j][d] (register tile: 4 head-dim rows × 4 vectors).</summary>
+    public static void AccumulateValues<TVec>(in Tile tile, float* v, long valueStride, int keys, int headDim)
+        where TVec : struct
+    {
+        int w = Simd.Count<TVec>();
+        int tileRows = 4 * w;
+        float* p = tile.Scores;
+        int d = 0;
+        for (; d + 4 <= headDim; d += 4)
+        {
+            float* o = tile.Output + (long)d * tileRows;
+            TVec a00 = Simd.Load<TVec>(o), a01 = Simd.Load<TVec>(o + w), a02 = Simd.Load<TVec>(o + 2 * w), a03 = Simd.Load<TVec>(o + 3 * w);
+            TVec a10 = Simd.Load<TVec>(o + tileRows), a11 = Simd.Load<TVec>(o + tileRows + w), a12 = Simd.Load<TVec>(o + tileRows + 2 * w), a13 = Simd.Load<TVec>(o + tileRows + 3 * w);
+            TVec a20 = Simd.Load<TVec>(o + 2 * tileRows), a21 = Simd.Load<TVec>(o + 2 * tileRows + w), a22 = Simd.Load<TVec>(o + 2 * tileRows + 2 * w), a23 = Simd.Load<TVec>(o + 2 * tileRows + 3 * w);
+            TVec a30 = Simd.Load<TVec>(o + 3 * tileRows), a31 = Simd.Load<TVec>(o + 3 * tileRows + w), a32 = Simd.Load<TVec>(o + 3 * tileRows + 2 * w), a33 = Simd.Load<TVec>(o + 3 * tileRows + 3 * w);
+            for (int j = 0; j < keys; j++)
+            {
+                float* pj = p + (long)j * tileRows;
+                float* vj = v + j * valueStride + d;
+                TVec p0 = Simd.Load<TVec>(pj), p1 = Simd.Load<TVec>(pj + w), p2 = Simd.Load<TVec>(pj + 2 * w), p3 = Simd.Load<TVec>(pj + 3 * w);
+                TVec b = Simd.Broadcast<TVec>(vj[0]);
+                a00 = Simd.Fma(p0, b, a00); a01 = Simd.Fma(p1, b, a01); a02 = Simd.Fma(p2, b, a02); a03 = Simd.Fma(p3, b, a03);
+                b = Simd.Broadcast<TVec>(vj[1]);
+                a10 = Simd.Fma(p0, b, a10); a11 = Simd.Fma(p1, b, a11); a12 = Simd.Fma(p2, b, a12); a13 = Simd.Fma(p3, b, a13);
+                b = Simd.Broadcast<TVec>(vj[2]);
+                a20 = Simd.Fma(p0, b, a20); a21 = Simd.Fma(p1, b, a21); a22 = Simd.Fma(p2, b, a22); a23 = Simd.Fma(p3, b, a23);
+                b = Simd.Broadcast<TVec>(vj[3]);
+                a30 = Simd.Fma(p0, b, a30); a31 = Simd.Fma(p1, b, a31); a32 = Simd.Fma(p2, b, a32); a33 = Simd.Fma(p3, b, a33);
+            }
+            Simd.Store(a00, o); Simd.Store(a01, o + w); Simd.Store(a02, o + 2 * w); Simd.Store(a03, o + 3 * w);
+            o += tileRows;
+            Simd.Store(a10, o); Simd.Store(a11, o + w); Simd.Store(a12, o + 2 * w); Simd.Store(a13, o + 3 * w);
+            o += tileRows;
+            Simd.Store(a20, o); Simd.Store(a21, o + w); Simd.Store(a22, o + 2 * w); Simd.Store(a23, o + 3 * w);
+            o += tileRows;
+            Simd.Store(a30, o); Simd.Store(a31, o + w); Simd.Store(a32, o + 2 * w); Simd.Store(a33, o + 3 * w);
+        }
+        for (; d < headDim; d++)
+        {
+            float* o = tile.Output + (long)d * tileRows;
+            TVec a0 = Simd.Load<TVec>(o), a1 = Simd.Load<TVec>(o + w), a2 = Simd.Load<TVec>(o + 2 * w), a3 = Simd.Load<TVec>(o + 3 * w);
+            for (int j = 0; j < keys; j++)
+            {
+                float* pj = p + (long)j * tileRows;
+                TVec b = Simd.Broadcast<TVec>(v[j * valueStride + d]);
+                a0 = Simd.Fma(Simd.Load<TVec>(pj), b, a0);
+                a1 = Simd.Fma(Simd.Load<TVec>(pj + w), b, a1);
+                a2 = Simd.Fma(Simd.Load<TVec>(pj + 2 * w), b, a2);
+                a3 = Simd.Fma(Simd.Load<TVec>(pj + 3 * w), b, a3);
+            }
+            Simd.Store(a0, o); Simd.Store(a1, o + w); Simd.Store(a2, o + 2 * w); Simd.Store(a3, o + 3 * w);
+        }
+    }
+
+    /// <summary>
+    /// out[i][d] = Oᵀ[d][i] / sum[i] for the tile's real rows; rows that saw no key get zeros.
+    /// If <paramref name="logSumExp"/> is not null, lse[i] = ln Σ_j e^(scale·s_ij) (−∞ for a row that saw no key).
+    /// </summary>
+    public static void Store<TVec>(in Tile tile, float* output, long rowStride, int rows, int headDim, float* logSumExp, long lseStride)
+        where TVec : struct
+    {
+        int tileRows = QueryTile<TVec>();
+        for (int i = 0; i < rows; i++)
+        {
+            float sum = tile.RowSum[i];
+            float inverse = sum > 0f ? 1f / sum : 0f;
+            float* o = output + i * rowStride;
+            for (int d = 0; d < headDim; d++)
+                o[d] = tile.Output[(long)d * tileRows + i] * inverse;
+            if (logSumExp != null)
+                logSumExp[i * lseStride] = sum > 0f ? (tile.RowMax[i] + MathF.Log2(sum)) * Ln2 : float.NegativeInfinity;
+        }
+    }
+
+    /// <summary>Writes zeros (and −∞ log-sum-exp) for a tile whose rows see no key at all.</summary>
+    public static void StoreEmpty(float* output, long rowStride, int rows, int headDim, float* logSumExp, long lseStride)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            new Span<float>(output + i * rowStride, headDim).Clear();
+            if (logSumExp != null)
+                logSumExp[i * lseStride] = float.NegativeInfinity;
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Attention.Kernels.Cpu;
+
+/// <summary>
+/// Width-generic float SIMD operations. Kernels are written once against a type parameter TVec and
+/// instantiated for <see cref="Vector512{T}"/> (AVX-512) and <see cref="Vector256{T}"/> (AVX2, and the
+/// portable fallback). The <c>typeof</c> tests are JIT-time constants, so each instantiation compiles to
+/// straight-line vector code with no branches or boxing (the BCL's own pattern for generic SIMD).
+/// </summary>
+public static unsafe class Simd
+{
+    /// <summary>True when 512-bit vectors run in hardware; kernels then use <see cref="Vector512{T}"/>.</summary>
+    public static bool UseVector512 => Vector512.IsHardwareAccelerated;
+
+    /// <summary>Floats per vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Count<TVec>() where TVec : struct =>
+        typeof(TVec) == typeof(Vector512<float>) ? Vector512<float>.Count : Vector256<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Load<TVec>(float* source) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)Vector512.Load(source);
+        return (TVec)(object)Vector256.Load(source);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TVec>(TVec value, float* destination) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            ((Vector512<float>)(object)value).Store(destination);
+        else
+            ((Vector256<float>)(object)value).Store(destination);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Broadcast<TVec>(float value) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)Vector512.Create(value);
+        return (TVec)(object)Vector256.Create(value);
+    }
+
+    /// <summary>a·b + c with a single rounding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Fma<TVec>(TVec a, TVec b, TVec c) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)Vector512.FusedMultiplyAdd((Vector512<float>)(object)a, (Vector512<float>)(object)b, (Vector512<float>)(object)c);
+        return (TVec)(object)Vector256.FusedMultiplyAdd((Vector256<float>)(object)a, (Vector256<float>)(object)b, (Vector256<float>)(object)c);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Multiply<TVec>(TVec a, TVec b) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)((Vector512<float>)(object)a * (Vector512<float>)(object)b);
+        return (TVec)(object)((Vector256<float>)(object)a * (Vector256<float>)(object)b);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Add<TVec>(TVec a, TVec b) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)((Vector512<float>)(object)a + (Vector512<float>)(object)b);
+        return (TVec)(object)((Vector256<float>)(object)a + (Vector256<float>)(object)b);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Subtract<TVec>(TVec a, TVec b) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)((Vector512<float>)(object)a - (Vector512<float>)(object)b);
+        return (TVec)(object)((Vector256<float>)(object)a - (Vector256<float>)(object)b);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Max<TVec>(TVec a, TVec b) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)Vector512.Max((Vector512<float>)(object)a, (Vector512<float>)(object)b);
+        return (TVec)(object)Vector256.Max((Vector256<float>)(object)a, (Vector256<float>)(object)b);
+    }
+
+    /// <summary>Lanes equal to −∞ become 0, others are kept (the "safe max" of online softmax).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec ZeroWhereNegativeInfinity<TVec>(TVec a) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+        {
+            var v = (Vector512<float>)(object)a;
+            return (TVec)(object)Vector512.ConditionalSelect(Vector512.Equals(v, Vector512.Create(float.NegativeInfinity)), Vector512<float>.Zero, v);
+        }
+        var w = (Vector256<float>)(object)a;
+        return (TVec)(object)Vector256.ConditionalSelect(Vector256.Equals(w, Vector256.Create(float.NegativeInfinity)), Vector256<float>.Zero, w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Round<TVec>(TVec a) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)Vector512.Round((Vector512<float>)(object)a);
+        return (TVec)(object)Vector256.Round((Vector256<float>)(object)a);
+    }
+
+    /// <summary>2^n for lanes holding integral n in [−127, 127]; n = −127 gives exactly 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec PowerOfTwo<TVec>(TVec integral) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)Vector512.ShiftLeft(Vector512.ConvertToInt32((Vector512<float>)(object)integral) + Vector512.Create(127), 23).AsSingle();
+        return (TVec)(object)Vector256.ShiftLeft(Vector256.ConvertToInt32((Vector256<float>)(object)integral) + Vector256.Create(127), 23).AsSingle();
+    }
+
+    /// <summary>
+    /// 2^x for x ≤ 0 (softmax arguments after subtracting the row max), relative error below 2e-7.
+    /// x ≤ −127 (−∞ included) gives exactly 0, so masked scores contribute nothing.
+    /// </summary>
+    /// <remarks>x = n + f with n = round(x), |f| ≤ ½; 2^f by a degree-6 Taylor polynomial of e^(f·ln2), 2^n by building the exponent bits.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Exp2<TVec>(TVec x) where TVec : struct
+    {
+        var clamped = Max(x, Broadcast<TVec>(-127f));
+        var n = Round(clamped);
+        var f = Multiply(Subtract(clamped, n), Broadcast<TVec>(0.6931471805599453f));
+        var p = Broadcast<TVec>(1f / 720);
+        p = Fma(p, f, Broadcast<TVec>(1f / 120));
+        p = Fma(p, f, Broadcast<TVec>(1f / 24));
+        p = Fma(p, f, Broadcast<TVec>(1f / 6));
+        p = Fma(p, f, Broadcast<TVec>(0.5f));
+        p = Fma(p, f, Broadcast<TVec>(1f));
+        p = Fma(p, f, Broadcast<TVec>(1f));
+        return Multiply(p, PowerOfTwo(n));
+    }
+}

@@ -1,0 +1,71 @@
+namespace Attention.Kernels;
+
+/// <summary>
+/// A place where tensors live and kernels run. One small interface for every backend:
+/// allocate, copy between host and device, synchronize.
+/// </summary>
+public abstract class Device : IDisposable
+{
+    /// <summary>Environment variable that forces <see cref="Default"/>: <c>cpu</c>, <c>opencl</c> or <c>cuda</c>.</summary>
+    public const string DeviceEnvironmentVariable = "ATTENTION_KERNELS_DEVICE";
+
+    private static readonly Lazy<Device> s_default = new(DeviceRegistry.CreateDefault);
+
+    /// <summary>The host CPU.</summary>
+    public static CpuDevice Cpu => CpuDevice.Instance;
+
+    /// <summary>
+    /// The best available device (CUDA, then OpenCL GPU, then CPU), or the one named by
+    /// <see cref="DeviceEnvironmentVariable"/>.
+    /// </summary>
+    public static Device Default => s_default.Value;
+
+    /// <summary>Human-readable name, e.g. the processor or GPU model.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The backend.</summary>
+    public abstract DeviceKind Kind { get; }
+
+    /// <summary>Allocates <paramref name="bytes"/> bytes of uninitialized device memory.</summary>
+    public abstract DeviceBuffer Allocate(long bytes);
+
+    /// <summary>Copies host data into <paramref name="destination"/> at a byte offset.</summary>
+    public abstract void CopyFromHost<T>(ReadOnlySpan<T> source, DeviceBuffer destination, long destinationOffsetBytes = 0)
+        where T : unmanaged;
+
+    /// <summary>Copies device data at a byte offset of <paramref name="source"/> to the host.</summary>
+    public abstract void CopyToHost<T>(DeviceBuffer source, Span<T> destination, long sourceOffsetBytes = 0)
+        where T : unmanaged;
+
+    /// <summary>Sets every element of a buffer to <paramref name="value"/>.</summary>
+    public abstract void Fill<T>(DeviceBuffer buffer, T value) where T : unmanaged;
+
+    /// <summary>Waits until all work queued on this device has finished.</summary>
+    public abstract void Synchronize();
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Kind}: {Name}";
+
+    /// <summary>Releases native resources held by the device.</summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases native resources.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <summary>Throws unless <paramref name="buffer"/> belongs to this device and the range fits.</summary>
+    protected void CheckRange(DeviceBuffer buffer, long offsetBytes, long lengthBytes, string argument)
+    {
+        ArgumentNullException.ThrowIfNull(buffer, argument);
+        if (!ReferenceEquals(buffer.Device, this))
+            throw new ArgumentException($"Buffer belongs to {buffer.Device}, not to {this}.", argument);
+        if (offsetBytes < 0 || lengthBytes < 0 || offsetBytes + lengthBytes > buffer.SizeInBytes)
+            throw new ArgumentOutOfRangeException(argument,
+                $"Range [{offsetBytes}, {offsetBytes + lengthBytes}) bytes is outside the buffer of {buffer.SizeInBytes} bytes.");
+    }
+}

@@ -1,0 +1,66 @@
+namespace Attention.Kernels;
+
+/// <summary>Chooses the default device. Backends register a factory that returns null when unavailable.</summary>
+public static class DeviceRegistry
+{
+    private static readonly List<(DeviceKind Kind, int Preference, Func<Device?> TryCreate)> s_backends = [];
+
+    /// <summary>Adds a backend; higher <paramref name="preference"/> wins when several are available.</summary>
+    public static void Register(DeviceKind kind, int preference, Func<Device?> tryCreate)
+    {
+        lock (s_backends)
+            s_backends.Add((kind, preference, tryCreate));
+    }
+
+    /// <summary>Creates the device of <paramref name="kind"/>, with a clear error when it is unavailable.</summary>
+    public static Device Create(DeviceKind kind)
+    {
+        if (kind == DeviceKind.Cpu)
+            return CpuDevice.Instance;
+        foreach (var backend in Snapshot())
+        {
+            if (backend.Kind == kind)
+                return backend.TryCreate() ?? throw new DeviceUnavailableException(kind, $"No {kind} device is available on this machine.");
+        }
+        throw new DeviceUnavailableException(kind, $"The {kind} backend is not registered in this build.");
+    }
+
+    internal static Device CreateDefault()
+    {
+        var forced = Environment.GetEnvironmentVariable(Device.DeviceEnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(forced))
+        {
+            if (!Enum.TryParse<DeviceKind>(forced.Trim(), ignoreCase: true, out var kind))
+                throw new ArgumentException(
+                    $"{Device.DeviceEnvironmentVariable}='{forced}' is not one of: cpu, opencl, cuda.", Device.DeviceEnvironmentVariable);
+            return Create(kind);
+        }
+        foreach (var backend in Snapshot().OrderByDescending(b => b.Preference))
+        {
+            try
+            {
+                if (backend.TryCreate() is { } device)
+                    return device;
+            }
+            catch (DeviceUnavailableException)
+            {
+                // An unavailable optional backend is not an error for the default choice: fall through to the next.
+            }
+        }
+        return CpuDevice.Instance;
+    }
+
+    private static (DeviceKind Kind, int Preference, Func<Device?> TryCreate)[] Snapshot()
+    {
+        lock (s_backends)
+            return [.. s_backends];
+    }
+}
+
+/// <summary>A backend was asked for but cannot run here; the message says how to fix it.</summary>
+public sealed class DeviceUnavailableException(DeviceKind kind, string message, Exception? inner = null)
+    : Exception(message, inner)
+{
+    /// <summary>The backend that is missing.</summary>
+    public DeviceKind Kind { get; } = kind;
+}

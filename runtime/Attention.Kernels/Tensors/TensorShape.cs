@@ -1,0 +1,37 @@
+namespace Attention.Kernels;
+
+/// <summary>Shape checks the generated launch code runs before every kernel.</summary>
+public static class TensorShape
+{
+    /// <summary>Formats a shape as <c>[1, 128, 8, 64]</c>.</summary>
+    public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming <paramref name="argument"/> unless its shape is
+    /// <paramref name="expected"/>. <paramref name="symbolic"/> names the axes, e.g. <c>[B, Tq, H=8, D=64]</c>.
+    /// </summary>
+    public static void Expect<T>(Tensor<T>? tensor, string argument, string symbolic, params ReadOnlySpan<int> expected)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(tensor, argument);
+        if (!tensor.Shape.SequenceEqual(expected))
+            throw new ArgumentException(
+                $"Tensor '{argument}' must have shape {symbolic} = {Format(expected)}, but has {Format(tensor.Shape)}.", argument);
+    }
+
+    /// <summary>Throws unless <paramref name="tensor"/> has <paramref name="rank"/> axes.</summary>
+    public static void ExpectRank<T>(Tensor<T>? tensor, string argument, string symbolic, int rank) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(tensor, argument);
+        if (tensor.Rank != rank)
+            throw new ArgumentException(
+                $"Tensor '{argument}' must have {rank} axes {symbolic}, but has shape {Format(tensor.Shape)}.", argument);
+    }
+
+    /// <summary>Throws unless <paramref name="tensor"/> lives on <paramref name="device"/>.</summary>
+    public static void ExpectDevice<T>(Tensor<T> tensor, string argument, Device device) where T : unmanaged
+    {
+        if (!ReferenceEquals(tensor.Device, device))
+            throw new ArgumentException($"Tensor '{argument}' is on {tensor.Device}, but the other tensors are on {device}.", argument);
+    }
+}

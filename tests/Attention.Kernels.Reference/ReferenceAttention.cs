@@ -1,0 +1,84 @@
+namespace Attention.Kernels.Reference;
+
+/// <summary>The attention problem a reference is computed for (compile-time constants and runtime sizes together).</summary>
+public sealed record AttentionProblem(
+    int Batch, int QueryLength, int KeyLength, int Heads, int KvHeads, int HeadDim,
+    AttentionMask Mask, int Window, double Scale, TensorLayout Layout)
+{
+    public int[] QueryShape => Layout == TensorLayout.BTHD ? [Batch, QueryLength, Heads, HeadDim] : [Batch, Heads, QueryLength, HeadDim];
+    public int[] KeyShape => Layout == TensorLayout.BTHD ? [Batch, KeyLength, KvHeads, HeadDim] : [Batch, KvHeads, KeyLength, HeadDim];
+    public int QueryElements => Batch * QueryLength * Heads * HeadDim;
+    public int KeyElements => Batch * KeyLength * KvHeads * HeadDim;
+
+    /// <summary>Index of element (b, t, h, d) of a tensor with <paramref name="heads"/> heads and <paramref name="length"/> positions.</summary>
+    public long Index(int b, int t, int h, int d, int heads, int length) => Layout == TensorLayout.BTHD
+        ? (((long)b * length + t) * heads + h) * HeadDim + d
+        : (((long)b * heads + h) * length + t) * HeadDim + d;
+
+    public override string ToString() =>
+        $"B={Batch} Tq={QueryLength} Tk={KeyLength} H={Heads} KvH={KvHeads} D={HeadDim} {Mask}{(Window > 0 ? $"({Window})" : "")} {Layout} scale={Scale:G4}";
+}
+
+/// <summary>Scaled dot-product attention in fp64, the textbook way: scores, softmax, weighted sum.</summary>
+public static class ReferenceAttention
+{
+    /// <summary>Key <paramref name="j"/> is visible to query <paramref name="i"/> (masks aligned bottom-right).</summary>
+    public static bool Visible(AttentionProblem p, int i, int j)
+    {
+        int last = i + p.KeyLength - p.QueryLength; // the diagonal key of query i
+        return p.Mask switch
+        {
+            AttentionMask.None => true,
+            AttentionMask.Causal => j <= last,
+            AttentionMask.SlidingWindow => j <= last && j > last - p.Window,
+            _ => throw new ArgumentOutOfRangeException(nameof(p)),
+        };
+    }
+
+    /// <summary>Returns the output (in the problem's layout) and the log-sum-exp [B, H, Tq] (−∞ for rows that see no key).</summary>
+    public static (double[] Output, double[] LogSumExp) Compute(AttentionProblem p, float[] q, float[] k, float[] v)
+    {
+        var output = new double[p.QueryElements];
+        var lse = new double[p.Batch * p.Heads * p.QueryLength];
+        var scores = new double[p.KeyLength];
+        int group = p.Heads / p.KvHeads;
+        for (int b = 0; b < p.Batch; b++)
+        for (int h = 0; h < p.Heads; h++)
+        for (int i = 0; i < p.QueryLength; i++)
+        {
+            int kvh = h / group;
+            double max = double.NegativeInfinity;
+            for (int j = 0; j < p.KeyLength; j++)
+            {
+                if (!Visible(p, i, j))
+                {
+                    scores[j] = double.NegativeInfinity;
+                    continue;
+                }
+                double dot = 0;
+                for (int d = 0; d < p.HeadDim; d++)
+                    dot += (double)q[p.Index(b, i, h, d, p.Heads, p.QueryLength)] * k[p.Index(b, j, kvh, d, p.KvHeads, p.KeyLength)];
+                scores[j] = dot * p.Scale;
+                max = Math.Max(max, scores[j]);
+            }
+            int lseIndex = (b * p.Heads + h) * p.QueryLength + i;
+            if (double.IsNegativeInfinity(max))
+            {
+                lse[lseIndex] = double.NegativeInfinity; // no visible key: output stays 0
+                continue;
+            }
+            double sum = 0;
+            for (int j = 0; j < p.KeyLength; j++)
+                sum += scores[j] = Math.Exp(scores[j] - max);
+            lse[lseIndex] = max + Math.Log(sum);
+            for (int d = 0; d < p.HeadDim; d++)
+            {
+                double acc = 0;
+                for (int j = 0; j < p.KeyLength; j++)
+                    acc += scores[j] * v[p.Index(b, j, kvh, d, p.KvHeads, p.KeyLength)];
+                output[p.Index(b, i, h, d, p.Heads, p.QueryLength)] = acc / sum;
+            }
+        }
+        return (output, lse);
+    }
+}

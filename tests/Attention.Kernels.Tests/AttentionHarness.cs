@@ -1,0 +1,105 @@
+using Attention.Kernels.Reference;
+
+namespace Attention.Kernels.Tests;
+
+/// <summary>What one run of a kernel against the fp64 reference measured.</summary>
+public sealed record AttentionCheck(AttentionProblem Problem, double OutputError, double LogSumExpError, string? Defect)
+{
+    public override string ToString() =>
+        $"{Problem}: ‖out−ref‖/‖ref‖ = {OutputError:E2}, lse error = {LogSumExpError:E2}{(Defect is null ? "" : ", " + Defect)}";
+}
+
+/// <summary>Runs declared kernels on any device against the fp64 reference (shared by every backend's numeric suite).</summary>
+public static class AttentionHarness
+{
+    public const double Tolerance = 1e-5;
+
+    /// <summary>Random runtime sizes for a kernel: batch 1–3, lengths 1…~300 with odd and prime sizes, self or cross.</summary>
+    public static AttentionProblem RandomProblem(KernelCase kernel, Random random)
+    {
+        int[] interesting = [1, 2, 3, 5, 7, 13, 31, 63, 64, 65, 97, 127, 128, 129, 191, 211, 255, 257, 293];
+        int Length() => random.Next(3) == 0 ? interesting[random.Next(interesting.Length)] : random.Next(1, 301);
+        int batch = random.Next(1, 4);
+        int queryLength = Length();
+        int keyLength = random.Next(2) == 0 ? queryLength : Length(); // self- and cross-attention
+        // Keep the fp64 reference affordable for the widest heads.
+        if (kernel.HeadDim >= 128 && batch * kernel.Heads > 8)
+            batch = 1;
+        return new AttentionProblem(batch, queryLength, keyLength, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
+            kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+    }
+
+    /// <summary>Uploads fresh random inputs, poisons the outputs with NaN, runs the kernel, compares with the reference.</summary>
+    public static AttentionCheck Run(KernelCase kernel, AttentionProblem p, Device device, Random random)
+    {
+        float[] q = RandomData.Uniform(random, p.QueryElements, 2f);
+        float[] k = RandomData.Uniform(random, p.KeyElements, 2f);
+        float[] v = RandomData.Uniform(random, p.KeyElements);
+        var (expected, expectedLse) = ReferenceAttention.Compute(p, q, k, v);
+
+        using var qt = Tensor.FromArray<float>(device, q, p.QueryShape);
+        using var kt = Tensor.FromArray<float>(device, k, p.KeyShape);
+        using var vt = Tensor.FromArray<float>(device, v, p.KeyShape);
+        using var ot = Tensor.Create<float>(device, p.QueryShape);
+        using var lt = kernel.HasLogSumExp ? Tensor.Create<float>(device, p.Batch, p.Heads, p.QueryLength) : null;
+        ot.Fill(float.NaN);
+        lt?.Fill(float.NaN);
+
+        kernel.Run(qt, kt, vt, ot, lt);
+        device.Synchronize();
+
+        float[] output = ot.ToArray();
+        string? defect = null;
+        int nan = output.Count(float.IsNaN);
+        if (nan > 0)
+            defect = $"{nan} output elements still NaN (not written, or NaN produced)";
+        defect ??= CheckMaskedRowsAreZero(p, output);
+
+        double lseError = 0;
+        if (lt is not null)
+        {
+            float[] lse = lt.ToArray();
+            for (int i = 0; i < lse.Length; i++)
+            {
+                if (double.IsNegativeInfinity(expectedLse[i]))
+                {
+                    if (!float.IsNegativeInfinity(lse[i]))
+                        defect ??= $"log-sum-exp of a row with no visible key is {lse[i]}, expected −∞";
+                }
+                else
+                {
+                    // Relative to max(1, |lse|): lse is a log, its absolute error is what matters near 0.
+                    lseError = Math.Max(lseError, Math.Abs(lse[i] - expectedLse[i]) / Math.Max(1, Math.Abs(expectedLse[i])));
+                }
+            }
+            if (double.IsNaN(lseError))
+                defect ??= "log-sum-exp has NaN";
+        }
+        return new AttentionCheck(p, Accuracy.RelativeError(output, expected), lseError, defect);
+    }
+
+    private static string? CheckMaskedRowsAreZero(AttentionProblem p, float[] output)
+    {
+        for (int i = 0; i < p.QueryLength; i++)
+        {
+            bool anyVisible = false;
+            for (int j = 0; j < p.KeyLength && !anyVisible; j++)
+                anyVisible = ReferenceAttention.Visible(p, i, j);
+            if (anyVisible)
+                continue;
+            for (int b = 0; b < p.Batch; b++)
+            for (int h = 0; h < p.Heads; h++)
+            for (int d = 0; d < p.HeadDim; d++)
+            {
+                float value = output[p.Index(b, i, h, d, p.Heads, p.QueryLength)];
+                if (value != 0f)
+                    return $"query row {i} sees no key but output[{b},{i},{h},{d}] = {value}, expected 0";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The seed of this test run: fresh each run, or AK_TEST_SEED to replay a failure.</summary>
+    public static int RunSeed { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("AK_TEST_SEED"), out int seed) ? seed : Random.Shared.Next();
+}

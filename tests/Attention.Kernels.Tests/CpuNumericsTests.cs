@@ -1,0 +1,41 @@
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Attention.Kernels.Tests;
+
+/// <summary>The generated CPU kernels against the fp64 reference on fresh random problems.</summary>
+public sealed class CpuNumericsTests(ITestOutputHelper log)
+{
+    public const int Configurations = 240;
+
+    /// <summary>(kernel index, seed): every declared kernel several times, sizes drawn from the seed.</summary>
+    public static IEnumerable<object[]> Cases() =>
+        Enumerable.Range(0, Configurations).Select(i => new object[] { i % TestKernels.All.Length, AttentionHarness.RunSeed + i });
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Random_problem_matches_fp64_reference(int kernelIndex, int seed)
+    {
+        var kernel = TestKernels.All[kernelIndex];
+        var random = new Random(seed);
+        var problem = AttentionHarness.RandomProblem(kernel, random);
+        var check = AttentionHarness.Run(kernel, problem, Device.Cpu, random);
+        log.WriteLine($"{kernel.Name} seed={seed}: {check}");
+
+        Assert.True(check.Defect is null, $"{kernel.Name} (AK_TEST_SEED={seed - kernelIndex}…): {check}");
+        Assert.True(check.OutputError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
+        Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
+    }
+
+    [Fact]
+    public void Causal_rows_before_the_first_key_are_zero_not_nan()
+    {
+        // Tq > Tk with a causal mask: the first Tq − Tk rows see no key (bottom-right alignment).
+        var kernel = TestKernels.All.First(k => k.Mask == AttentionMask.Causal && k.HasLogSumExp);
+        var problem = new Reference.AttentionProblem(1, 70, 5, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
+            kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+        var check = AttentionHarness.Run(kernel, problem, Device.Cpu, new Random(AttentionHarness.RunSeed));
+        Assert.Null(check.Defect);
+        Assert.True(check.OutputError <= AttentionHarness.Tolerance, check.ToString());
+    }
+}
