@@ -21,7 +21,25 @@ internal static class KernelAnalyzer
     /// <summary>The parameters of an attention kernel, in order; the last one is optional.</summary>
     public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp"];
 
+    /// <summary>Never throws: an unexpected failure becomes AK0099 at the attribute, and nothing is emitted.</summary>
     public static KernelDeclaration Analyze(ParsedKernel parsed, bool allowUnsafe)
+    {
+        try
+        {
+            return AnalyzeCore(parsed, allowUnsafe);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            var location = parsed.AttributeLocation ?? parsed.Method.Location;
+            var error = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, location, parsed.Method.Name, exception.GetType().Name + ": " + exception.Message);
+            return new KernelDeclaration(parsed.TypeKey, parsed.Namespace, parsed.ContainingTypes,
+                new KernelMethodInfo(parsed.Method.Name, parsed.Method.Modifiers, EquatableArray<ParameterInfo>.Empty),
+                new AttentionGraph(EquatableArray<string>.Empty, EquatableArray<string>.Empty, EquatableArray<GraphNode>.Empty),
+                new[] { error }.ToEquatableArray(), CanEmit: false);
+        }
+    }
+
+    private static KernelDeclaration AnalyzeCore(ParsedKernel parsed, bool allowUnsafe)
     {
         var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
         var method = parsed.Method;
@@ -82,7 +100,10 @@ internal static class KernelAnalyzer
 
     private static AttentionNode BuildAttentionNode(ParsedKernel parsed, bool hasLogSumExp, List<DiagnosticInfo> diagnostics)
     {
-        var arguments = parsed.Arguments.ToDictionary(a => a.Name);
+        // A repeated argument is a compiler error already (CS0643); the last one wins here so analysis goes on.
+        var arguments = new Dictionary<string, AttributeArgument>();
+        foreach (var argument in parsed.Arguments)
+            arguments[argument.Name] = argument;
         LocationInfo? Where(string name) => arguments.TryGetValue(name, out var a) ? a.Location : parsed.AttributeLocation;
         double Get(string name) => arguments.TryGetValue(name, out var a) ? a.Value : 0;
         void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, string at, params object?[] args) =>

@@ -82,7 +82,7 @@ internal static class KernelParser
             var parameterSyntax = i < syntax.ParameterList.Parameters.Count ? syntax.ParameterList.Parameters[i] : null;
             parameters.Add(new ParsedParameter(
                 parameter.Name,
-                parameter.Type.ToDisplayString(s_typeFormat),
+                RefPrefix(parameter) + parameter.Type.ToDisplayString(s_typeFormat),
                 parameter.RefKind == RefKind.None && !parameter.IsParams && IsFloatTensor(parameter.Type),
                 LocationInfo.From(parameterSyntax)));
         }
@@ -117,6 +117,17 @@ internal static class KernelParser
             parsedMethod, parameters.ToEquatableArray(), arguments.ToEquatableArray(), LocationInfo.From(attributeSyntax),
             EquatableArray<DiagnosticInfo>.Empty);
     }
+
+    /// <summary>The modifiers that must be repeated on the implementing declaration.</summary>
+    private static string RefPrefix(IParameterSymbol parameter) =>
+        (parameter.IsParams ? "params " : "") + parameter.RefKind switch
+        {
+            RefKind.Ref => "ref ",
+            RefKind.Out => "out ",
+            RefKind.In => "in ",
+            RefKind.RefReadOnlyParameter => "ref readonly ",
+            _ => "",
+        };
 
     private static bool IsFloatTensor(ITypeSymbol type) =>
         type is INamedTypeSymbol { Name: "Tensor", Arity: 1 } named &&

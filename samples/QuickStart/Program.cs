@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using Attention.Kernels;
+using Attention.Kernels.Reference;
+using QuickStart;
+
+// Runs each kernel on the default device (ATTENTION_KERNELS_DEVICE=cpu|opencl|cuda to choose) at a realistic
+// size, checks it against an fp64 reference, and prints time, GFLOP/s and the relative error.
+var device = Device.Default;
+Console.WriteLine($"Device: {device}");
+Console.WriteLine();
+Console.WriteLine($"{"kernel",-16} {"shape",-34} {"time",10} {"GFLOP/s",9} {"rel. error",11}");
+
+const int Batch = 1, Heads = 8, HeadDim = 64, Length = 1024;
+var random = new Random(2026);
+double worst = 0;
+worst = Math.Max(worst, Run("CausalGqa", Kernels.CausalGqa, Kernels.CausalGqaKernel.Cost,
+    new AttentionProblem(Batch, Length, Length, Heads, 2, HeadDim, AttentionMask.Causal, 0, Kernels.CausalGqaKernel.Scale, TensorLayout.BTHD), withLse: false));
+worst = Math.Max(worst, Run("SelfAttention", Kernels.SelfAttention, Kernels.SelfAttentionKernel.Cost,
+    new AttentionProblem(Batch, Length, Length, Heads, Heads, HeadDim, AttentionMask.None, 0, Kernels.SelfAttentionKernel.Scale, TensorLayout.BTHD), withLse: false));
+worst = Math.Max(worst, Run("CrossAttention", (q, k, v, o) => throw new UnreachableException(), Kernels.CrossAttentionKernel.Cost,
+    new AttentionProblem(Batch, 256, Length, Heads, Heads, HeadDim, AttentionMask.None, 0, Kernels.CrossAttentionKernel.Scale, TensorLayout.BTHD), withLse: true));
+
+Console.WriteLine();
+Console.WriteLine($"max relative error: {worst:E2} ({(worst <= 1e-5 ? "OK, within 1e-5" : "FAILED, above 1e-5")})");
+return worst <= 1e-5 ? 0 : 1;
+
+double Run(string name, Action<Tensor<float>, Tensor<float>, Tensor<float>, Tensor<float>> kernel,
+    Func<int, int, int, KernelCost> cost, AttentionProblem p, bool withLse)
+{
+    float[] q = RandomData.Uniform(random, p.QueryElements), k = RandomData.Uniform(random, p.KeyElements), v = RandomData.Uniform(random, p.KeyElements);
+    using var qt = Tensor.FromArray<float>(device, q, p.QueryShape);
+    using var kt = Tensor.FromArray<float>(device, k, p.KeyShape);
+    using var vt = Tensor.FromArray<float>(device, v, p.KeyShape);
+    using var ot = Tensor.Create<float>(device, p.QueryShape);
+    using var lse = Tensor.Create<float>(device, p.Batch, p.Heads, p.QueryLength);
+    void Launch()
+    {
+        if (withLse)
+            Kernels.CrossAttention(qt, kt, vt, ot, lse);
+        else
+            kernel(qt, kt, vt, ot);
+        device.Synchronize();
+    }
+
+    Launch(); // warm-up: JIT (CPU) or driver compilation (GPU)
+    var times = new List<double>();
+    var total = Stopwatch.StartNew();
+    while (times.Count < 5 || (total.Elapsed.TotalSeconds < 1.5 && times.Count < 200))
+    {
+        var watch = Stopwatch.StartNew();
+        Launch();
+        times.Add(watch.Elapsed.TotalSeconds);
+    }
+    times.Sort();
+    double median = times[times.Count / 2];
+
+    ot.Fill(float.NaN); // poison, then one more run checked against the fp64 reference
+    Launch();
+    var (expected, _) = ReferenceAttention.Compute(p, q, k, v);
+    double error = Accuracy.RelativeError(ot.ToArray(), expected);
+    string shape = $"B{p.Batch} H{p.Heads}/{p.KvHeads} Tq{p.QueryLength} Tk{p.KeyLength} D{p.HeadDim}";
+    Console.WriteLine($"{name,-16} {shape,-34} {median * 1e3,7:F2} ms {cost(p.Batch, p.QueryLength, p.KeyLength).GflopsPerSecond(median),9:F1} {error,11:E2}");
+    return error;
+}

@@ -1,0 +1,140 @@
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace Attention.Kernels.Generator.Tests;
+
+/// <summary>Every diagnostic ID, with the exact source text it points at.</summary>
+public sealed class DiagnosticTests
+{
+    private const string Parameters = "Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output";
+
+    private static string Kernel(string attributeArguments, string signature = "public static partial void Attend(" + Parameters + ");",
+        string typeModifiers = "public static partial") => $$"""
+        using Attention.Kernels;
+        namespace Demo;
+        {{typeModifiers}} class Kernels
+        {
+            [ScaledDotProductAttention({{attributeArguments}})]
+            {{signature}}
+        }
+        """;
+
+    /// <summary>Asserts exactly one generator diagnostic <paramref name="id"/>, located on <paramref name="locatedText"/>.</summary>
+    private static Diagnostic AssertSingle(string source, string id, string locatedText, bool allowUnsafe = true)
+    {
+        var diagnostics = GeneratorHarness.GeneratorDiagnostics(source, allowUnsafe);
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal(id, diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal(locatedText, source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
+        Assert.EndsWith($"docs/diagnostics/{id}.md", diagnostic.Descriptor.HelpLinkUri);
+        return diagnostic;
+    }
+
+    [Theory]
+    [InlineData("public partial void Attend(" + Parameters + ");")]          // not static
+    [InlineData("public static partial int Attend(" + Parameters + ");")]    // not void
+    [InlineData("public static void Attend(" + Parameters + ") { }")]        // not partial
+    [InlineData("public static partial void Attend<T>(" + Parameters + ");")] // generic
+    public void AK0001_method_must_be_static_partial_void(string signature) =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8", signature), "AK0001", "Attend");
+
+    [Fact]
+    public void AK0002_containing_type_must_be_partial() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8", typeModifiers: "public static"), "AK0002", "Attend");
+
+    [Fact]
+    public void AK0003_wrong_parameter_count() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v);"),
+            "AK0003", "(Tensor<float> q, Tensor<float> k, Tensor<float> v)");
+
+    [Fact]
+    public void AK0004_wrong_parameter_type() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> q, Tensor<double> k, Tensor<float> v, Tensor<float> output);"),
+            "AK0004", "Tensor<double> k");
+
+    [Fact]
+    public void AK0004_ref_parameter_is_rejected() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, ref Tensor<float> output);"),
+            "AK0004", "ref Tensor<float> output");
+
+    [Fact]
+    public void AK0005_wrong_parameter_name() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> query, Tensor<float> k, Tensor<float> v, Tensor<float> output);"),
+            "AK0005", "Tensor<float> query");
+
+    [Theory]
+    [InlineData(257)]
+    [InlineData(4096)]
+    public void AK0006_head_dim_out_of_range(int headDim) =>
+        AssertSingle(Kernel($"HeadDim = {headDim}, Heads = 8"), "AK0006", $"HeadDim = {headDim}");
+
+    [Fact]
+    public void AK0007_heads_not_divisible_by_kv_heads() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8, KvHeads = 3"), "AK0007", "KvHeads = 3");
+
+    [Theory]
+    [InlineData("HeadDim = 0, Heads = 8", "HeadDim = 0")]
+    [InlineData("HeadDim = 64, Heads = -2", "Heads = -2")]
+    [InlineData("HeadDim = 64, Heads = 8, KvHeads = -1", "KvHeads = -1")]
+    [InlineData("HeadDim = 64, Heads = 8, Mask = AttentionMask.SlidingWindow, Window = -4", "Window = -4")]
+    public void AK0008_values_must_be_positive(string arguments, string located) =>
+        AssertSingle(Kernel(arguments), "AK0008", located);
+
+    [Fact]
+    public void AK0008_missing_head_dim_points_at_the_attribute() =>
+        AssertSingle(Kernel("Heads = 8"), "AK0008", "ScaledDotProductAttention(Heads = 8)");
+
+    [Fact]
+    public void AK0009_window_with_a_mask_that_takes_none() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8, Mask = AttentionMask.Causal, Window = 128"), "AK0009", "Window = 128");
+
+    [Fact]
+    public void AK0010_sliding_window_without_window() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8, Mask = AttentionMask.SlidingWindow"), "AK0010", "Mask = AttentionMask.SlidingWindow");
+
+    [Fact]
+    public void AK0011_unsupported_layout() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8, Layout = (TensorLayout)7"), "AK0011", "Layout = (TensorLayout)7");
+
+    [Fact]
+    public void AK0012_unsupported_mask() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8, Mask = (AttentionMask)9"), "AK0012", "Mask = (AttentionMask)9");
+
+    [Theory]
+    [InlineData("-0.5")]
+    [InlineData("double.NaN")]
+    [InlineData("double.PositiveInfinity")]
+    public void AK0013_invalid_scale(string scale) =>
+        AssertSingle(Kernel($"HeadDim = 64, Heads = 8, Scale = {scale}"), "AK0013", $"Scale = {scale}");
+
+    [Fact]
+    public void AK0014_unsafe_code_required() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8"), "AK0014", "Attend", allowUnsafe: false);
+
+    [Fact]
+    public void AK0015_too_many_heads() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8192"), "AK0015", "Heads = 8192");
+
+    [Fact]
+    public void Several_mistakes_are_all_reported()
+    {
+        var ids = GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 300, Heads = 8, KvHeads = 3, Window = 5")).Select(d => d.Id).Order();
+        Assert.Equal(["AK0006", "AK0007", "AK0009"], ids);
+    }
+
+    [Fact]
+    public void Every_descriptor_has_a_documentation_page()
+    {
+        string docs = Path.Combine(RepositoryRoot(), "docs", "diagnostics");
+        foreach (var descriptor in Diagnostics.DiagnosticDescriptors.All)
+        {
+            string page = Path.Combine(docs, descriptor.Id + ".md");
+            Assert.True(File.Exists(page), $"missing {page}");
+            Assert.Contains(descriptor.Id, File.ReadAllText(page));
+        }
+    }
+
+    internal static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", ".."));
+}
