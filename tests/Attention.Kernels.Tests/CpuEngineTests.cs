@@ -1,0 +1,112 @@
+using System.Runtime.Intrinsics;
+using Attention.Kernels.Cpu;
+using Xunit;
+
+namespace Attention.Kernels.Tests;
+
+public sealed class CpuParallelTests
+{
+    private struct Recorder : ICpuParallelBody
+    {
+        public int[] Hits;
+        public int FailAt;
+
+        public readonly void Invoke(int index, int worker)
+        {
+            Assert.InRange(worker, 0, CpuParallel.WorkerCount - 1);
+            if (index == FailAt)
+                throw new InvalidOperationException($"item {index} failed");
+            Interlocked.Increment(ref Hits[index]);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(1000)]
+    public void Every_item_runs_exactly_once(int count)
+    {
+        var body = new Recorder { Hits = new int[count], FailAt = -1 };
+        CpuParallel.For(count, ref body);
+        Assert.All(body.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void An_exception_in_one_item_reaches_the_caller_and_the_pool_keeps_working()
+    {
+        var failing = new Recorder { Hits = new int[100], FailAt = 37 };
+        var error = Assert.Throws<InvalidOperationException>(() => CpuParallel.For(100, ref failing));
+        Assert.Contains("item 37", error.Message);
+
+        var next = new Recorder { Hits = new int[100], FailAt = -1 };
+        CpuParallel.For(100, ref next);
+        Assert.All(next.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void Concurrent_launches_from_several_threads_are_serialized_safely()
+    {
+        Parallel.For(0, 8, _ =>
+        {
+            var body = new Recorder { Hits = new int[257], FailAt = -1 };
+            CpuParallel.For(257, ref body);
+            Assert.All(body.Hits, h => Assert.Equal(1, h));
+        });
+    }
+}
+
+public sealed class CpuMathTests
+{
+    [Fact]
+    public void Exp2_matches_double_precision_on_the_softmax_range()
+    {
+        double worst = 0;
+        for (float x = -126f; x <= 0f; x += 0.0137f)
+        {
+            float actual = Simd.Exp2(Vector256.Create(x)).GetElement(3);
+            double expected = Math.Pow(2, x);
+            worst = Math.Max(worst, Math.Abs(actual - expected) / expected);
+        }
+        Assert.True(worst < 3e-7, $"worst relative error {worst:E2}");
+    }
+
+    [Theory]
+    [InlineData(float.NegativeInfinity)]
+    [InlineData(-127f)]
+    [InlineData(-1000f)]
+    public void Exp2_of_masked_scores_is_exactly_zero(float x)
+    {
+        Assert.Equal(0f, Simd.Exp2(Vector256.Create(x)).GetElement(0));
+        Assert.Equal(0f, Simd.Exp2(Vector512.Create(x)).GetElement(15));
+    }
+}
+
+public sealed class CostModelTests
+{
+    [Theory]
+    [InlineData(AttentionMask.None, 0, 5, 7)]
+    [InlineData(AttentionMask.Causal, 0, 7, 5)]
+    [InlineData(AttentionMask.Causal, 0, 5, 9)]
+    [InlineData(AttentionMask.SlidingWindow, 3, 9, 9)]
+    [InlineData(AttentionMask.SlidingWindow, 4, 3, 11)]
+    public void Visible_pairs_match_a_brute_force_count(AttentionMask mask, int window, int tq, int tk)
+    {
+        var problem = new Reference.AttentionProblem(1, tq, tk, 1, 1, 1, mask, window, 1, TensorLayout.BTHD);
+        int expected = 0;
+        for (int i = 0; i < tq; i++)
+        for (int j = 0; j < tk; j++)
+            expected += Reference.ReferenceAttention.Visible(problem, i, j) ? 1 : 0;
+        Assert.Equal(expected, AttentionGeometry.VisiblePairs(tq, tk, mask, window));
+    }
+
+    [Fact]
+    public void Generated_cost_counts_four_flops_per_visible_pair_and_every_byte_once()
+    {
+        var kernel = TestKernels.All.First(k => k.Name == nameof(TestKernels.D64_H8_Kv4_Causal_Lse_S));
+        var cost = kernel.Cost(2, 100, 100);
+        Assert.Equal(4.0 * 2 * 8 * 64 * (100 * 101 / 2), cost.Flops);
+        double elements = 2.0 * 2 * 100 * 8 * 64 + 2.0 * 2 * 100 * 4 * 64 + 2 * 8 * 100;
+        Assert.Equal(elements * 4, cost.BytesMoved);
+        Assert.True(cost.ScratchBytes > 0);
+    }
+}
