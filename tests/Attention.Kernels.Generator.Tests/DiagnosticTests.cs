@@ -135,6 +135,5 @@ public sealed class DiagnosticTests
         }
     }
 
-    internal static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", ".."));
+    internal static string RepositoryRoot() => BuildMetadata.Get("RepositoryRoot");
 }

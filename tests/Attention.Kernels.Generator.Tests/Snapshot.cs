@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using Xunit.Sdk;
 
@@ -14,8 +13,8 @@ public static class Snapshot
 {
     public const string AcceptVariable = "AK_ACCEPT_SNAPSHOTS";
 
-    public static void Verify(string actual, string name, [CallerFilePath] string callerFile = "") =>
-        VerifyIn(Path.Combine(Path.GetDirectoryName(callerFile)!, "Snapshots"), actual, name,
+    public static void Verify(string actual, string name) =>
+        VerifyIn(BuildMetadata.Get("SnapshotDirectory"), actual, name,
             accept: Environment.GetEnvironmentVariable(AcceptVariable) == "1");
 
     /// <summary>Compares with <c>directory/NAME.verified.cs</c>; with <paramref name="accept"/> a mismatch overwrites it.</summary>
