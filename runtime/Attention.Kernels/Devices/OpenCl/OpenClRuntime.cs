@@ -81,7 +81,7 @@ internal static unsafe class OpenClRuntime
         int status = clGetPlatformIDs(0, null, &platformCount);
         if (status == -1001 || platformCount == 0) // CL_PLATFORM_NOT_FOUND_KHR: the loader is there, no driver is registered
             throw new DeviceUnavailableException(DeviceKind.OpenCl,
-                $"The OpenCL ICD loader found no platform (no driver registered under /etc/OpenCL/vendors). {InstallAdvice}");
+                $"The OpenCL ICD loader found no platform (no driver .icd file in /etc/OpenCL/vendors, or in OCL_ICD_VENDORS when set). {InstallAdvice}");
         OpenClException.Check(status, "clGetPlatformIDs");
         var platforms = new nint[platformCount];
         fixed (nint* p = platforms)
