@@ -27,6 +27,7 @@ internal static class AttentionEmitter
         w.Open($"{Modifiers(method)}static class {kernel}");
         WriteConstants(w, node);
         WriteCost(w, node);
+        WriteDeviceSource(w, method, node);
         WriteLaunch(w, method, node, qShape, kvShape);
         WriteCpuKernel(w, node);
         w.Close();
@@ -109,6 +110,23 @@ internal static class AttentionEmitter
         w.Line();
     }
 
+    private static void WriteDeviceSource(CodeWriter w, KernelMethodInfo method, AttentionNode node)
+    {
+        w.Line("/// <summary>Name of the kernel function in <see cref=\"DeviceSource\"/>.</summary>");
+        w.Line($"public const string DeviceEntryPoint = \"{DeviceKernelEmitter.EntryPoint(method.Name)}\";");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// The portable device-C kernel (OpenCL C / CUDA C through the runtime's <see cref=\"global::Attention.Kernels.DevicePrelude\"/>),");
+        w.Line("/// compiled by the device's driver at first use and cached. One work-group per (query block, head, batch).");
+        w.Line("/// </summary>");
+        w.Line("public const string DeviceSource = \"\"\"");
+        w.Indent();
+        w.Lines(DeviceKernelEmitter.Emit(method.Name, node));
+        w.Line("\"\"\";");
+        w.Unindent();
+        w.Line();
+    }
+
     private static void WriteLaunch(CodeWriter w, KernelMethodInfo method, AttentionNode node, string qShape, string kvShape)
     {
         bool bthd = node.Layout == LayoutKind.BTHD;
@@ -139,6 +157,10 @@ internal static class AttentionEmitter
         w.Open("switch (device.Kind)");
         w.Line($"case {Names.DeviceKind}.Cpu:");
         w.Line("    RunOnCpu(q, k, v, output, logSumExp, batch, queryLength, keyLength);");
+        w.Line("    break;");
+        w.Line($"case {Names.DeviceKind}.OpenCl:");
+        w.Line("    // The portable device-C kernel: compiled by the driver at first use (cached), launched asynchronously on the device's queue.");
+        w.Line($"    {Names.DeviceLauncher}.LaunchAttention(device, DeviceSource, DeviceEntryPoint, HeadDim, Heads, q, k, v, output, logSumExp, batch, queryLength, keyLength);");
         w.Line("    break;");
         w.Line("default:");
         w.Line($"    throw new global::System.NotSupportedException($\"{method.Name}: no kernel for {{device}} in this build.\");");

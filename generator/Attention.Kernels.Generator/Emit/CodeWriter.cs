@@ -33,6 +33,20 @@ internal sealed class CodeWriter
         return this;
     }
 
+    /// <summary>Indents the following lines one level without writing a brace (e.g. the body of a raw string literal).</summary>
+    public CodeWriter Indent()
+    {
+        _indent++;
+        return this;
+    }
+
+    /// <summary>Undoes <see cref="Indent"/>.</summary>
+    public CodeWriter Unindent()
+    {
+        _indent = Math.Max(0, _indent - 1);
+        return this;
+    }
+
     public CodeWriter Close(string suffix = "")
     {
         _indent = Math.Max(0, _indent - 1);

@@ -13,6 +13,7 @@ internal static class Names
     public const string AttentionMask = Runtime + ".AttentionMask";
     public const string TensorLayout = Runtime + ".TensorLayout";
     public const string Geometry = Runtime + ".AttentionGeometry";
+    public const string DeviceLauncher = Runtime + ".DeviceKernelLauncher";
     public const string CpuBuffer = Runtime + ".CpuBuffer";
     public const string CpuParallel = Runtime + ".Cpu.CpuParallel";
     public const string CpuBody = Runtime + ".Cpu.ICpuParallelBody";

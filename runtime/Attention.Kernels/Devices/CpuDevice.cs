@@ -21,6 +21,9 @@ public sealed class CpuDevice : Device
     public override DeviceKind Kind => DeviceKind.Cpu;
 
     /// <inheritdoc />
+    public override bool RunsOnHost => true;
+
+    /// <inheritdoc />
     public override DeviceBuffer Allocate(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);

@@ -26,6 +26,12 @@ public abstract class Device : IDisposable
     /// <summary>The backend.</summary>
     public abstract DeviceKind Kind { get; }
 
+    /// <summary>
+    /// True if kernels run on the host's own CPU cores: the CPU backend, or an OpenCL CPU driver such as PoCL.
+    /// <see cref="Default"/> never prefers such a device over the CPU backend unless it is forced.
+    /// </summary>
+    public virtual bool RunsOnHost => false;
+
     /// <summary>Allocates <paramref name="bytes"/> bytes of uninitialized device memory.</summary>
     public abstract DeviceBuffer Allocate(long bytes);
 

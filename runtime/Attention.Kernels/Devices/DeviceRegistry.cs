@@ -3,7 +3,16 @@ namespace Attention.Kernels;
 /// <summary>Chooses the default device. Backends register a factory that returns null when unavailable.</summary>
 public static class DeviceRegistry
 {
+    /// <summary>Preference of the built-in OpenCL backend (a future CUDA backend should register above it).</summary>
+    public const int OpenClPreference = 10;
+
     private static readonly List<(DeviceKind Kind, int Preference, Func<Device?> TryCreate)> s_backends = [];
+
+    static DeviceRegistry()
+    {
+        // Built-in backends. Their native libraries load only when a factory runs.
+        Register(DeviceKind.OpenCl, OpenClPreference, OpenClDevice.CreateForRegistry);
+    }
 
     /// <summary>Adds a backend; higher <paramref name="preference"/> wins when several are available.</summary>
     public static void Register(DeviceKind kind, int preference, Func<Device?> tryCreate)
@@ -39,10 +48,17 @@ public static class DeviceRegistry
         {
             try
             {
-                if (backend.TryCreate() is { } device)
-                    return device;
+                if (backend.TryCreate() is not { } device)
+                    continue;
+                // A backend that lands on the host CPU (e.g. OpenCL on PoCL) never beats our own CPU backend by default.
+                if (device.RunsOnHost)
+                {
+                    device.Dispose();
+                    continue;
+                }
+                return device;
             }
-            catch (DeviceUnavailableException)
+            catch (Exception e) when (e is DeviceUnavailableException or OpenCl.OpenClException)
             {
                 // An unavailable optional backend is not an error for the default choice: fall through to the next.
             }
