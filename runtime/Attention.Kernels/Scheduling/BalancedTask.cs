@@ -105,7 +105,7 @@ public sealed class BalancedTask : IDisposable
             Queue.Count, Running, Submitted, Completed, Failed, Cancelled,
             ServiceSeconds, totalService > 0 ? ServiceSeconds / totalService : 0,
             TimeSpan.FromSeconds(Percentile(delays, 0.50)), TimeSpan.FromSeconds(Percentile(delays, 0.99)),
-            (Completed + Failed) / elapsed, Flops / elapsed / 1e9, demand, RunningMemory);
+            (Completed + Failed) / elapsed, Flops / elapsed / 1e9, Flops, demand, RunningMemory);
     }
 
     private static double Percentile(double[] sorted, double p) =>
@@ -129,6 +129,7 @@ public sealed class BalancedTask : IDisposable
 /// <param name="QueueDelayP99">99th percentile of the same.</param>
 /// <param name="LaunchesPerSecond">Finished launches per second since registration.</param>
 /// <param name="GflopsPerSecond">FLOPs of finished launches (cost model) per second since registration, in GFLOP/s.</param>
+/// <param name="Flops">FLOPs of finished launches (cost model), for rates over a window between two snapshots.</param>
 /// <param name="DemandBytes">c_i: declared demand, or the memory of queued + running launches.</param>
 /// <param name="UseBytes">c'_i: memory reserved by running launches.</param>
 public sealed record TaskSnapshot(
@@ -136,7 +137,7 @@ public sealed record TaskSnapshot(
     int Queued, int Running, long Submitted, long Completed, long Failed, long Cancelled,
     double ServiceSeconds, double AchievedShare,
     TimeSpan QueueDelayP50, TimeSpan QueueDelayP99,
-    double LaunchesPerSecond, double GflopsPerSecond,
+    double LaunchesPerSecond, double GflopsPerSecond, double Flops,
     long DemandBytes, long UseBytes);
 
 /// <summary>The balancer at an instant: capacity figures (DESIGN.md) and every task.</summary>
