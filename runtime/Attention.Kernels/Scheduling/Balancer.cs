@@ -17,8 +17,8 @@ public sealed record BalancerOptions
     /// <summary>FLOP rate assumed before any launch was measured (it is then learned from measured durations). Default 10 GFLOP/s.</summary>
     public double InitialFlopsPerSecond { get; init; } = 10e9;
 
-    /// <summary>Queue delays kept per task for the percentiles (the most recent ones). Default 4,096.</summary>
-    public int DelaySamples { get; init; } = 4096;
+    /// <summary>Queue delays kept per task for the percentiles (the most recent ones). Default 1,024.</summary>
+    public int DelaySamples { get; init; } = 1024;
 }
 
 /// <summary>
@@ -325,20 +325,25 @@ public sealed class Balancer : IDisposable
         List<ScheduledLaunch> started = [];
         while (_freeSlots > 0 && _backlogged.Count > 0)
         {
-            _systemVirtualTime = Math.Max(_systemVirtualTime, _backlogged.Min!.VirtualTime);
+            var fairest = _backlogged.Min!;
+            _systemVirtualTime = Math.Max(_systemVirtualTime, fairest.VirtualTime);
             BalancedTask? chosen = null;
-            MemoryReservation? reservation = null;
-            long earmarked = 0;
-            foreach (var task in _backlogged)
+            long fairestNeed = fairest.Queue.First!.Value.Request.MemoryBytes;
+            if (TryReserve(fairestNeed, 0, out var reservation))
+                chosen = fairest; // the common case: the fairest launch fits, no enumeration
+            else
             {
-                var head = task.Queue.First!.Value;
-                if (TryReserve(head.Request.MemoryBytes, earmarked, out reservation))
+                // Backfill: a later task may run if it also leaves room for the blocked fairest launch (no starvation).
+                foreach (var task in _backlogged)
                 {
-                    chosen = task;
-                    break;
+                    if (ReferenceEquals(task, fairest))
+                        continue;
+                    if (TryReserve(task.Queue.First!.Value.Request.MemoryBytes, fairestNeed, out reservation))
+                    {
+                        chosen = task;
+                        break;
+                    }
                 }
-                if (earmarked == 0)
-                    earmarked = head.Request.MemoryBytes; // the first blocked launch keeps its room
             }
             if (chosen is null)
                 break;
