@@ -157,11 +157,11 @@ internal sealed class Workload(
         var k = Random(kvHeads);
         var v = Random(kvHeads);
         var kernelCost = cost(1, length, length);
-        long outputBytes = (long)length * heads * headDim * sizeof(float);
         for (int i = 0; i < depth; i++)
         {
             var output = Track(Tensor.Create<float>(device, 1, length, heads, headDim));
-            var request = new LaunchRequest(_ => launch(q, k, v, output, null), kernelCost) { MemoryBytes = outputBytes + kernelCost.ScratchBytes };
+            // The output is rented once up front; what a launch needs on top while it runs is its scratch.
+            var request = new LaunchRequest(_ => launch(q, k, v, output, null), kernelCost) { MemoryBytes = kernelCost.ScratchBytes };
             yield return Loop(task, request, stop);
         }
     }

@@ -55,15 +55,20 @@ public sealed class Balancer : IDisposable
     private double _flopsPerSecond;
     private bool _disposed;
 
-    /// <summary>Creates a balancer.</summary>
+    /// <summary>Creates a balancer. An executor passed in <paramref name="options"/> stays the caller's to dispose.</summary>
     public Balancer(BalancerOptions? options = null)
+        : this(options, ownsExecutor: options?.Executor is null)
+    {
+    }
+
+    private Balancer(BalancerOptions? options, bool ownsExecutor)
     {
         Options = options ?? new BalancerOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(Options.Capacity);
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.DelaySamples, 1);
         _pool = Options.Pool;
         _ownCapacity = Options.Capacity;
-        _ownsExecutor = Options.Executor is null;
+        _ownsExecutor = ownsExecutor;
         _executor = Options.Executor ?? new ThreadLaunchExecutor();
         _freeSlots = _executor.Slots;
         _flopsPerSecond = Options.InitialFlopsPerSecond > 0 ? Options.InitialFlopsPerSecond : 10e9;
@@ -71,11 +76,11 @@ public sealed class Balancer : IDisposable
             _pool.MemoryAvailable += OnMemoryAvailable;
     }
 
-    /// <summary>A balancer for <paramref name="device"/>: its pool is C, one wall-clock worker slot runs launches.</summary>
+    /// <summary>A balancer for <paramref name="device"/>: its pool is C, <paramref name="slots"/> wall-clock worker threads run launches (stopped on dispose).</summary>
     public static Balancer ForDevice(Device device, int slots = 1)
     {
         ArgumentNullException.ThrowIfNull(device);
-        return new Balancer(new BalancerOptions { Pool = device.Pool, Executor = new ThreadLaunchExecutor(slots) });
+        return new Balancer(new BalancerOptions { Pool = device.Pool, Executor = new ThreadLaunchExecutor(slots) }, ownsExecutor: true);
     }
 
     /// <summary>The options.</summary>
