@@ -1,3 +1,5 @@
+using Attention.Kernels.Memory;
+
 namespace Attention.Kernels;
 
 /// <summary>
@@ -49,12 +51,43 @@ public abstract class Device : IDisposable
     /// <summary>Waits until all work queued on this device has finished.</summary>
     public abstract void Synchronize();
 
+    /// <summary>
+    /// Records a fence after all work queued on this device so far. The default suits synchronous devices
+    /// (nothing is ever in flight) and returns <see cref="DeviceFence.Completed"/>; queue-based devices override it.
+    /// </summary>
+    public virtual DeviceFence RecordFence() => DeviceFence.Completed;
+
+    /// <summary>
+    /// The caching allocator for this device, created on first use with <see cref="CreatePoolOptions"/>.
+    /// <see cref="Tensor.Create{T}(Device, int[])"/> rents from it and the tensor's <c>Dispose</c> returns to it.
+    /// </summary>
+    public MemoryPool Pool
+    {
+        get
+        {
+            if (_pool is { } pool)
+                return pool;
+            var created = new MemoryPool(this, CreatePoolOptions());
+            return Interlocked.CompareExchange(ref _pool, created, null) ?? created;
+        }
+    }
+
+    private MemoryPool? _pool;
+
+    /// <summary>
+    /// Options for <see cref="Pool"/>: capacity (default: the memory available to the process; devices with their
+    /// own memory report that), cache limit and checked mode (environment variable
+    /// <see cref="MemoryPoolOptions.CheckedEnvironmentVariable"/>).
+    /// </summary>
+    protected virtual MemoryPoolOptions CreatePoolOptions() => MemoryPoolOptions.FromEnvironment();
+
     /// <inheritdoc />
     public override string ToString() => $"{Kind}: {Name}";
 
     /// <summary>Releases native resources held by the device.</summary>
     public void Dispose()
     {
+        Interlocked.Exchange(ref _pool, null)?.Dispose();
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }

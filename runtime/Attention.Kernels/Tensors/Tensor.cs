@@ -1,13 +1,19 @@
 using System.Runtime.CompilerServices;
+using Attention.Kernels.Memory;
 
 namespace Attention.Kernels;
 
 /// <summary>A dense, row-major tensor of <typeparamref name="T"/> in a device buffer.</summary>
-/// <remarks>The last axis is contiguous; <see cref="Strides"/> are in elements. The tensor owns its buffer.</remarks>
+/// <remarks>
+/// The last axis is contiguous; <see cref="Strides"/> are in elements. The tensor owns its memory, rented from the
+/// device's <see cref="Device.Pool"/>; <see cref="Dispose"/> returns it there. The buffer may be larger than
+/// <see cref="Length"/> elements (the pool rounds to size classes); only the first <see cref="Length"/> are the tensor's.
+/// </remarks>
 public sealed class Tensor<T> : IDisposable where T : unmanaged
 {
     private readonly int[] _shape;
     private readonly long[] _strides;
+    private readonly PooledBuffer _memory;
 
     internal Tensor(Device device, int[] shape)
     {
@@ -32,14 +38,17 @@ public sealed class Tensor<T> : IDisposable where T : unmanaged
         }
         Length = length;
         Device = device;
-        Buffer = device.Allocate(checked(length * Unsafe.SizeOf<T>()));
+        _memory = device.Pool.Rent(checked(length * Unsafe.SizeOf<T>()));
     }
 
     /// <summary>The device holding the data.</summary>
     public Device Device { get; }
 
-    /// <summary>The memory (owned by this tensor).</summary>
-    public DeviceBuffer Buffer { get; }
+    /// <summary>The memory (owned by this tensor). Throws <see cref="ObjectDisposedException"/> once the tensor is disposed.</summary>
+    public DeviceBuffer Buffer => _memory.Buffer;
+
+    /// <summary>The pool rent behind <see cref="Buffer"/>.</summary>
+    public PooledBuffer Memory => _memory;
 
     /// <summary>Sizes of the axes.</summary>
     public ReadOnlySpan<int> Shape => _shape;
@@ -83,8 +92,8 @@ public sealed class Tensor<T> : IDisposable where T : unmanaged
     /// <summary>Sets every element to <paramref name="value"/> (tests poison outputs with NaN this way).</summary>
     public void Fill(T value) => Device.Fill(Buffer, value);
 
-    /// <summary>Releases the device memory.</summary>
-    public void Dispose() => Buffer.Dispose();
+    /// <summary>Returns the device memory to the pool (idempotent); it is reused once the device work using it has finished.</summary>
+    public void Dispose() => _memory.Dispose();
 
     /// <inheritdoc />
     public override string ToString() => $"Tensor<{typeof(T).Name}>{TensorShape.Format(_shape)} on {Device}";
