@@ -18,6 +18,7 @@ namespace Attention.Kernels.Generator;
 public sealed class AttentionKernelsGenerator : IIncrementalGenerator
 {
     public const string AttentionAttribute = "Attention.Kernels.ScaledDotProductAttentionAttribute";
+    public const string ModelAttribute = "Attention.Kernels.AttentionModelAttribute";
 
     /// <summary>Tracking step names (asserted by the incrementality tests).</summary>
     public static class Steps
@@ -25,6 +26,9 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
         public const string Parse = nameof(Parse);
         public const string Analyze = nameof(Analyze);
         public const string GroupByType = nameof(GroupByType);
+        public const string ParseModel = nameof(ParseModel);
+        public const string AnalyzeModel = nameof(AnalyzeModel);
+        public const string GroupModelsByType = nameof(GroupModelsByType);
     }
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -58,6 +62,32 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(files, static (spc, group) =>
             spc.AddSource(SourceEmitter.HintName(group[0].TypeKey), SourceEmitter.Emit(group)));
+
+        // [AttentionModel] classes: each graph method is parsed, analyzed and planned; one file per class.
+        var models = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                ModelAttribute,
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, ct) => ModelParser.Parse(ctx, ct).ToEquatableArray())
+            .WithTrackingName(Steps.ParseModel)
+            .SelectMany(static (parsed, _) => parsed)
+            .Select(static (parsed, _) => GraphAnalyzer.Analyze(parsed))
+            .WithTrackingName(Steps.AnalyzeModel);
+
+        context.RegisterSourceOutput(models.Select(static (m, _) => m.Diagnostics), static (spc, diagnostics) =>
+        {
+            foreach (var diagnostic in diagnostics)
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+        });
+
+        var modelFiles = models
+            .Where(static m => m.CanEmit)
+            .Collect()
+            .SelectMany(static (all, _) => all.GroupBy(m => m.TypeKey).OrderBy(g => g.Key, System.StringComparer.Ordinal).Select(g => g.ToEquatableArray()))
+            .WithTrackingName(Steps.GroupModelsByType);
+
+        context.RegisterSourceOutput(modelFiles, static (spc, group) =>
+            spc.AddSource(SourceEmitter.ModelHintName(group[0].TypeKey), SourceEmitter.EmitModels(group)));
     }
 
     /// <summary>One group per declaring type, types and kernels in a stable order (deterministic output).</summary>

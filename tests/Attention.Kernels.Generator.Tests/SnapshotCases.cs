@@ -59,5 +59,58 @@ public static class SnapshotCases
                 public static partial void Cross(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp);
             }
             """,
+
+        ["EncoderBlockModel"] = """
+            using Attention.Kernels;
+
+            namespace Demo.Models;
+
+            [AttentionModel]
+            public partial class EncoderBlock
+            {
+                [Linear("qkv", From = "x", OutFeatures = 3 * 512)]
+                [ScaledDotProductAttention("ctx", From = "qkv", HeadDim = 64, Heads = 8, Mask = AttentionMask.Causal)]
+                [Linear("proj", From = "ctx", OutFeatures = 512)]
+                [Residual("h", From = "proj", Skip = "x")]
+                [LayerNorm("norm", From = "h")]
+                [Linear("up", From = "norm", OutFeatures = 2048)]
+                [Gelu("act", From = "up")]
+                [Linear("down", From = "act", OutFeatures = 512)]
+                [Residual("y", From = "down", Skip = "norm")]
+                public partial void Forward([Features(512)] Tensor<float> x, Tensor<float> y);
+            }
+            """,
+
+        ["DocumentClassifierModel"] = """
+            using Attention.Kernels;
+
+            namespace Demo.Models;
+
+            [AttentionModel]
+            public partial class DocumentClassifier
+            {
+                [PositionalWeighting("positioned", From = "tokens", MaxLength = 512)]
+                [SqueezeExcitation("excited", From = "positioned", Reduction = 8)]
+                [HierarchicalAttention("document", From = "excited", Segments = "sentences", WordHidden = 32)]
+                [RmsNorm("normalized", From = "document")]
+                [Linear("logits", From = "normalized", OutFeatures = 5)]
+                public partial void Classify([Features(64)] Tensor<float> tokens, Tensor<int> sentences, Tensor<float> logits);
+            }
+            """,
+
+        ["LayerMixMultiHeadModel"] = """
+            using Attention.Kernels;
+
+            [AttentionModel]
+            internal partial class Mixer
+            {
+                [MultiHeadAttention("attn", From = "x", Heads = 4, KvHeads = 2, HeadDim = 16)]
+                [Residual("h1", From = "x", Skip = "attn")]
+                [Relu("r", From = "h1")]
+                [LayerwiseAdaptive("mixed", From = "x, h1, r")]
+                [AttentionPooling("pooled", From = "mixed", Hidden = 0)]
+                internal static partial void Run([Features(64)] Tensor<float> x, Tensor<float> pooled);
+            }
+            """,
     };
 }

@@ -100,11 +100,28 @@ internal static class KernelAnalyzer
 
     private static AttentionNode BuildAttentionNode(ParsedKernel parsed, bool hasLogSumExp, List<DiagnosticInfo> diagnostics)
     {
-        // A repeated argument is a compiler error already (CS0643); the last one wins here so analysis goes on.
-        var arguments = new Dictionary<string, AttributeArgument>();
+        var arguments = new Dictionary<string, (double, LocationInfo?)>();
         foreach (var argument in parsed.Arguments)
-            arguments[argument.Name] = argument;
-        LocationInfo? Where(string name) => arguments.TryGetValue(name, out var a) ? a.Location : parsed.AttributeLocation;
+            arguments[argument.Name] = (argument.Value, argument.Location); // a repeated argument is CS0643 already; last wins
+        var settings = ValidateAttention(arguments, parsed.AttributeLocation, diagnostics);
+        return new AttentionNode(
+            parsed.Method.Name,
+            AttentionParameters.Take(3).ToEquatableArray(),
+            AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
+            settings.HeadDim, settings.Heads, settings.KvHeads, settings.Mask, settings.Window, settings.Scale, settings.Layout, hasLogSumExp);
+    }
+
+    /// <summary>Validated attention constants, defaults applied (invalid values replaced by safe ones after their diagnostic).</summary>
+    internal sealed record AttentionSettings(int HeadDim, int Heads, int KvHeads, MaskKind Mask, int Window, double Scale, LayoutKind Layout);
+
+    /// <summary>
+    /// Checks the attention arguments (HeadDim, Heads, KvHeads, Mask, Window, Scale, Layout), reporting each mistake at its
+    /// argument, or at <paramref name="fallback"/> when the argument is missing. Shared by kernels and graph nodes.
+    /// </summary>
+    internal static AttentionSettings ValidateAttention(IReadOnlyDictionary<string, (double Value, LocationInfo? Location)> arguments,
+        LocationInfo? fallback, List<DiagnosticInfo> diagnostics)
+    {
+        LocationInfo? Where(string name) => arguments.TryGetValue(name, out var a) ? a.Location : fallback;
         double Get(string name) => arguments.TryGetValue(name, out var a) ? a.Value : 0;
         void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, string at, params object?[] args) =>
             diagnostics.Add(DiagnosticInfo.Create(descriptor, Where(at), args));
@@ -143,8 +160,9 @@ internal static class KernelAnalyzer
             Report(DiagnosticDescriptors.SlidingWindowWithoutWindow, "Mask");
 
         int layoutValue = ClampToInt(Get("Layout"));
-        var layout = Enum.IsDefined(typeof(LayoutKind), layoutValue) ? (LayoutKind)layoutValue : LayoutKind.BTHD;
-        if (!Enum.IsDefined(typeof(LayoutKind), layoutValue))
+        bool userLayout = layoutValue is (int)LayoutKind.BTHD or (int)LayoutKind.BHTD; // PackedQkv is for graphs only
+        var layout = userLayout ? (LayoutKind)layoutValue : LayoutKind.BTHD;
+        if (!userLayout)
             Report(DiagnosticDescriptors.UnsupportedLayout, "Layout", layoutValue);
 
         double scale = Get("Scale");
@@ -153,15 +171,11 @@ internal static class KernelAnalyzer
         if (!(scale > 0) || double.IsInfinity(scale))
             scale = 1.0 / Math.Sqrt(Math.Max(headDim, 1));
 
-        return new AttentionNode(
-            parsed.Method.Name,
-            AttentionParameters.Take(3).ToEquatableArray(),
-            AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
-            Math.Max(headDim, 1), Math.Max(heads, 1), kvHeads, mask, Math.Max(window, 0), scale, layout, hasLogSumExp);
+        return new AttentionSettings(Math.Max(headDim, 1), Math.Max(heads, 1), kvHeads, mask, Math.Max(window, 0), scale, layout);
     }
 
-    private static int ClampToInt(double value) =>
+    internal static int ClampToInt(double value) =>
         double.IsNaN(value) ? 0 : value >= int.MaxValue ? int.MaxValue : value <= int.MinValue ? int.MinValue : (int)value;
 
-    private static string Format(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    internal static string Format(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 }

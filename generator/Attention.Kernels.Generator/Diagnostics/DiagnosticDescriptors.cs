@@ -70,6 +70,48 @@ internal static class DiagnosticDescriptors
         "Value too large",
         "{0} = {1} exceeds the supported maximum of {2}");
 
+    public static readonly DiagnosticDescriptor UnknownValue = Error("AK0100",
+        "Unknown value name",
+        "'{0}' is not a parameter or a node of graph '{1}'");
+
+    public static readonly DiagnosticDescriptor DuplicateName = Error("AK0101",
+        "Duplicate node name",
+        "A node or input named '{0}' already exists in graph '{1}'");
+
+    public static readonly DiagnosticDescriptor Cycle = Error("AK0102",
+        "Graph has a cycle",
+        "Nodes {0} depend on each other in a cycle");
+
+    public static readonly DiagnosticDescriptor UnusedNode = new("AK0103",
+        "Unused node",
+        "Node '{0}' is computed but neither read by another node nor a parameter of '{1}'",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + "AK0103.md");
+
+    public static readonly DiagnosticDescriptor DimensionMismatch = Error("AK0104",
+        "Dimension mismatch between connected nodes",
+        "{0}");
+
+    public static readonly DiagnosticDescriptor ParameterNeverUsed = Error("AK0105",
+        "Output never produced",
+        "Parameter '{0}' is neither read by a node nor produced by one (name a node '{0}' to make it an output)");
+
+    public static readonly DiagnosticDescriptor MissingFeatures = Error("AK0106",
+        "Graph input needs its feature count",
+        "Input '{0}' needs [Features(n)]: the feature count sizes the weights at compile time");
+
+    public static readonly DiagnosticDescriptor UnsupportedCombination = Error("AK0107",
+        "Unsupported combination",
+        "{0}");
+
+    public static readonly DiagnosticDescriptor NotFused = new("AK0108",
+        "Node runs unfused",
+        "'{0}' runs as its own kernel: {1}",
+        Category, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: HelpRoot + "AK0108.md");
+
+    public static readonly DiagnosticDescriptor GraphMethodShape = Error("AK0109",
+        "Graph method must be a non-generic partial void method",
+        "'{0}' must be declared as a non-generic 'partial void' method to carry graph nodes");
+
     public static readonly DiagnosticDescriptor InternalError = Error("AK0099",
         "Internal generator error",
         "The Attention.Kernels generator failed on '{0}': {1}. Please report this with the declaration that caused it.");

@@ -73,7 +73,7 @@ internal static class AttentionEmitter
         w.Line("/// </remarks>");
     }
 
-    private static void WriteConstants(CodeWriter w, AttentionNode node)
+    internal static void WriteConstants(CodeWriter w, AttentionNode node)
     {
         w.Line("/// <summary>Length of one head's query, key and value vectors.</summary>");
         w.Line($"public const int HeadDim = {node.HeadDim};");
@@ -89,8 +89,11 @@ internal static class AttentionEmitter
         w.Line($"public const int Window = {node.Window};");
         w.Line($"/// <summary>Multiplier of q·kᵀ{(System.Math.Abs(node.Scale - 1.0 / System.Math.Sqrt(node.HeadDim)) < 1e-12 ? $" (1/√{node.HeadDim})" : "")}.</summary>");
         w.Line($"public const float Scale = {Names.Float(node.Scale)};");
-        w.Line("/// <summary>Layout of q, k, v and output.</summary>");
-        w.Line($"public const {Names.TensorLayout} Layout = {Names.TensorLayout}.{node.Layout};");
+        if (node.Layout != LayoutKind.PackedQkv)
+        {
+            w.Line("/// <summary>Layout of q, k, v and output.</summary>");
+            w.Line($"public const {Names.TensorLayout} Layout = {Names.TensorLayout}.{node.Layout};");
+        }
         w.Line();
     }
 
@@ -188,9 +191,8 @@ internal static class AttentionEmitter
         w.Line();
     }
 
-    private static void WriteCpuKernel(CodeWriter w, AttentionNode node)
+    internal static void WriteCpuKernel(CodeWriter w, AttentionNode node)
     {
-        bool bthd = node.Layout == LayoutKind.BTHD;
         w.Line("/// <summary>");
         w.Line("/// CPU kernel: one work item per (batch, head, tile of query rows), spread over all cores. Each tile streams");
         w.Line("/// the key/value blocks it can see with an online softmax (see FlashAttentionCpu for the SIMD tile steps).");
@@ -200,8 +202,19 @@ internal static class AttentionEmitter
         w.Line("public int QueryLength, KeyLength, QueryTiles;");
         w.Line();
         w.Line("// Distance in floats between consecutive sequence positions of one head.");
-        w.Line(bthd ? "private const int QueryRowStride = Heads * HeadDim;" : "private const int QueryRowStride = HeadDim;");
-        w.Line(bthd ? "private const int KeyRowStride = KvHeads * HeadDim;" : "private const int KeyRowStride = HeadDim;");
+        switch (node.Layout)
+        {
+            case LayoutKind.BTHD:
+                w.Line("private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;");
+                break;
+            case LayoutKind.BHTD:
+                w.Line("private const int QueryRowStride = HeadDim, KeyRowStride = HeadDim, OutputRowStride = HeadDim;");
+                break;
+            case LayoutKind.PackedQkv:
+                w.Line("// q, k and v are read in place from the packed projection [B, T, (Heads + 2·KvHeads)·HeadDim]: no split, no copy.");
+                w.Line("private const int QueryRowStride = (Heads + 2 * KvHeads) * HeadDim, KeyRowStride = QueryRowStride, OutputRowStride = Heads * HeadDim;");
+                break;
+        }
         w.Line();
         w.Open("public void Invoke(int index, int worker)");
         w.Line("// Simd.UseVector512 is a JIT-time constant: only one of these calls is compiled.");
@@ -220,12 +233,19 @@ internal static class AttentionEmitter
         w.Line(node.GroupSize == 1 ? "int kvHead = head;" : "int kvHead = head / GroupSize; // GQA: consecutive query heads share a key/value head");
         w.Line("int firstQuery = tile * tileRows;");
         w.Line("int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);");
-        if (bthd)
+        if (node.Layout == LayoutKind.BTHD)
         {
             w.Line("float* q = Q + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;");
             w.Line("float* k = K + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;");
             w.Line("float* v = V + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;");
             w.Line("float* o = O + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;");
+        }
+        else if (node.Layout == LayoutKind.PackedQkv)
+        {
+            w.Line("float* q = Q + (long)(batch * QueryLength + firstQuery) * QueryRowStride + head * HeadDim;");
+            w.Line("float* k = K + (long)batch * KeyLength * KeyRowStride + (Heads + kvHead) * HeadDim;");
+            w.Line("float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads + kvHead) * HeadDim;");
+            w.Line("float* o = O + (long)(batch * QueryLength + firstQuery) * OutputRowStride + head * HeadDim;");
         }
         else
         {
@@ -258,7 +278,7 @@ internal static class AttentionEmitter
                 break;
         }
         w.Open("if (keyEnd <= keyStart)");
-        w.Line($"{Names.Flash}.StoreEmpty(o, QueryRowStride, rows, HeadDim, lse, 1);");
+        w.Line($"{Names.Flash}.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Line("return;");
         w.Close();
         w.Line();
@@ -283,7 +303,7 @@ internal static class AttentionEmitter
         w.Line($"{Names.Flash}.Softmax<TVec>(t, keys, HeadDim);");
         w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);");
         w.Close();
-        w.Line($"{Names.Flash}.Store<TVec>(t, o, QueryRowStride, rows, HeadDim, lse, 1);");
+        w.Line($"{Names.Flash}.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Close();
         w.Close();
     }

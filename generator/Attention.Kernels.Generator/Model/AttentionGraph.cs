@@ -26,6 +26,9 @@ internal enum LayoutKind
 {
     BTHD = 0,
     BHTD = 1,
+
+    /// <summary>Graph-internal: q, k and v heads packed in one [B, T, (H + 2·KvH)·D] value written by a QKV projection.</summary>
+    PackedQkv = 2,
 }
 
 /// <summary>Scaled dot-product attention with everything resolved (defaults applied, values validated).</summary>

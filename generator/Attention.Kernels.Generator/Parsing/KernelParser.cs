@@ -21,6 +21,8 @@ internal static class KernelParser
         if (context.TargetSymbol is not IMethodSymbol method || context.TargetNode is not MethodDeclarationSyntax syntax)
             return null;
         var attribute = context.Attributes.FirstOrDefault();
+        if (IsGraphNode(method, attribute))
+            return null; // a node of an [AttentionModel] graph: the model pipeline reads it
         string attributeName = attribute?.AttributeClass?.Name ?? "ScaledDotProductAttentionAttribute";
         if (attributeName.EndsWith("Attribute", StringComparison.Ordinal))
             attributeName = attributeName.Substring(0, attributeName.Length - "Attribute".Length);
@@ -44,36 +46,55 @@ internal static class KernelParser
         }
     }
 
-    private static ParsedKernel ParseCore(IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData? attribute,
-        AttributeSyntax? attributeSyntax, string attributeName, CancellationToken cancellationToken)
+    internal const string ModelAttribute = "Attention.Kernels.AttentionModelAttribute";
+
+    private static bool IsGraphNode(IMethodSymbol method, AttributeData? attribute) =>
+        attribute?.ConstructorArguments.Length > 0 ||
+        method.ContainingType?.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttribute) == true;
+
+    /// <summary>The enclosing type declarations (outermost first) and the names of those not declared partial.</summary>
+    internal static (List<ContainingTypeInfo> Types, List<string> NonPartial) ReadContainingTypes(SyntaxNode member)
     {
         var containingTypes = new List<ContainingTypeInfo>();
         var nonPartial = new List<string>();
-        for (var type = syntax.Parent as TypeDeclarationSyntax; type is not null; type = type.Parent as TypeDeclarationSyntax)
+        for (var type = member.Parent as TypeDeclarationSyntax; type is not null; type = type.Parent as TypeDeclarationSyntax)
         {
             containingTypes.Insert(0, new ContainingTypeInfo(TypeKeyword(type), type.Identifier.ValueText + (type.TypeParameterList?.ToString() ?? "")));
             if (!type.Modifiers.Any(SyntaxKind.PartialKeyword))
                 nonPartial.Add(type.Identifier.ValueText);
         }
+        return (containingTypes, nonPartial);
+    }
 
-        var ns = method.ContainingType?.ContainingNamespace;
-        string? namespaceName = ns is null || ns.IsGlobalNamespace ? null : ns.ToDisplayString();
-        string typeKey = method.ContainingType?.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) ?? "";
-
+    /// <summary>The method's shape as data, with its declared accessibility tokens.</summary>
+    internal static ParsedMethod ReadMethod(IMethodSymbol method, MethodDeclarationSyntax syntax)
+    {
         string modifiers = string.Join(" ", syntax.Modifiers
             .Where(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) ||
                         m.IsKind(SyntaxKind.ProtectedKeyword) || m.IsKind(SyntaxKind.PrivateKeyword))
             .Select(m => m.ValueText));
+        return new ParsedMethod(method.Name, modifiers, method.IsStatic, method.IsPartialDefinition, method.ReturnsVoid, method.IsGenericMethod,
+            LocationInfo.From(syntax.Identifier.GetLocation()), LocationInfo.From(syntax.ParameterList));
+    }
 
-        var parsedMethod = new ParsedMethod(
-            method.Name,
-            modifiers,
-            method.IsStatic,
-            method.IsPartialDefinition,
-            method.ReturnsVoid,
-            method.IsGenericMethod,
-            LocationInfo.From(syntax.Identifier.GetLocation()),
-            LocationInfo.From(syntax.ParameterList));
+    internal static string? NamespaceOf(IMethodSymbol method)
+    {
+        var ns = method.ContainingType?.ContainingNamespace;
+        return ns is null || ns.IsGlobalNamespace ? null : ns.ToDisplayString();
+    }
+
+    internal static string TypeKeyOf(IMethodSymbol method) =>
+        method.ContainingType?.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) ?? "";
+
+    internal static string ParameterType(IParameterSymbol parameter) => RefPrefix(parameter) + parameter.Type.ToDisplayString(s_typeFormat);
+
+    private static ParsedKernel ParseCore(IMethodSymbol method, MethodDeclarationSyntax syntax, AttributeData? attribute,
+        AttributeSyntax? attributeSyntax, string attributeName, CancellationToken cancellationToken)
+    {
+        var (containingTypes, nonPartial) = ReadContainingTypes(syntax);
+        string? namespaceName = NamespaceOf(method);
+        string typeKey = TypeKeyOf(method);
+        var parsedMethod = ReadMethod(method, syntax);
 
         var parameters = new List<ParsedParameter>();
         for (int i = 0; i < method.Parameters.Length; i++)
@@ -82,7 +103,7 @@ internal static class KernelParser
             var parameterSyntax = i < syntax.ParameterList.Parameters.Count ? syntax.ParameterList.Parameters[i] : null;
             parameters.Add(new ParsedParameter(
                 parameter.Name,
-                RefPrefix(parameter) + parameter.Type.ToDisplayString(s_typeFormat),
+                ParameterType(parameter),
                 parameter.RefKind == RefKind.None && !parameter.IsParams && IsFloatTensor(parameter.Type),
                 LocationInfo.From(parameterSyntax)));
         }
@@ -95,16 +116,7 @@ internal static class KernelParser
                 cancellationToken.ThrowIfCancellationRequested();
                 if (named.Value.Kind == TypedConstantKind.Error || named.Value.Value is null)
                     continue; // the compiler already reports malformed arguments
-                double? value = named.Value.Value switch
-                {
-                    int i => i,
-                    double d => d,
-                    float f => f,
-                    long l => l,
-                    short s => s,
-                    byte b => b,
-                    _ => null,
-                };
+                double? value = Number(named.Value.Value);
                 if (value is null)
                     continue;
                 var argumentSyntax = attributeSyntax?.ArgumentList?.Arguments
@@ -117,6 +129,19 @@ internal static class KernelParser
             parsedMethod, parameters.ToEquatableArray(), arguments.ToEquatableArray(), LocationInfo.From(attributeSyntax),
             EquatableArray<DiagnosticInfo>.Empty);
     }
+
+    /// <summary>A numeric attribute value (enums arrive as their integer, bools as 0/1); null for anything else.</summary>
+    internal static double? Number(object? value) => value switch
+    {
+        int i => i,
+        double d => d,
+        float f => f,
+        long l => l,
+        short s => s,
+        byte b => b,
+        bool flag => flag ? 1 : 0,
+        _ => null,
+    };
 
     /// <summary>The modifiers that must be repeated on the implementing declaration.</summary>
     private static string RefPrefix(IParameterSymbol parameter) =>

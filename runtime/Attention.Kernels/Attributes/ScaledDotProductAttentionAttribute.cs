@@ -11,9 +11,26 @@ namespace Attention.Kernels;
 /// <para>Compile-time properties (head dim, heads, mask…) specialize the generated kernel; batch, Tq and Tk are read from the
 /// tensors at each call. Mistakes in the attribute are compile-time errors (AK0001–AK0099, see docs/diagnostics).</para>
 /// </remarks>
-[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+/// <para>In an <see cref="AttentionModelAttribute"/> graph, give the node a name and read packed QKV from a value:
+/// <c>[ScaledDotProductAttention("ctx", From = "qkv", HeadDim = 64, Heads = 8)]</c>; the kernel reads the heads of
+/// [B, T, (Heads + 2·KvHeads)·HeadDim] in place and writes [B, T, Heads·HeadDim].</para>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true, Inherited = false)]
 public sealed class ScaledDotProductAttentionAttribute : Attribute
 {
+    /// <summary>A single fused kernel on a <c>static partial void</c> method.</summary>
+    public ScaledDotProductAttentionAttribute()
+    {
+    }
+
+    /// <summary>A node named <paramref name="name"/> of an <see cref="AttentionModelAttribute"/> graph.</summary>
+    public ScaledDotProductAttentionAttribute(string name) => Name = name;
+
+    /// <summary>The node's name in a graph (null for a single kernel).</summary>
+    public string? Name { get; }
+
+    /// <summary>In a graph: the value holding packed [q | k | v] heads.</summary>
+    public string? From { get; set; }
+
     /// <summary>Size of one head's query/key/value vector (1–256).</summary>
     public int HeadDim { get; set; }
 

@@ -252,8 +252,7 @@ namespace Demo
                 public int QueryLength, KeyLength, QueryTiles;
 
                 // Distance in floats between consecutive sequence positions of one head.
-                private const int QueryRowStride = Heads * HeadDim;
-                private const int KeyRowStride = KvHeads * HeadDim;
+                private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;
 
                 public void Invoke(int index, int worker)
                 {
@@ -286,7 +285,7 @@ namespace Demo
                     int keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);
                     if (keyEnd <= keyStart)
                     {
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, QueryRowStride, rows, HeadDim, lse, 1);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
 
@@ -302,7 +301,7 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
                     }
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, QueryRowStride, rows, HeadDim, lse, 1);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }
             }
         }

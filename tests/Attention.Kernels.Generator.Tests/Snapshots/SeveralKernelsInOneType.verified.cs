@@ -246,8 +246,7 @@ namespace Demo
                 public int QueryLength, KeyLength, QueryTiles;
 
                 // Distance in floats between consecutive sequence positions of one head.
-                private const int QueryRowStride = Heads * HeadDim;
-                private const int KeyRowStride = KvHeads * HeadDim;
+                private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;
 
                 public void Invoke(int index, int worker)
                 {
@@ -278,7 +277,7 @@ namespace Demo
                     int keyStart = 0, keyEnd = KeyLength;
                     if (keyEnd <= keyStart)
                     {
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, QueryRowStride, rows, HeadDim, lse, 1);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
 
@@ -291,7 +290,7 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
                     }
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, QueryRowStride, rows, HeadDim, lse, 1);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }
             }
         }
@@ -537,8 +536,7 @@ namespace Demo
                 public int QueryLength, KeyLength, QueryTiles;
 
                 // Distance in floats between consecutive sequence positions of one head.
-                private const int QueryRowStride = Heads * HeadDim;
-                private const int KeyRowStride = KvHeads * HeadDim;
+                private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;
 
                 public void Invoke(int index, int worker)
                 {
@@ -569,7 +567,7 @@ namespace Demo
                     int keyStart = 0, keyEnd = KeyLength;
                     if (keyEnd <= keyStart)
                     {
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, QueryRowStride, rows, HeadDim, lse, 1);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
 
@@ -582,7 +580,7 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
                     }
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, QueryRowStride, rows, HeadDim, lse, 1);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }
             }
         }

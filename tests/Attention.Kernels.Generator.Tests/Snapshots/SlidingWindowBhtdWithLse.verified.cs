@@ -256,8 +256,7 @@ namespace Demo.Windows
                 public int QueryLength, KeyLength, QueryTiles;
 
                 // Distance in floats between consecutive sequence positions of one head.
-                private const int QueryRowStride = HeadDim;
-                private const int KeyRowStride = HeadDim;
+                private const int QueryRowStride = HeadDim, KeyRowStride = HeadDim, OutputRowStride = HeadDim;
 
                 public void Invoke(int index, int worker)
                 {
@@ -291,7 +290,7 @@ namespace Demo.Windows
                     int keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);
                     if (keyEnd <= keyStart)
                     {
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, QueryRowStride, rows, HeadDim, lse, 1);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
 
@@ -307,7 +306,7 @@ namespace Demo.Windows
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
                     }
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, QueryRowStride, rows, HeadDim, lse, 1);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }
             }
         }

@@ -1,0 +1,120 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Attention.Kernels.Generator.Diagnostics;
+using Attention.Kernels.Generator.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Attention.Kernels.Generator.Parsing;
+
+/// <summary>Reads the graph methods of an [AttentionModel] class. Never throws: failures become AK0099.</summary>
+internal static class ModelParser
+{
+    private const string NodeBase = "Attention.Kernels.GraphNodeAttribute";
+    private const string AttentionNode = "Attention.Kernels.ScaledDotProductAttentionAttribute";
+
+    public static IEnumerable<ParsedModel> Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        if (context.TargetSymbol is not INamedTypeSymbol type)
+            return [];
+        var models = new List<ParsedModel>();
+        foreach (var method in type.GetMembers().OfType<IMethodSymbol>().Where(m => m.MethodKind == MethodKind.Ordinary))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var nodes = method.GetAttributes().Where(IsNodeAttribute).ToList();
+            if (nodes.Count == 0)
+                continue;
+            var syntax = method.DeclaringSyntaxReferences
+                .Select(r => r.GetSyntax(cancellationToken))
+                .OfType<MethodDeclarationSyntax>()
+                .FirstOrDefault(m => m.Body is null && m.ExpressionBody is null) ??
+                method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<MethodDeclarationSyntax>().FirstOrDefault();
+            if (syntax is null)
+                continue;
+            try
+            {
+                models.Add(ParseMethod(method, syntax, nodes, cancellationToken));
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                var location = LocationInfo.From(syntax.Identifier.GetLocation());
+                models.Add(new ParsedModel(KernelParser.TypeKeyOf(method), KernelParser.NamespaceOf(method), EquatableArray<ContainingTypeInfo>.Empty,
+                    EquatableArray<string>.Empty, KernelParser.ReadMethod(method, syntax), EquatableArray<ParsedGraphParameter>.Empty,
+                    EquatableArray<ParsedNode>.Empty,
+                    new[] { DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, location, method.Name, exception.GetType().Name + ": " + exception.Message) }.ToEquatableArray()));
+            }
+        }
+        return models;
+    }
+
+    private static bool IsNodeAttribute(AttributeData attribute)
+    {
+        for (var type = attribute.AttributeClass; type is not null; type = type.BaseType)
+        {
+            string name = type.ToDisplayString();
+            if (name == NodeBase || name == AttentionNode)
+                return true;
+        }
+        return false;
+    }
+
+    private static ParsedModel ParseMethod(IMethodSymbol method, MethodDeclarationSyntax syntax, List<AttributeData> attributes, CancellationToken cancellationToken)
+    {
+        var (containingTypes, nonPartial) = KernelParser.ReadContainingTypes(syntax);
+
+        var parameters = new List<ParsedGraphParameter>();
+        for (int i = 0; i < method.Parameters.Length; i++)
+        {
+            var parameter = method.Parameters[i];
+            var kind = parameter.RefKind != RefKind.None || parameter.IsParams ? ParameterKind.Other : KindOf(parameter.Type);
+            int features = parameter.GetAttributes()
+                .Where(a => a.AttributeClass?.ToDisplayString() == "Attention.Kernels.FeaturesAttribute")
+                .Select(a => a.ConstructorArguments.Length == 1 && a.ConstructorArguments[0].Value is int n ? n : -1)
+                .FirstOrDefault();
+            var parameterSyntax = i < syntax.ParameterList.Parameters.Count ? syntax.ParameterList.Parameters[i] : null;
+            parameters.Add(new ParsedGraphParameter(parameter.Name, KernelParser.ParameterType(parameter), kind, features, LocationInfo.From(parameterSyntax)));
+        }
+
+        // Nodes in source order (the order of the attribute lists), which also orders the generated stages.
+        var nodes = new List<ParsedNode>();
+        foreach (var attribute in attributes.OrderBy(a => a.ApplicationSyntaxReference?.Span.Start ?? 0))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var attributeSyntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+            string kind = attribute.AttributeClass?.Name ?? "";
+            if (kind.EndsWith("Attribute", StringComparison.Ordinal))
+                kind = kind.Substring(0, kind.Length - "Attribute".Length);
+            string name = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is string n ? n : "";
+            var arguments = new List<NodeArgument>();
+            foreach (var named in attribute.NamedArguments)
+            {
+                if (named.Value.Kind == TypedConstantKind.Error)
+                    continue;
+                var argumentSyntax = attributeSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
+                arguments.Add(new NodeArgument(named.Key, named.Value.Value as string, KernelParser.Number(named.Value.Value),
+                    LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax)));
+            }
+            nodes.Add(new ParsedNode(kind, name, arguments.ToEquatableArray(), LocationInfo.From(attributeSyntax)));
+        }
+
+        return new ParsedModel(KernelParser.TypeKeyOf(method), KernelParser.NamespaceOf(method), containingTypes.ToEquatableArray(),
+            nonPartial.ToEquatableArray(), KernelParser.ReadMethod(method, syntax), parameters.ToEquatableArray(), nodes.ToEquatableArray(),
+            EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    private static ParameterKind KindOf(ITypeSymbol type)
+    {
+        if (type is INamedTypeSymbol { Name: "Tensor", Arity: 1 } named && named.ContainingNamespace?.ToDisplayString() == "Attention.Kernels")
+        {
+            return named.TypeArguments[0].SpecialType switch
+            {
+                SpecialType.System_Single => ParameterKind.FloatTensor,
+                SpecialType.System_Int32 => ParameterKind.IntTensor,
+                _ => ParameterKind.Other,
+            };
+        }
+        return ParameterKind.Other;
+    }
+}

@@ -1,0 +1,137 @@
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace Attention.Kernels.Generator.Tests;
+
+/// <summary>Graph mistakes in [AttentionModel] classes: each ID, with the exact text it points at.</summary>
+public sealed class GraphDiagnosticTests
+{
+    private static string Model(string nodes, string parameters = "[Features(64)] Tensor<float> x, Tensor<float> y", string method = "public partial void Forward") => $$"""
+        using Attention.Kernels;
+        namespace Demo;
+        [AttentionModel]
+        public partial class M
+        {
+        {{nodes}}
+            {{method}}({{parameters}});
+        }
+        """;
+
+    private static Diagnostic AssertHas(string source, string id, string locatedText, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    {
+        var diagnostics = GeneratorHarness.GeneratorDiagnostics(source);
+        string Located(Diagnostic d) => source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length);
+        var diagnostic = diagnostics.FirstOrDefault(d => d.Id == id && Located(d) == locatedText);
+        Assert.True(diagnostic is not null, $"expected {id} at '{locatedText}', got: {string.Join("; ", diagnostics.Select(d => $"{d} at '{Located(d)}'"))}");
+        // The harness compiles with warnings as errors, so compare the rule's own severity.
+        Assert.Equal(severity, diagnostic!.Descriptor.DefaultSeverity);
+        Assert.EndsWith($"docs/diagnostics/{id}.md", diagnostic.Descriptor.HelpLinkUri);
+        return diagnostic;
+    }
+
+    [Fact]
+    public void A_valid_graph_has_no_errors_or_warnings() =>
+        Assert.DoesNotContain(GeneratorHarness.GeneratorDiagnostics(Model("""
+            [Linear("h", From = "x", OutFeatures = 64)]
+            [Residual("y", From = "h", Skip = "x")]
+        """)), d => d.Severity >= DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void AK0100_unknown_value() =>
+        AssertHas(Model("""    [Linear("y", From = "z", OutFeatures = 64)]"""), "AK0100", "From = \"z\"");
+
+    [Fact]
+    public void AK0101_duplicate_node_name() =>
+        AssertHas(Model("""
+            [Linear("y", From = "x", OutFeatures = 64)]
+            [Relu("y", From = "x")]
+        """), "AK0101", "Relu(\"y\", From = \"x\")");
+
+    [Fact]
+    public void AK0102_cycle() =>
+        AssertHas(Model("""
+            [Linear("a", From = "b", OutFeatures = 64)]
+            [Linear("b", From = "a", OutFeatures = 64)]
+            [Residual("y", From = "a", Skip = "x")]
+        """), "AK0102", "Linear(\"a\", From = \"b\", OutFeatures = 64)");
+
+    [Fact]
+    public void AK0103_unused_node_is_a_warning() =>
+        AssertHas(Model("""
+            [Linear("y", From = "x", OutFeatures = 64)]
+            [Relu("spare", From = "x")]
+        """), "AK0103", "Relu(\"spare\", From = \"x\")", DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void AK0104_residual_of_different_widths() =>
+        AssertHas(Model("""
+            [Linear("h", From = "x", OutFeatures = 32)]
+            [Residual("y", From = "h", Skip = "x")]
+        """), "AK0104", "Skip = \"x\"");
+
+    [Fact]
+    public void AK0104_attention_reads_the_wrong_packed_width() =>
+        AssertHas(Model("""
+            [Linear("qkv", From = "x", OutFeatures = 100)]
+            [ScaledDotProductAttention("y", From = "qkv", HeadDim = 16, Heads = 4)]
+        """), "AK0104", "From = \"qkv\"");
+
+    [Fact]
+    public void AK0104_output_features_disagree() =>
+        AssertHas(Model("""    [Linear("y", From = "x", OutFeatures = 32)]""", "[Features(64)] Tensor<float> x, [Features(16)] Tensor<float> y"),
+            "AK0104", "[Features(16)] Tensor<float> y");
+
+    [Fact]
+    public void AK0105_output_never_produced() =>
+        AssertHas(Model("""    [Linear("h", From = "x", OutFeatures = 64)]""", "[Features(64)] Tensor<float> x, Tensor<float> h, Tensor<float> y"),
+            "AK0105", "Tensor<float> y");
+
+    [Fact]
+    public void AK0106_input_without_features() =>
+        AssertHas(Model("""    [Linear("y", From = "x", OutFeatures = 64)]""", "Tensor<float> x, Tensor<float> y"), "AK0106", "Tensor<float> x");
+
+    [Fact]
+    public void AK0107_pooled_value_into_a_sequence_node() =>
+        AssertHas(Model("""
+            [AttentionPooling("p", From = "x")]
+            [SqueezeExcitation("y", From = "p")]
+        """), "AK0107", "From = \"p\"");
+
+    [Fact]
+    public void AK0107_layout_is_not_settable_in_a_graph() =>
+        AssertHas(Model("""
+            [Linear("qkv", From = "x", OutFeatures = 192)]
+            [ScaledDotProductAttention("y", From = "qkv", HeadDim = 16, Heads = 4, Layout = TensorLayout.BHTD)]
+        """), "AK0107", "Layout = TensorLayout.BHTD");
+
+    [Fact]
+    public void AK0108_residual_that_cannot_fuse_is_reported_as_info()
+    {
+        var diagnostic = AssertHas(Model("""
+            [Linear("h", From = "x", OutFeatures = 64)]
+            [Relu("r", From = "h")]
+            [Residual("y", From = "h", Skip = "r")]
+        """), "AK0108", "Residual(\"y\", From = \"h\", Skip = \"r\")", DiagnosticSeverity.Info);
+        Assert.Contains("also read by 'r'", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void AK0109_graph_method_must_be_partial_void() =>
+        AssertHas(Model("""    [Linear("y", From = "x", OutFeatures = 64)]""", method: "public partial int Forward"), "AK0109", "Forward");
+
+    [Fact]
+    public void Attention_argument_rules_apply_to_graph_nodes_too() =>
+        AssertHas(Model("""
+            [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, KvHeads = 3)]
+        """), "AK0007", "KvHeads = 3");
+
+    [Fact]
+    public void Fusion_plan_is_explained_in_the_remarks()
+    {
+        var (result, _) = GeneratorHarness.Run(SnapshotCases.All["EncoderBlockModel"]);
+        string source = result.GeneratedTrees.Single().ToString();
+        Assert.Contains("'proj' + 'h' fused: the residual add happens in the GEMM epilogue.", source);
+        Assert.Contains("'up' + 'act' fused: Gelu is applied in the GEMM epilogue.", source);
+        Assert.Contains("heads read in place from the packed projection", source);
+    }
+}

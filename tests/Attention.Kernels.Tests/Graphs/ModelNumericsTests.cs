@@ -1,0 +1,178 @@
+using Attention.Kernels.Reference;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Attention.Kernels.Tests.Graphs;
+
+/// <summary>Whole generated model graphs against references composed from the fp64 node references.</summary>
+public sealed class ModelNumericsTests(ITestOutputHelper log)
+{
+    private const double Tolerance = 1e-5;
+
+    public static IEnumerable<object[]> Seeds() => Enumerable.Range(0, 8).Select(i => new object[] { AttentionHarness.RunSeed + 101 * i });
+
+    private static float[] F(double[] values) => values.Select(v => (float)v).ToArray();
+
+    private static float[] W(ModelWeights weights, string node, string name) => weights[node, name].ToArray();
+
+    private static (float[] Output, double Error) RunAndCompare(Tensor<float> output, double[] expected, Action run)
+    {
+        output.Fill(float.NaN);
+        run();
+        float[] actual = output.ToArray();
+        Assert.DoesNotContain(actual, float.IsNaN);
+        return (actual, Accuracy.RelativeError(actual, expected));
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Two_layer_encoder_matches_the_composed_reference(int seed)
+    {
+        var random = new Random(seed);
+        int batch = random.Next(1, 3), length = random.Next(1, 48);
+        var model = new TwoLayerEncoder();
+        model.ForwardWeights.InitializeRandom(seed);
+        float[] x = RandomData.Uniform(random, batch * length * TwoLayerEncoder.Features);
+
+        double[] Block(float[] input, string attention, string res1, string norm1, string up, string down, string norm2)
+        {
+            var w = model.ForwardWeights;
+            int rows = batch * length, f = TwoLayerEncoder.Features;
+            var attended = F(MultiHeadReference(w, attention, input, batch, length));
+            var h = F(ReferenceOps.Add(attended, input));
+            var n = F(ReferenceOps.LayerNorm(h, rows, f, W(w, norm1, "gamma"), W(w, norm1, "beta"), 1e-5));
+            var u = F(ReferenceOps.Linear(n, rows, f, W(w, up, "weight"), W(w, up, "bias"), TwoLayerEncoder.Hidden, Activation.Gelu, null));
+            var d = F(ReferenceOps.Linear(u, rows, TwoLayerEncoder.Hidden, W(w, down, "weight"), W(w, down, "bias"), f, Activation.None, null));
+            var h2 = F(ReferenceOps.Add(d, n));
+            return ReferenceOps.LayerNorm(h2, rows, f, W(w, norm2, "gamma"), W(w, norm2, "beta"), 1e-5);
+        }
+        var layer1 = F(Block(x, "attn1", "res1", "norm1", "up1", "down1", "norm2"));
+        var expected = Block(layer1, "attn2", "res3", "norm3", "up2", "down2", "y");
+
+        using var xt = Tensor.FromArray<float>(Device.Cpu, x, batch, length, TwoLayerEncoder.Features);
+        using var yt = Tensor.Create<float>(Device.Cpu, batch, length, TwoLayerEncoder.Features);
+        var (_, error) = RunAndCompare(yt, expected, () => model.Forward(xt, yt));
+        log.WriteLine($"B={batch} T={length}: ‖y−ref‖/‖ref‖ = {error:E2}");
+        Assert.True(error <= Tolerance, $"seed {seed} B={batch} T={length}: error {error:E2}");
+    }
+
+    /// <summary>QKV projection, causal GQA attention on the packed heads, output projection — from the references.</summary>
+    private static double[] MultiHeadReference(ModelWeights w, string node, float[] x, int batch, int length)
+    {
+        const int H = TwoLayerEncoder.Heads, KvH = TwoLayerEncoder.KvHeads, D = TwoLayerEncoder.HeadDim, F = TwoLayerEncoder.Features;
+        int rows = batch * length, packed = (H + 2 * KvH) * D;
+        var qkv = ModelNumericsTests.F(ReferenceOps.Linear(x, rows, F, W(w, node + ".qkv", "weight"), W(w, node + ".qkv", "bias"), packed, Activation.None, null));
+        var context = ModelNumericsTests.F(PackedAttention(qkv, batch, length, H, KvH, D, AttentionMask.Causal));
+        return ReferenceOps.Linear(context, rows, H * D, W(w, node, "weight"), W(w, node, "bias"), F, Activation.None, null);
+    }
+
+    /// <summary>Splits packed [B, T, (H + 2·KvH)·D] into q, k, v and runs the fp64 attention reference.</summary>
+    private static double[] PackedAttention(float[] qkv, int batch, int length, int heads, int kvHeads, int headDim, AttentionMask mask)
+    {
+        int packed = (heads + 2 * kvHeads) * headDim;
+        float[] Slice(int offset, int width)
+        {
+            var result = new float[batch * length * width];
+            for (int r = 0; r < batch * length; r++)
+                Array.Copy(qkv, r * packed + offset, result, r * width, width);
+            return result;
+        }
+        var problem = new AttentionProblem(batch, length, length, heads, kvHeads, headDim, mask, 0, 1 / Math.Sqrt(headDim), TensorLayout.BTHD);
+        return ReferenceAttention.Compute(problem, Slice(0, heads * headDim), Slice(heads * headDim, kvHeads * headDim),
+            Slice((heads + kvHeads) * headDim, kvHeads * headDim)).Output;
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Document_classifier_matches_the_composed_reference(int seed)
+    {
+        var random = new Random(seed);
+        int batch = random.Next(1, 4), length = random.Next(1, 80), segments = random.Next(1, 6);
+        const int F = DocumentClassifier.Features;
+        var model = new DocumentClassifier();
+        model.ClassifyWeights.InitializeRandom(seed);
+        var w = model.ClassifyWeights;
+        float[] tokens = RandomData.Uniform(random, batch * length * F);
+        int[] offsets = new int[batch * (segments + 1)];
+        for (int b = 0; b < batch; b++)
+        {
+            var cuts = Enumerable.Range(0, segments - 1).Select(_ => random.Next(0, length + 1)).Order().ToArray();
+            offsets[b * (segments + 1)] = 0;
+            for (int s = 0; s < cuts.Length; s++)
+                offsets[b * (segments + 1) + s + 1] = cuts[s];
+            offsets[b * (segments + 1) + segments] = length;
+        }
+
+        float[] p = W(w, "positioned", "p").Take(length * F).ToArray();
+        var positioned = F(ReferenceOps.PositionalWeighting(tokens, batch, length, F, p));
+        var excited = F(ReferenceOps.SqueezeExcitation(positioned, batch, length, F, W(w, "excited", "w1"), W(w, "excited", "b1"), F / 4,
+            W(w, "excited", "w2"), W(w, "excited", "b2")));
+        var (document, _) = ReferenceOps.HierarchicalAttention(excited, batch, length, F, offsets, segments,
+            W(w, "document", "word.u"), W(w, "document", "word.w"), W(w, "document", "word.b"), 16,
+            W(w, "document", "segment.u"), null, null, 0);
+        var normalized = F(ReferenceOps.RmsNorm(F(document), batch, F, W(w, "normalized", "gamma"), 1e-6));
+        var expected = ReferenceOps.Linear(normalized, batch, F, W(w, "logits", "weight"), W(w, "logits", "bias"), DocumentClassifier.Classes, Activation.None, null);
+
+        using var tt = Tensor.FromArray<float>(Device.Cpu, tokens, batch, length, F);
+        using var st = Tensor.FromArray<int>(Device.Cpu, offsets, batch, segments + 1);
+        using var lt = Tensor.Create<float>(Device.Cpu, batch, DocumentClassifier.Classes);
+        var (_, error) = RunAndCompare(lt, expected, () => model.Classify(tt, st, lt));
+        log.WriteLine($"B={batch} T={length} S={segments}: error {error:E2}");
+        Assert.True(error <= Tolerance, $"seed {seed}: error {error:E2}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Mixer_matches_the_composed_reference(int seed)
+    {
+        var random = new Random(seed);
+        int batch = random.Next(1, 4), length = random.Next(1, 60);
+        const int F = Mixer.Features;
+        Mixer.RunWeights.InitializeRandom(seed);
+        var w = Mixer.RunWeights;
+        float[] x = RandomData.Uniform(random, batch * length * F);
+        int rows = batch * length;
+        var qkv = F(ReferenceOps.Linear(x, rows, F, W(w, "qkv", "weight"), W(w, "qkv", "bias"), 3 * F, Activation.None, null));
+        var ctx = F(PackedAttention(qkv, batch, length, 4, 4, 4, AttentionMask.None));
+        var h1 = F(ReferenceOps.Add(x, ctx));
+        var r = F(ReferenceOps.Activate(h1, Activation.Relu));
+        var mixed = F(ReferenceOps.LayerwiseMix([x, h1, r], W(w, "mixed", "logits"), W(w, "mixed", "gamma")[0]));
+        var (expected, _) = ReferenceOps.AttentionPooling(mixed, batch, length, F, W(w, "pooled", "u"), W(w, "pooled", "w"), W(w, "pooled", "b"), 8);
+
+        using var xt = Tensor.FromArray<float>(Device.Cpu, x, batch, length, F);
+        using var pt = Tensor.Create<float>(Device.Cpu, batch, F);
+        var (_, error) = RunAndCompare(pt, expected, () => Mixer.Run(xt, pt));
+        Assert.True(error <= Tolerance, $"seed {seed} B={batch} T={length}: error {error:E2}");
+    }
+
+    [Fact]
+    public void Weights_report_their_layout_and_parameter_count()
+    {
+        var layout = TwoLayerEncoder.ForwardWeightLayout;
+        var qkv = layout.Single(s => s.Node == "attn1.qkv" && s.Name == "weight");
+        Assert.Equal([(TwoLayerEncoder.Heads + 2 * TwoLayerEncoder.KvHeads) * TwoLayerEncoder.HeadDim, TwoLayerEncoder.Features], qkv.Shape);
+        long expected = 2 * ((16 * 8 * 32 + 16 * 8) + (32 * 32 + 32) + 2 * 32 + (64 * 32 + 64) + (32 * 64 + 32) + 2 * 32);
+        Assert.Equal(expected, new TwoLayerEncoder().ForwardWeights.ParameterCount);
+    }
+
+    [Fact]
+    public void Loading_weights_checks_names_and_lengths()
+    {
+        var weights = new TwoLayerEncoder().ForwardWeights;
+        weights.Load("up1", "bias", new float[TwoLayerEncoder.Hidden]);
+        var wrongLength = Assert.Throws<ArgumentException>(() => weights.Load("up1", "bias", new float[3]));
+        Assert.Contains("[64]", wrongLength.Message);
+        var unknown = Assert.Throws<ArgumentException>(() => weights.Load("up9", "bias", new float[3]));
+        Assert.Contains("attn1.qkv.weight", unknown.Message);
+    }
+
+    [Fact]
+    public void Input_with_wrong_features_names_the_tensor()
+    {
+        using var x = Tensor.Create<float>(Device.Cpu, 1, 5, 31);
+        using var y = Tensor.Create<float>(Device.Cpu, 1, 5, 32);
+        var error = Assert.Throws<ArgumentException>(() => new TwoLayerEncoder().Forward(x, y));
+        Assert.Equal("x", error.ParamName);
+        Assert.Contains("[B, T, 32]", error.Message);
+    }
+}

@@ -1,0 +1,54 @@
+namespace Attention.Kernels.Tests.Graphs;
+
+/// <summary>A 2-layer transformer encoder: (MHA + residual + LayerNorm, FFN + residual + LayerNorm) × 2.</summary>
+[AttentionModel]
+public partial class TwoLayerEncoder
+{
+    public const int Features = 32, Heads = 4, KvHeads = 2, HeadDim = 8, Hidden = 64;
+
+    [MultiHeadAttention("attn1", From = "x", Heads = Heads, KvHeads = KvHeads, HeadDim = HeadDim, Mask = AttentionMask.Causal)]
+    [Residual("res1", From = "attn1", Skip = "x")]
+    [LayerNorm("norm1", From = "res1")]
+    [Linear("up1", From = "norm1", OutFeatures = Hidden, Activation = Activation.Gelu)]
+    [Linear("down1", From = "up1", OutFeatures = Features)]
+    [Residual("res2", From = "down1", Skip = "norm1")]
+    [LayerNorm("norm2", From = "res2")]
+    [MultiHeadAttention("attn2", From = "norm2", Heads = Heads, KvHeads = KvHeads, HeadDim = HeadDim, Mask = AttentionMask.Causal)]
+    [Residual("res3", From = "attn2", Skip = "norm2")]
+    [LayerNorm("norm3", From = "res3")]
+    [Linear("up2", From = "norm3", OutFeatures = Hidden)]
+    [Gelu("act2", From = "up2")]
+    [Linear("down2", From = "act2", OutFeatures = Features)]
+    [Residual("res4", From = "down2", Skip = "norm3")]
+    [LayerNorm("y", From = "res4")]
+    public partial void Forward([Features(Features)] Tensor<float> x, Tensor<float> y);
+}
+
+/// <summary>Positional weighting → squeeze-excitation → hierarchical attention → RMSNorm → class logits.</summary>
+[AttentionModel]
+public partial class DocumentClassifier
+{
+    public const int Features = 24, Classes = 5, MaxLength = 128;
+
+    [PositionalWeighting("positioned", From = "tokens", MaxLength = MaxLength)]
+    [SqueezeExcitation("excited", From = "positioned", Reduction = 4)]
+    [HierarchicalAttention("document", From = "excited", Segments = "sentences", WordHidden = 16)]
+    [RmsNorm("normalized", From = "document")]
+    [Linear("logits", From = "normalized", OutFeatures = Classes)]
+    public partial void Classify([Features(Features)] Tensor<float> tokens, Tensor<int> sentences, Tensor<float> logits);
+}
+
+/// <summary>Layer-wise adaptive mix of three depths, then attention pooling with a tanh scorer; a ReLU that cannot fuse.</summary>
+[AttentionModel]
+public partial class Mixer
+{
+    public const int Features = 16;
+
+    [ScaledDotProductAttention("ctx", From = "qkv", HeadDim = 4, Heads = 4)]
+    [Linear("qkv", From = "x", OutFeatures = 3 * 16)]
+    [Residual("h1", From = "x", Skip = "ctx")]
+    [Relu("r", From = "h1")]
+    [LayerwiseAdaptive("mixed", From = "x, h1, r")]
+    [AttentionPooling("pooled", From = "mixed", Hidden = 8)]
+    public static partial void Run([Features(Features)] Tensor<float> x, Tensor<float> pooled);
+}
