@@ -1,0 +1,76 @@
+using Attention.Kernels.Cpu;
+using Attention.Kernels.Reference;
+using Xunit;
+
+namespace Attention.Kernels.Tests.Ops;
+
+/// <summary>CpuOps.Linear (the packed SGEMM and its fused epilogue) against the fp64 reference.</summary>
+public sealed unsafe class LinearOpTests
+{
+    public static IEnumerable<object[]> Seeds() => OpsCheck.Seeds(48, salt: 1);
+
+    private static void Check(int rows, int inFeatures, int outFeatures, bool withBias, Activation activation, bool withResidual, Random random, string label)
+    {
+        var x = RandomData.Uniform(random, rows * inFeatures);
+        var w = RandomData.Uniform(random, outFeatures * inFeatures, 1f / MathF.Sqrt(inFeatures));
+        var bias = withBias ? RandomData.Uniform(random, outFeatures) : null;
+        var residual = withResidual ? RandomData.Uniform(random, rows * outFeatures) : null;
+        var y = OpsCheck.Poisoned(rows * outFeatures);
+        fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y)
+            CpuOps.Linear(px, rows, inFeatures, pw, pb, outFeatures, py, activation, pr);
+        var expected = ReferenceOps.Linear(x, rows, inFeatures, w, bias, outFeatures, activation, residual);
+        OpsCheck.Close(y, expected, $"{label} M={rows} K={inFeatures} N={outFeatures} bias={withBias} {activation} residual={withResidual}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Random_sizes_match_fp64(int seed)
+    {
+        var random = new Random(seed);
+        Check(OpsCheck.Size(random, 300), OpsCheck.Size(random, 300), OpsCheck.Size(random, 300), random.Next(2) == 0,
+            (Activation)(seed % 3), random.Next(2) == 0, random, $"seed={seed}");
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(1, 512, 2048)]
+    [InlineData(13, 0, 5)]
+    [InlineData(131, 700, 600)] // crosses the K and N cache blocks
+    [InlineData(97, 257, 1031)]
+    public void Edge_and_blocked_sizes_match_fp64(int rows, int inFeatures, int outFeatures)
+    {
+        var random = new Random(AttentionHarness.RunSeed);
+        foreach (var activation in new[] { Activation.None, Activation.Gelu })
+            Check(rows, inFeatures, outFeatures, true, activation, activation == Activation.Gelu, random, $"seed={AttentionHarness.RunSeed}");
+    }
+
+    [Fact]
+    public void Output_may_be_the_residual()
+    {
+        var random = new Random(AttentionHarness.RunSeed);
+        int rows = 37, k = 45, n = 53;
+        var x = RandomData.Uniform(random, rows * k);
+        var w = RandomData.Uniform(random, n * k);
+        var residual = RandomData.Uniform(random, rows * n);
+        var expected = ReferenceOps.Linear(x, rows, k, w, null, n, Activation.Relu, residual);
+        fixed (float* px = x, pw = w, pr = residual)
+            CpuOps.Linear(px, rows, k, pw, null, n, pr, Activation.Relu, pr);
+        OpsCheck.Close(residual, expected, "y == residual");
+    }
+
+    [Fact]
+    public void Gelu_is_accurate_over_a_wide_range()
+    {
+        // Every value from −10 to 10 in steps of 1/1024, through the element-wise op (same activation code as the epilogue).
+        var x = Enumerable.Range(-10240, 20481).Select(i => i / 1024f).ToArray();
+        var y = OpsCheck.Poisoned(x.Length);
+        fixed (float* px = x, py = y)
+            CpuOps.Activate(px, x.Length, Activation.Gelu, py);
+        var expected = ReferenceOps.Activate(x, Activation.Gelu);
+        double worst = 0;
+        for (int i = 0; i < x.Length; i++)
+            worst = Math.Max(worst, Math.Abs(y[i] - expected[i]) / Math.Max(1, Math.Abs(expected[i])));
+        Assert.True(worst < 1e-6, $"GELU error {worst:E2}");
+        OpsCheck.Close(y, expected, "GELU");
+    }
+}
