@@ -356,19 +356,19 @@ internal static class GraphAnalyzer
             switch (node.Kind)
             {
                 case "Linear":
-                    AddLinear(node.Name, input, x.Features, output.Features, node.Int("Bias", 1) != 0, node.Int("Activation"));
+                    AddLinear(node.Name, input, x.Features, output.Features, node.Int("Bias", 1) != 0, node.Int("Activation"), x.Pooled);
                     break;
                 case "Residual":
                     if (!TryFuse(node, input, node.Inputs[1].Value, fuse: (linear, other) => linear with { Output = node.Name, Residual = other },
                             what: "the residual add happens in the GEMM epilogue"))
-                        Steps.Add(new AddStep(node.Name, input, node.Inputs[1].Value, output.Features, $"{node.Name} = {input} + {node.Inputs[1].Value}"));
+                        Steps.Add(new AddStep(node.Name, input, node.Inputs[1].Value, output.Features, x.Pooled, $"{node.Name} = {input} + {node.Inputs[1].Value}"));
                     break;
                 case "Gelu" or "Relu":
                 {
                     int activation = node.Kind == "Gelu" ? ActivationGelu : ActivationRelu;
                     if (!TryFuse(node, input, null, fuse: (linear, _) => linear.Activation == ActivationNone ? linear with { Output = node.Name, Activation = activation } : null,
                             what: $"{node.Kind} is applied in the GEMM epilogue"))
-                        Steps.Add(new ActivationStep(node.Name, input, output.Features, activation, $"{node.Name} = {node.Kind}({input})"));
+                        Steps.Add(new ActivationStep(node.Name, input, output.Features, activation, x.Pooled, $"{node.Name} = {node.Kind}({input})"));
                     break;
                 }
                 case "LayerNorm" or "RmsNorm":
@@ -377,7 +377,7 @@ internal static class GraphAnalyzer
                     int first = Weight(node.Name, "gamma", [x.Features], "scale γ");
                     if (!rms)
                         Weight(node.Name, "beta", [x.Features], "shift β");
-                    Steps.Add(new NormStep(node.Name, input, x.Features, rms, node.Number("Epsilon", rms ? 1e-6 : 1e-5),
+                    Steps.Add(new NormStep(node.Name, input, x.Features, rms, node.Number("Epsilon", rms ? 1e-6 : 1e-5), x.Pooled,
                         $"{node.Name} = {node.Kind}({input}) over {x.Features} features", first));
                     break;
                 }
@@ -388,9 +388,9 @@ internal static class GraphAnalyzer
                 {
                     var settings = Settings(node);
                     string qkv = node.Name + ".qkv", context = node.Name + ".attention";
-                    AddLinear(qkv, input, x.Features, (settings.Heads + 2 * settings.KvHeads) * settings.HeadDim, bias: true, ActivationNone);
+                    AddLinear(qkv, input, x.Features, (settings.Heads + 2 * settings.KvHeads) * settings.HeadDim, bias: true, ActivationNone, pooled: false);
                     AddAttention(node, context, qkv);
-                    AddLinear(node.Name, context, settings.Heads * settings.HeadDim, x.Features, bias: true, ActivationNone);
+                    AddLinear(node.Name, context, settings.Heads * settings.HeadDim, x.Features, bias: true, ActivationNone, pooled: false);
                     Notes.Add($"'{node.Name}' expands to {qkv} (QKV projection) → {context} (fused attention) → {node.Name} (output projection).");
                     break;
                 }
@@ -452,14 +452,14 @@ internal static class GraphAnalyzer
                 $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask, heads read in place from the packed projection"));
         }
 
-        private void AddLinear(string name, string input, int inFeatures, int outFeatures, bool bias, int activation)
+        private void AddLinear(string name, string input, int inFeatures, int outFeatures, bool bias, int activation, bool pooled)
         {
             int first = Weight(name, "weight", [outFeatures, inFeatures], "W, [out, in]");
             if (bias)
                 Weight(name, "bias", [outFeatures], "b");
             string act = activation switch { ActivationGelu => "GELU", ActivationRelu => "ReLU", _ => "" };
-            var step = new LinearStep(name, input, inFeatures, outFeatures, bias, activation, null,
-                $"{name} = {act}({input}·Wᵀ{(bias ? " + b" : "")}) ({inFeatures} → {outFeatures})", first);
+            var step = new LinearStep(name, input, inFeatures, outFeatures, bias, activation, null, pooled,
+                $"{name} = {(act.Length > 0 ? act + "(" : "")}{input}·Wᵀ{(bias ? " + b" : "")}{(act.Length > 0 ? ")" : "")} ({inFeatures} → {outFeatures})", first);
             Steps.Add(step);
             _pendingLinear[name] = step;
         }

@@ -31,17 +31,18 @@ internal sealed record WeightDeclaration(string Node, string Name, EquatableArra
 /// <summary>One kernel launch of the planned graph, producing <see cref="Output"/>. <see cref="FirstWeight"/> indexes the weight list.</summary>
 internal abstract record ModelStep(string Output, int Features, bool Pooled, string Explanation, int FirstWeight);
 
+// Linear, Add, Norm and Activation keep their input's form: [B, T, F] stays a sequence, pooled [B, F] stays pooled.
 internal sealed record LinearStep(string Output, string Input, int InFeatures, int OutFeatures, bool Bias, int Activation, string? Residual,
-    string Explanation, int FirstWeight) : ModelStep(Output, OutFeatures, false, Explanation, FirstWeight);
+    bool Pooled, string Explanation, int FirstWeight) : ModelStep(Output, OutFeatures, Pooled, Explanation, FirstWeight);
 
-internal sealed record AddStep(string Output, string Left, string Right, int Width, string Explanation)
-    : ModelStep(Output, Width, false, Explanation, -1);
+internal sealed record AddStep(string Output, string Left, string Right, int Width, bool Pooled, string Explanation)
+    : ModelStep(Output, Width, Pooled, Explanation, -1);
 
-internal sealed record NormStep(string Output, string Input, int Width, bool Rms, double Epsilon, string Explanation, int FirstWeight)
-    : ModelStep(Output, Width, false, Explanation, FirstWeight);
+internal sealed record NormStep(string Output, string Input, int Width, bool Rms, double Epsilon, bool Pooled, string Explanation, int FirstWeight)
+    : ModelStep(Output, Width, Pooled, Explanation, FirstWeight);
 
-internal sealed record ActivationStep(string Output, string Input, int Width, int Activation, string Explanation)
-    : ModelStep(Output, Width, false, Explanation, -1);
+internal sealed record ActivationStep(string Output, string Input, int Width, int Activation, bool Pooled, string Explanation)
+    : ModelStep(Output, Width, Pooled, Explanation, -1);
 
 internal sealed record AttentionStep(string Output, string Input, int HeadDim, int Heads, int KvHeads, MaskKind Mask, int Window, double Scale, string Explanation)
     : ModelStep(Output, Heads * HeadDim, false, Explanation, -1)

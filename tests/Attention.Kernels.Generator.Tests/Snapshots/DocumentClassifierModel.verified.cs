@@ -39,7 +39,7 @@ namespace Demo.Models
         /// <item><description>excited = positioned·sigmoid(FC(ReLU(FC(mean_t positioned)))), two passes</description></item>
         /// <item><description>document = pool over segments of (pool within each segment of excited)</description></item>
         /// <item><description>normalized = RmsNorm(document) over 64 features</description></item>
-        /// <item><description>logits = (normalized·Wᵀ + b) (64 → 5)</description></item>
+        /// <item><description>logits = normalized·Wᵀ + b (64 → 5)</description></item>
         /// </list>
         /// <para>Weights: <see cref="ClassifyWeightLayout"/>, 36,429 parameters.</para>
         /// </remarks>
@@ -80,11 +80,11 @@ namespace Demo.Models
                     weights.Pointer(7), weights.Pointer(5), weights.Pointer(6), 32, weights.Pointer(8), null, null, 0, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_document));
 
                 // 4. normalized = RmsNorm(document) over 64 features
-                using var v_normalized = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
+                using var v_normalized = global::Attention.Kernels.Tensor.Create<float>(device, batch, 64);
                 global::Attention.Kernels.Cpu.CpuOps.RmsNorm(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_document), batch, 64, weights.Pointer(9), 1E-06f, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_normalized));
 
-                // 5. logits = (normalized·Wᵀ + b) (64 → 5)
-                global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_normalized), batch * length, 64, weights.Pointer(10), weights.Pointer(11), 5, global::Attention.Kernels.Cpu.CpuTensor.Pointer(logits), global::Attention.Kernels.Activation.None, null);
+                // 5. logits = normalized·Wᵀ + b (64 → 5)
+                global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_normalized), batch, 64, weights.Pointer(10), weights.Pointer(11), 5, global::Attention.Kernels.Cpu.CpuTensor.Pointer(logits), global::Attention.Kernels.Activation.None, null);
 
                 // The tensors own the memory the kernels read through raw pointers: keep them alive until here.
                 global::System.GC.KeepAlive(tokens);

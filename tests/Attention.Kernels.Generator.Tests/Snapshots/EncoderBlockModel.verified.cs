@@ -33,12 +33,12 @@ namespace Demo.Models
         /// <remarks>
         /// <para><b>Attention graph</b> (generated): 6 kernel launches on the CPU backend, in this order:</para>
         /// <list type="number">
-        /// <item><description>qkv = (x·Wᵀ + b) (512 → 1536)</description></item>
+        /// <item><description>qkv = x·Wᵀ + b (512 → 1536)</description></item>
         /// <item><description>ctx = attention(qkv): 8 heads (KV 8) of 64, Causal mask, heads read in place from the packed projection</description></item>
-        /// <item><description>proj = (ctx·Wᵀ + b) (512 → 512), then h (Residual) fused: the residual add happens in the GEMM epilogue</description></item>
+        /// <item><description>proj = ctx·Wᵀ + b (512 → 512), then h (Residual) fused: the residual add happens in the GEMM epilogue</description></item>
         /// <item><description>norm = LayerNorm(h) over 512 features</description></item>
-        /// <item><description>up = (norm·Wᵀ + b) (512 → 2048), then act (Gelu) fused: Gelu is applied in the GEMM epilogue</description></item>
-        /// <item><description>down = (act·Wᵀ + b) (2048 → 512), then y (Residual) fused: the residual add happens in the GEMM epilogue</description></item>
+        /// <item><description>up = norm·Wᵀ + b (512 → 2048), then act (Gelu) fused: Gelu is applied in the GEMM epilogue</description></item>
+        /// <item><description>down = act·Wᵀ + b (2048 → 512), then y (Residual) fused: the residual add happens in the GEMM epilogue</description></item>
         /// </list>
         /// <para>'proj' + 'h' fused: the residual add happens in the GEMM epilogue.</para>
         /// <para>'up' + 'act' fused: Gelu is applied in the GEMM epilogue.</para>
@@ -65,7 +65,7 @@ namespace Demo.Models
             {
                 var weights = ForwardWeights;
 
-                // 1. qkv = (x·Wᵀ + b) (512 → 1536)
+                // 1. qkv = x·Wᵀ + b (512 → 1536)
                 using var v_qkv = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 1536);
                 global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(x), batch * length, 512, weights.Pointer(0), weights.Pointer(1), 1536, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_qkv), global::Attention.Kernels.Activation.None, null);
 
@@ -73,7 +73,7 @@ namespace Demo.Models
                 using var v_ctx = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
                 ForwardAttention1.Run(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_qkv), global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_ctx), batch, length);
 
-                // 3. proj = (ctx·Wᵀ + b) (512 → 512), then h (Residual) fused: the residual add happens in the GEMM epilogue
+                // 3. proj = ctx·Wᵀ + b (512 → 512), then h (Residual) fused: the residual add happens in the GEMM epilogue
                 using var v_h = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
                 global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_ctx), batch * length, 512, weights.Pointer(2), weights.Pointer(3), 512, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_h), global::Attention.Kernels.Activation.None, global::Attention.Kernels.Cpu.CpuTensor.Pointer(x));
 
@@ -81,11 +81,11 @@ namespace Demo.Models
                 using var v_norm = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
                 global::Attention.Kernels.Cpu.CpuOps.LayerNorm(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_h), batch * length, 512, weights.Pointer(4), weights.Pointer(5), 1E-05f, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_norm));
 
-                // 5. up = (norm·Wᵀ + b) (512 → 2048), then act (Gelu) fused: Gelu is applied in the GEMM epilogue
+                // 5. up = norm·Wᵀ + b (512 → 2048), then act (Gelu) fused: Gelu is applied in the GEMM epilogue
                 using var v_act = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 2048);
                 global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_norm), batch * length, 512, weights.Pointer(6), weights.Pointer(7), 2048, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_act), global::Attention.Kernels.Activation.Gelu, null);
 
-                // 6. down = (act·Wᵀ + b) (2048 → 512), then y (Residual) fused: the residual add happens in the GEMM epilogue
+                // 6. down = act·Wᵀ + b (2048 → 512), then y (Residual) fused: the residual add happens in the GEMM epilogue
                 global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_act), batch * length, 2048, weights.Pointer(8), weights.Pointer(9), 512, global::Attention.Kernels.Cpu.CpuTensor.Pointer(y), global::Attention.Kernels.Activation.None, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_norm));
 
                 // The tensors own the memory the kernels read through raw pointers: keep them alive until here.

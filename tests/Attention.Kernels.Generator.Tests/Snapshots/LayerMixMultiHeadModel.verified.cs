@@ -28,9 +28,9 @@ partial class Mixer
     /// <remarks>
     /// <para><b>Attention graph</b> (generated): 6 kernel launches on the CPU backend, in this order:</para>
     /// <list type="number">
-    /// <item><description>attn.qkv = (x·Wᵀ + b) (64 → 128)</description></item>
+    /// <item><description>attn.qkv = x·Wᵀ + b (64 → 128)</description></item>
     /// <item><description>attn.attention = attention(attn.qkv): 4 heads (KV 2) of 16, None mask, heads read in place from the packed projection</description></item>
-    /// <item><description>attn = (attn.attention·Wᵀ + b) (64 → 64), then h1 (Residual) fused: the residual add happens in the GEMM epilogue</description></item>
+    /// <item><description>attn = attn.attention·Wᵀ + b (64 → 64), then h1 (Residual) fused: the residual add happens in the GEMM epilogue</description></item>
     /// <item><description>r = Relu(h1)</description></item>
     /// <item><description>mixed = γ·Σ softmax(logits)_l·{x, h1, r}</description></item>
     /// <item><description>pooled = Σ_t softmax_t(score(x_t))·x_t over mixed, one streaming pass</description></item>
@@ -60,7 +60,7 @@ partial class Mixer
         {
             var weights = RunWeights;
 
-            // 1. attn.qkv = (x·Wᵀ + b) (64 → 128)
+            // 1. attn.qkv = x·Wᵀ + b (64 → 128)
             using var v_attn_qkv = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 128);
             global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(x), batch * length, 64, weights.Pointer(0), weights.Pointer(1), 128, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_attn_qkv), global::Attention.Kernels.Activation.None, null);
 
@@ -68,7 +68,7 @@ partial class Mixer
             using var v_attn_attention = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
             RunAttention1.Run(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_attn_qkv), global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_attn_attention), batch, length);
 
-            // 3. attn = (attn.attention·Wᵀ + b) (64 → 64), then h1 (Residual) fused: the residual add happens in the GEMM epilogue
+            // 3. attn = attn.attention·Wᵀ + b (64 → 64), then h1 (Residual) fused: the residual add happens in the GEMM epilogue
             using var v_h1 = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
             global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_attn_attention), batch * length, 64, weights.Pointer(2), weights.Pointer(3), 64, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_h1), global::Attention.Kernels.Activation.None, global::Attention.Kernels.Cpu.CpuTensor.Pointer(x));
 
