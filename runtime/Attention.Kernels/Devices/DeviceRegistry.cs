@@ -3,7 +3,16 @@ namespace Attention.Kernels;
 /// <summary>Chooses the default device. Backends register a factory that returns null when unavailable.</summary>
 public static class DeviceRegistry
 {
+    /// <summary>Preference of the built-in CUDA backend: a working CUDA GPU (driver + NVRTC) wins the default.</summary>
+    public const int CudaPreference = 20;
+
     private static readonly List<(DeviceKind Kind, int Preference, Func<Device?> TryCreate)> s_backends = [];
+
+    static DeviceRegistry()
+    {
+        // Built-in backends. Their native libraries load only when a factory runs.
+        Register(DeviceKind.Cuda, CudaPreference, CudaDevice.CreateForRegistry);
+    }
 
     /// <summary>Adds a backend; higher <paramref name="preference"/> wins when several are available.</summary>
     public static void Register(DeviceKind kind, int preference, Func<Device?> tryCreate)
