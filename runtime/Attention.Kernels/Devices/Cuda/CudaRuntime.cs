@@ -86,7 +86,7 @@ internal static unsafe class CudaRuntime
                     : new DeviceUnavailableException(DeviceKind.Cuda, s_driverFailure.Message, s_driverFailure);
             try
             {
-                RequireLibrary(NativeLibraries.Cuda, NativeLibraries.Candidates(NativeLibraries.Cuda), DriverInstallAdvice);
+                RequireLibrary(NativeLibraries.Cuda, NativeLibraries.Candidates(NativeLibraries.Cuda), "driver", DriverInstallAdvice);
                 int result = cuInit(0);
                 if (result != 0)
                 {
@@ -114,21 +114,20 @@ internal static unsafe class CudaRuntime
         {
             if (s_nvrtcLoaded)
                 return;
-            RequireLibrary(NativeLibraries.Nvrtc, NativeLibraries.Candidates(NativeLibraries.Nvrtc), NvrtcInstallAdvice);
+            RequireLibrary(NativeLibraries.Nvrtc, NativeLibraries.Candidates(NativeLibraries.Nvrtc), "runtime compiler (NVRTC)", NvrtcInstallAdvice);
             s_nvrtcLoaded = true;
         }
     }
 
     /// <summary>
     /// Loads <paramref name="logicalName"/> from the first of <paramref name="candidates"/> that loads, or throws a
-    /// <see cref="DeviceUnavailableException"/> that lists the candidates and gives <paramref name="advice"/>.
+    /// <see cref="DeviceUnavailableException"/> that names <paramref name="what"/>, lists the candidates and gives <paramref name="advice"/>.
     /// </summary>
-    internal static void RequireLibrary(string logicalName, IReadOnlyList<string> candidates, string advice)
+    internal static void RequireLibrary(string logicalName, IReadOnlyList<string> candidates, string what, string advice)
     {
         if (!NativeLibraries.TryLoad(logicalName, candidates, out _))
             throw new DeviceUnavailableException(DeviceKind.Cuda,
-                $"No CUDA {(logicalName == NativeLibraries.Nvrtc ? "runtime compiler (NVRTC)" : "driver")} library on this machine " +
-                $"(tried {string.Join(", ", candidates)}). {advice}");
+                $"No CUDA {what} library on this machine (tried {string.Join(", ", candidates)}). {advice}");
     }
 
     /// <summary>The driver's CUDA version, e.g. 12040 for 12.4.</summary>
