@@ -64,6 +64,12 @@ public sealed unsafe class CudaDevice : Device
     /// <summary>Modules this device loaded (one per distinct source and options).</summary>
     public int ModulesLoaded => _modules.Count;
 
+    /// <summary>The driver's CUDA version, e.g. 12040 for 12.4.</summary>
+    public static int DriverVersion => CudaRuntime.DriverVersion;
+
+    /// <summary>The loaded NVRTC's version (loads NVRTC).</summary>
+    public static (int Major, int Minor) NvrtcVersion => CudaRuntime.NvrtcVersion;
+
     /// <summary>Every CUDA device on this machine.</summary>
     /// <exception cref="DeviceUnavailableException">The NVIDIA driver is not installed (the message says how to install it).</exception>
     public static IReadOnlyList<CudaDeviceInfo> Discover() => CudaRuntime.Devices;
