@@ -151,6 +151,37 @@ public sealed class CudaDeviceTests
     }
 
     [SkippableFact]
+    public void Out_of_memory_is_a_named_driver_error()
+    {
+        var device = CudaTestDevice.Require();
+        var e = Assert.Throws<CudaException>(() => device.Allocate(device.Info.TotalMemory * 4));
+        Assert.Equal(CudaErrorSource.Driver, e.Library);
+        Assert.Equal("CUDA_ERROR_OUT_OF_MEMORY", e.ErrorName);
+        Assert.Equal("cuMemAlloc_v2", e.Function);
+    }
+
+    [SkippableFact]
+    public void A_gpu_without_nvrtc_never_becomes_the_default()
+    {
+        CudaTestDevice.Require();
+        bool hasNvrtc = true;
+        try
+        {
+            CudaRuntime.EnsureNvrtc();
+        }
+        catch (DeviceUnavailableException)
+        {
+            hasNvrtc = false;
+        }
+        Skip.If(hasNvrtc, "NVRTC is present here");
+        Skip.If(!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Device.DeviceEnvironmentVariable)), "the default device is forced");
+        using var chosen = DeviceRegistry.CreateDefault();
+        Assert.NotEqual(DeviceKind.Cuda, chosen.Kind);
+        var e = Assert.Throws<DeviceUnavailableException>(() => DeviceRegistry.Create(DeviceKind.Cuda));
+        Assert.Contains("NVRTC", e.Message);
+    }
+
+    [SkippableFact]
     public void Cuda_wins_the_default_when_it_works()
     {
         CudaTestDevice.RequireCompiler();
