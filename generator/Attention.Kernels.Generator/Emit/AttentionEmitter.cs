@@ -162,6 +162,7 @@ internal static class AttentionEmitter
         w.Line("    RunOnCpu(q, k, v, output, logSumExp, batch, queryLength, keyLength);");
         w.Line("    break;");
         w.Line($"case {Names.DeviceKind}.OpenCl:");
+        w.Line($"case {Names.DeviceKind}.Cuda:");
         w.Line("    // The portable device-C kernel: compiled by the driver at first use (cached), launched asynchronously on the device's queue.");
         w.Line($"    {Names.DeviceLauncher}.LaunchAttention(device, DeviceSource, DeviceEntryPoint, HeadDim, Heads, q, k, v, output, logSumExp, batch, queryLength, keyLength);");
         w.Line("    break;");

@@ -31,6 +31,10 @@ public static class DeviceKernelLauncher
             case OpenClDevice openCl:
                 LaunchAttention(openCl, source, entryPoint, headDim, heads, q, k, v, output, logSumExp, batch, queryLength, keyLength);
                 break;
+            case CudaDevice cuda:
+                Cuda.CudaAttentionLauncher.LaunchAttention(cuda, DevicePrelude.Cuda, source, entryPoint, headDim, heads,
+                    q, k, v, output, logSumExp, batch, queryLength, keyLength);
+                break;
             default:
                 throw new NotSupportedException($"Kernel '{entryPoint}': no device-C backend for {device} in this build.");
         }

@@ -3,14 +3,18 @@ namespace Attention.Kernels;
 /// <summary>Chooses the default device. Backends register a factory that returns null when unavailable.</summary>
 public static class DeviceRegistry
 {
-    /// <summary>Preference of the built-in OpenCL backend (a future CUDA backend should register above it).</summary>
+    /// <summary>Preference of the built-in OpenCL backend (only a GPU or accelerator OpenCL device becomes the default).</summary>
     public const int OpenClPreference = 10;
+
+    /// <summary>Preference of the built-in CUDA backend: a working CUDA GPU (driver + NVRTC) wins the default.</summary>
+    public const int CudaPreference = 20;
 
     private static readonly List<(DeviceKind Kind, int Preference, Func<Device?> TryCreate)> s_backends = [];
 
     static DeviceRegistry()
     {
         // Built-in backends. Their native libraries load only when a factory runs.
+        Register(DeviceKind.Cuda, CudaPreference, CudaDevice.CreateForRegistry);
         Register(DeviceKind.OpenCl, OpenClPreference, OpenClDevice.CreateForRegistry);
     }
 

@@ -218,6 +218,7 @@ namespace Demo.Windows
                         RunOnCpu(q, k, v, output, logSumExp, batch, queryLength, keyLength);
                         break;
                     case global::Attention.Kernels.DeviceKind.OpenCl:
+                    case global::Attention.Kernels.DeviceKind.Cuda:
                         // The portable device-C kernel: compiled by the driver at first use (cached), launched asynchronously on the device's queue.
                         global::Attention.Kernels.DeviceKernelLauncher.LaunchAttention(device, DeviceSource, DeviceEntryPoint, HeadDim, Heads, q, k, v, output, logSumExp, batch, queryLength, keyLength);
                         break;
