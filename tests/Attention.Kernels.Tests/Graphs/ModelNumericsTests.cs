@@ -34,52 +34,18 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         model.ForwardWeights.InitializeRandom(seed);
         float[] x = RandomData.Uniform(random, batch * length * TwoLayerEncoder.Features);
 
-        double[] Block(float[] input, string attention, string res1, string norm1, string up, string down, string norm2)
-        {
-            var w = model.ForwardWeights;
-            int rows = batch * length, f = TwoLayerEncoder.Features;
-            var attended = Floats(MultiHeadReference(w, attention, input, batch, length));
-            var h = Floats(ReferenceOps.Add(attended, input));
-            var n = Floats(ReferenceOps.LayerNorm(h, rows, f, W(w, norm1, "gamma"), W(w, norm1, "beta"), 1e-5));
-            var u = Floats(ReferenceOps.Linear(n, rows, f, W(w, up, "weight"), W(w, up, "bias"), TwoLayerEncoder.Hidden, Activation.Gelu, null));
-            var d = Floats(ReferenceOps.Linear(u, rows, TwoLayerEncoder.Hidden, W(w, down, "weight"), W(w, down, "bias"), f, Activation.None, null));
-            var h2 = Floats(ReferenceOps.Add(d, n));
-            return ReferenceOps.LayerNorm(h2, rows, f, W(w, norm2, "gamma"), W(w, norm2, "beta"), 1e-5);
-        }
-        var layer1 = Floats(Block(x, "attn1", "res1", "norm1", "up1", "down1", "norm2"));
-        var expected = Block(layer1, "attn2", "res3", "norm3", "up2", "down2", "y");
+        float[] Weight(string node, string name) => W(model.ForwardWeights, node, name);
+        EncoderLayerSpec Layer(string attention, string norm1, string up, string down, string norm2) =>
+            new(attention, norm1, up, down, norm2, TwoLayerEncoder.Features, TwoLayerEncoder.Heads, TwoLayerEncoder.KvHeads,
+                TwoLayerEncoder.HeadDim, TwoLayerEncoder.Hidden, AttentionMask.Causal);
+        var layer1 = Floats(ReferenceModels.EncoderLayer(x, batch, length, Layer("attn1", "norm1", "up1", "down1", "norm2"), Weight));
+        var expected = ReferenceModels.EncoderLayer(layer1, batch, length, Layer("attn2", "norm3", "up2", "down2", "y"), Weight);
 
         using var xt = Tensor.FromArray<float>(Device.Cpu, x, batch, length, TwoLayerEncoder.Features);
         using var yt = Tensor.Create<float>(Device.Cpu, batch, length, TwoLayerEncoder.Features);
         var (_, error) = RunAndCompare(yt, expected, () => model.Forward(xt, yt));
         log.WriteLine($"B={batch} T={length}: ‖y−ref‖/‖ref‖ = {error:E2}");
         Assert.True(error <= Tolerance, $"seed {seed} B={batch} T={length}: error {error:E2}");
-    }
-
-    /// <summary>QKV projection, causal GQA attention on the packed heads, output projection — from the references.</summary>
-    private static double[] MultiHeadReference(ModelWeights w, string node, float[] x, int batch, int length)
-    {
-        const int H = TwoLayerEncoder.Heads, KvH = TwoLayerEncoder.KvHeads, D = TwoLayerEncoder.HeadDim, F = TwoLayerEncoder.Features;
-        int rows = batch * length, packed = (H + 2 * KvH) * D;
-        var qkv = Floats(ReferenceOps.Linear(x, rows, F, W(w, node + ".qkv", "weight"), W(w, node + ".qkv", "bias"), packed, Activation.None, null));
-        var context = Floats(PackedAttention(qkv, batch, length, H, KvH, D, AttentionMask.Causal));
-        return ReferenceOps.Linear(context, rows, H * D, W(w, node, "weight"), W(w, node, "bias"), F, Activation.None, null);
-    }
-
-    /// <summary>Splits packed [B, T, (H + 2·KvH)·D] into q, k, v and runs the fp64 attention reference.</summary>
-    private static double[] PackedAttention(float[] qkv, int batch, int length, int heads, int kvHeads, int headDim, AttentionMask mask)
-    {
-        int packed = (heads + 2 * kvHeads) * headDim;
-        float[] Slice(int offset, int width)
-        {
-            var result = new float[batch * length * width];
-            for (int r = 0; r < batch * length; r++)
-                Array.Copy(qkv, r * packed + offset, result, r * width, width);
-            return result;
-        }
-        var problem = new AttentionProblem(batch, length, length, heads, kvHeads, headDim, mask, 0, 1 / Math.Sqrt(headDim), TensorLayout.BTHD);
-        return ReferenceAttention.Compute(problem, Slice(0, heads * headDim), Slice(heads * headDim, kvHeads * headDim),
-            Slice((heads + kvHeads) * headDim, kvHeads * headDim)).Output;
     }
 
     [Theory]
@@ -133,7 +99,7 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         float[] x = RandomData.Uniform(random, batch * length * F);
         int rows = batch * length;
         var qkv = Floats(ReferenceOps.Linear(x, rows, F, W(w, "qkv", "weight"), W(w, "qkv", "bias"), 3 * F, Activation.None, null));
-        var ctx = Floats(PackedAttention(qkv, batch, length, 4, 4, 4, AttentionMask.None));
+        var ctx = Floats(ReferenceModels.PackedAttention(qkv, batch, length, 4, 4, 4, AttentionMask.None));
         var h1 = Floats(ReferenceOps.Add(x, ctx));
         var r = Floats(ReferenceOps.Activate(h1, Activation.Relu));
         var mixed = Floats(ReferenceOps.LayerwiseMix([x, h1, r], W(w, "mixed", "logits"), W(w, "mixed", "gamma")[0]));

@@ -9,7 +9,7 @@ public partial class TwoLayerEncoder
     [MultiHeadAttention("attn1", From = "x", Heads = Heads, KvHeads = KvHeads, HeadDim = HeadDim, Mask = AttentionMask.Causal)]
     [Residual("res1", From = "attn1", Skip = "x")]
     [LayerNorm("norm1", From = "res1")]
-    [Linear("up1", From = "norm1", OutFeatures = Hidden, Activation = Activation.Gelu)]
+    [Linear("up1", From = "norm1", OutFeatures = Hidden, Activation = Activation.Gelu)] // fused activation, written on the Linear
     [Linear("down1", From = "up1", OutFeatures = Features)]
     [Residual("res2", From = "down1", Skip = "norm1")]
     [LayerNorm("norm2", From = "res2")]
@@ -17,7 +17,7 @@ public partial class TwoLayerEncoder
     [Residual("res3", From = "attn2", Skip = "norm2")]
     [LayerNorm("norm3", From = "res3")]
     [Linear("up2", From = "norm3", OutFeatures = Hidden)]
-    [Gelu("act2", From = "up2")]
+    [Gelu("act2", From = "up2")] // the same, as its own node: the generator fuses it
     [Linear("down2", From = "act2", OutFeatures = Features)]
     [Residual("res4", From = "down2", Skip = "norm3")]
     [LayerNorm("y", From = "res4")]
