@@ -48,11 +48,7 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
             .Select(static (input, _) => KernelAnalyzer.Analyze(input.Left, input.Right))
             .WithTrackingName(Steps.Analyze);
 
-        context.RegisterSourceOutput(kernels.Select(static (k, _) => k.Diagnostics), static (spc, diagnostics) =>
-        {
-            foreach (var diagnostic in diagnostics)
-                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
-        });
+        context.RegisterSourceOutput(kernels.Select(static (k, _) => k.Diagnostics), Report);
 
         var files = kernels
             .Where(static k => k.CanEmit)
@@ -74,11 +70,7 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
             .Select(static (parsed, _) => GraphAnalyzer.Analyze(parsed))
             .WithTrackingName(Steps.AnalyzeModel);
 
-        context.RegisterSourceOutput(models.Select(static (m, _) => m.Diagnostics), static (spc, diagnostics) =>
-        {
-            foreach (var diagnostic in diagnostics)
-                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
-        });
+        context.RegisterSourceOutput(models.Select(static (m, _) => m.Diagnostics), Report);
 
         var modelFiles = models
             .Where(static m => m.CanEmit)
@@ -88,6 +80,13 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(modelFiles, static (spc, group) =>
             spc.AddSource(SourceEmitter.ModelHintName(group[0].TypeKey), SourceEmitter.EmitModels(group)));
+    }
+
+    /// <summary>Diagnostics travel through the pipeline as data and become Roslyn diagnostics only here.</summary>
+    private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)
+    {
+        foreach (var diagnostic in diagnostics)
+            context.ReportDiagnostic(diagnostic.ToDiagnostic());
     }
 
     /// <summary>One group per declaring type, types and kernels in a stable order (deterministic output).</summary>

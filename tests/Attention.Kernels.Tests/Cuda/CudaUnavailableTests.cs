@@ -68,7 +68,7 @@ public sealed class CudaUnavailableTests
     [InlineData(48 * 1024, 128, "-DBLOCK_K=16")]
     [InlineData(48 * 1024, 256, "-DBLOCK_K=8")]
     public void Key_block_fits_half_the_static_shared_memory(int shared, int headDim, string expected) =>
-        Assert.Equal(expected, CudaAttentionLauncher.BuildOptions(shared, headDim));
+        Assert.Equal(expected, DeviceKernelLauncher.BuildOptions(shared, headDim));
 
     [Theory]
     [InlineData(1024, 1, 32u)]

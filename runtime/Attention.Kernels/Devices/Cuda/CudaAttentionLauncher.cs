@@ -3,16 +3,10 @@ namespace Attention.Kernels.Cuda;
 /// <summary>
 /// Runs a generated portable device-C attention kernel (its <c>DeviceSource</c>) on a <see cref="CudaDevice"/>: the
 /// CUDA counterpart of the OpenCL path of <c>DeviceKernelLauncher</c>. Same grid contract: one block per (query block,
-/// head, batch) on (x, y, z), one thread per query row, <c>-DBLOCK_K=n</c> sized to the static shared-memory limit.
+/// head, batch) on (x, y, z), one thread per query row, <c>-DBLOCK_K=n</c> sized to the static shared-memory limit by the same rule (<see cref="DeviceKernelLauncher.BuildOptions"/>).
 /// </summary>
 public static class CudaAttentionLauncher
 {
-    /// <summary>Threads per block (one per query row) when the kernel allows it.</summary>
-    public const int PreferredQueryRows = 64;
-
-    /// <summary>Most keys staged in shared memory per step.</summary>
-    public const int MaxKeyBlock = 32;
-
     /// <summary>The complete CUDA source NVRTC compiles: <paramref name="prelude"/>, a <c>#line 1</c>, then the portable kernel.</summary>
     public static string CudaSource(string prelude, string deviceSource) => prelude + "#line 1\n" + deviceSource;
 
@@ -29,29 +23,17 @@ public static class CudaAttentionLauncher
         ArgumentNullException.ThrowIfNull(device);
         if (batch == 0 || queryLength == 0)
             return; // no query rows: nothing to write
-        var kernel = device.GetKernel(CudaSource(prelude, deviceSource), entryPoint, BuildOptions(device.Info.SharedMemoryPerBlock, headDim));
+        var kernel = device.GetKernel(CudaSource(prelude, deviceSource), entryPoint, DeviceKernelLauncher.BuildOptions(device.Info.SharedMemoryPerBlock, headDim));
         uint rows = QueryRows(kernel.MaxThreadsPerBlock, queryLength);
         uint blocks = (uint)((queryLength + rows - 1) / rows);
         device.Launch(kernel, new Dim3(blocks, (uint)heads, (uint)batch), new Dim3(rows), 0, stream,
             q.Buffer, k.Buffer, v.Buffer, output.Buffer, logSumExp?.Buffer, queryLength, keyLength);
     }
 
-    /// <summary>
-    /// <c>-DBLOCK_K=n</c>: the largest power of two ≤ <see cref="MaxKeyBlock"/> whose key and value tiles (2·n·headDim floats,
-    /// static <c>__shared__</c> arrays) fit in half of <paramref name="sharedMemoryPerBlock"/>, so two blocks can share an SM.
-    /// </summary>
-    public static string BuildOptions(long sharedMemoryPerBlock, int headDim)
-    {
-        int blockK = MaxKeyBlock;
-        while (blockK > 1 && 2L * blockK * headDim * sizeof(float) > sharedMemoryPerBlock / 2)
-            blockK /= 2;
-        return $"-DBLOCK_K={blockK}";
-    }
-
-    /// <summary>Threads per block: <see cref="PreferredQueryRows"/>, capped by the kernel's limit and by the query length (rounded up to a warp).</summary>
+    /// <summary>Threads per block: <see cref="DeviceKernelLauncher.PreferredQueryRows"/>, capped by the kernel's limit and by the query length (rounded up to a warp).</summary>
     public static uint QueryRows(int kernelMaxThreadsPerBlock, int queryLength)
     {
-        int rows = Math.Min(PreferredQueryRows, kernelMaxThreadsPerBlock);
+        int rows = Math.Min(DeviceKernelLauncher.PreferredQueryRows, kernelMaxThreadsPerBlock);
         int needed = (queryLength + 31) / 32 * 32;
         return (uint)Math.Max(1, Math.Min(rows, needed));
     }
