@@ -21,6 +21,7 @@ public static unsafe class CpuParallel
     private static readonly ManualResetEventSlim s_done = new(false);
 
     [ThreadStatic] private static bool t_insideLaunch;
+    [ThreadStatic] private static int t_worker;
 
     private static delegate*<void*, int, int, void> s_invoke;
     private static void* s_body;
@@ -50,16 +51,31 @@ public static unsafe class CpuParallel
     {
         if (count <= 0)
             return;
-        if (t_insideLaunch || WorkerCount == 1 || count == 1)
+        if (t_insideLaunch)
         {
-            // Nested launches (a kernel calling a kernel) and tiny ones run inline: no handoff cost, no deadlock.
+            // Nested launches (a kernel calling a kernel) run inline on the calling worker: no handoff, no deadlock.
             for (int i = 0; i < count; i++)
-                body.Invoke(i, 0);
+                body.Invoke(i, t_worker);
             return;
         }
 
         lock (s_launchLock)
         {
+            if (WorkerCount == 1 || count == 1)
+            {
+                // Tiny launches run inline, but still under the lock: worker 0's scratch belongs to one launch at a time.
+                t_insideLaunch = true;
+                try
+                {
+                    for (int i = 0; i < count; i++)
+                        body.Invoke(i, 0);
+                }
+                finally
+                {
+                    t_insideLaunch = false;
+                }
+                return;
+            }
             s_invoke = &Invoke<TBody>;
             s_body = Unsafe.AsPointer(ref body);
             s_count = count;
@@ -111,6 +127,7 @@ public static unsafe class CpuParallel
     private static void WorkerLoop(int worker)
     {
         t_insideLaunch = true;
+        t_worker = worker;
         while (true)
         {
             s_wake[worker].Wait();

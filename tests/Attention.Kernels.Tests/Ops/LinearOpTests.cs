@@ -73,4 +73,29 @@ public sealed unsafe class LinearOpTests
         Assert.True(worst < 1e-6, $"GELU error {worst:E2}");
         OpsCheck.Close(y, expected, "GELU");
     }
+
+    [Fact]
+    public void Concurrent_callers_do_not_share_scratch()
+    {
+        // One-item launches (a single row) run inline on the caller; they must not use worker 0's scratch while another
+        // thread's launch does. Several threads mix such launches with full ones.
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, thread =>
+        {
+            var random = new Random(AttentionHarness.RunSeed + thread);
+            for (int i = 0; i < 12; i++)
+            {
+                int rows = i % 2 == 0 ? 1 : random.Next(8, 64), k = random.Next(1, 200), n = random.Next(1, 300);
+                var x = RandomData.Uniform(random, rows * k);
+                var w = RandomData.Uniform(random, n * k);
+                var y = OpsCheck.Poisoned(rows * n);
+                fixed (float* px = x, pw = w, py = y)
+                    CpuOps.Linear(px, rows, k, pw, null, n, py, Activation.Gelu);
+                double error = Accuracy.RelativeError(y, ReferenceOps.Linear(x, rows, k, w, null, n, Activation.Gelu, null));
+                if (!(error <= OpsCheck.Tolerance))
+                    failures.Add($"thread {thread} M={rows} K={k} N={n}: {error:E2}");
+            }
+        });
+        Assert.Empty(failures);
+    }
 }
