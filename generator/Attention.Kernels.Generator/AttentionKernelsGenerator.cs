@@ -72,6 +72,17 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(models.Select(static (m, _) => m.Diagnostics), Report);
 
+        // A graph node attribute (other than attention, which is also a single kernel) on a class without
+        // [AttentionModel] would otherwise be silently ignored.
+        foreach (string node in GraphNodeAttributes)
+        {
+            var misplaced = context.SyntaxProvider.ForAttributeWithMetadataName(
+                "Attention.Kernels." + node + "Attribute",
+                static (syntax, _) => syntax is MethodDeclarationSyntax,
+                (ctx, _) => ModelParser.MisplacedNode(ctx, node));
+            context.RegisterSourceOutput(misplaced, Report);
+        }
+
         var modelFiles = models
             .Where(static m => m.CanEmit)
             .Collect()
@@ -81,6 +92,14 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(modelFiles, static (spc, group) =>
             spc.AddSource(SourceEmitter.ModelHintName(group[0].TypeKey), SourceEmitter.EmitModels(group)));
     }
+
+    /// <summary>The node attributes that only mean something inside an [AttentionModel] class.</summary>
+    private static readonly string[] GraphNodeAttributes =
+    [
+        "Linear", "Residual", "LayerNorm", "RmsNorm", "Gelu", "Relu", "MultiHeadAttention", "AttentionPooling",
+        "HierarchicalAttention", "SqueezeExcitation", "PositionalWeighting", "LayerwiseAdaptive",
+        "ScaledDotProductAttention", // only when named: unnamed, it is a single kernel
+    ];
 
     /// <summary>Diagnostics travel through the pipeline as data and become Roslyn diagnostics only here.</summary>
     private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)

@@ -120,6 +120,23 @@ public sealed class GraphDiagnosticTests
         AssertHas(Model("""    [Linear("y", From = "x", OutFeatures = 64)]""", method: "public partial int Forward"), "AK0109", "Forward");
 
     [Fact]
+    public void AK0110_node_on_a_class_without_AttentionModel()
+    {
+        string source = Model("""    [Linear("y", From = "x", OutFeatures = 64)]""").Replace("[AttentionModel]", "");
+        AssertHas(source, "AK0110", "Linear(\"y\", From = \"x\", OutFeatures = 64)");
+    }
+
+    [Fact]
+    public void AK0110_named_attention_node_on_a_class_without_AttentionModel()
+    {
+        string source = Model("""
+            [Linear("qkv", From = "x", OutFeatures = 192)]
+            [ScaledDotProductAttention("y", From = "qkv", HeadDim = 16, Heads = 4)]
+        """).Replace("[AttentionModel]", "");
+        AssertHas(source, "AK0110", "ScaledDotProductAttention(\"y\", From = \"qkv\", HeadDim = 16, Heads = 4)");
+    }
+
+    [Fact]
     public void Attention_argument_rules_apply_to_graph_nodes_too() =>
         AssertHas(Model("""
             [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, KvHeads = 3)]

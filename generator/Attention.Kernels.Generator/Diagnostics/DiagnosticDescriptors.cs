@@ -112,6 +112,10 @@ internal static class DiagnosticDescriptors
         "Graph method must be a non-generic partial void method",
         "'{0}' must be declared as a non-generic 'partial void' method to carry graph nodes");
 
+    public static readonly DiagnosticDescriptor NodeOutsideModel = Error("AK0110",
+        "Graph node outside an [AttentionModel] class",
+        "[{0}] on '{1}' does nothing: graph nodes need the containing class '{2}' to be marked [AttentionModel]");
+
     public static readonly DiagnosticDescriptor InternalError = Error("AK0099",
         "Internal generator error",
         "The Attention.Kernels generator failed on '{0}': {1}. Please report this with the declaration that caused it.");

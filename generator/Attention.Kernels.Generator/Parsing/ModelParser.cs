@@ -49,6 +49,20 @@ internal static class ModelParser
         return models;
     }
 
+    /// <summary>AK0110 for each <paramref name="kind"/> node on a method whose class is not an [AttentionModel].</summary>
+    public static EquatableArray<DiagnosticInfo> MisplacedNode(GeneratorAttributeSyntaxContext context, string kind)
+    {
+        var type = context.TargetSymbol.ContainingType;
+        if (type is null || type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == KernelParser.ModelAttribute))
+            return EquatableArray<DiagnosticInfo>.Empty;
+        return context.Attributes
+            .Where(a => kind != "ScaledDotProductAttention" || a.ConstructorArguments.Length > 0)
+            .Select(a => DiagnosticInfo.Create(DiagnosticDescriptors.NodeOutsideModel,
+                LocationInfo.From(a.ApplicationSyntaxReference?.GetSyntax()) ?? LocationInfo.From(context.TargetNode),
+                kind, context.TargetSymbol.Name, type.Name))
+            .ToEquatableArray();
+    }
+
     private static bool IsNodeAttribute(AttributeData attribute)
     {
         for (var type = attribute.AttributeClass; type is not null; type = type.BaseType)
