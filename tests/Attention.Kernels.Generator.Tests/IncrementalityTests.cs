@@ -34,6 +34,21 @@ public sealed class IncrementalityTests
     }
 
     [Fact]
+    public void Unrelated_edit_leaves_the_model_pipeline_cached()
+    {
+        var compilation = GeneratorHarness.CreateCompilation(SnapshotCases.All["EncoderBlockModel"]);
+        var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
+        var edited = compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText("namespace Other; public class Unrelated { }",
+            new CSharpParseOptions(LanguageVersion.Latest)));
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+
+        Assert.All(Reasons(result, Steps.ParseModel), r => Assert.Contains(r, new[] { IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged }));
+        Assert.All(Reasons(result, Steps.AnalyzeModel), r => Assert.Contains(r, new[] { IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged }));
+        Assert.All(Reasons(result, Steps.GroupModelsByType), r => Assert.Contains(r, new[] { IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged }));
+        Assert.NotEmpty(Reasons(result, Steps.AnalyzeModel));
+    }
+
+    [Fact]
     public void Editing_an_attribute_regenerates_the_file()
     {
         var (driver, compilation) = FirstRun();
