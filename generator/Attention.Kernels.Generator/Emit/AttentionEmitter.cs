@@ -147,7 +147,9 @@ internal static class AttentionEmitter
         w.Line();
 
         w.Open($"private static unsafe void RunOnCpu({Names.Tensor} q, {Names.Tensor} k, {Names.Tensor} v, {Names.Tensor} output, {Names.Tensor}? logSumExp, int batch, int queryLength, int keyLength)");
-        w.Line($"int tileRows = {Names.Flash}.QueryTileRows;");
+        w.Line("// A few query rows (decode) run one row per work item with lanes over the head dim; otherwise tiles of");
+        w.Line("// QueryTileRows rows with lanes over the queries (see FlashAttentionCpu.RowModeMaxQueries).");
+        w.Line($"int tileRows = queryLength <= {Names.Flash}.RowModeMaxQueries ? 1 : {Names.Flash}.QueryTileRows;");
         w.Open("var kernel = new CpuKernel");
         w.Line($"Q = (float*)(({Names.CpuBuffer})q.Buffer).Pointer,");
         w.Line($"K = (float*)(({Names.CpuBuffer})k.Buffer).Pointer,");
@@ -156,6 +158,8 @@ internal static class AttentionEmitter
         w.Line($"Lse = logSumExp is null ? null : (float*)(({Names.CpuBuffer})logSumExp.Buffer).Pointer,");
         w.Line("QueryLength = queryLength,");
         w.Line("KeyLength = keyLength,");
+        w.Line("Batch = batch,");
+        w.Line("TileRows = tileRows,");
         w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
         w.Close(";");
         w.Line($"{Names.CpuParallel}.For(batch * Heads * kernel.QueryTiles, ref kernel);");
@@ -175,7 +179,7 @@ internal static class AttentionEmitter
         w.Line("/// </summary>");
         w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}");
         w.Line("public float* Q, K, V, O, Lse;");
-        w.Line("public int QueryLength, KeyLength, QueryTiles;");
+        w.Line("public int QueryLength, KeyLength, Batch, TileRows, QueryTiles;");
         w.Line();
         w.Line("// Distance in floats between consecutive sequence positions of one head.");
         w.Line(bthd ? "private const int QueryRowStride = Heads * HeadDim;" : "private const int QueryRowStride = HeadDim;");
@@ -190,11 +194,12 @@ internal static class AttentionEmitter
         w.Close();
         w.Line();
         w.Open("private void Tile<TVec>(int index, int worker) where TVec : struct");
-        w.Line("// Work item → (batch, head, query tile).");
-        w.Line($"int tileRows = {Names.Flash}.QueryTile<TVec>();");
-        w.Line("int tile = index % QueryTiles;");
-        w.Line("int head = index / QueryTiles % Heads;");
-        w.Line("int batch = index / (QueryTiles * Heads);");
+        w.Line("// Work item → (query tile, batch, head), last tiles first: under a causal mask they see the most keys,");
+        w.Line("// so handing out the heaviest work first lets the cores finish together.");
+        w.Line("int tileRows = TileRows;");
+        w.Line("int tile = QueryTiles - 1 - index / (Batch * Heads);");
+        w.Line("int head = index % Heads;");
+        w.Line("int batch = index / Heads % Batch;");
         w.Line(node.GroupSize == 1 ? "int kvHead = head;" : "int kvHead = head / GroupSize; // GQA: consecutive query heads share a key/value head");
         w.Line("int firstQuery = tile * tileRows;");
         w.Line("int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);");
@@ -237,6 +242,12 @@ internal static class AttentionEmitter
         }
         w.Open("if (keyEnd <= keyStart)");
         w.Line($"{Names.Flash}.StoreEmpty(o, QueryRowStride, rows, HeadDim, lse, 1);");
+        w.Line("return;");
+        w.Close();
+        w.Line();
+        w.Open("if (tileRows == 1)");
+        w.Line("// One query row: the key range above is exact, so no mask; K and V are streamed once.");
+        w.Line($"{Names.Flash}.AttendRow<TVec>(worker, q, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride, KeyRowStride, keyEnd - keyStart, HeadDim, Scale, o, lse);");
         w.Line("return;");
         w.Close();
         w.Line();

@@ -283,6 +283,110 @@ public static unsafe class FlashAttentionCpu
         }
     }
 
+    /// <summary>
+    /// At or below this many query rows a launch uses <see cref="AttendRow{TVec}"/> per row instead of lane tiles:
+    /// a 64-row tile holding 1–4 real rows would spend 16–64× the FLOPs on padding, while a row streams K and V
+    /// once and is bound by memory bandwidth (decode with a KV cache).
+    /// </summary>
+    public const int RowModeMaxQueries = 4;
+
+    /// <summary>
+    /// Attention of ONE query row over keys [0, <paramref name="keys"/>) of <paramref name="k"/> and <paramref name="v"/>
+    /// (all visible: the caller passes the row's exact key range, so no mask). Lanes run over the head dim:
+    /// s_j = q·k_j with one horizontal sum per key, online softmax per <see cref="KeyBlock"/>, o += p_j·v_j.
+    /// K and V are read once, in place.
+    /// </summary>
+    public static void AttendRow<TVec>(int worker, float* q, float* k, float* v, long keyStride, int keys, int headDim, float scale,
+        float* output, float* logSumExp) where TVec : struct
+    {
+        int w = Simd.Count<TVec>();
+        int vectorDims = headDim - headDim % w;
+        float* qs = CpuScratch.Floats(worker, 2L * headDim + KeyBlock);
+        float* acc = qs + headDim, s = acc + headDim;
+        float factor = scale * Log2E;
+        for (int d = 0; d < headDim; d++)
+        {
+            qs[d] = q[d] * factor;
+            acc[d] = 0f;
+        }
+
+        float max = float.NegativeInfinity, sum = 0f;
+        for (int first = 0; first < keys; first += KeyBlock)
+        {
+            int count = Math.Min(KeyBlock, keys - first);
+            float* kb = k + first * keyStride, vb = v + first * keyStride;
+            int j = 0;
+            for (; j + 4 <= count; j += 4) // four independent dot products hide the FMA latency
+            {
+                float* k0 = kb + j * keyStride, k1 = k0 + keyStride, k2 = k1 + keyStride, k3 = k2 + keyStride;
+                TVec a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int d = 0; d < vectorDims; d += w)
+                {
+                    TVec x = Simd.Load<TVec>(qs + d);
+                    a0 = Simd.Fma(x, Simd.Load<TVec>(k0 + d), a0);
+                    a1 = Simd.Fma(x, Simd.Load<TVec>(k1 + d), a1);
+                    a2 = Simd.Fma(x, Simd.Load<TVec>(k2 + d), a2);
+                    a3 = Simd.Fma(x, Simd.Load<TVec>(k3 + d), a3);
+                }
+                s[j] = Simd.Sum(a0) + Tail(qs, k0, vectorDims, headDim);
+                s[j + 1] = Simd.Sum(a1) + Tail(qs, k1, vectorDims, headDim);
+                s[j + 2] = Simd.Sum(a2) + Tail(qs, k2, vectorDims, headDim);
+                s[j + 3] = Simd.Sum(a3) + Tail(qs, k3, vectorDims, headDim);
+            }
+            for (; j < count; j++)
+            {
+                float* kj = kb + j * keyStride;
+                TVec a = default;
+                for (int d = 0; d < vectorDims; d += w)
+                    a = Simd.Fma(Simd.Load<TVec>(qs + d), Simd.Load<TVec>(kj + d), a);
+                s[j] = Simd.Sum(a) + Tail(qs, kj, vectorDims, headDim);
+            }
+
+            // Online softmax (log₂ domain): rescale what was accumulated by 2^(old max − new max).
+            float blockMax = max;
+            for (j = 0; j < count; j++)
+                blockMax = MathF.Max(blockMax, s[j]);
+            float correction = float.Exp2(max - blockMax); // max = −∞ on the first block: 0, and acc is 0 anyway
+            max = blockMax;
+            sum *= correction;
+            for (j = 0; j < count; j++)
+            {
+                s[j] = float.Exp2(s[j] - max);
+                sum += s[j];
+            }
+            TVec c = Simd.Broadcast<TVec>(correction);
+            for (int d = 0; d < vectorDims; d += w)
+                Simd.Store(Simd.Multiply(Simd.Load<TVec>(acc + d), c), acc + d);
+            for (int d = vectorDims; d < headDim; d++)
+                acc[d] *= correction;
+
+            for (j = 0; j < count; j++)
+            {
+                float* vj = vb + j * keyStride;
+                TVec p = Simd.Broadcast<TVec>(s[j]);
+                for (int d = 0; d < vectorDims; d += w)
+                    Simd.Store(Simd.Fma(p, Simd.Load<TVec>(vj + d), Simd.Load<TVec>(acc + d)), acc + d);
+                for (int d = vectorDims; d < headDim; d++)
+                    acc[d] += s[j] * vj[d];
+            }
+        }
+
+        float inverse = 1f / sum; // keys ≥ 1 and the max term is 2⁰ = 1, so sum ≥ 1
+        for (int d = 0; d < headDim; d++)
+            output[d] = acc[d] * inverse;
+        if (logSumExp != null)
+            *logSumExp = (max + MathF.Log2(sum)) * Ln2;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Tail(float* a, float* b, int from, int to)
+    {
+        float r = 0f;
+        for (int d = from; d < to; d++)
+            r += a[d] * b[d];
+        return r;
+    }
+
     /// <summary>Writes zeros (and −∞ log-sum-exp) for a tile whose rows see no key at all.</summary>
     public static void StoreEmpty(float* output, long rowStride, int rows, int headDim, float* logSumExp, long lseStride)
     {

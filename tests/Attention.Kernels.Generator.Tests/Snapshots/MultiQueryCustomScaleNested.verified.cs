@@ -85,7 +85,9 @@ partial class Model
 
             private static unsafe void RunOnCpu(global::Attention.Kernels.Tensor<float> q, global::Attention.Kernels.Tensor<float> k, global::Attention.Kernels.Tensor<float> v, global::Attention.Kernels.Tensor<float> output, global::Attention.Kernels.Tensor<float>? logSumExp, int batch, int queryLength, int keyLength)
             {
-                int tileRows = global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
+                // A few query rows (decode) run one row per work item with lanes over the head dim; otherwise tiles of
+                // QueryTileRows rows with lanes over the queries (see FlashAttentionCpu.RowModeMaxQueries).
+                int tileRows = queryLength <= global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeMaxQueries ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
                 var kernel = new CpuKernel
                 {
                     Q = (float*)((global::Attention.Kernels.CpuBuffer)q.Buffer).Pointer,
@@ -95,6 +97,8 @@ partial class Model
                     Lse = logSumExp is null ? null : (float*)((global::Attention.Kernels.CpuBuffer)logSumExp.Buffer).Pointer,
                     QueryLength = queryLength,
                     KeyLength = keyLength,
+                    Batch = batch,
+                    TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
                 };
                 global::Attention.Kernels.Cpu.CpuParallel.For(batch * Heads * kernel.QueryTiles, ref kernel);
@@ -110,7 +114,7 @@ partial class Model
             private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
             {
                 public float* Q, K, V, O, Lse;
-                public int QueryLength, KeyLength, QueryTiles;
+                public int QueryLength, KeyLength, Batch, TileRows, QueryTiles;
 
                 // Distance in floats between consecutive sequence positions of one head.
                 private const int QueryRowStride = Heads * HeadDim;
@@ -127,11 +131,12 @@ partial class Model
 
                 private void Tile<TVec>(int index, int worker) where TVec : struct
                 {
-                    // Work item → (batch, head, query tile).
-                    int tileRows = global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTile<TVec>();
-                    int tile = index % QueryTiles;
-                    int head = index / QueryTiles % Heads;
-                    int batch = index / (QueryTiles * Heads);
+                    // Work item → (query tile, batch, head), last tiles first: under a causal mask they see the most keys,
+                    // so handing out the heaviest work first lets the cores finish together.
+                    int tileRows = TileRows;
+                    int tile = QueryTiles - 1 - index / (Batch * Heads);
+                    int head = index % Heads;
+                    int batch = index / Heads % Batch;
                     int kvHead = head / GroupSize; // GQA: consecutive query heads share a key/value head
                     int firstQuery = tile * tileRows;
                     int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);
@@ -146,6 +151,13 @@ partial class Model
                     if (keyEnd <= keyStart)
                     {
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, QueryRowStride, rows, HeadDim, lse, 1);
+                        return;
+                    }
+
+                    if (tileRows == 1)
+                    {
+                        // One query row: the key range above is exact, so no mask; K and V are streamed once.
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec>(worker, q, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride, KeyRowStride, keyEnd - keyStart, HeadDim, Scale, o, lse);
                         return;
                     }
 
