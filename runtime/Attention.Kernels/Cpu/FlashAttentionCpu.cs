@@ -290,101 +290,131 @@ public static unsafe class FlashAttentionCpu
     /// </summary>
     public const int RowModeMaxQueries = 4;
 
+    /// <summary>Keys per block of <see cref="AttendRow{TVec}"/>: one AVX-512 vector (two AVX2) of scores per head.</summary>
+    private const int RowKeyBlock = 16;
+
     /// <summary>
-    /// Attention of ONE query row over keys [0, <paramref name="keys"/>) of <paramref name="k"/> and <paramref name="v"/>
-    /// (all visible: the caller passes the row's exact key range, so no mask). Lanes run over the head dim:
-    /// s_j = q·k_j with one horizontal sum per key, online softmax per <see cref="KeyBlock"/>, o += p_j·v_j.
-    /// K and V are read once, in place.
+    /// How many consecutive query heads one row-mode work item takes: all of them when heads are adjacent in
+    /// memory (BTHD), so a key's K and V rows are read as one contiguous stretch, unless that leaves cores idle
+    /// (then the heads are split into the fewest equal chunks that give every core two items).
     /// </summary>
-    public static void AttendRow<TVec>(int worker, float* q, float* k, float* v, long keyStride, int keys, int headDim, float scale,
-        float* output, float* logSumExp) where TVec : struct
+    public static int RowModeHeadsPerItem(int heads, int rowItems, bool headsAdjacent)
+    {
+        if (!headsAdjacent)
+            return 1;
+        for (int chunks = 1; chunks <= heads; chunks++)
+            if (heads % chunks == 0 && (long)rowItems * chunks >= 2L * CpuParallel.WorkerCount)
+                return heads / chunks;
+        return 1;
+    }
+
+    /// <summary>
+    /// Attention of ONE query position for <paramref name="heads"/> consecutive query heads (from
+    /// <paramref name="firstHead"/>) over keys [0, <paramref name="keys"/>), all visible: the caller passes the row's
+    /// exact key range, so there is no mask. Lanes run over the head dim (s = q·k with one horizontal sum per key);
+    /// the online softmax runs per block of <see cref="RowKeyBlock"/> keys with vector 2^x over the block.
+    /// Keys outer, heads inner: with BTHD a key's K (and V) rows of all heads are adjacent, so memory is streamed
+    /// sequentially — one head alone would jump H·D floats per key and defeat the hardware prefetcher.
+    /// Strides are in floats: between heads in q and output, between key/value heads (query head h reads kv head
+    /// h / groupSize), between keys, and between heads in the log-sum-exp output.
+    /// </summary>
+    public static void AttendRow<TVec>(int worker, float* q, long queryHeadStride, int firstHead, int heads, int groupSize,
+        float* k, float* v, long keyStride, long kvHeadStride, int keys, int headDim, float scale,
+        float* output, float* logSumExp, long lseHeadStride) where TVec : struct
     {
         int w = Simd.Count<TVec>();
         int vectorDims = headDim - headDim % w;
-        float* qs = CpuScratch.Floats(worker, 2L * headDim + KeyBlock);
-        float* acc = qs + headDim, s = acc + headDim;
+        // Per head: pre-scaled query, accumulator, running max and sum, one block of scores/probabilities.
+        float* qs = CpuScratch.Floats(worker, (long)heads * (2 * headDim + 2 + RowKeyBlock));
+        float* acc = qs + (long)heads * headDim, rowMax = acc + (long)heads * headDim, rowSum = rowMax + heads, s = rowSum + heads;
         float factor = scale * Log2E;
-        for (int d = 0; d < headDim; d++)
+        for (int h = 0; h < heads; h++)
         {
-            qs[d] = q[d] * factor;
-            acc[d] = 0f;
+            for (int d = 0; d < headDim; d++)
+            {
+                qs[h * headDim + d] = q[h * queryHeadStride + d] * factor;
+                acc[h * headDim + d] = 0f;
+            }
+            rowMax[h] = float.NegativeInfinity;
+            rowSum[h] = 0f;
         }
 
-        float max = float.NegativeInfinity, sum = 0f;
-        for (int first = 0; first < keys; first += KeyBlock)
+        for (int first = 0; first < keys; first += RowKeyBlock)
         {
-            int count = Math.Min(KeyBlock, keys - first);
-            float* kb = k + first * keyStride, vb = v + first * keyStride;
-            int j = 0;
-            for (; j + 4 <= count; j += 4) // four independent dot products hide the FMA latency
-            {
-                float* k0 = kb + j * keyStride, k1 = k0 + keyStride, k2 = k1 + keyStride, k3 = k2 + keyStride;
-                TVec a0 = default, a1 = default, a2 = default, a3 = default;
-                for (int d = 0; d < vectorDims; d += w)
+            int count = Math.Min(RowKeyBlock, keys - first);
+            for (int j = 0; j < RowKeyBlock; j++)
+                for (int h = 0; h < heads; h++)
                 {
-                    TVec x = Simd.Load<TVec>(qs + d);
-                    a0 = Simd.Fma(x, Simd.Load<TVec>(k0 + d), a0);
-                    a1 = Simd.Fma(x, Simd.Load<TVec>(k1 + d), a1);
-                    a2 = Simd.Fma(x, Simd.Load<TVec>(k2 + d), a2);
-                    a3 = Simd.Fma(x, Simd.Load<TVec>(k3 + d), a3);
+                    if (j >= count)
+                    {
+                        s[h * RowKeyBlock + j] = float.NegativeInfinity; // padding: 2^−∞ = 0 below
+                        continue;
+                    }
+                    float* kh = k + (first + j) * keyStride + (firstHead + h) / groupSize * kvHeadStride;
+                    float* qh = qs + h * headDim;
+                    TVec a0 = default, a1 = default; // two chains halve the FMA latency per dot product
+                    int d = 0;
+                    for (; d + 2 * w <= vectorDims; d += 2 * w)
+                    {
+                        a0 = Simd.Fma(Simd.Load<TVec>(qh + d), Simd.Load<TVec>(kh + d), a0);
+                        a1 = Simd.Fma(Simd.Load<TVec>(qh + d + w), Simd.Load<TVec>(kh + d + w), a1);
+                    }
+                    if (d < vectorDims)
+                        a0 = Simd.Fma(Simd.Load<TVec>(qh + d), Simd.Load<TVec>(kh + d), a0);
+                    float dot = Simd.Sum(Simd.Add(a0, a1));
+                    for (d = vectorDims; d < headDim; d++)
+                        dot += qh[d] * kh[d];
+                    s[h * RowKeyBlock + j] = dot;
                 }
-                s[j] = Simd.Sum(a0) + Tail(qs, k0, vectorDims, headDim);
-                s[j + 1] = Simd.Sum(a1) + Tail(qs, k1, vectorDims, headDim);
-                s[j + 2] = Simd.Sum(a2) + Tail(qs, k2, vectorDims, headDim);
-                s[j + 3] = Simd.Sum(a3) + Tail(qs, k3, vectorDims, headDim);
-            }
-            for (; j < count; j++)
-            {
-                float* kj = kb + j * keyStride;
-                TVec a = default;
-                for (int d = 0; d < vectorDims; d += w)
-                    a = Simd.Fma(Simd.Load<TVec>(qs + d), Simd.Load<TVec>(kj + d), a);
-                s[j] = Simd.Sum(a) + Tail(qs, kj, vectorDims, headDim);
-            }
 
-            // Online softmax (log₂ domain): rescale what was accumulated by 2^(old max − new max).
-            float blockMax = max;
-            for (j = 0; j < count; j++)
-                blockMax = MathF.Max(blockMax, s[j]);
-            float correction = float.Exp2(max - blockMax); // max = −∞ on the first block: 0, and acc is 0 anyway
-            max = blockMax;
-            sum *= correction;
-            for (j = 0; j < count; j++)
+            // Online softmax per head (log₂ domain): rescale what was accumulated by 2^(old max − new max).
+            for (int h = 0; h < heads; h++)
             {
-                s[j] = float.Exp2(s[j] - max);
-                sum += s[j];
-            }
-            TVec c = Simd.Broadcast<TVec>(correction);
-            for (int d = 0; d < vectorDims; d += w)
-                Simd.Store(Simd.Multiply(Simd.Load<TVec>(acc + d), c), acc + d);
-            for (int d = vectorDims; d < headDim; d++)
-                acc[d] *= correction;
-
-            for (j = 0; j < count; j++)
-            {
-                float* vj = vb + j * keyStride;
-                TVec p = Simd.Broadcast<TVec>(s[j]);
+                float* sh = s + h * RowKeyBlock;
+                float max = rowMax[h];
+                for (int j = 0; j < count; j++)
+                    max = MathF.Max(max, sh[j]);
+                float correction = float.Exp2(rowMax[h] - max); // first block: 2^−∞ = 0, and acc is still 0
+                TVec m = Simd.Broadcast<TVec>(max), sum = default;
+                for (int j = 0; j < RowKeyBlock; j += w)
+                {
+                    TVec p = Simd.Exp2(Simd.Subtract(Simd.Load<TVec>(sh + j), m));
+                    Simd.Store(p, sh + j);
+                    sum = Simd.Add(sum, p);
+                }
+                rowMax[h] = max;
+                rowSum[h] = rowSum[h] * correction + Simd.Sum(sum);
+                float* ah = acc + h * headDim;
+                TVec c = Simd.Broadcast<TVec>(correction);
                 for (int d = 0; d < vectorDims; d += w)
-                    Simd.Store(Simd.Fma(p, Simd.Load<TVec>(vj + d), Simd.Load<TVec>(acc + d)), acc + d);
+                    Simd.Store(Simd.Multiply(Simd.Load<TVec>(ah + d), c), ah + d);
                 for (int d = vectorDims; d < headDim; d++)
-                    acc[d] += s[j] * vj[d];
+                    ah[d] *= correction;
             }
+
+            for (int j = 0; j < count; j++)
+                for (int h = 0; h < heads; h++)
+                {
+                    float* vh = v + (first + j) * keyStride + (firstHead + h) / groupSize * kvHeadStride;
+                    float* ah = acc + h * headDim;
+                    float pj = s[h * RowKeyBlock + j];
+                    TVec p = Simd.Broadcast<TVec>(pj);
+                    for (int d = 0; d < vectorDims; d += w)
+                        Simd.Store(Simd.Fma(p, Simd.Load<TVec>(vh + d), Simd.Load<TVec>(ah + d)), ah + d);
+                    for (int d = vectorDims; d < headDim; d++)
+                        ah[d] += pj * vh[d];
+                }
         }
 
-        float inverse = 1f / sum; // keys ≥ 1 and the max term is 2⁰ = 1, so sum ≥ 1
-        for (int d = 0; d < headDim; d++)
-            output[d] = acc[d] * inverse;
-        if (logSumExp != null)
-            *logSumExp = (max + MathF.Log2(sum)) * Ln2;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Tail(float* a, float* b, int from, int to)
-    {
-        float r = 0f;
-        for (int d = from; d < to; d++)
-            r += a[d] * b[d];
-        return r;
+        for (int h = 0; h < heads; h++)
+        {
+            float inverse = 1f / rowSum[h]; // keys ≥ 1 and the max term is 2⁰ = 1, so the sum is ≥ 1
+            float* oh = output + h * queryHeadStride;
+            for (int d = 0; d < headDim; d++)
+                oh[d] = acc[h * headDim + d] * inverse;
+            if (logSumExp != null)
+                logSumExp[h * lseHeadStride] = (rowMax[h] + MathF.Log2(rowSum[h])) * Ln2;
+        }
     }
 
     /// <summary>Writes zeros (and −∞ log-sum-exp) for a tile whose rows see no key at all.</summary>
