@@ -97,7 +97,6 @@ namespace Demo
                     Lse = logSumExp is null ? null : (float*)((global::Attention.Kernels.CpuBuffer)logSumExp.Buffer).Pointer,
                     QueryLength = queryLength,
                     KeyLength = keyLength,
-                    Batch = batch,
                     TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
                     HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
@@ -117,7 +116,7 @@ namespace Demo
             private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
             {
                 public float* Q, K, V, O, Lse;
-                public int QueryLength, KeyLength, Batch, TileRows, QueryTiles, HeadsPerItem;
+                public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
 
                 // Distance in floats between consecutive sequence positions of one head.
                 private const int QueryRowStride = Heads * HeadDim;
@@ -174,12 +173,13 @@ namespace Demo
 
                 private void Tile<TVec>(int index, int worker) where TVec : struct
                 {
-                    // Work item → (query tile, batch, head), last tiles first: under a causal mask they see the most keys,
-                    // so handing out the heaviest work first lets the cores finish together.
+                    // Work item → (batch, head, query tile). Within a head the last tiles come first: under a causal mask they see
+                    // the most keys, so the launch ends on light tiles and the cores finish together. Consecutive items share a
+                    // head, so its K and V stay in the cores' L2 caches instead of being streamed from memory for every tile.
                     int tileRows = TileRows;
-                    int tile = QueryTiles - 1 - index / (Batch * Heads);
-                    int head = index % Heads;
-                    int batch = index / Heads % Batch;
+                    int tile = QueryTiles - 1 - index % QueryTiles;
+                    int head = index / QueryTiles % Heads;
+                    int batch = index / (QueryTiles * Heads);
                     int kvHead = head;
                     int firstQuery = tile * tileRows;
                     int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);
@@ -299,7 +299,6 @@ namespace Demo
                     Lse = logSumExp is null ? null : (float*)((global::Attention.Kernels.CpuBuffer)logSumExp.Buffer).Pointer,
                     QueryLength = queryLength,
                     KeyLength = keyLength,
-                    Batch = batch,
                     TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
                     HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
@@ -319,7 +318,7 @@ namespace Demo
             private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
             {
                 public float* Q, K, V, O, Lse;
-                public int QueryLength, KeyLength, Batch, TileRows, QueryTiles, HeadsPerItem;
+                public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
 
                 // Distance in floats between consecutive sequence positions of one head.
                 private const int QueryRowStride = Heads * HeadDim;
@@ -376,12 +375,13 @@ namespace Demo
 
                 private void Tile<TVec>(int index, int worker) where TVec : struct
                 {
-                    // Work item → (query tile, batch, head), last tiles first: under a causal mask they see the most keys,
-                    // so handing out the heaviest work first lets the cores finish together.
+                    // Work item → (batch, head, query tile). Within a head the last tiles come first: under a causal mask they see
+                    // the most keys, so the launch ends on light tiles and the cores finish together. Consecutive items share a
+                    // head, so its K and V stay in the cores' L2 caches instead of being streamed from memory for every tile.
                     int tileRows = TileRows;
-                    int tile = QueryTiles - 1 - index / (Batch * Heads);
-                    int head = index % Heads;
-                    int batch = index / Heads % Batch;
+                    int tile = QueryTiles - 1 - index % QueryTiles;
+                    int head = index / QueryTiles % Heads;
+                    int batch = index / (QueryTiles * Heads);
                     int kvHead = head;
                     int firstQuery = tile * tileRows;
                     int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);
