@@ -326,6 +326,10 @@ public static unsafe class FlashAttentionCpu
         int vectorDims = headDim - headDim % w;
         // Per head: pre-scaled query, accumulator, running max and sum, one block of scores/probabilities.
         float* qs = CpuScratch.Floats(worker, (long)heads * (2 * headDim + 2 + RowKeyBlock));
+        // Offsets of each head's key/value head, computed once: a division per key and head costs more than the dot product.
+        long* kvOffsets = stackalloc long[heads];
+        for (int h = 0; h < heads; h++)
+            kvOffsets[h] = (firstHead + h) / groupSize * kvHeadStride;
         float* acc = qs + (long)heads * headDim, rowMax = acc + (long)heads * headDim, rowSum = rowMax + heads, s = rowSum + heads;
         float factor = scale * Log2E;
         for (int h = 0; h < heads; h++)
@@ -350,7 +354,7 @@ public static unsafe class FlashAttentionCpu
                         s[h * RowKeyBlock + j] = float.NegativeInfinity; // padding: 2^−∞ = 0 below
                         continue;
                     }
-                    float* kh = k + (first + j) * keyStride + (firstHead + h) / groupSize * kvHeadStride;
+                    float* kh = k + (first + j) * keyStride + kvOffsets[h];
                     float* qh = qs + h * headDim;
                     TVec a0 = default, a1 = default; // two chains halve the FMA latency per dot product
                     int d = 0;
@@ -395,7 +399,7 @@ public static unsafe class FlashAttentionCpu
             for (int j = 0; j < count; j++)
                 for (int h = 0; h < heads; h++)
                 {
-                    float* vh = v + (first + j) * keyStride + (firstHead + h) / groupSize * kvHeadStride;
+                    float* vh = v + (first + j) * keyStride + kvOffsets[h];
                     float* ah = acc + h * headDim;
                     float pj = s[h * RowKeyBlock + j];
                     TVec p = Simd.Broadcast<TVec>(pj);
