@@ -1,6 +1,7 @@
 using Attention.Kernels.Benchmarks;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
@@ -17,6 +18,8 @@ bool full = args.Contains("--full");
 IConfig config = full
     ? DefaultConfig.Instance
     : DefaultConfig.Instance.AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("ShortRun"));
-config = config.AddColumn(CostColumn.Gflops, CostColumn.Gbps);
+// Shape labels are ~35 characters; BenchmarkDotNet truncates parameter values to 20 by default.
+config = config.AddColumn(CostColumn.Gflops, CostColumn.Gbps)
+    .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(40));
 BenchmarkSwitcher.FromAssembly(typeof(AttentionBenchmarks).Assembly).Run(args.Where(a => a != "--full").ToArray(), config);
 return 0;
