@@ -27,6 +27,34 @@ public sealed class CpuNumericsTests(ITestOutputHelper log)
         Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
     }
 
+    /// <summary>(kernel index, seed) for the row path: every declared kernel with 1–4 query rows.</summary>
+    public static IEnumerable<object[]> DecodeCases() =>
+        Enumerable.Range(0, 2 * TestKernels.All.Length).Select(i => new object[] { i % TestKernels.All.Length, AttentionHarness.RunSeed + 7919 + i });
+
+    /// <summary>
+    /// Decode-like problems (Tq ≤ FlashAttentionCpu.RowModeMaxQueries) take the one-row path: long and short key
+    /// ranges, several key blocks, odd head dims, masks with Tq &gt; Tk (rows that see no key).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(DecodeCases))]
+    public void Few_query_rows_match_fp64_reference(int kernelIndex, int seed)
+    {
+        var kernel = TestKernels.All[kernelIndex];
+        var random = new Random(seed);
+        int queryLength = random.Next(1, Cpu.FlashAttentionCpu.RowModeMaxQueries + 1);
+        int[] keyLengths = [1, 2, 3, 63, 64, 65, 129, 1000, 2500];
+        int keyLength = keyLengths[random.Next(keyLengths.Length)];
+        int batch = kernel.HeadDim >= 128 ? 1 : random.Next(1, 3);
+        var problem = new Reference.AttentionProblem(batch, queryLength, keyLength, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
+            kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+        var check = AttentionHarness.Run(kernel, problem, Device.Cpu, random);
+        log.WriteLine($"{kernel.Name} Tq={queryLength} Tk={keyLength} seed={seed}: {check}");
+
+        Assert.True(check.Defect is null, $"{kernel.Name} seed={seed}: {check}");
+        Assert.True(check.OutputError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
+        Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
+    }
+
     [Fact]
     public void Causal_rows_before_the_first_key_are_zero_not_nan()
     {

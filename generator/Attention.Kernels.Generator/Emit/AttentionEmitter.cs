@@ -173,7 +173,10 @@ internal static class AttentionEmitter
         w.Line();
 
         w.Open($"private static unsafe void RunOnCpu({Names.Tensor} q, {Names.Tensor} k, {Names.Tensor} v, {Names.Tensor} output, {Names.Tensor}? logSumExp, int batch, int queryLength, int keyLength)");
-        w.Line($"int tileRows = {Names.Flash}.QueryTileRows;");
+        w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
+        w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
+        w.Line($"bool rowMode = queryLength <= {Names.Flash}.RowModeMaxQueries;");
+        w.Line($"int tileRows = rowMode ? 1 : {Names.Flash}.QueryTileRows;");
         w.Open("var kernel = new CpuKernel");
         w.Line($"Q = (float*)(({Names.CpuBuffer})q.Buffer).Pointer,");
         w.Line($"K = (float*)(({Names.CpuBuffer})k.Buffer).Pointer,");
@@ -182,9 +185,12 @@ internal static class AttentionEmitter
         w.Line($"Lse = logSumExp is null ? null : (float*)(({Names.CpuBuffer})logSumExp.Buffer).Pointer,");
         w.Line("QueryLength = queryLength,");
         w.Line("KeyLength = keyLength,");
+        w.Line("TileRows = tileRows,");
         w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
+        w.Line($"HeadsPerItem = rowMode ? {Names.Flash}.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: {(node.Layout == LayoutKind.BTHD ? "true" : "false")}) : 1,");
         w.Close(";");
-        w.Line($"{Names.CpuParallel}.For(batch * Heads * kernel.QueryTiles, ref kernel);");
+        w.Line("int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;");
+        w.Line($"{Names.CpuParallel}.For(items, ref kernel);");
         w.Line("// The tensors own the memory the kernel read through raw pointers: keep them alive until it is done.");
         w.Line("global::System.GC.KeepAlive(q); global::System.GC.KeepAlive(k); global::System.GC.KeepAlive(v);");
         w.Line("global::System.GC.KeepAlive(output); global::System.GC.KeepAlive(logSumExp);");
@@ -195,12 +201,13 @@ internal static class AttentionEmitter
     internal static void WriteCpuKernel(CodeWriter w, AttentionNode node)
     {
         w.Line("/// <summary>");
-        w.Line("/// CPU kernel: one work item per (batch, head, tile of query rows), spread over all cores. Each tile streams");
-        w.Line("/// the key/value blocks it can see with an online softmax (see FlashAttentionCpu for the SIMD tile steps).");
+        w.Line("/// CPU kernel: work items spread over all cores. A tile item streams the key/value blocks its query rows can");
+        w.Line("/// see with an online softmax (see FlashAttentionCpu for the SIMD tile steps); a row item (decode) does the");
+        w.Line("/// same for one query position of several heads with FlashAttentionCpu.AttendRow.");
         w.Line("/// </summary>");
         w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}");
         w.Line("public float* Q, K, V, O, Lse;");
-        w.Line("public int QueryLength, KeyLength, QueryTiles;");
+        w.Line("public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;");
         w.Line();
         w.Line("// Distance in floats between consecutive sequence positions of one head.");
         switch (node.Layout)
@@ -220,15 +227,82 @@ internal static class AttentionEmitter
         w.Open("public void Invoke(int index, int worker)");
         w.Line("// Simd.UseVector512 is a JIT-time constant: only one of these calls is compiled.");
         w.Line($"if ({Names.Simd}.UseVector512)");
-        w.Line($"    Tile<{Names.Vector512}>(index, worker);");
+        w.Line($"    Item<{Names.Vector512}>(index, worker);");
         w.Line("else");
-        w.Line($"    Tile<{Names.Vector256}>(index, worker);");
+        w.Line($"    Item<{Names.Vector256}>(index, worker);");
         w.Close();
         w.Line();
+        w.Open("private void Item<TVec>(int index, int worker) where TVec : struct");
+        w.Line("if (TileRows == 1)");
+        w.Line("    Row<TVec>(index, worker);");
+        w.Line("else");
+        w.Line("    Tile<TVec>(index, worker);");
+        w.Close();
+        w.Line();
+
+        w.Line("/// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>");
+        w.Open("private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)");
+        switch (node.Mask)
+        {
+            case MaskKind.None:
+                w.Line("// No mask: every query sees every key.");
+                w.Line("keyStart = 0;");
+                w.Line("keyEnd = KeyLength;");
+                break;
+            case MaskKind.Causal:
+                w.Line("// Causal, bottom-right aligned: query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited.");
+                w.Line("keyStart = 0;");
+                w.Line("keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + KeyLength - QueryLength);");
+                break;
+            case MaskKind.SlidingWindow:
+                w.Line("// Sliding window, bottom-right aligned: query i sees keys i + (Tk − Tq) − Window < j ≤ i + (Tk − Tq). Only that band is visited.");
+                w.Line("keyStart = global::System.Math.Max(0, firstQuery + KeyLength - QueryLength - Window + 1);");
+                w.Line("keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + KeyLength - QueryLength);");
+                break;
+        }
+        w.Close();
+        w.Line();
+
+        w.Open("private void Row<TVec>(int index, int worker) where TVec : struct");
+        w.Line("// Work item → (batch, query row, chunk of HeadsPerItem consecutive heads).");
+        w.Line("int chunks = Heads / HeadsPerItem;");
+        w.Line("int firstHead = index % chunks * HeadsPerItem;");
+        w.Line("int query = index / chunks % QueryLength;");
+        w.Line("int batch = index / (chunks * QueryLength);");
+        if (bthd)
+        {
+            w.Line("float* q = Q + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;");
+            w.Line("float* o = O + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;");
+            w.Line("float* k = K + (long)batch * KeyLength * KvHeads * HeadDim;");
+            w.Line("float* v = V + (long)batch * KeyLength * KvHeads * HeadDim;");
+            w.Line("const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;");
+        }
+        else
+        {
+            w.Line("float* q = Q + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;");
+            w.Line("float* o = O + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;");
+            w.Line("float* k = K + (long)batch * KvHeads * KeyLength * HeadDim;");
+            w.Line("float* v = V + (long)batch * KvHeads * KeyLength * HeadDim;");
+            w.Line("long queryHeadStride = (long)QueryLength * HeadDim, kvHeadStride = (long)KeyLength * HeadDim;");
+        }
+        w.Line("float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;");
+        w.Line("KeyRange(query, 1, out int keyStart, out int keyEnd);");
+        w.Open("if (keyEnd <= keyStart)");
+        w.Line($"{Names.Flash}.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);");
+        w.Line("return;");
+        w.Close();
+        w.Line("// The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.");
+        w.Line($"{Names.Flash}.AttendRow<TVec>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,");
+        w.Line("    KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, QueryLength);");
+        w.Close();
+        w.Line();
+
         w.Open("private void Tile<TVec>(int index, int worker) where TVec : struct");
-        w.Line("// Work item → (batch, head, query tile).");
-        w.Line($"int tileRows = {Names.Flash}.QueryTile<TVec>();");
-        w.Line("int tile = index % QueryTiles;");
+        w.Line("// Work item → (batch, head, query tile). Within a head the last tiles come first: under a causal mask they see");
+        w.Line("// the most keys, so the launch ends on light tiles and the cores finish together. Consecutive items share a");
+        w.Line("// head, so its K and V stay in the cores' L2 caches instead of being streamed from memory for every tile.");
+        w.Line("int tileRows = TileRows;");
+        w.Line("int tile = QueryTiles - 1 - index % QueryTiles;");
         w.Line("int head = index / QueryTiles % Heads;");
         w.Line("int batch = index / (QueryTiles * Heads);");
         w.Line(node.GroupSize == 1 ? "int kvHead = head;" : "int kvHead = head / GroupSize; // GQA: consecutive query heads share a key/value head");
@@ -256,32 +330,13 @@ internal static class AttentionEmitter
             w.Line("float* o = O + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;");
         }
         w.Line("float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;");
-        w.Line();
-
-        switch (node.Mask)
-        {
-            case MaskKind.None:
-                w.Line("// No mask: every query of the tile sees every key.");
-                w.Line("int keyStart = 0, keyEnd = KeyLength;");
-                break;
-            case MaskKind.Causal:
-                w.Line("// Causal, bottom-right aligned: query i sees keys j ≤ i + diagonal. Keys past the tile's last row are never visited.");
-                w.Line("int diagonal = KeyLength - QueryLength;");
-                w.Line("int keyStart = 0;");
-                w.Line("int keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);");
-                break;
-            case MaskKind.SlidingWindow:
-                w.Line("// Sliding window, bottom-right aligned: query i sees keys i + diagonal − Window < j ≤ i + diagonal.");
-                w.Line("// Only the band the tile's rows can see is visited.");
-                w.Line("int diagonal = KeyLength - QueryLength;");
-                w.Line("int keyStart = global::System.Math.Max(0, firstQuery + diagonal - Window + 1);");
-                w.Line("int keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);");
-                break;
-        }
+        w.Line("KeyRange(firstQuery, rows, out int keyStart, out int keyEnd);");
         w.Open("if (keyEnd <= keyStart)");
         w.Line($"{Names.Flash}.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Line("return;");
         w.Close();
+        if (node.Mask != MaskKind.None)
+            w.Line("int diagonal = KeyLength - QueryLength;");
         w.Line();
         w.Line($"var t = {Names.Flash}.BeginTile<TVec>(worker, HeadDim);");
         w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");

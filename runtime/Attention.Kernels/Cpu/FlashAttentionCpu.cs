@@ -283,6 +283,144 @@ public static unsafe class FlashAttentionCpu
         }
     }
 
+    /// <summary>
+    /// At or below this many query rows a launch uses <see cref="AttendRow{TVec}"/> per row instead of lane tiles:
+    /// a 64-row tile holding 1–4 real rows would spend 16–64× the FLOPs on padding, while a row streams K and V
+    /// once and is bound by memory bandwidth (decode with a KV cache).
+    /// </summary>
+    public const int RowModeMaxQueries = 4;
+
+    /// <summary>Keys per block of <see cref="AttendRow{TVec}"/>: one AVX-512 vector (two AVX2) of scores per head.</summary>
+    private const int RowKeyBlock = 16;
+
+    /// <summary>
+    /// How many consecutive query heads one row-mode work item takes: all of them when heads are adjacent in
+    /// memory (BTHD), so a key's K and V rows are read as one contiguous stretch, unless that leaves cores idle
+    /// (then the heads are split into the fewest equal chunks that give every core two items).
+    /// </summary>
+    public static int RowModeHeadsPerItem(int heads, int rowItems, bool headsAdjacent)
+    {
+        if (!headsAdjacent)
+            return 1;
+        for (int chunks = 1; chunks <= heads; chunks++)
+            if (heads % chunks == 0 && (long)rowItems * chunks >= 2L * CpuParallel.WorkerCount)
+                return heads / chunks;
+        return 1;
+    }
+
+    /// <summary>
+    /// Attention of ONE query position for <paramref name="heads"/> consecutive query heads (from
+    /// <paramref name="firstHead"/>) over keys [0, <paramref name="keys"/>), all visible: the caller passes the row's
+    /// exact key range, so there is no mask. Lanes run over the head dim (s = q·k with one horizontal sum per key);
+    /// the online softmax runs per block of <see cref="RowKeyBlock"/> keys with vector 2^x over the block.
+    /// Keys outer, heads inner: with BTHD a key's K (and V) rows of all heads are adjacent, so memory is streamed
+    /// sequentially — one head alone would jump H·D floats per key and defeat the hardware prefetcher.
+    /// Strides are in floats: between heads in q and output, between key/value heads (query head h reads kv head
+    /// h / groupSize), between keys, and between heads in the log-sum-exp output.
+    /// </summary>
+    public static void AttendRow<TVec>(int worker, float* q, long queryHeadStride, int firstHead, int heads, int groupSize,
+        float* k, float* v, long keyStride, long kvHeadStride, int keys, int headDim, float scale,
+        float* output, float* logSumExp, long lseHeadStride) where TVec : struct
+    {
+        int w = Simd.Count<TVec>();
+        int vectorDims = headDim - headDim % w;
+        // Per head: pre-scaled query, accumulator, running max and sum, one block of scores/probabilities.
+        float* qs = CpuScratch.Floats(worker, (long)heads * (2 * headDim + 2 + RowKeyBlock));
+        // Offsets of each head's key/value head, computed once: a division per key and head costs more than the dot product.
+        long* kvOffsets = stackalloc long[heads];
+        for (int h = 0; h < heads; h++)
+            kvOffsets[h] = (firstHead + h) / groupSize * kvHeadStride;
+        float* acc = qs + (long)heads * headDim, rowMax = acc + (long)heads * headDim, rowSum = rowMax + heads, s = rowSum + heads;
+        float factor = scale * Log2E;
+        for (int h = 0; h < heads; h++)
+        {
+            for (int d = 0; d < headDim; d++)
+            {
+                qs[h * headDim + d] = q[h * queryHeadStride + d] * factor;
+                acc[h * headDim + d] = 0f;
+            }
+            rowMax[h] = float.NegativeInfinity;
+            rowSum[h] = 0f;
+        }
+
+        for (int first = 0; first < keys; first += RowKeyBlock)
+        {
+            int count = Math.Min(RowKeyBlock, keys - first);
+            for (int j = 0; j < RowKeyBlock; j++)
+                for (int h = 0; h < heads; h++)
+                {
+                    if (j >= count)
+                    {
+                        s[h * RowKeyBlock + j] = float.NegativeInfinity; // padding: 2^−∞ = 0 below
+                        continue;
+                    }
+                    float* kh = k + (first + j) * keyStride + kvOffsets[h];
+                    float* qh = qs + h * headDim;
+                    TVec a0 = default, a1 = default; // two chains halve the FMA latency per dot product
+                    int d = 0;
+                    for (; d + 2 * w <= vectorDims; d += 2 * w)
+                    {
+                        a0 = Simd.Fma(Simd.Load<TVec>(qh + d), Simd.Load<TVec>(kh + d), a0);
+                        a1 = Simd.Fma(Simd.Load<TVec>(qh + d + w), Simd.Load<TVec>(kh + d + w), a1);
+                    }
+                    if (d < vectorDims)
+                        a0 = Simd.Fma(Simd.Load<TVec>(qh + d), Simd.Load<TVec>(kh + d), a0);
+                    float dot = Simd.Sum(Simd.Add(a0, a1));
+                    for (d = vectorDims; d < headDim; d++)
+                        dot += qh[d] * kh[d];
+                    s[h * RowKeyBlock + j] = dot;
+                }
+
+            // Online softmax per head (log₂ domain): rescale what was accumulated by 2^(old max − new max).
+            for (int h = 0; h < heads; h++)
+            {
+                float* sh = s + h * RowKeyBlock;
+                float max = rowMax[h];
+                for (int j = 0; j < count; j++)
+                    max = MathF.Max(max, sh[j]);
+                float correction = float.Exp2(rowMax[h] - max); // first block: 2^−∞ = 0, and acc is still 0
+                TVec m = Simd.Broadcast<TVec>(max), sum = default;
+                for (int j = 0; j < RowKeyBlock; j += w)
+                {
+                    TVec p = Simd.Exp2(Simd.Subtract(Simd.Load<TVec>(sh + j), m));
+                    Simd.Store(p, sh + j);
+                    sum = Simd.Add(sum, p);
+                }
+                rowMax[h] = max;
+                rowSum[h] = rowSum[h] * correction + Simd.Sum(sum);
+                float* ah = acc + h * headDim;
+                TVec c = Simd.Broadcast<TVec>(correction);
+                for (int d = 0; d < vectorDims; d += w)
+                    Simd.Store(Simd.Multiply(Simd.Load<TVec>(ah + d), c), ah + d);
+                for (int d = vectorDims; d < headDim; d++)
+                    ah[d] *= correction;
+            }
+
+            for (int j = 0; j < count; j++)
+                for (int h = 0; h < heads; h++)
+                {
+                    float* vh = v + (first + j) * keyStride + kvOffsets[h];
+                    float* ah = acc + h * headDim;
+                    float pj = s[h * RowKeyBlock + j];
+                    TVec p = Simd.Broadcast<TVec>(pj);
+                    for (int d = 0; d < vectorDims; d += w)
+                        Simd.Store(Simd.Fma(p, Simd.Load<TVec>(vh + d), Simd.Load<TVec>(ah + d)), ah + d);
+                    for (int d = vectorDims; d < headDim; d++)
+                        ah[d] += pj * vh[d];
+                }
+        }
+
+        for (int h = 0; h < heads; h++)
+        {
+            float inverse = 1f / rowSum[h]; // keys ≥ 1 and the max term is 2⁰ = 1, so the sum is ≥ 1
+            float* oh = output + h * queryHeadStride;
+            for (int d = 0; d < headDim; d++)
+                oh[d] = acc[h * headDim + d] * inverse;
+            if (logSumExp != null)
+                logSumExp[h * lseHeadStride] = (rowMax[h] + MathF.Log2(rowSum[h])) * Ln2;
+        }
+    }
+
     /// <summary>Writes zeros (and −∞ log-sum-exp) for a tile whose rows see no key at all.</summary>
     public static void StoreEmpty(float* output, long rowStride, int rows, int headDim, float* logSumExp, long lseStride)
     {

@@ -85,6 +85,15 @@ public static unsafe class Simd
         return (TVec)(object)Vector256.Max((Vector256<float>)(object)a, (Vector256<float>)(object)b);
     }
 
+    /// <summary>Sum of all lanes (a horizontal reduction: keep it out of inner loops).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum<TVec>(TVec a) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return Vector512.Sum((Vector512<float>)(object)a);
+        return Vector256.Sum((Vector256<float>)(object)a);
+    }
+
     /// <summary>Lanes equal to −∞ become 0, others are kept (the "safe max" of online softmax).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec ZeroWhereNegativeInfinity<TVec>(TVec a) where TVec : struct

@@ -1,0 +1,31 @@
+namespace Attention.Kernels.Benchmarks;
+
+/// <summary>One benchmark problem (BTHD layout, KV heads = heads, causal mask aligned bottom-right).</summary>
+public sealed record AttentionShape(int Batch, int Heads, int QueryLength, int KeyLength, int HeadDim, bool Causal)
+{
+    /// <summary>The project's standard shapes (the same set as the PyTorch anchors).</summary>
+    public static readonly AttentionShape[] Standard =
+    [
+        .. SelfAttention(1, 8, 512), .. SelfAttention(1, 8, 1024), .. SelfAttention(1, 8, 2048),
+        .. SelfAttention(4, 8, 1024), .. SelfAttention(1, 16, 4096),
+        new(1, 8, 128, 2048, 64, false), // cross-attention
+        new(8, 32, 1, 4096, 128, false), // decode with a KV cache
+    ];
+
+    private static AttentionShape[] SelfAttention(int batch, int heads, int length) =>
+        [new(batch, heads, length, length, 64, false), new(batch, heads, length, length, 64, true)];
+
+    public string Kind => QueryLength == 1 ? "decode" : QueryLength != KeyLength ? "cross" : "self";
+
+    /// <summary>Compact, shell-safe label used in tables, BenchmarkDotNet parameters and the peer protocol.</summary>
+    public override string ToString() =>
+        $"B{Batch} H{Heads} Tq{QueryLength} Tk{KeyLength} D{HeadDim}{(Causal ? " causal" : "")}";
+
+    public int[] QueryShape => [Batch, QueryLength, Heads, HeadDim];
+    public int[] KeyShape => [Batch, KeyLength, Heads, HeadDim];
+    public long QueryElements => (long)Batch * QueryLength * Heads * HeadDim;
+    public long KeyElements => (long)Batch * KeyLength * Heads * HeadDim;
+
+    /// <summary>Bytes of K and V: what a decode step must stream from memory at least once.</summary>
+    public double KeyValueBytes => 2.0 * KeyElements * sizeof(float);
+}

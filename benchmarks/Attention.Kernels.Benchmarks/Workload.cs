@@ -1,0 +1,63 @@
+using Attention.Kernels.Reference;
+
+namespace Attention.Kernels.Benchmarks;
+
+/// <summary>How a workload computes attention.</summary>
+public enum Method
+{
+    /// <summary>The generated fused kernel (online softmax, no score matrix).</summary>
+    Fused,
+    /// <summary><see cref="UnfusedAttention"/>: S, softmax, P·V as three passes over a materialized score matrix.</summary>
+    Unfused,
+}
+
+/// <summary>Inputs and output of one <see cref="AttentionShape"/> on one device, and the ways to run it.</summary>
+public sealed class Workload : IDisposable
+{
+    private readonly Tensor<float> _q, _k, _v, _output;
+    private readonly Action<Tensor<float>, Tensor<float>, Tensor<float>, Tensor<float>> _fused;
+
+    public Workload(AttentionShape shape, Device device)
+    {
+        Shape = shape;
+        Device = device;
+        var random = new Random(1);
+        _q = Tensor.FromArray<float>(device, RandomData.Uniform(random, checked((int)shape.QueryElements)), shape.QueryShape);
+        _k = Tensor.FromArray<float>(device, RandomData.Uniform(random, checked((int)shape.KeyElements)), shape.KeyShape);
+        _v = Tensor.FromArray<float>(device, RandomData.Uniform(random, checked((int)shape.KeyElements)), shape.KeyShape);
+        _output = Tensor.Create<float>(device, shape.QueryShape);
+        (_fused, var cost) = BenchmarkKernels.For(shape);
+        Cost = cost(shape.Batch, shape.QueryLength, shape.KeyLength);
+    }
+
+    public AttentionShape Shape { get; }
+    public Device Device { get; }
+
+    /// <summary>The fused kernel's cost model (visible pairs only): the FLOPs and bytes both methods are rated by.</summary>
+    public KernelCost Cost { get; }
+
+    public void Run(Method method)
+    {
+        if (method == Method.Fused)
+            _fused(_q, _k, _v, _output);
+        else if (Device.Kind == DeviceKind.Cpu)
+            UnfusedAttention.Run(_q, _k, _v, _output, Shape.Causal);
+        else
+            throw new NotSupportedException($"The unfused baseline runs on the CPU only, not on {Device}.");
+        Device.Synchronize();
+    }
+
+    public float[] Output() => _output.ToArray();
+
+    /// <summary>Resolves a device name used as a benchmark parameter ("cpu"; other backends add theirs here).</summary>
+    public static Device DeviceNamed(string name) => name switch
+    {
+        "cpu" => Device.Cpu,
+        _ => throw new NotSupportedException($"Unknown benchmark device '{name}'."),
+    };
+
+    public void Dispose()
+    {
+        _q.Dispose(); _k.Dispose(); _v.Dispose(); _output.Dispose();
+    }
+}
