@@ -173,27 +173,36 @@ internal static class AttentionEmitter
         w.Line();
 
         w.Open($"private static unsafe void RunOnCpu({Names.Tensor} q, {Names.Tensor} k, {Names.Tensor} v, {Names.Tensor} output, {Names.Tensor}? logSumExp, int batch, int queryLength, int keyLength)");
+        w.Line($"RunCpuKernel((float*)(({Names.CpuBuffer})q.Buffer).Pointer, (float*)(({Names.CpuBuffer})k.Buffer).Pointer, (float*)(({Names.CpuBuffer})v.Buffer).Pointer,");
+        w.Line($"    (float*)(({Names.CpuBuffer})output.Buffer).Pointer, logSumExp is null ? null : (float*)(({Names.CpuBuffer})logSumExp.Buffer).Pointer,");
+        w.Line("    batch, queryLength, keyLength);");
+        w.Line("// The tensors own the memory the kernel read through raw pointers: keep them alive until it is done.");
+        w.Line("global::System.GC.KeepAlive(q); global::System.GC.KeepAlive(k); global::System.GC.KeepAlive(v);");
+        w.Line("global::System.GC.KeepAlive(output); global::System.GC.KeepAlive(logSumExp);");
+        w.Close();
+        w.Line();
+        WriteCpuLaunch(w, node);
+    }
+
+    /// <summary>The CPU launch: picks row mode (decode) or tile mode and runs the kernel on all cores.</summary>
+    internal static void WriteCpuLaunch(CodeWriter w, AttentionNode node)
+    {
+        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse may be null).</summary>");
+        w.Open("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)");
         w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
         w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
         w.Line($"bool rowMode = queryLength <= {Names.Flash}.RowModeMaxQueries;");
         w.Line($"int tileRows = rowMode ? 1 : {Names.Flash}.QueryTileRows;");
         w.Open("var kernel = new CpuKernel");
-        w.Line($"Q = (float*)(({Names.CpuBuffer})q.Buffer).Pointer,");
-        w.Line($"K = (float*)(({Names.CpuBuffer})k.Buffer).Pointer,");
-        w.Line($"V = (float*)(({Names.CpuBuffer})v.Buffer).Pointer,");
-        w.Line($"O = (float*)(({Names.CpuBuffer})output.Buffer).Pointer,");
-        w.Line($"Lse = logSumExp is null ? null : (float*)(({Names.CpuBuffer})logSumExp.Buffer).Pointer,");
+        w.Line("Q = q, K = k, V = v, O = output, Lse = lse,");
         w.Line("QueryLength = queryLength,");
         w.Line("KeyLength = keyLength,");
         w.Line("TileRows = tileRows,");
         w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
-        w.Line($"HeadsPerItem = rowMode ? {Names.Flash}.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: {(node.Layout == LayoutKind.BTHD ? "true" : "false")}) : 1,");
+        w.Line($"HeadsPerItem = rowMode ? {Names.Flash}.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: {(node.Layout == LayoutKind.BHTD ? "false" : "true")}) : 1,");
         w.Close(";");
         w.Line("int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;");
         w.Line($"{Names.CpuParallel}.For(items, ref kernel);");
-        w.Line("// The tensors own the memory the kernel read through raw pointers: keep them alive until it is done.");
-        w.Line("global::System.GC.KeepAlive(q); global::System.GC.KeepAlive(k); global::System.GC.KeepAlive(v);");
-        w.Line("global::System.GC.KeepAlive(output); global::System.GC.KeepAlive(logSumExp);");
         w.Close();
         w.Line();
     }
@@ -269,7 +278,15 @@ internal static class AttentionEmitter
         w.Line("int firstHead = index % chunks * HeadsPerItem;");
         w.Line("int query = index / chunks % QueryLength;");
         w.Line("int batch = index / (chunks * QueryLength);");
-        if (bthd)
+        if (node.Layout == LayoutKind.PackedQkv)
+        {
+            w.Line("float* q = Q + (long)(batch * QueryLength + query) * QueryRowStride + firstHead * HeadDim;");
+            w.Line("float* o = O + (long)(batch * QueryLength + query) * OutputRowStride + firstHead * HeadDim;");
+            w.Line("float* k = K + (long)batch * KeyLength * KeyRowStride + Heads * HeadDim;");
+            w.Line("float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads) * HeadDim;");
+            w.Line("const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;");
+        }
+        else if (node.Layout == LayoutKind.BTHD)
         {
             w.Line("float* q = Q + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;");
             w.Line("float* o = O + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;");

@@ -199,12 +199,10 @@ internal static class ModelEmitter
         w.Open($"private static class {className}");
         AttentionEmitter.WriteConstants(w, node);
         w.Line("/// <summary>Runs the kernel over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>");
-        w.Open("public static unsafe void Run(float* packed, float* output, int batch, int length)");
-        w.Line($"int tileRows = {Names.Flash}.QueryTileRows;");
-        w.Line("var kernel = new CpuKernel { Q = packed, K = packed, V = packed, O = output, Lse = null, QueryLength = length, KeyLength = length, QueryTiles = (length + tileRows - 1) / tileRows };");
-        w.Line($"{Names.CpuParallel}.For(batch * Heads * kernel.QueryTiles, ref kernel);");
-        w.Close();
+        w.Line("public static unsafe void Run(float* packed, float* output, int batch, int length) =>");
+        w.Line("    RunCpuKernel(packed, packed, packed, output, null, batch, length, length);");
         w.Line();
+        AttentionEmitter.WriteCpuLaunch(w, node);
         AttentionEmitter.WriteCpuKernel(w, node);
         w.Close();
     }

@@ -110,21 +110,38 @@ partial class Mixer
         public const float Scale = 0.25f;
 
         /// <summary>Runs the kernel over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>
-        public static unsafe void Run(float* packed, float* output, int batch, int length)
+        public static unsafe void Run(float* packed, float* output, int batch, int length) =>
+            RunCpuKernel(packed, packed, packed, output, null, batch, length, length);
+
+        /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse may be null).</summary>
+        internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)
         {
-            int tileRows = global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
-            var kernel = new CpuKernel { Q = packed, K = packed, V = packed, O = output, Lse = null, QueryLength = length, KeyLength = length, QueryTiles = (length + tileRows - 1) / tileRows };
-            global::Attention.Kernels.Cpu.CpuParallel.For(batch * Heads * kernel.QueryTiles, ref kernel);
+            // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
+            // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
+            bool rowMode = queryLength <= global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeMaxQueries;
+            int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
+            var kernel = new CpuKernel
+            {
+                Q = q, K = k, V = v, O = output, Lse = lse,
+                QueryLength = queryLength,
+                KeyLength = keyLength,
+                TileRows = tileRows,
+                QueryTiles = (queryLength + tileRows - 1) / tileRows,
+                HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
+            };
+            int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
+            global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel);
         }
 
         /// <summary>
-        /// CPU kernel: one work item per (batch, head, tile of query rows), spread over all cores. Each tile streams
-        /// the key/value blocks it can see with an online softmax (see FlashAttentionCpu for the SIMD tile steps).
+        /// CPU kernel: work items spread over all cores. A tile item streams the key/value blocks its query rows can
+        /// see with an online softmax (see FlashAttentionCpu for the SIMD tile steps); a row item (decode) does the
+        /// same for one query position of several heads with FlashAttentionCpu.AttendRow.
         /// </summary>
         private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
         {
             public float* Q, K, V, O, Lse;
-            public int QueryLength, KeyLength, QueryTiles;
+            public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
 
             // Distance in floats between consecutive sequence positions of one head.
             // q, k and v are read in place from the packed projection [B, T, (Heads + 2·KvHeads)·HeadDim]: no split, no copy.
@@ -134,16 +151,58 @@ partial class Mixer
             {
                 // Simd.UseVector512 is a JIT-time constant: only one of these calls is compiled.
                 if (global::Attention.Kernels.Cpu.Simd.UseVector512)
-                    Tile<global::System.Runtime.Intrinsics.Vector512<float>>(index, worker);
+                    Item<global::System.Runtime.Intrinsics.Vector512<float>>(index, worker);
                 else
-                    Tile<global::System.Runtime.Intrinsics.Vector256<float>>(index, worker);
+                    Item<global::System.Runtime.Intrinsics.Vector256<float>>(index, worker);
+            }
+
+            private void Item<TVec>(int index, int worker) where TVec : struct
+            {
+                if (TileRows == 1)
+                    Row<TVec>(index, worker);
+                else
+                    Tile<TVec>(index, worker);
+            }
+
+            /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>
+            private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)
+            {
+                // No mask: every query sees every key.
+                keyStart = 0;
+                keyEnd = KeyLength;
+            }
+
+            private void Row<TVec>(int index, int worker) where TVec : struct
+            {
+                // Work item → (batch, query row, chunk of HeadsPerItem consecutive heads).
+                int chunks = Heads / HeadsPerItem;
+                int firstHead = index % chunks * HeadsPerItem;
+                int query = index / chunks % QueryLength;
+                int batch = index / (chunks * QueryLength);
+                float* q = Q + (long)(batch * QueryLength + query) * QueryRowStride + firstHead * HeadDim;
+                float* o = O + (long)(batch * QueryLength + query) * OutputRowStride + firstHead * HeadDim;
+                float* k = K + (long)batch * KeyLength * KeyRowStride + Heads * HeadDim;
+                float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads) * HeadDim;
+                const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;
+                float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;
+                KeyRange(query, 1, out int keyStart, out int keyEnd);
+                if (keyEnd <= keyStart)
+                {
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);
+                    return;
+                }
+                // The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.
+                global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,
+                    KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, QueryLength);
             }
 
             private void Tile<TVec>(int index, int worker) where TVec : struct
             {
-                // Work item → (batch, head, query tile).
-                int tileRows = global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTile<TVec>();
-                int tile = index % QueryTiles;
+                // Work item → (batch, head, query tile). Within a head the last tiles come first: under a causal mask they see
+                // the most keys, so the launch ends on light tiles and the cores finish together. Consecutive items share a
+                // head, so its K and V stay in the cores' L2 caches instead of being streamed from memory for every tile.
+                int tileRows = TileRows;
+                int tile = QueryTiles - 1 - index % QueryTiles;
                 int head = index / QueryTiles % Heads;
                 int batch = index / (QueryTiles * Heads);
                 int kvHead = head / GroupSize; // GQA: consecutive query heads share a key/value head
@@ -154,9 +213,7 @@ partial class Mixer
                 float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads + kvHead) * HeadDim;
                 float* o = O + (long)(batch * QueryLength + firstQuery) * OutputRowStride + head * HeadDim;
                 float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;
-
-                // No mask: every query of the tile sees every key.
-                int keyStart = 0, keyEnd = KeyLength;
+                KeyRange(firstQuery, rows, out int keyStart, out int keyEnd);
                 if (keyEnd <= keyStart)
                 {
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);

@@ -229,17 +229,24 @@ namespace Demo.Windows
 
             private static unsafe void RunOnCpu(global::Attention.Kernels.Tensor<float> q, global::Attention.Kernels.Tensor<float> k, global::Attention.Kernels.Tensor<float> v, global::Attention.Kernels.Tensor<float> output, global::Attention.Kernels.Tensor<float>? logSumExp, int batch, int queryLength, int keyLength)
             {
+                RunCpuKernel((float*)((global::Attention.Kernels.CpuBuffer)q.Buffer).Pointer, (float*)((global::Attention.Kernels.CpuBuffer)k.Buffer).Pointer, (float*)((global::Attention.Kernels.CpuBuffer)v.Buffer).Pointer,
+                    (float*)((global::Attention.Kernels.CpuBuffer)output.Buffer).Pointer, logSumExp is null ? null : (float*)((global::Attention.Kernels.CpuBuffer)logSumExp.Buffer).Pointer,
+                    batch, queryLength, keyLength);
+                // The tensors own the memory the kernel read through raw pointers: keep them alive until it is done.
+                global::System.GC.KeepAlive(q); global::System.GC.KeepAlive(k); global::System.GC.KeepAlive(v);
+                global::System.GC.KeepAlive(output); global::System.GC.KeepAlive(logSumExp);
+            }
+
+            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse may be null).</summary>
+            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)
+            {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
                 bool rowMode = queryLength <= global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeMaxQueries;
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
                 var kernel = new CpuKernel
                 {
-                    Q = (float*)((global::Attention.Kernels.CpuBuffer)q.Buffer).Pointer,
-                    K = (float*)((global::Attention.Kernels.CpuBuffer)k.Buffer).Pointer,
-                    V = (float*)((global::Attention.Kernels.CpuBuffer)v.Buffer).Pointer,
-                    O = (float*)((global::Attention.Kernels.CpuBuffer)output.Buffer).Pointer,
-                    Lse = logSumExp is null ? null : (float*)((global::Attention.Kernels.CpuBuffer)logSumExp.Buffer).Pointer,
+                    Q = q, K = k, V = v, O = output, Lse = lse,
                     QueryLength = queryLength,
                     KeyLength = keyLength,
                     TileRows = tileRows,
@@ -248,9 +255,6 @@ namespace Demo.Windows
                 };
                 int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
                 global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel);
-                // The tensors own the memory the kernel read through raw pointers: keep them alive until it is done.
-                global::System.GC.KeepAlive(q); global::System.GC.KeepAlive(k); global::System.GC.KeepAlive(v);
-                global::System.GC.KeepAlive(output); global::System.GC.KeepAlive(logSumExp);
             }
 
             /// <summary>
