@@ -13,7 +13,7 @@ public class AttentionBenchmarks : ICostedBenchmark, IDisposable
 
     public static IEnumerable<AttentionShape> Shapes => AttentionShape.Standard;
 
-    /// <summary>Devices to measure on: the CPU today. A new backend adds its name here and in <see cref="Workload.DeviceNamed"/>.</summary>
+    /// <summary>The unfused baseline runs on the CPU only; <see cref="BackendBenchmarks"/> compares backends.</summary>
     public static IEnumerable<string> Devices => ["cpu"];
 
     [ParamsSource(nameof(Shapes))]

@@ -49,12 +49,27 @@ public sealed class Workload : IDisposable
 
     public float[] Output() => _output.ToArray();
 
-    /// <summary>Resolves a device name used as a benchmark parameter ("cpu"; other backends add theirs here).</summary>
+    /// <summary>Resolves a device name used as a benchmark parameter: "cpu", "opencl" or "cuda".</summary>
     public static Device DeviceNamed(string name) => name switch
     {
         "cpu" => Device.Cpu,
+        "opencl" => DeviceRegistry.Create(DeviceKind.OpenCl),
+        "cuda" => DeviceRegistry.Create(DeviceKind.Cuda),
         _ => throw new NotSupportedException($"Unknown benchmark device '{name}'."),
     };
+
+    /// <summary>The named device, or null when its backend is not available on this machine.</summary>
+    public static Device? TryDevice(string name)
+    {
+        try
+        {
+            return DeviceNamed(name);
+        }
+        catch (Exception e) when (e is DeviceUnavailableException or Attention.Kernels.OpenCl.OpenClException)
+        {
+            return null;
+        }
+    }
 
     public void Dispose()
     {
