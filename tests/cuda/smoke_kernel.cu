@@ -15,6 +15,13 @@
 #define IMIN(a, b) min(a, b)
 #define IMAX(a, b) max(a, b)
 #define NEG_INF (-__int_as_float(0x7f800000))
+#define EXP(x) expf(x)
+#define TANH(x) tanhf(x)
+#define ERFC(x) erfcf(x)
+#define SQRT(x) sqrtf(x)
+#define DEVICE_FN static __device__ __forceinline__
+#define SHARED_PTR
+#define BARRIER_GLOBAL() __syncthreads()
 #line 1
 // Hand-written smoke kernel in the generator's portable device-C style (macro prelude above), standing in for the
 // generated DeviceSource until the OpenCL branch's emitter is merged: causal GQA flash attention, BTHD layout,

@@ -14,6 +14,10 @@ namespace Attention.Kernels;
 /// <item><term><c>LOCAL_ID(d)</c>, <c>GROUP_ID(d)</c>, <c>LOCAL_SIZE(d)</c>, <c>NUM_GROUPS(d)</c></term><description>as <c>int</c>, axis d = 0, 1, 2.</description></item>
 /// <item><term><c>INDEX</c></term><description>a signed 64-bit integer type for element offsets.</description></item>
 /// <item><term><c>EXP2</c>, <c>LOG2</c>, <c>FMAX</c>, <c>IMIN</c>, <c>IMAX</c>, <c>NEG_INF</c></term><description>float 2^x, log₂ x, float max, int min/max, −∞.</description></item>
+/// <item><term><c>EXP</c>, <c>TANH</c>, <c>ERFC</c>, <c>SQRT</c></term><description>float eˣ, tanh x, erfc x, √x (the graph ops' math).</description></item>
+/// <item><term><c>DEVICE_FN</c></term><description>qualifies a helper function callable from kernels (<c>static inline</c> / <c>static __device__</c>).</description></item>
+/// <item><term><c>SHARED_PTR</c></term><description>address space of a helper's pointer parameter into <c>SHARED</c> memory (<c>__local</c> / nothing).</description></item>
+/// <item><term><c>BARRIER_GLOBAL()</c></term><description>work-group barrier that also makes global-memory writes visible to the group.</description></item>
 /// </list>
 /// <para>The backend compiles <c>prelude + "#line 1\n" + DeviceSource</c>, so compiler messages use the generated source's line numbers.</para>
 /// </remarks>
@@ -38,6 +42,13 @@ public static class DevicePrelude
         #define IMIN(a, b) min(a, b)
         #define IMAX(a, b) max(a, b)
         #define NEG_INF (-INFINITY)
+        #define EXP(x) exp(x)
+        #define TANH(x) tanh(x)
+        #define ERFC(x) erfc(x)
+        #define SQRT(x) sqrt(x)
+        #define DEVICE_FN static inline
+        #define SHARED_PTR __local
+        #define BARRIER_GLOBAL() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
 
         """;
 
@@ -60,6 +71,13 @@ public static class DevicePrelude
         #define IMIN(a, b) min(a, b)
         #define IMAX(a, b) max(a, b)
         #define NEG_INF (-__int_as_float(0x7f800000))
+        #define EXP(x) expf(x)
+        #define TANH(x) tanhf(x)
+        #define ERFC(x) erfcf(x)
+        #define SQRT(x) sqrtf(x)
+        #define DEVICE_FN static __device__ __forceinline__
+        #define SHARED_PTR
+        #define BARRIER_GLOBAL() __syncthreads()
 
         """;
 
