@@ -27,7 +27,7 @@ internal static class AttentionEmitter
         w.Open($"{Modifiers(method)}static class {kernel}");
         WriteConstants(w, node);
         WriteCost(w, node);
-        WriteDeviceSource(w, method, node);
+        WriteDeviceSource(w, method.Name, node);
         WriteLaunch(w, method, node, qShape, kvShape);
         WriteCpuKernel(w, node);
         w.Close();
@@ -97,7 +97,7 @@ internal static class AttentionEmitter
         w.Line();
     }
 
-    private static void WriteCost(CodeWriter w, AttentionNode node)
+    internal static void WriteCost(CodeWriter w, AttentionNode node)
     {
         w.Line("/// <summary>");
         w.Line("/// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs");
@@ -113,10 +113,10 @@ internal static class AttentionEmitter
         w.Line();
     }
 
-    private static void WriteDeviceSource(CodeWriter w, KernelMethodInfo method, AttentionNode node)
+    internal static void WriteDeviceSource(CodeWriter w, string name, AttentionNode node)
     {
         w.Line("/// <summary>Name of the kernel function in <see cref=\"DeviceSource\"/>.</summary>");
-        w.Line($"public const string DeviceEntryPoint = \"{DeviceKernelEmitter.EntryPoint(method.Name)}\";");
+        w.Line($"public const string DeviceEntryPoint = \"{DeviceKernelEmitter.EntryPoint(name)}\";");
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// The portable device-C kernel (OpenCL C / CUDA C through the runtime's <see cref=\"global::Attention.Kernels.DevicePrelude\"/>),");
@@ -124,7 +124,7 @@ internal static class AttentionEmitter
         w.Line("/// </summary>");
         w.Line("public const string DeviceSource = \"\"\"");
         w.Indent();
-        w.Lines(DeviceKernelEmitter.Emit(method.Name, node));
+        w.Lines(DeviceKernelEmitter.Emit(name, node));
         w.Line("\"\"\";");
         w.Unindent();
         w.Line();
