@@ -14,14 +14,15 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
 
     public static IEnumerable<object[]> Seeds() => Enumerable.Range(0, 8).Select(i => new object[] { AttentionHarness.RunSeed + 101 * i });
 
-    /// <summary>Eight cases on the CPU, four on OpenCL (PoCL runs the device kernels on this machine's CPU).</summary>
+    /// <summary>Eight cases on the CPU, four on OpenCL (PoCL runs the device kernels on this machine's CPU), two on CUDA (skipped without a GPU).</summary>
     public static IEnumerable<object[]> DevicesAndSeeds() =>
-        Seeds().Select(s => new object[] { "cpu", s[0] }).Concat(Seeds().Take(4).Select(s => new object[] { "opencl", s[0] }));
+        Seeds().Select(s => new object[] { "cpu", s[0] }).Concat(Seeds().Take(4).Select(s => new object[] { "opencl", s[0] }))
+            .Concat(Seeds().Take(2).Select(s => new object[] { "cuda", s[0] }));
 
     /// <summary>Half the cases decode-sized (T ≤ 4: the row-mode attention kernel), half prefill-sized.</summary>
     public static IEnumerable<object[]> DevicesSeedsAndModes() => DevicesAndSeeds().Select((s, i) => new object[] { s[0], s[1], i % 2 == 0 });
 
-    private static Device GetDevice(string name) => name == "cpu" ? Device.Cpu : OpenCl.OpenClTestDevice.GetOrSkip();
+    private static Device GetDevice(string name) => OpenCl.OpenClGraphOpsTests.GetDevice(name);
 
     private static float[] Floats(double[] values) => values.Select(v => (float)v).ToArray();
 

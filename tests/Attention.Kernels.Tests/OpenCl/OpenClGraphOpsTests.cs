@@ -8,15 +8,21 @@ namespace Attention.Kernels.Tests.OpenCl;
 /// <summary>
 /// Every graph op through <see cref="GraphOps"/> on the OpenCL device (the device-C kernels of DeviceOps) against its fp64
 /// reference, on random odd sizes, with outputs poisoned (NaN) before each run. The same cases also run on the CPU
-/// device, so both paths of GraphOps are held to one reference.
+/// device, so both paths of GraphOps are held to one reference, and one case per op on CUDA (skipped without a GPU).
 /// </summary>
 public sealed class OpenClGraphOpsTests(ITestOutputHelper log)
 {
     /// <summary>Cases per op and device (PoCL runs work-items on this machine's CPU: a few, each different every run).</summary>
     public static IEnumerable<object[]> Cases() =>
-        OpsCheck.Seeds(5, salt: 31).SelectMany(s => new[] { new object[] { "opencl", s[0] }, new object[] { "cpu", s[0] } });
+        OpsCheck.Seeds(5, salt: 31).SelectMany(s => new[] { new object[] { "opencl", s[0] }, new object[] { "cpu", s[0] } })
+            .Append(["cuda", AttentionHarness.RunSeed + 31]);
 
-    private static Device GetDevice(string name) => name == "cpu" ? Device.Cpu : OpenClTestDevice.GetOrSkip();
+    internal static Device GetDevice(string name) => name switch
+    {
+        "cpu" => Device.Cpu,
+        "cuda" => Cuda.CudaTestDevice.RequireCompiler(),
+        _ => OpenClTestDevice.GetOrSkip(),
+    };
 
     /// <summary>One-op weights: each named array (null = absent) becomes a weight of a ModelWeights, bound to the device.</summary>
     private sealed class OpWeights : IDisposable
