@@ -142,7 +142,7 @@ public static class Compare
         return Directory.GetCurrentDirectory();
     }
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     /// <summary>The markdown page and the SVG chart of one compare run.</summary>

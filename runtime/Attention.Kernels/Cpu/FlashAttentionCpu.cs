@@ -37,7 +37,7 @@ public static unsafe class FlashAttentionCpu
 
     /// <summary>Floats of scratch one tile needs for <paramref name="headDim"/>.</summary>
     public static long ScratchFloats<TVec>(int headDim) where TVec : struct =>
-        (long)QueryTile<TVec>() * (2L * headDim + KeyBlock + 3);
+        (long)QueryTile<TVec>() * (2L * headDim + KeyBlock + 3) + (long)KeyBlock * headDim;
 
     /// <summary>Pointers into one worker's scratch for one tile.</summary>
     public readonly struct Tile
@@ -54,6 +54,8 @@ public static unsafe class FlashAttentionCpu
         public readonly float* RowSum;
         /// <summary>Rescale factor of the last block per row.</summary>
         public readonly float* Correction;
+        /// <summary>The current value block, packed row-major [key][d] (see <see cref="AccumulateValues{TVec}"/>).</summary>
+        public readonly float* Values;
 
         internal Tile(float* scratch, int rows, int headDim)
         {
@@ -63,6 +65,7 @@ public static unsafe class FlashAttentionCpu
             RowMax = Scores + (long)KeyBlock * rows;
             RowSum = RowMax + rows;
             Correction = RowSum + rows;
+            Values = Correction + rows;
         }
     }
 
@@ -181,7 +184,7 @@ public static unsafe class FlashAttentionCpu
             TVec oldMax = Simd.Load<TVec>(tile.RowMax + lane);
             TVec max = oldMax;
             for (int j = 0; j < keys; j++)
-                max = Simd.Max(max, Simd.Load<TVec>(tile.Scores + (long)j * tileRows + lane));
+                max = Simd.MaxFast(max, Simd.Load<TVec>(tile.Scores + (long)j * tileRows + lane));
             TVec safeMax = Simd.ZeroWhereNegativeInfinity(max); // avoids −∞ − (−∞) = NaN for all-masked rows
             TVec correction = Simd.Exp2(Simd.Subtract(oldMax, safeMax));
             TVec sum = Simd.Multiply(Simd.Load<TVec>(tile.RowSum + lane), correction);
@@ -209,13 +212,21 @@ public static unsafe class FlashAttentionCpu
         }
     }
 
-    /// <summary>Oᵀ[d][·] += Σ_j P[j][·] · v[j][d] (register tile: 4 head-dim rows × 4 vectors).</summary>
-    public static void AccumulateValues<TVec>(in Tile tile, float* v, long valueStride, int keys, int headDim)
+    /// <summary>
+    /// Oᵀ[d][·] += Σ_j P[j][·] · v[j][d] (register tile: 4 head-dim rows × 4 vectors). The block's value rows are
+    /// first packed contiguously: the micro-kernel walks them column-wise (fixed d, every key), and in place they lie
+    /// H·D floats apart (BTHD), a power-of-two stride that maps them all to a few L1 sets and evicts them every pass.
+    /// </summary>
+    public static void AccumulateValues<TVec>(in Tile tile, float* values, long valueRowStride, int keys, int headDim)
         where TVec : struct
     {
         int w = Simd.Count<TVec>();
         int tileRows = 4 * w;
         float* p = tile.Scores;
+        float* v = tile.Values;
+        for (int j = 0; j < keys; j++)
+            new ReadOnlySpan<float>(values + j * valueRowStride, headDim).CopyTo(new Span<float>(v + (long)j * headDim, headDim));
+        long valueStride = headDim;
         int d = 0;
         for (; d + 4 <= headDim; d += 4)
         {
