@@ -80,6 +80,47 @@ public static unsafe class FlashAttentionCpu
         return tile;
     }
 
+    /// <summary>Most floats of contiguous K and V one worker keeps for <see cref="ContiguousKeysValues"/> (4 MiB).</summary>
+    public const long MaxContiguousKeyValueFloats = 1L << 20;
+
+    // Per worker: which launch and key/value head its contiguous copy holds (a worker is one thread during a launch).
+    private static readonly long[] s_packedLaunch = new long[CpuParallel.WorkerCount];
+    private static readonly int[] s_packedHead = new int[CpuParallel.WorkerCount];
+    private static long s_launches;
+
+    /// <summary>A new launch number for <see cref="ContiguousKeysValues"/>'s per-worker cache (one per kernel launch).</summary>
+    public static long NextLaunch() => Interlocked.Increment(ref s_launches);
+
+    /// <summary>
+    /// Makes one key/value head's rows contiguous for a tile item: when they lie <paramref name="stride"/> ≠ D floats
+    /// apart (BTHD, packed QKV), all <paramref name="keyLength"/> rows of K and V are copied once into the worker's
+    /// scratch and reused by its later items of the same head in the same launch; k, v and stride then point there.
+    /// Why: with H·D a power of two, as usual, the rows of one head fall into a few L2 sets, so a head's K and V do not
+    /// stay in L2 between the tiles that reread them (measured by the benchmarks' <c>limits</c> probe: +20 % per block).
+    /// Heads too long for <see cref="MaxContiguousKeyValueFloats"/> are read in place.
+    /// </summary>
+    public static void ContiguousKeysValues(int worker, long launch, int kvIndex, ref float* k, ref float* v, ref long stride,
+        int keyLength, int headDim)
+    {
+        long floats = (long)keyLength * headDim;
+        if (stride == headDim || 2 * floats > MaxContiguousKeyValueFloats)
+            return;
+        float* packed = CpuScratch.Floats(worker, 2 * floats, slot: 1);
+        if (s_packedLaunch[worker] != launch || s_packedHead[worker] != kvIndex)
+        {
+            for (int j = 0; j < keyLength; j++)
+            {
+                new ReadOnlySpan<float>(k + j * stride, headDim).CopyTo(new Span<float>(packed + (long)j * headDim, headDim));
+                new ReadOnlySpan<float>(v + j * stride, headDim).CopyTo(new Span<float>(packed + floats + (long)j * headDim, headDim));
+            }
+            s_packedLaunch[worker] = launch;
+            s_packedHead[worker] = kvIndex;
+        }
+        k = packed;
+        v = packed + floats;
+        stride = headDim;
+    }
+
     /// <summary>Qᵀ[d][i] = q[i][d] · scale · log₂e for the tile's <paramref name="rows"/> rows, zero for padding rows.</summary>
     public static void PackQueries<TVec>(in Tile tile, float* q, long rowStride, int rows, int headDim, float scale)
         where TVec : struct
@@ -223,9 +264,13 @@ public static unsafe class FlashAttentionCpu
         int w = Simd.Count<TVec>();
         int tileRows = 4 * w;
         float* p = tile.Scores;
-        float* v = tile.Values;
-        for (int j = 0; j < keys; j++)
-            new ReadOnlySpan<float>(values + j * valueRowStride, headDim).CopyTo(new Span<float>(v + (long)j * headDim, headDim));
+        float* v = values;
+        if (valueRowStride != headDim)
+        {
+            v = tile.Values;
+            for (int j = 0; j < keys; j++)
+                new ReadOnlySpan<float>(values + j * valueRowStride, headDim).CopyTo(new Span<float>(v + (long)j * headDim, headDim));
+        }
         long valueStride = headDim;
         int d = 0;
         for (; d + 4 <= headDim; d += 4)
