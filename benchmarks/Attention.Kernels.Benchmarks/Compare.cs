@@ -193,7 +193,7 @@ public static class Compare
                 md.AppendLine();
             }
             var big = AttentionShape.Standard.First(s => s.Heads == 16);
-            Line($"Extra memory of the fused kernel: per-core scratch only, independent of batch and sequence lengths: {FlashAttentionCpu.ScratchBytes(64) / 1024.0:F0} KiB in all on this machine for D = 64, {FlashAttentionCpu.ScratchBytes(128) / 1024.0:F0} KiB for D = 128 (the unfused baseline allocates the score matrix: {4.0 * big.Heads * big.QueryLength * big.KeyLength / 1e6:F0} MB at {big}).");
+            Line($"Extra memory of the fused kernel: per-core scratch only, independent of batch size and query length: tiles take {FlashAttentionCpu.ScratchBytes(64) / 1024.0:F0} KiB in all on this machine for D = 64, and each core keeps a contiguous copy of one head's K and V (BTHD rows are H·D apart), at most {FlashAttentionCpu.MaxContiguousKeyValueFloats * sizeof(float) >> 20} MiB per core: {FlashAttentionCpu.ScratchBytes(64, big.KeyLength) / 1e6:F1} MB in all at {big} by the cost model; the scratch actually held after every run above is {CpuScratch.HeldBytes / 1e6:F1} MB (the unfused baseline allocates the score matrix: {4.0 * big.Heads * big.QueryLength * big.KeyLength / 1e6:F0} MB at {big}).");
             md.AppendLine();
             md.AppendLine("## Method");
             md.AppendLine();

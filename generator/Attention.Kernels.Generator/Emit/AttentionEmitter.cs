@@ -108,7 +108,7 @@ internal static class AttentionEmitter
         w.Line("double flops = 4.0 * batch * Heads * HeadDim * pairs;");
         w.Line("double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim" +
                (node.HasLogSumExp ? " + (double)batch * Heads * queryLength;" : ";"));
-        w.Line($"return new {Names.KernelCost}(flops, elements * sizeof(float), {Names.Flash}.ScratchBytes(HeadDim));");
+        w.Line($"return new {Names.KernelCost}(flops, elements * sizeof(float), {Names.Flash}.ScratchBytes(HeadDim{(node.Layout == LayoutKind.BHTD ? "" : ", keyLength")}));");
         w.Close();
         w.Line();
     }

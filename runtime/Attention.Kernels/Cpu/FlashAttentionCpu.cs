@@ -30,10 +30,19 @@ public static unsafe class FlashAttentionCpu
     /// <summary>Query rows per tile on this machine (64 with AVX-512, 32 otherwise).</summary>
     public static int QueryTileRows => Simd.UseVector512 ? QueryTile<Vector512<float>>() : QueryTile<Vector256<float>>();
 
-    /// <summary>Bytes of per-core scratch all workers hold for <paramref name="headDim"/> (the cost model's scratch term).</summary>
-    public static long ScratchBytes(int headDim) =>
-        CpuParallel.WorkerCount * sizeof(float) *
-        (Simd.UseVector512 ? ScratchFloats<Vector512<float>>(headDim) : ScratchFloats<Vector256<float>>(headDim));
+    /// <summary>
+    /// Bytes of per-core scratch all workers hold for <paramref name="headDim"/> (the cost model's scratch term), plus the
+    /// contiguous K/V copies of <see cref="ContiguousKeysValues"/> when a head's keys are <paramref name="stridedKeyLength"/>
+    /// rows apart from each other (BTHD and packed layouts; 0 when K/V are already contiguous).
+    /// </summary>
+    public static long ScratchBytes(int headDim, int stridedKeyLength = 0)
+    {
+        long tile = Simd.UseVector512 ? ScratchFloats<Vector512<float>>(headDim) : ScratchFloats<Vector256<float>>(headDim);
+        long keysValues = 2L * stridedKeyLength * headDim;
+        if (keysValues > MaxContiguousKeyValueFloats)
+            keysValues = 0;
+        return CpuParallel.WorkerCount * sizeof(float) * (tile + keysValues);
+    }
 
     /// <summary>Floats of scratch one tile needs for <paramref name="headDim"/>.</summary>
     public static long ScratchFloats<TVec>(int headDim) where TVec : struct =>
