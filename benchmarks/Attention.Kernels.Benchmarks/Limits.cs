@@ -18,39 +18,45 @@ public static unsafe class Limits
     private const int Heads = 8;
     private const int Keys = 1024;
     private const long KeyStride = Heads * HeadDim; // BTHD: consecutive keys of one head are H·D floats apart
-    private const long PaddedStride = KeyStride + 16; // the same rows 64 bytes further apart: no longer a power of two
+    private const long ContiguousStride = HeadDim; // the kernel's per-core copy of one head's K/V
 
     public static int Run(string[] args)
     {
+        Write(Console.Out);
+        return 0;
+    }
+
+    /// <summary>Measures and writes the report (also embedded in docs/performance.md by the <c>compare</c> runner).</summary>
+    public static void Write(TextWriter output)
+    {
         if (!Simd.UseVector512)
-            Console.WriteLine("note: no AVX-512 here; the phases run on the 256-bit path");
-        Console.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, {CpuParallel.WorkerCount} workers, load average {Compare.LoadAverage()}");
-        Console.WriteLine($"tile: {FlashAttentionCpu.QueryTileRows} query rows x {FlashAttentionCpu.KeyBlock} keys per block, D = {HeadDim}, key stride {KeyStride} floats");
-        Console.WriteLine();
+            output.WriteLine("note: no AVX-512 here; the phases run on the 256-bit path");
+        output.WriteLine($"machine: {Environment.ProcessorCount} logical CPUs, {CpuParallel.WorkerCount} workers, load average {Compare.LoadAverage()}");
+        output.WriteLine($"tile: {FlashAttentionCpu.QueryTileRows} query rows x {FlashAttentionCpu.KeyBlock} keys per block, D = {HeadDim}, key stride {KeyStride} floats");
+        output.WriteLine();
 
         double peak1 = FmaPeak(threads: 1);
         double peakAll = FmaPeak(threads: CpuParallel.WorkerCount);
-        Console.WriteLine($"FMA peak, registers only:        1 thread {peak1,7:F1} GFLOP/s   {CpuParallel.WorkerCount} threads {peakAll,7:F1} GFLOP/s");
+        output.WriteLine($"FMA peak, registers only:        1 thread {peak1,7:F1} GFLOP/s   {CpuParallel.WorkerCount} threads {peakAll,7:F1} GFLOP/s");
 
-        var phases = Simd.UseVector512 ? Phases<Vector512<float>>(KeyStride) : Phases<Vector256<float>>(KeyStride);
-        var padded = Simd.UseVector512 ? Phases<Vector512<float>>(PaddedStride) : Phases<Vector256<float>>(PaddedStride);
+        var phases = Simd.UseVector512 ? Phases<Vector512<float>>(KeyStride, output) : Phases<Vector256<float>>(KeyStride, output);
+        var contiguous = Simd.UseVector512 ? Phases<Vector512<float>>(ContiguousStride, output) : Phases<Vector256<float>>(ContiguousStride, output);
         double blockFlops = 2.0 * FlashAttentionCpu.QueryTileRows * FlashAttentionCpu.KeyBlock * HeadDim; // one GEMM of a block
-        Console.WriteLine($"Q·Kᵀ scores, one block, hot:     {phases.Scores * 1e6,8:F2} us  {blockFlops / phases.Scores / 1e9,7:F1} GFLOP/s ({Percent(blockFlops / phases.Scores / 1e9, peak1)} of 1-thread peak)");
-        Console.WriteLine($"P·V accumulate, one block, hot:  {phases.Values * 1e6,8:F2} us  {blockFlops / phases.Values / 1e9,7:F1} GFLOP/s ({Percent(blockFlops / phases.Values / 1e9, peak1)} of 1-thread peak)");
-        Console.WriteLine($"online softmax, one block, hot:  {phases.Softmax * 1e6,8:F2} us  (exp2, max, sum, rescale of O; counts no FLOPs)");
+        output.WriteLine($"Q·Kᵀ scores, one block, hot:     {phases.Scores * 1e6,8:F2} us  {blockFlops / phases.Scores / 1e9,7:F1} GFLOP/s ({Percent(blockFlops / phases.Scores / 1e9, peak1)} of 1-thread peak)");
+        output.WriteLine($"P·V accumulate, one block, hot:  {phases.Values * 1e6,8:F2} us  {blockFlops / phases.Values / 1e9,7:F1} GFLOP/s ({Percent(blockFlops / phases.Values / 1e9, peak1)} of 1-thread peak)");
+        output.WriteLine($"online softmax, one block, hot:  {phases.Softmax * 1e6,8:F2} us  (exp2, max, sum, rescale of O; counts no FLOPs)");
         double sum = phases.Scores + phases.Values + phases.Softmax;
-        Console.WriteLine($"sum of the phases per block:     {sum * 1e6,8:F2} us  {2 * blockFlops / sum / 1e9,7:F1} GFLOP/s  (scores {Percent(phases.Scores, sum)}, softmax {Percent(phases.Softmax, sum)}, P·V {Percent(phases.Values, sum)})");
-        Console.WriteLine($"the three phases in turn, one hot block: {phases.Interleaved * 1e6,8:F2} us  {2 * blockFlops / phases.Interleaved / 1e9,7:F1} GFLOP/s  (+{Percent(phases.Interleaved - sum, sum)}: the phases evict each other's tiles from L1)");
+        output.WriteLine($"sum of the phases per block:     {sum * 1e6,8:F2} us  {2 * blockFlops / sum / 1e9,7:F1} GFLOP/s  (scores {Percent(phases.Scores, sum)}, softmax {Percent(phases.Softmax, sum)}, P·V {Percent(phases.Values, sum)})");
+        output.WriteLine($"the three phases in turn, one hot block: {phases.Interleaved * 1e6,8:F2} us  {2 * blockFlops / phases.Interleaved / 1e9,7:F1} GFLOP/s  (+{Percent(phases.Interleaved - sum, sum)}: the phases evict each other's tiles from L1)");
         double stream = phases.StreamPerBlock;
-        Console.WriteLine($"one tile over {Keys} keys, 1 thread: {stream * 1e6,8:F2} us/block {2 * blockFlops / stream / 1e9,7:F1} GFLOP/s  (new K/V every block: +{Percent(stream - phases.Interleaved, phases.Interleaved)} over the hot block)");
-        Console.WriteLine($"the same, key rows {PaddedStride} floats apart: {padded.StreamPerBlock * 1e6,5:F2} us/block {2 * blockFlops / padded.StreamPerBlock / 1e9,7:F1} GFLOP/s  " +
-                          $"(+{Percent(padded.StreamPerBlock - padded.Interleaved, padded.Interleaved)}: the {KeyStride * 4}-byte stride maps one head's K/V rows to few L2 sets)");
+        output.WriteLine($"one tile over {Keys} keys, 1 thread: {stream * 1e6,8:F2} us/block {2 * blockFlops / stream / 1e9,7:F1} GFLOP/s  (new K/V every block: +{Percent(stream - phases.Interleaved, phases.Interleaved)} over the hot block)");
+        output.WriteLine($"the same, K/V rows contiguous:   {contiguous.StreamPerBlock * 1e6,8:F2} us/block {2 * blockFlops / contiguous.StreamPerBlock / 1e9,7:F1} GFLOP/s  " +
+                          $"(+{Percent(contiguous.StreamPerBlock - contiguous.Interleaved, contiguous.Interleaved)}: what the kernel's per-core K/V copy buys; the {KeyStride * 4}-byte stride maps a head's rows to few L2 sets)");
 
         double full = FullKernel();
         double fullFlops = 4.0 * Heads * Keys * (double)Keys * HeadDim;
-        Console.WriteLine($"full kernel B1 H8 T{Keys} D{HeadDim}, {CpuParallel.WorkerCount} threads: {full * 1e3,7:F2} ms  {fullFlops / full / 1e9,7:F1} GFLOP/s  ({Percent(fullFlops / full / 1e9, peakAll)} of the {CpuParallel.WorkerCount}-thread FMA peak; " +
-                          $"{fullFlops / full / 1e9 / (2 * blockFlops / stream / 1e9):F2}x the 1-thread tile)");
-        return 0;
+        output.WriteLine($"full kernel B1 H8 T{Keys} D{HeadDim}, {CpuParallel.WorkerCount} threads: {full * 1e3,7:F2} ms  {fullFlops / full / 1e9,7:F1} GFLOP/s  ({Percent(fullFlops / full / 1e9, peakAll)} of the {CpuParallel.WorkerCount}-thread FMA peak; " +
+                          $"{fullFlops / full / 1e9 / (2 * blockFlops / contiguous.StreamPerBlock / 1e9):F2}x the 1-thread contiguous tile)");
     }
 
     private static string Percent(double part, double whole) => $"{100 * part / whole:F0} %";
@@ -58,7 +64,7 @@ public static unsafe class Limits
     private readonly record struct PhaseTimes(double Scores, double Softmax, double Values, double Interleaved, double StreamPerBlock);
 
     /// <summary>Median seconds per call of each phase on one worker's tile, and of a whole streamed tile per block.</summary>
-    private static PhaseTimes Phases<TVec>(long keyStride) where TVec : struct
+    private static PhaseTimes Phases<TVec>(long keyStride, TextWriter output) where TVec : struct
     {
         var random = new Random(1);
         int block = FlashAttentionCpu.KeyBlock;
@@ -82,7 +88,7 @@ public static unsafe class Limits
             double pack = Median(() => FlashAttentionCpu.PackQueries<TVec>(tile, q, keyStride, FlashAttentionCpu.QueryTileRows, HeadDim, 0.125f));
             double store = Median(() => FlashAttentionCpu.Store<TVec>(tile, q, keyStride, FlashAttentionCpu.QueryTileRows, HeadDim, null, 0));
             if (keyStride == KeyStride)
-                Console.WriteLine($"per tile: pack queries {pack * 1e6:F2} us, store output {store * 1e6:F2} us (once per {Keys / block} blocks)");
+                output.WriteLine($"per tile: pack queries {pack * 1e6:F2} us, store output {store * 1e6:F2} us (once per {Keys / block} blocks)");
             double interleaved = Median(() =>
             {
                 FlashAttentionCpu.Scores<TVec>(tile, k, keyStride, block, HeadDim);
