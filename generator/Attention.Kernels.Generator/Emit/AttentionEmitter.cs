@@ -108,7 +108,7 @@ internal static class AttentionEmitter
         w.Line("double flops = 4.0 * batch * Heads * HeadDim * pairs;");
         w.Line("double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim" +
                (node.HasLogSumExp ? " + (double)batch * Heads * queryLength;" : ";"));
-        w.Line($"return new {Names.KernelCost}(flops, elements * sizeof(float), {Names.Flash}.ScratchBytes(HeadDim));");
+        w.Line($"return new {Names.KernelCost}(flops, elements * sizeof(float), {Names.Flash}.ScratchBytes(HeadDim{(node.Layout == LayoutKind.BHTD ? "" : ", keyLength")}));");
         w.Close();
         w.Line();
     }
@@ -200,6 +200,8 @@ internal static class AttentionEmitter
         w.Line("TileRows = tileRows,");
         w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
         w.Line($"HeadsPerItem = rowMode ? {Names.Flash}.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: {(node.Layout == LayoutKind.BHTD ? "false" : "true")}) : 1,");
+        if (node.Layout != LayoutKind.BHTD)
+            w.Line($"Launch = {Names.Flash}.NextLaunch(),");
         w.Close(";");
         w.Line("int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;");
         w.Line($"{Names.CpuParallel}.For(items, ref kernel);");
@@ -217,6 +219,8 @@ internal static class AttentionEmitter
         w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}");
         w.Line("public float* Q, K, V, O, Lse;");
         w.Line("public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;");
+        if (node.Layout != LayoutKind.BHTD)
+            w.Line("public long Launch; // identifies this launch to the per-worker contiguous K/V copies");
         w.Line();
         w.Line("// Distance in floats between consecutive sequence positions of one head.");
         switch (node.Layout)
@@ -352,6 +356,14 @@ internal static class AttentionEmitter
         w.Line($"{Names.Flash}.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Line("return;");
         w.Close();
+        w.Line("long kvStride = KeyRowStride;");
+        if (node.Layout != LayoutKind.BHTD)
+        {
+            w.Line("// A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles");
+            w.Line("// (a single tile per head reads them once: no copy).");
+            w.Line("if (QueryTiles > 1)");
+            w.Line($"    {Names.Flash}.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);");
+        }
         if (node.Mask != MaskKind.None)
             w.Line("int diagonal = KeyLength - QueryLength;");
         w.Line();
@@ -359,7 +371,7 @@ internal static class AttentionEmitter
         w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
         w.Open($"for (int firstKey = keyStart; firstKey < keyEnd; firstKey += {Names.Flash}.KeyBlock)");
         w.Line($"int keys = global::System.Math.Min({Names.Flash}.KeyBlock, keyEnd - firstKey);");
-        w.Line($"{Names.Flash}.Scores<TVec>(t, k + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);");
+        w.Line($"{Names.Flash}.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);");
         switch (node.Mask)
         {
             case MaskKind.Causal:
@@ -374,7 +386,7 @@ internal static class AttentionEmitter
                 break;
         }
         w.Line($"{Names.Flash}.Softmax<TVec>(t, keys, HeadDim);");
-        w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);");
+        w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);");
         w.Close();
         w.Line($"{Names.Flash}.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Close();
