@@ -130,7 +130,7 @@ namespace Demo.Models
                 double pairs = global::Attention.Kernels.AttentionGeometry.VisiblePairs(queryLength, keyLength, Mask, Window);
                 double flops = 4.0 * batch * Heads * HeadDim * pairs;
                 double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim;
-                return new global::Attention.Kernels.KernelCost(flops, elements * sizeof(float), global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim));
+                return new global::Attention.Kernels.KernelCost(flops, elements * sizeof(float), global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength));
             }
 
             /// <summary>Name of the kernel function in <see cref="DeviceSource"/>.</summary>
