@@ -21,7 +21,7 @@ public static class Compare
 
     private sealed record Ceilings(double SgemmGflops, double CopyGbps, double ReadGbps, string Detail);
 
-    /// <param name="args">--no-peers (ours only), --only TEXT (shapes whose label contains TEXT), --out DIR (default docs/), --python PATH.</param>
+    /// <param name="args">--no-peers (ours only), --no-limits (skip the limits probe), --only TEXT (shapes whose label contains TEXT), --out DIR (default docs/), --python PATH.</param>
     public static int Run(string[] args)
     {
         string root = RepoRoot();
@@ -69,7 +69,16 @@ public static class Compare
             Math.Max(before.SgemmGflops, after.SgemmGflops), Math.Max(before.CopyGbps, after.CopyGbps), Math.Max(before.ReadGbps, after.ReadGbps),
             $"before: {before.Detail}; after: {after.Detail}");
 
-        var report = new Report(rows, ceiling, hello, loadBefore, LoadAverage(), threads);
+        // Where the kernel's time goes (phases against the FMA peak), measured in the same run for the page.
+        string? limits = null;
+        if (!args.Contains("--no-limits"))
+        {
+            var probe = new StringWriter(CultureInfo.InvariantCulture);
+            Limits.Write(probe);
+            limits = probe.ToString();
+        }
+
+        var report = new Report(rows, ceiling, hello, loadBefore, LoadAverage(), threads, limits);
         Console.WriteLine();
         string markdown = report.Markdown();
         Console.WriteLine(markdown);
@@ -142,11 +151,11 @@ public static class Compare
         return Directory.GetCurrentDirectory();
     }
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     /// <summary>The markdown page and the SVG chart of one compare run.</summary>
-    private sealed class Report(List<Row> rows, Ceilings? ceiling, JsonObject? peer, string loadBefore, string loadAfter, int threads)
+    private sealed class Report(List<Row> rows, Ceilings? ceiling, JsonObject? peer, string loadBefore, string loadAfter, int threads, string? limits)
     {
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -193,8 +202,24 @@ public static class Compare
                 md.AppendLine();
             }
             var big = AttentionShape.Standard.First(s => s.Heads == 16);
-            Line($"Extra memory of the fused kernel: per-core scratch only, independent of batch and sequence lengths: {FlashAttentionCpu.ScratchBytes(64) / 1024.0:F0} KiB in all on this machine for D = 64, {FlashAttentionCpu.ScratchBytes(128) / 1024.0:F0} KiB for D = 128 (the unfused baseline allocates the score matrix: {4.0 * big.Heads * big.QueryLength * big.KeyLength / 1e6:F0} MB at {big}).");
+            Line($"Extra memory of the fused kernel: per-core scratch only, independent of batch size and query length: tiles take {FlashAttentionCpu.ScratchBytes(64) / 1024.0:F0} KiB in all on this machine for D = 64, and each core keeps a contiguous copy of one head's K and V (BTHD rows are H·D apart), at most {FlashAttentionCpu.MaxContiguousKeyValueFloats * sizeof(float) >> 20} MiB per core: {FlashAttentionCpu.ScratchBytes(64, big.KeyLength) / 1e6:F1} MB in all at {big} by the cost model; the scratch actually held after every run above is {CpuScratch.HeldBytes / 1e6:F1} MB (the unfused baseline allocates the score matrix: {4.0 * big.Heads * big.QueryLength * big.KeyLength / 1e6:F0} MB at {big}).");
             md.AppendLine();
+            Goals(md);
+            if (limits is not null)
+            {
+                md.AppendLine("## What limits the CPU kernel");
+                md.AppendLine();
+                md.AppendLine("Measured in the same run by the `limits` probe (`dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- limits` prints it alone): " +
+                              "the FMA peak with registers only, then each phase of one flash-attention tile (Q·Kᵀ scores, the online-softmax step, P·V) on hot data on one thread, " +
+                              "the phases in turn, one tile streaming a whole key sequence, and the full kernel on all cores. The gap between the FMA peak and the full kernel splits " +
+                              "into: the softmax step (exp2, max, sum and rescale, no FLOPs counted), P·V below the scores' rate (its operand is the 64-wide probability block), " +
+                              "the phases evicting each other's tiles from L1, and new K/V blocks arriving from L2.");
+                md.AppendLine();
+                md.AppendLine("```");
+                md.Append(limits);
+                md.AppendLine("```");
+                md.AppendLine();
+            }
             md.AppendLine("## Method");
             md.AppendLine();
             md.AppendLine("- **fused**: the generated kernel (flash attention with online softmax, AVX-512 or AVX2 via `Simd`, all cores via `CpuParallel`). **unfused**: `UnfusedAttention` in the benchmark project: S = scale·QKᵀ materialized for all heads, softmax in place, then P·V; vectorized GEMM-style register tiles on all cores, full score matrix computed and then masked, as a framework does. **torch naive**: `softmax(Q Kᵀ·scale + mask) @ V` with PyTorch (`benchmarks/peers/torch_peer.py`), the same materialized method with OpenBLAS SGEMM.");
@@ -203,8 +228,46 @@ public static class Compare
             md.AppendLine("- FLOPs for every method come from the fused kernel's cost model: 4·D per *visible* (query, key) pair, so causal rows count only the unmasked half (the unfused and torch methods compute the full matrix anyway). GB/s = compulsory Q+K+V+O bytes / time.");
             md.AppendLine("- `fused ≟ unfused` is the relative L2 difference of their outputs (a sanity check that both computed the same thing).");
             md.AppendLine("- PyTorch on Debian: use `/usr/bin/python3` (the pyenv one lacks torch), OpenBLAS OpenMP via `LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp` (package `libopenblas0-openmp`; the default reference BLAS is 10–35× slower), and set the thread count (torch picks 1 here). The runner does all three; the BLAS line above says what actually ran.");
-            md.AppendLine("- Options: `-- compare --no-peers` (ours only), `--only \"T1024\"` (shapes whose label contains the text), `--out DIR`, `--python PATH`. The BenchmarkDotNet suite (fused vs unfused, allocations, GFLOP/s and GB/s columns): `dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- --filter '*'` (short in-process job by default, `--full` for BenchmarkDotNet's default job).");
+            md.AppendLine("- Options: `-- compare --no-peers` (ours only), `--no-limits` (skip the limits probe), `--only \"T1024\"` (shapes whose label contains the text), `--out DIR`, `--python PATH`. The BenchmarkDotNet suite (fused vs unfused, allocations, GFLOP/s and GB/s columns): `dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- --filter '*'` (short in-process job by default, `--full` for BenchmarkDotNet's default job).");
             return md.ToString();
+        }
+
+        /// <summary>Issue 6's goals, each evaluated from this run's rows and ceilings (✔ met, ✘ not met, — not measured).</summary>
+        private void Goals(StringBuilder md)
+        {
+            void Line(FormattableString s) => md.AppendLine(s.ToString(Inv));
+            static string Mark(bool? met) => met switch { true => "✔", false => "✘", null => "—" };
+            md.AppendLine("## Goals, evaluated from this run");
+            md.AppendLine();
+            md.AppendLine("| goal | shape | measured | met |");
+            md.AppendLine("| --- | --- | --- | :---: |");
+            foreach (var r in rows.Where(r => r.Shape is { Kind: "self", Causal: false, HeadDim: 64, QueryLength: >= 1024 }))
+            {
+                double rate = r.Cost.GflopsPerSecond(r.Fused);
+                double? ofSgemm = ceiling is null ? null : rate / ceiling.SgemmGflops;
+                double? vsTorch = r.Torch is { } t ? t / r.Fused : null;
+                Line($"| ≥ 60 % of sgemm and ≥ 3× torch naive | {r.Shape} | {rate:F1} GFLOP/s = {(ofSgemm is { } f ? f.ToString("P0", Inv) : "—")} of sgemm, {(vsTorch is { } v ? v.ToString("F2", Inv) + "×" : "—")} torch | {Mark(ofSgemm is null || vsTorch is null ? null : ofSgemm >= 0.6 && vsTorch >= 3)} |");
+            }
+            foreach (var r in rows.Where(r => r.Shape.Causal))
+            {
+                var twin = rows.FirstOrDefault(o => o.Shape == r.Shape with { Causal = false });
+                if (twin is null)
+                    continue;
+                double rate = r.Cost.GflopsPerSecond(r.Fused), twinRate = twin.Cost.GflopsPerSecond(twin.Fused);
+                // "The same GFLOP/s" within this page's stated noise band (~20 % on a shared machine, see the load line).
+                Line($"| causal: the same GFLOP/s on the unmasked half | {r.Shape} | {rate:F1} vs {twinRate:F1} GFLOP/s non-causal = {rate / twinRate:F2}× | {Mark(rate >= 0.8 * twinRate)} |");
+            }
+            foreach (var r in rows.Where(r => r.Shape.Kind == "decode"))
+            {
+                double? floor = ceiling is null ? null : r.Shape.KeyValueBytes / (ceiling.ReadGbps * 1e9);
+                Line($"| decode within 1.3× of the bandwidth floor | {r.Shape} | {r.Fused * 1e3:F1} ms vs floor {(floor is { } f ? (f * 1e3).ToString("F1", Inv) + " ms = " + (r.Fused / f).ToString("F2", Inv) + "×" : "—")} | {Mark(floor is null ? null : r.Fused <= 1.3 * floor)} |");
+            }
+            if (rows.FirstOrDefault(r => r.Shape.Heads == 16) is { } big)
+            {
+                long held = CpuScratch.HeldBytes;
+                Line($"| extra memory under 64 MB | {big.Shape} | {held / 1e6:F1} MB of per-core scratch held after all runs | {Mark(held < 64_000_000)} |");
+            }
+            md.AppendLine();
         }
 
         /// <summary>Horizontal grouped bars of GFLOP/s per shape (fused, unfused, torch) with the sgemm ceiling as a line. Hand-written SVG.</summary>

@@ -10,6 +10,11 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 if (args.Length > 0 && args[0] == "compare")
     return Compare.Run(args[1..]);
 
+// Where the fused CPU kernel's time goes, phase by phase, against the FMA peak:
+//   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- limits
+if (args.Length > 0 && args[0] == "limits")
+    return Limits.Run(args[1..]);
+
 // BenchmarkDotNet suite:
 //   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- --filter '*'
 // Default: a short in-process run (1 launch, 3 warm-up and 3 measured iterations), a few minutes on 2 cores.

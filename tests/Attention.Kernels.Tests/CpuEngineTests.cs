@@ -107,6 +107,17 @@ public sealed class CostModelTests
         Assert.Equal(4.0 * 2 * 8 * 64 * (100 * 101 / 2), cost.Flops);
         double elements = 2.0 * 2 * 100 * 8 * 64 + 2.0 * 2 * 100 * 4 * 64 + 2 * 8 * 100;
         Assert.Equal(elements * 4, cost.BytesMoved);
-        Assert.True(cost.ScratchBytes > 0);
+        // BTHD: per-core tile scratch plus each core's contiguous copy of one head's K and V (100 keys × 64 × 2).
+        Assert.Equal(FlashAttentionCpu.ScratchBytes(64) + CpuParallel.WorkerCount * 4L * 2 * 100 * 64, cost.ScratchBytes);
+        Assert.True(FlashAttentionCpu.ScratchBytes(64) > 0);
+    }
+
+    [Fact]
+    public void Scratch_term_drops_the_contiguous_copy_for_heads_too_long_to_copy()
+    {
+        int longest = (int)(FlashAttentionCpu.MaxContiguousKeyValueFloats / (2 * 64));
+        Assert.Equal(FlashAttentionCpu.ScratchBytes(64) + CpuParallel.WorkerCount * 4L * FlashAttentionCpu.MaxContiguousKeyValueFloats,
+            FlashAttentionCpu.ScratchBytes(64, longest));
+        Assert.Equal(FlashAttentionCpu.ScratchBytes(64), FlashAttentionCpu.ScratchBytes(64, longest + 1));
     }
 }

@@ -66,4 +66,25 @@ public sealed class CpuNumericsTests(ITestOutputHelper log)
         Assert.Null(check.Defect);
         Assert.True(check.OutputError <= AttentionHarness.Tolerance, check.ToString());
     }
+
+    /// <summary>
+    /// Heads whose K and V exceed FlashAttentionCpu.MaxContiguousKeyValueFloats are read in place instead of through
+    /// the per-worker contiguous copy (random problems are too short to reach that path). BTHD kernels with D = 256.
+    /// </summary>
+    [Theory]
+    [InlineData(AttentionMask.None)]
+    [InlineData(AttentionMask.Causal)]
+    [InlineData(AttentionMask.SlidingWindow)]
+    public void Keys_too_long_for_a_contiguous_copy_match_fp64_reference(AttentionMask mask)
+    {
+        var kernel = TestKernels.All.First(k => k.HeadDim == 256 && k.Mask == mask && k.Layout == TensorLayout.BTHD);
+        int keyLength = (int)(Cpu.FlashAttentionCpu.MaxContiguousKeyValueFloats / (2 * kernel.HeadDim)) + 37;
+        var random = new Random(AttentionHarness.RunSeed);
+        var problem = new Reference.AttentionProblem(1, 67, keyLength, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
+            kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+        var check = AttentionHarness.Run(kernel, problem, Device.Cpu, random);
+        log.WriteLine($"{kernel.Name} Tk={keyLength}: {check}");
+        Assert.True(check.Defect is null, check.ToString());
+        Assert.True(check.OutputError <= AttentionHarness.Tolerance, check.ToString());
+    }
 }

@@ -117,7 +117,7 @@ internal static class AttentionEmitter
                (fp32 ? "" : $" // {node.Storage.ShortName()}: 2 bytes each"));
         w.Line($"double bytes = elements * {(fp32 ? "sizeof(float)" : node.Storage.Size().ToString(System.Globalization.CultureInfo.InvariantCulture))}" +
                (node.HasLogSumExp ? " + (double)batch * Heads * queryLength * sizeof(float);" : ";"));
-        w.Line($"return new {Names.KernelCost}(flops, bytes, {Names.Flash}.ScratchBytes(HeadDim){(fp32 ? "" : " + (long)elements * sizeof(float)")});");
+        w.Line($"return new {Names.KernelCost}(flops, bytes, {Names.Flash}.ScratchBytes(HeadDim{(node.Layout == LayoutKind.BHTD ? "" : ", keyLength")}){(fp32 ? "" : " + (long)elements * sizeof(float)")});");
         w.Close();
         w.Line();
     }
@@ -206,6 +206,8 @@ internal static class AttentionEmitter
         w.Line("TileRows = tileRows,");
         w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
         w.Line($"HeadsPerItem = rowMode ? {Names.Flash}.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: {(node.Layout == LayoutKind.BHTD ? "false" : "true")}) : 1,");
+        if (node.Layout != LayoutKind.BHTD)
+            w.Line($"Launch = {Names.Flash}.NextLaunch(),");
         w.Close(";");
         w.Line("int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;");
         w.Line($"{Names.CpuParallel}.For(items, ref kernel);");
@@ -223,6 +225,8 @@ internal static class AttentionEmitter
         w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}");
         w.Line("public float* Q, K, V, O, Lse;");
         w.Line("public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;");
+        if (node.Layout != LayoutKind.BHTD)
+            w.Line("public long Launch; // identifies this launch to the per-worker contiguous K/V copies");
         w.Line();
         w.Line("// Distance in floats between consecutive sequence positions of one head.");
         switch (node.Layout)
@@ -358,6 +362,14 @@ internal static class AttentionEmitter
         w.Line($"{Names.Flash}.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Line("return;");
         w.Close();
+        w.Line("long kvStride = KeyRowStride;");
+        if (node.Layout != LayoutKind.BHTD)
+        {
+            w.Line("// A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles");
+            w.Line("// (a single tile per head reads them once: no copy).");
+            w.Line("if (QueryTiles > 1)");
+            w.Line($"    {Names.Flash}.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);");
+        }
         if (node.Mask != MaskKind.None)
             w.Line("int diagonal = KeyLength - QueryLength;");
         w.Line();
@@ -365,7 +377,7 @@ internal static class AttentionEmitter
         w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
         w.Open($"for (int firstKey = keyStart; firstKey < keyEnd; firstKey += {Names.Flash}.KeyBlock)");
         w.Line($"int keys = global::System.Math.Min({Names.Flash}.KeyBlock, keyEnd - firstKey);");
-        w.Line($"{Names.Flash}.Scores<TVec>(t, k + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);");
+        w.Line($"{Names.Flash}.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);");
         switch (node.Mask)
         {
             case MaskKind.Causal:
@@ -380,7 +392,7 @@ internal static class AttentionEmitter
                 break;
         }
         w.Line($"{Names.Flash}.Softmax<TVec>(t, keys, HeadDim);");
-        w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);");
+        w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);");
         w.Close();
         w.Line($"{Names.Flash}.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Close();

@@ -9,20 +9,30 @@ namespace Attention.Kernels.Cpu;
 /// </summary>
 public static unsafe class CpuScratch
 {
-    private static readonly nint[] s_blocks = new nint[CpuParallel.WorkerCount];
-    private static readonly long[] s_sizes = new long[CpuParallel.WorkerCount];
+    /// <summary>Independent scratch areas per worker: 0 for an item's tile, 1 for data kept across items of a launch.</summary>
+    public const int Slots = 2;
+
+    private static readonly nint[] s_blocks = new nint[CpuParallel.WorkerCount * Slots];
+    private static readonly long[] s_sizes = new long[CpuParallel.WorkerCount * Slots];
 
     /// <summary>At least <paramref name="floats"/> floats of scratch owned by <paramref name="worker"/> until its item returns.</summary>
-    public static float* Floats(int worker, long floats)
+    public static float* Floats(int worker, long floats) => Floats(worker, floats, slot: 0);
+
+    /// <summary>
+    /// Scratch area <paramref name="slot"/> of <paramref name="worker"/>: at least <paramref name="floats"/> floats, kept
+    /// (content included) until the worker asks for more in the same slot.
+    /// </summary>
+    public static float* Floats(int worker, long floats, int slot)
     {
+        int at = worker * Slots + slot;
         long bytes = floats * sizeof(float);
-        if (s_sizes[worker] < bytes)
+        if (s_sizes[at] < bytes)
         {
-            NativeMemory.AlignedFree((void*)s_blocks[worker]);
-            s_blocks[worker] = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
-            s_sizes[worker] = bytes;
+            NativeMemory.AlignedFree((void*)s_blocks[at]);
+            s_blocks[at] = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            s_sizes[at] = bytes;
         }
-        return (float*)s_blocks[worker];
+        return (float*)s_blocks[at];
     }
 
     /// <summary>Bytes of scratch currently held by all workers.</summary>

@@ -30,14 +30,23 @@ public static unsafe class FlashAttentionCpu
     /// <summary>Query rows per tile on this machine (64 with AVX-512, 32 otherwise).</summary>
     public static int QueryTileRows => Simd.UseVector512 ? QueryTile<Vector512<float>>() : QueryTile<Vector256<float>>();
 
-    /// <summary>Bytes of per-core scratch all workers hold for <paramref name="headDim"/> (the cost model's scratch term).</summary>
-    public static long ScratchBytes(int headDim) =>
-        CpuParallel.WorkerCount * sizeof(float) *
-        (Simd.UseVector512 ? ScratchFloats<Vector512<float>>(headDim) : ScratchFloats<Vector256<float>>(headDim));
+    /// <summary>
+    /// Bytes of per-core scratch all workers hold for <paramref name="headDim"/> (the cost model's scratch term), plus the
+    /// contiguous K/V copies of <see cref="ContiguousKeysValues"/> when a head's keys are <paramref name="stridedKeyLength"/>
+    /// rows apart from each other (BTHD and packed layouts; 0 when K/V are already contiguous).
+    /// </summary>
+    public static long ScratchBytes(int headDim, int stridedKeyLength = 0)
+    {
+        long tile = Simd.UseVector512 ? ScratchFloats<Vector512<float>>(headDim) : ScratchFloats<Vector256<float>>(headDim);
+        long keysValues = 2L * stridedKeyLength * headDim;
+        if (keysValues > MaxContiguousKeyValueFloats)
+            keysValues = 0;
+        return CpuParallel.WorkerCount * sizeof(float) * (tile + keysValues);
+    }
 
     /// <summary>Floats of scratch one tile needs for <paramref name="headDim"/>.</summary>
     public static long ScratchFloats<TVec>(int headDim) where TVec : struct =>
-        (long)QueryTile<TVec>() * (2L * headDim + KeyBlock + 3);
+        (long)QueryTile<TVec>() * (2L * headDim + KeyBlock + 3) + (long)KeyBlock * headDim;
 
     /// <summary>Pointers into one worker's scratch for one tile.</summary>
     public readonly struct Tile
@@ -54,6 +63,8 @@ public static unsafe class FlashAttentionCpu
         public readonly float* RowSum;
         /// <summary>Rescale factor of the last block per row.</summary>
         public readonly float* Correction;
+        /// <summary>The current value block, packed row-major [key][d] (see <see cref="AccumulateValues{TVec}"/>).</summary>
+        public readonly float* Values;
 
         internal Tile(float* scratch, int rows, int headDim)
         {
@@ -63,6 +74,7 @@ public static unsafe class FlashAttentionCpu
             RowMax = Scores + (long)KeyBlock * rows;
             RowSum = RowMax + rows;
             Correction = RowSum + rows;
+            Values = Correction + rows;
         }
     }
 
@@ -75,6 +87,47 @@ public static unsafe class FlashAttentionCpu
         new Span<float>(tile.RowSum, rows).Clear();
         new Span<float>(tile.Output, headDim * rows).Clear();
         return tile;
+    }
+
+    /// <summary>Most floats of contiguous K and V one worker keeps for <see cref="ContiguousKeysValues"/> (4 MiB).</summary>
+    public const long MaxContiguousKeyValueFloats = 1L << 20;
+
+    // Per worker: which launch and key/value head its contiguous copy holds (a worker is one thread during a launch).
+    private static readonly long[] s_packedLaunch = new long[CpuParallel.WorkerCount];
+    private static readonly int[] s_packedHead = new int[CpuParallel.WorkerCount];
+    private static long s_launches;
+
+    /// <summary>A new launch number for <see cref="ContiguousKeysValues"/>'s per-worker cache (one per kernel launch).</summary>
+    public static long NextLaunch() => Interlocked.Increment(ref s_launches);
+
+    /// <summary>
+    /// Makes one key/value head's rows contiguous for a tile item: when they lie <paramref name="stride"/> ≠ D floats
+    /// apart (BTHD, packed QKV), all <paramref name="keyLength"/> rows of K and V are copied once into the worker's
+    /// scratch and reused by its later items of the same head in the same launch; k, v and stride then point there.
+    /// Why: with H·D a power of two, as usual, the rows of one head fall into a few L2 sets, so a head's K and V do not
+    /// stay in L2 between the tiles that reread them (measured by the benchmarks' <c>limits</c> probe: +20 % per block).
+    /// Heads too long for <see cref="MaxContiguousKeyValueFloats"/> are read in place.
+    /// </summary>
+    public static void ContiguousKeysValues(int worker, long launch, int kvIndex, ref float* k, ref float* v, ref long stride,
+        int keyLength, int headDim)
+    {
+        long floats = (long)keyLength * headDim;
+        if (stride == headDim || 2 * floats > MaxContiguousKeyValueFloats)
+            return;
+        float* packed = CpuScratch.Floats(worker, 2 * floats, slot: 1);
+        if (s_packedLaunch[worker] != launch || s_packedHead[worker] != kvIndex)
+        {
+            for (int j = 0; j < keyLength; j++)
+            {
+                new ReadOnlySpan<float>(k + j * stride, headDim).CopyTo(new Span<float>(packed + (long)j * headDim, headDim));
+                new ReadOnlySpan<float>(v + j * stride, headDim).CopyTo(new Span<float>(packed + floats + (long)j * headDim, headDim));
+            }
+            s_packedLaunch[worker] = launch;
+            s_packedHead[worker] = kvIndex;
+        }
+        k = packed;
+        v = packed + floats;
+        stride = headDim;
     }
 
     /// <summary>Qᵀ[d][i] = q[i][d] · scale · log₂e for the tile's <paramref name="rows"/> rows, zero for padding rows.</summary>
@@ -181,7 +234,7 @@ public static unsafe class FlashAttentionCpu
             TVec oldMax = Simd.Load<TVec>(tile.RowMax + lane);
             TVec max = oldMax;
             for (int j = 0; j < keys; j++)
-                max = Simd.Max(max, Simd.Load<TVec>(tile.Scores + (long)j * tileRows + lane));
+                max = Simd.MaxFast(max, Simd.Load<TVec>(tile.Scores + (long)j * tileRows + lane));
             TVec safeMax = Simd.ZeroWhereNegativeInfinity(max); // avoids −∞ − (−∞) = NaN for all-masked rows
             TVec correction = Simd.Exp2(Simd.Subtract(oldMax, safeMax));
             TVec sum = Simd.Multiply(Simd.Load<TVec>(tile.RowSum + lane), correction);
@@ -209,13 +262,25 @@ public static unsafe class FlashAttentionCpu
         }
     }
 
-    /// <summary>Oᵀ[d][·] += Σ_j P[j][·] · v[j][d] (register tile: 4 head-dim rows × 4 vectors).</summary>
-    public static void AccumulateValues<TVec>(in Tile tile, float* v, long valueStride, int keys, int headDim)
+    /// <summary>
+    /// Oᵀ[d][·] += Σ_j P[j][·] · v[j][d] (register tile: 4 head-dim rows × 4 vectors). The block's value rows are
+    /// first packed contiguously: the micro-kernel walks them column-wise (fixed d, every key), and in place they lie
+    /// H·D floats apart (BTHD), a power-of-two stride that maps them all to a few L1 sets and evicts them every pass.
+    /// </summary>
+    public static void AccumulateValues<TVec>(in Tile tile, float* values, long valueRowStride, int keys, int headDim)
         where TVec : struct
     {
         int w = Simd.Count<TVec>();
         int tileRows = 4 * w;
         float* p = tile.Scores;
+        float* v = values;
+        if (valueRowStride != headDim)
+        {
+            v = tile.Values;
+            for (int j = 0; j < keys; j++)
+                new ReadOnlySpan<float>(values + j * valueRowStride, headDim).CopyTo(new Span<float>(v + (long)j * headDim, headDim));
+        }
+        long valueStride = headDim;
         int d = 0;
         for (; d + 4 <= headDim; d += 4)
         {

@@ -333,15 +333,16 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
+                    long kvStride = KeyRowStride;
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);
                     for (int firstKey = keyStart; firstKey < keyEnd; firstKey += global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock)
                     {
                         int keys = global::System.Math.Min(global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock, keyEnd - firstKey);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
                     }
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }

@@ -48,7 +48,7 @@ namespace Demo
                 double flops = 4.0 * batch * Heads * HeadDim * pairs;
                 double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim;
                 double bytes = elements * sizeof(float);
-                return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim));
+                return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength));
             }
 
             /// <summary>Name of the kernel function in <see cref="DeviceSource"/>.</summary>
@@ -242,6 +242,7 @@ namespace Demo
                     TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
                     HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
+                    Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
                 int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
                 global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel);
@@ -256,6 +257,7 @@ namespace Demo
             {
                 public float* Q, K, V, O, Lse;
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
+                public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
                 // Distance in floats between consecutive sequence positions of one head.
                 private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;
@@ -332,15 +334,20 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
+                    long kvStride = KeyRowStride;
+                    // A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles
+                    // (a single tile per head reads them once: no copy).
+                    if (QueryTiles > 1)
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);
                     for (int firstKey = keyStart; firstKey < keyEnd; firstKey += global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock)
                     {
                         int keys = global::System.Math.Min(global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock, keyEnd - firstKey);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
                     }
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }
@@ -388,7 +395,7 @@ namespace Demo
                 double flops = 4.0 * batch * Heads * HeadDim * pairs;
                 double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim;
                 double bytes = elements * sizeof(float) + (double)batch * Heads * queryLength * sizeof(float);
-                return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim));
+                return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength));
             }
 
             /// <summary>Name of the kernel function in <see cref="DeviceSource"/>.</summary>
@@ -584,6 +591,7 @@ namespace Demo
                     TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
                     HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
+                    Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
                 int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
                 global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel);
@@ -598,6 +606,7 @@ namespace Demo
             {
                 public float* Q, K, V, O, Lse;
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
+                public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
                 // Distance in floats between consecutive sequence positions of one head.
                 private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;
@@ -674,15 +683,20 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
+                    long kvStride = KeyRowStride;
+                    // A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles
+                    // (a single tile per head reads them once: no copy).
+                    if (QueryTiles > 1)
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);
                     for (int firstKey = keyStart; firstKey < keyEnd; firstKey += global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock)
                     {
                         int keys = global::System.Math.Min(global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock, keyEnd - firstKey);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
                     }
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }

@@ -342,6 +342,7 @@ namespace Demo.Windows
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
+                    long kvStride = KeyRowStride;
                     int diagonal = KeyLength - QueryLength;
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
@@ -349,12 +350,12 @@ namespace Demo.Windows
                     for (int firstKey = keyStart; firstKey < keyEnd; firstKey += global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock)
                     {
                         int keys = global::System.Math.Min(global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock, keyEnd - firstKey);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);
                         // Only blocks that cross an edge of the band for some row of the tile need element-wise masking.
                         if (firstKey + keys - 1 > firstQuery + diagonal || firstKey <= firstQuery + rows - 1 + diagonal - Window)
                             global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, Window);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + (long)firstKey * KeyRowStride, KeyRowStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
                     }
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }
