@@ -62,6 +62,6 @@ cat <<HOW
 On the GPU machine (x86-64 Linux, NVIDIA driver; NVRTC from the CUDA toolkit or 'pip install nvidia-cuda-nvrtc-cu12';
 PyTorch optional for the comparison):
   tar -xJf $name.tar.xz && $name/run.sh            # full run (about a minute); --quick for a short one
-The report is printed and written to gpu-report.md in $name/. Exit code 0 = all numerics within 1e-5, 1 = a check failed,
+The report is printed and written to gpu-report.md in $name/. Exit code 0 = all numerics within tolerance (1e-5 fp32; u + 2e-5 for fp16/bf16 storage), 1 = a check failed,
 2 = no usable CUDA device.
 HOW

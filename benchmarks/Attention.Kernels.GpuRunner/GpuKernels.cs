@@ -26,4 +26,28 @@ public static partial class GpuKernels
     /// <summary>Odd head dim, multi-query.</summary>
     [ScaledDotProductAttention(HeadDim = 33, Heads = 8, KvHeads = 1, Mask = AttentionMask.None)]
     public static partial void Odd33Mqa(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+
+    /// <summary>The standard dense shape with fp16 storage (fp32 accumulation).</summary>
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 8)]
+    public static partial void DenseHalf(Tensor<Half> q, Tensor<Half> k, Tensor<Half> v, Tensor<Half> output);
+
+    /// <summary>The standard causal shape with fp16 storage.</summary>
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 8, Mask = AttentionMask.Causal)]
+    public static partial void CausalHalf(Tensor<Half> q, Tensor<Half> k, Tensor<Half> v, Tensor<Half> output);
+
+    /// <summary>The standard dense shape with bf16 storage.</summary>
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 8)]
+    public static partial void DenseBf16(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
+
+    /// <summary>The standard causal shape with bf16 storage.</summary>
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 8, Mask = AttentionMask.Causal)]
+    public static partial void CausalBf16(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
+
+    /// <summary>Causal GQA with log-sum-exp and fp16 storage (the log-sum-exp stays fp32).</summary>
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2, Mask = AttentionMask.Causal)]
+    public static partial void CausalGqaLseHalf(Tensor<Half> q, Tensor<Half> k, Tensor<Half> v, Tensor<Half> output, Tensor<float> logSumExp);
+
+    /// <summary>Odd head dim, BHTD, sliding window, bf16 storage.</summary>
+    [ScaledDotProductAttention(HeadDim = 33, Heads = 4, KvHeads = 2, Mask = AttentionMask.SlidingWindow, Window = 50, Layout = TensorLayout.BHTD)]
+    public static partial void Window33BhtdBf16(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
 }

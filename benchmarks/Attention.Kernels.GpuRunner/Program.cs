@@ -47,7 +47,7 @@ Line();
 
 // ---- Numerics: every kernel against the fp64 reference. ----
 int failures = 0;
-Line("## Numerics vs fp64 reference (‖out−ref‖/‖ref‖ ≤ 1e-5)");
+Line("## Numerics vs fp64 reference (‖out−ref‖/‖ref‖ ≤ 1e-5 for fp32; fp16/bf16 storage: the tolerance shown, from one output rounding)");
 var random = new Random(42);
 string smokeBody = SmokeKernel.Body;
 foreach (var (b, tq, tk) in new[] { (1, 1, 1), (2, 97, 97), (1, 64, 200), (3, 129, 65), (1, 1000, 1000) })
@@ -69,10 +69,16 @@ foreach (var kernel in KernelList.All)
         Line($"  n/a   {kernel.Name}: not wired for CUDA in this build ({e.Message})");
     }
 }
+foreach (var kernel in StorageKernelList.Half)
+    CheckStorage(kernel);
+foreach (var kernel in StorageKernelList.BFloat16)
+    CheckStorage(kernel);
 Line();
 
 // ---- Benchmarks: the standard shapes (B=1, H=8, D=64, T = 512…4096), CUDA events, median of repeats. ----
-Line("## Benchmarks (median of timed launches; GFLOP/s from the generated cost model; % of measured fp32 FMA peak)");
+Line("## Benchmarks (median of timed launches; GFLOP/s from the generated cost model; % of the measured fp32 and fp16x2 FMA peaks)");
+Line("   fp16/bf16 rows store q, k, v, output in 16 bits and accumulate in fp32 (CUDA cores): the fp32 peak is their ceiling,");
+Line("   the fp16x2 column shows how far a packed-half or tensor-core variant could go.");
 var results = new List<(string Name, int Length, double Ms, double Gflops)>();
 int[] lengths = quick ? [512, 1024] : [512, 1024, 2048, 4096];
 foreach (int t in lengths)
@@ -98,6 +104,11 @@ foreach (int t in lengths)
             Line($"  {name,-22} T={t,5}: not wired for CUDA in this build");
         }
     }
+    var dense = new AttentionProblem(1, t, t, 8, 8, 64, AttentionMask.None, 0, 0.125, TensorLayout.BTHD);
+    BenchStorage("Dense 8/8 fp16", t, dense, StorageKernelList.Half[0], GpuKernels.DenseHalfKernel.Cost(1, t, t).Flops);
+    BenchStorage("Causal 8/8 fp16", t, dense, StorageKernelList.Half[1], GpuKernels.CausalHalfKernel.Cost(1, t, t).Flops);
+    BenchStorage("Dense 8/8 bf16", t, dense, StorageKernelList.BFloat16[0], GpuKernels.DenseBf16Kernel.Cost(1, t, t).Flops);
+    BenchStorage("Causal 8/8 bf16", t, dense, StorageKernelList.BFloat16[1], GpuKernels.CausalBf16Kernel.Cost(1, t, t).Flops);
 }
 Line();
 
@@ -144,7 +155,7 @@ void Bench(string name, int t, double ms, double flops)
 {
     double gflops = flops / (ms * 1e-3) / 1e9;
     results.Add((name, t, ms, gflops));
-    Line($"  {name,-22} T={t,5}: {ms,9:F3} ms  {gflops,9:F1} GFLOP/s  {100 * gflops * 1e9 / peaks.Fp32,5:F1}% of fp32 peak");
+    Line($"  {name,-22} T={t,5}: {ms,9:F3} ms  {gflops,9:F1} GFLOP/s  {100 * gflops * 1e9 / peaks.Fp32,5:F1}% of fp32 peak  {100 * gflops * 1e9 / peaks.Fp16,5:F1}% of fp16x2 peak");
 }
 
 double Check(AttentionProblem p, Action<Tensor<float>, Tensor<float>, Tensor<float>, Tensor<float>, Tensor<float>?> run, bool hasLse)
@@ -181,6 +192,77 @@ double Time(AttentionProblem p, Action<Tensor<float>, Tensor<float>, Tensor<floa
     {
         start.Record();
         run(qt, kt, vt, ot, lt);
+        end.Record();
+        times.Add(CudaEvent.ElapsedMilliseconds(start, end));
+    }
+    times.Sort();
+    return times[times.Count / 2];
+}
+
+void CheckStorage<T>(GpuStorageKernel<T> kernel) where T : unmanaged
+{
+    var p = new AttentionProblem(2, 77, 131, kernel.Heads, kernel.KvHeads, kernel.HeadDim, kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+    // Inputs rounded to the storage type; the fp64 reference uses exactly those values, so only the output rounding and
+    // the fp32 arithmetic are error.
+    T[] q = RandomData.Uniform(random, p.QueryElements, 2f).Select(kernel.Narrow).ToArray();
+    T[] k = RandomData.Uniform(random, p.KeyElements, 2f).Select(kernel.Narrow).ToArray();
+    T[] v = RandomData.Uniform(random, p.KeyElements).Select(kernel.Narrow).ToArray();
+    var (expected, _) = ReferenceAttention.Compute(p, q.Select(kernel.Widen).ToArray(), k.Select(kernel.Widen).ToArray(), v.Select(kernel.Widen).ToArray());
+    double error;
+    try
+    {
+        using var qt = Tensor.FromArray<T>(device, q, p.QueryShape);
+        using var kt = Tensor.FromArray<T>(device, k, p.KeyShape);
+        using var vt = Tensor.FromArray<T>(device, v, p.KeyShape);
+        using var ot = Tensor.Create<T>(device, p.QueryShape);
+        using var lt = kernel.HasLse ? Tensor.Create<float>(device, p.Batch, p.Heads, p.QueryLength) : null;
+        ot.Fill(kernel.NaN);
+        kernel.Run(qt, kt, vt, ot, lt);
+        device.Synchronize();
+        var output = ot.ToArray().Select(kernel.Widen).ToArray();
+        error = output.Any(float.IsNaN) ? double.PositiveInfinity : Accuracy.RelativeError(output, expected);
+    }
+    catch (Exception e) when (e is NotSupportedException or CudaException)
+    {
+        failures++;
+        Line($"  FAIL  {kernel.Name} ({kernel.Storage} storage): {e.GetType().Name}: {e.Message}");
+        return;
+    }
+    bool ok = error <= kernel.Tolerance;
+    if (!ok)
+        failures++;
+    Line($"  {(ok ? "ok  " : "FAIL")}  {kernel.Name} ({kernel.Storage} storage, tolerance {kernel.Tolerance:E2}): {p}: {error:E2}");
+}
+
+void BenchStorage<T>(string name, int t, AttentionProblem p, GpuStorageKernel<T> kernel, double flops) where T : unmanaged
+{
+    try
+    {
+        Bench(name, t, TimeStorage(p, kernel), flops);
+    }
+    catch (Exception e) when (e is NotSupportedException or CudaException)
+    {
+        failures++;
+        Line($"  {name,-22} T={t,5}: FAILED ({e.GetType().Name}: {e.Message})");
+    }
+}
+
+double TimeStorage<T>(AttentionProblem p, GpuStorageKernel<T> kernel) where T : unmanaged
+{
+    using var qt = Tensor.FromArray<T>(device, RandomData.Uniform(random, p.QueryElements).Select(kernel.Narrow).ToArray(), p.QueryShape);
+    using var kt = Tensor.FromArray<T>(device, RandomData.Uniform(random, p.KeyElements).Select(kernel.Narrow).ToArray(), p.KeyShape);
+    using var vt = Tensor.FromArray<T>(device, RandomData.Uniform(random, p.KeyElements).Select(kernel.Narrow).ToArray(), p.KeyShape);
+    using var ot = Tensor.Create<T>(device, p.QueryShape);
+    using var lt = kernel.HasLse ? Tensor.Create<float>(device, p.Batch, p.Heads, p.QueryLength) : null;
+    kernel.Run(qt, kt, vt, ot, lt); // compile + warm up
+    device.Synchronize();
+    using var start = device.CreateEvent();
+    using var end = device.CreateEvent();
+    var times = new List<double>();
+    for (int i = 0; i < (quick ? 5 : 20); i++)
+    {
+        start.Record();
+        kernel.Run(qt, kt, vt, ot, lt);
         end.Record();
         times.Add(CudaEvent.ElapsedMilliseconds(start, end));
     }

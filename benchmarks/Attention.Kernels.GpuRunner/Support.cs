@@ -48,6 +48,48 @@ internal static class KernelList
     ];
 }
 
+/// <summary>A kernel declared over 16-bit storage, with the host conversions the runner uses to round inputs and read outputs.</summary>
+internal sealed record GpuStorageKernel<T>(
+    string Name, string Storage, int HeadDim, int Heads, int KvHeads, AttentionMask Mask, int Window, double Scale, TensorLayout Layout, bool HasLse,
+    Action<Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>, Tensor<float>?> Run, Func<float, T> Narrow, Func<T, float> Widen, T NaN)
+    where T : unmanaged
+{
+    /// <summary>
+    /// ‖out − ref‖/‖ref‖ bound against an fp64 reference computed from the rounded inputs: the fp32 kernel's 1e-5 plus one
+    /// rounding of each output to storage precision (unit roundoff u = 2^-11 for fp16, 2^-8 for bf16), plus 1e-5 slack.
+    /// </summary>
+    public double Tolerance => (Storage == "fp16" ? Math.ScaleB(1, -11) : Math.ScaleB(1, -8)) * (1 + 1e-5) + 2e-5;
+}
+
+internal static class StorageKernelList
+{
+    public static readonly GpuStorageKernel<Half>[] Half =
+    [
+        new(nameof(GpuKernels.DenseHalf), "fp16", GpuKernels.DenseHalfKernel.HeadDim, GpuKernels.DenseHalfKernel.Heads, GpuKernels.DenseHalfKernel.KvHeads,
+            GpuKernels.DenseHalfKernel.Mask, GpuKernels.DenseHalfKernel.Window, GpuKernels.DenseHalfKernel.Scale, GpuKernels.DenseHalfKernel.Layout, false,
+            (q, k, v, o, _) => GpuKernels.DenseHalf(q, k, v, o), f => (Half)f, h => (float)h, System.Half.NaN),
+        new(nameof(GpuKernels.CausalHalf), "fp16", GpuKernels.CausalHalfKernel.HeadDim, GpuKernels.CausalHalfKernel.Heads, GpuKernels.CausalHalfKernel.KvHeads,
+            GpuKernels.CausalHalfKernel.Mask, GpuKernels.CausalHalfKernel.Window, GpuKernels.CausalHalfKernel.Scale, GpuKernels.CausalHalfKernel.Layout, false,
+            (q, k, v, o, _) => GpuKernels.CausalHalf(q, k, v, o), f => (Half)f, h => (float)h, System.Half.NaN),
+        new(nameof(GpuKernels.CausalGqaLseHalf), "fp16", GpuKernels.CausalGqaLseHalfKernel.HeadDim, GpuKernels.CausalGqaLseHalfKernel.Heads, GpuKernels.CausalGqaLseHalfKernel.KvHeads,
+            GpuKernels.CausalGqaLseHalfKernel.Mask, GpuKernels.CausalGqaLseHalfKernel.Window, GpuKernels.CausalGqaLseHalfKernel.Scale, GpuKernels.CausalGqaLseHalfKernel.Layout, true,
+            (q, k, v, o, l) => GpuKernels.CausalGqaLseHalf(q, k, v, o, l!), f => (Half)f, h => (float)h, System.Half.NaN),
+    ];
+
+    public static readonly GpuStorageKernel<BFloat16>[] BFloat16 =
+    [
+        new(nameof(GpuKernels.DenseBf16), "bf16", GpuKernels.DenseBf16Kernel.HeadDim, GpuKernels.DenseBf16Kernel.Heads, GpuKernels.DenseBf16Kernel.KvHeads,
+            GpuKernels.DenseBf16Kernel.Mask, GpuKernels.DenseBf16Kernel.Window, GpuKernels.DenseBf16Kernel.Scale, GpuKernels.DenseBf16Kernel.Layout, false,
+            (q, k, v, o, _) => GpuKernels.DenseBf16(q, k, v, o), f => (Kernels.BFloat16)f, b => b, Kernels.BFloat16.NaN),
+        new(nameof(GpuKernels.CausalBf16), "bf16", GpuKernels.CausalBf16Kernel.HeadDim, GpuKernels.CausalBf16Kernel.Heads, GpuKernels.CausalBf16Kernel.KvHeads,
+            GpuKernels.CausalBf16Kernel.Mask, GpuKernels.CausalBf16Kernel.Window, GpuKernels.CausalBf16Kernel.Scale, GpuKernels.CausalBf16Kernel.Layout, false,
+            (q, k, v, o, _) => GpuKernels.CausalBf16(q, k, v, o), f => (Kernels.BFloat16)f, b => b, Kernels.BFloat16.NaN),
+        new(nameof(GpuKernels.Window33BhtdBf16), "bf16", GpuKernels.Window33BhtdBf16Kernel.HeadDim, GpuKernels.Window33BhtdBf16Kernel.Heads, GpuKernels.Window33BhtdBf16Kernel.KvHeads,
+            GpuKernels.Window33BhtdBf16Kernel.Mask, GpuKernels.Window33BhtdBf16Kernel.Window, GpuKernels.Window33BhtdBf16Kernel.Scale, GpuKernels.Window33BhtdBf16Kernel.Layout, false,
+            (q, k, v, o, _) => GpuKernels.Window33BhtdBf16(q, k, v, o), f => (Kernels.BFloat16)f, b => b, Kernels.BFloat16.NaN),
+    ];
+}
+
 /// <summary>Measured FMA peaks in FLOP/s (a fused multiply-add counts 2; an fp16x2 FMA counts 4).</summary>
 internal readonly record struct Peaks(double Fp32, double Fp16)
 {

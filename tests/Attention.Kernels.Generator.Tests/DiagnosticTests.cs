@@ -59,6 +59,36 @@ public sealed class DiagnosticTests
             "AK0004", "ref Tensor<float> output");
 
     [Fact]
+    public void AK0004_half_log_sum_exp_is_rejected() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<System.Half> q, Tensor<System.Half> k, Tensor<System.Half> v, Tensor<System.Half> output, Tensor<System.Half> logSumExp);"),
+            "AK0004", "Tensor<System.Half> logSumExp");
+
+    [Fact]
+    public void AK0016_mixed_element_types()
+    {
+        var diagnostic = AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<System.Half> q, Tensor<System.Half> k, Tensor<System.Half> v, Tensor<float> output);"),
+            "AK0016", "Tensor<float> output");
+        Assert.Contains("'q' is Tensor<Half>", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void AK0016_each_disagreeing_tensor_is_reported()
+    {
+        string source = Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<BFloat16> q, Tensor<float> k, Tensor<System.Half> v, Tensor<BFloat16> output);");
+        var diagnostics = GeneratorHarness.GeneratorDiagnostics(source, allowUnsafe: true);
+        Assert.Equal(["AK0016", "AK0016"], diagnostics.Select(d => d.Id));
+        Assert.Equal(["Tensor<float> k", "Tensor<System.Half> v"],
+            diagnostics.Select(d => source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length)));
+    }
+
+    [Theory]
+    [InlineData("System.Half")]
+    [InlineData("BFloat16")]
+    public void Half_and_bfloat16_storage_with_float_log_sum_exp_is_accepted(string element) =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 8",
+            $"public static partial void Attend(Tensor<{element}> q, Tensor<{element}> k, Tensor<{element}> v, Tensor<{element}> output, Tensor<float> logSumExp);"), true));
+
+    [Fact]
     public void AK0005_wrong_parameter_name() =>
         AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> query, Tensor<float> k, Tensor<float> v, Tensor<float> output);"),
             "AK0005", "Tensor<float> query");

@@ -30,6 +30,31 @@ public static class SnapshotCases
             }
             """,
 
+        ["HalfStorageCausal"] = """
+            using System;
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class HalfKernels
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2, Mask = AttentionMask.Causal)]
+                public static partial void CausalHalf(Tensor<Half> q, Tensor<Half> k, Tensor<Half> v, Tensor<Half> output, Tensor<float> logSumExp);
+            }
+            """,
+
+        ["BFloat16StorageBhtd"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class BFloat16Kernels
+            {
+                [ScaledDotProductAttention(HeadDim = 32, Heads = 4, Layout = TensorLayout.BHTD)]
+                public static partial void Plain(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
+            }
+            """,
+
         ["MultiQueryCustomScaleNested"] = """
             using Attention.Kernels;
 

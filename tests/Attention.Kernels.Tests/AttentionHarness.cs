@@ -15,7 +15,12 @@ public static class AttentionHarness
     public const double Tolerance = 1e-5;
 
     /// <summary>Random runtime sizes for a kernel: batch 1–3, lengths 1…~300 with odd and prime sizes, self or cross.</summary>
-    public static AttentionProblem RandomProblem(KernelCase kernel, Random random)
+    public static AttentionProblem RandomProblem(KernelCase kernel, Random random) =>
+        RandomProblem(kernel.HeadDim, kernel.Heads, kernel.KvHeads, kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout, random);
+
+    /// <summary>Random runtime sizes for a kernel with these compile-time constants.</summary>
+    public static AttentionProblem RandomProblem(int headDim, int heads, int kvHeads, AttentionMask mask, int window, float scale,
+        TensorLayout layout, Random random)
     {
         int[] interesting = [1, 2, 3, 5, 7, 13, 31, 63, 64, 65, 97, 127, 128, 129, 191, 211, 255, 257, 293];
         int Length() => random.Next(3) == 0 ? interesting[random.Next(interesting.Length)] : random.Next(1, 301);
@@ -23,10 +28,9 @@ public static class AttentionHarness
         int queryLength = Length();
         int keyLength = random.Next(2) == 0 ? queryLength : Length(); // self- and cross-attention
         // Keep the fp64 reference affordable for the widest heads.
-        if (kernel.HeadDim >= 128 && batch * kernel.Heads > 8)
+        if (headDim >= 128 && batch * heads > 8)
             batch = 1;
-        return new AttentionProblem(batch, queryLength, keyLength, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
-            kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+        return new AttentionProblem(batch, queryLength, keyLength, heads, kvHeads, headDim, mask, window, scale, layout);
     }
 
     /// <summary>Uploads fresh random inputs, poisons the outputs with NaN, runs the kernel, compares with the reference.</summary>
@@ -48,7 +52,12 @@ public static class AttentionHarness
         kernel.Run(qt, kt, vt, ot, lt);
         device.Synchronize();
 
-        float[] output = ot.ToArray();
+        return Evaluate(p, ot.ToArray(), lt?.ToArray(), expected, expectedLse);
+    }
+
+    /// <summary>Compares a kernel's output (and log-sum-exp, when it has one) with the reference; finds NaN and non-zero masked rows.</summary>
+    public static AttentionCheck Evaluate(AttentionProblem p, float[] output, float[]? lse, double[] expected, double[] expectedLse)
+    {
         string? defect = null;
         int nan = output.Count(float.IsNaN);
         if (nan > 0)
@@ -56,9 +65,8 @@ public static class AttentionHarness
         defect ??= CheckMaskedRowsAreZero(p, output);
 
         double lseError = 0;
-        if (lt is not null)
+        if (lse is not null)
         {
-            float[] lse = lt.ToArray();
             for (int i = 0; i < lse.Length; i++)
             {
                 if (double.IsNegativeInfinity(expectedLse[i]))

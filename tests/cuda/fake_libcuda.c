@@ -1,6 +1,7 @@
 /* A host-memory stand-in for the CUDA driver API (libcuda.so.1), only for exercising the .NET bindings' plumbing
  * (library resolution, marshalling, call order, error mapping) on machines without a GPU. Device memory is malloc'd,
- * copies are memcpy, streams and events are no-ops. It cannot load modules or launch kernels: those calls fail with
+ * copies are memcpy, streams are no-ops, events complete at once unless a test holds the stream (fake_cuda_hold_stream).
+ * It cannot load modules or launch kernels: those calls fail with
  * CUDA_ERROR_NOT_SUPPORTED. Built and used by tests/cuda/fake-driver-check.sh. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,9 +9,10 @@
 
 typedef int CUresult;
 typedef uint64_t CUdeviceptr;
-enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_DEVICE = 101, NOT_SUPPORTED = 801 };
+enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_DEVICE = 101, NOT_READY = 600, NOT_SUPPORTED = 801 };
 static int initialized;
 static size_t in_use;
+static uint64_t recorded_generation, completed_generation; /* see the events below */
 #define TOTAL ((size_t)1 << 30)
 
 CUresult cuInit(unsigned flags) { (void)flags; initialized = 1; return OK; }
@@ -36,15 +38,26 @@ CUresult cuDeviceTotalMem_v2(size_t* b, int d) { (void)d; *b = TOTAL; return OK;
 CUresult cuDevicePrimaryCtxRetain(void** c, int d) { (void)d; *c = (void*)0x1; return OK; }
 CUresult cuDevicePrimaryCtxRelease_v2(int d) { (void)d; return OK; }
 CUresult cuCtxSetCurrent(void* c) { return c ? OK : INVALID_VALUE; }
-CUresult cuCtxSynchronize(void) { return OK; }
+CUresult cuCtxSynchronize(void) { completed_generation = recorded_generation; return OK; }
 CUresult cuMemGetInfo_v2(size_t* f, size_t* t) { *f = TOTAL - in_use; *t = TOTAL; return OK; }
 CUresult cuStreamCreate(void** s, unsigned f) { (void)f; *s = malloc(1); return OK; }
 CUresult cuStreamDestroy_v2(void* s) { free(s); return OK; }
-CUresult cuStreamSynchronize(void* s) { (void)s; return OK; }
-CUresult cuEventCreate(void** e, unsigned f) { (void)f; *e = malloc(1); return OK; }
-CUresult cuEventDestroy_v2(void* e) { free(e); return OK; }
-CUresult cuEventRecord(void* e, void* s) { (void)e; (void)s; return OK; }
-CUresult cuEventSynchronize(void* e) { (void)e; return OK; }
+CUresult cuStreamSynchronize(void* s) { (void)s; completed_generation = recorded_generation; return OK; }
+/* Events carry the stream "generation" they were recorded at. Work normally completes at once; while a test holds the
+ * stream (fake_cuda_hold_stream(1)) recorded events stay NOT_READY until it is released or something synchronizes. */
+typedef struct { uint64_t generation; } fake_event;
+static int stream_held;
+static int live_events;
+void fake_cuda_hold_stream(int hold) { stream_held = hold; if (!hold) completed_generation = recorded_generation; }
+int fake_cuda_live_events(void) { return live_events; }
+CUresult cuEventCreate(void** e, unsigned f) { (void)f; *e = calloc(1, sizeof(fake_event)); live_events++; return OK; }
+CUresult cuEventDestroy_v2(void* e) { free(e); live_events--; return OK; }
+CUresult cuEventRecord(void* e, void* s) {
+    (void)s; ((fake_event*)e)->generation = ++recorded_generation;
+    if (!stream_held) completed_generation = recorded_generation;
+    return OK; }
+CUresult cuEventQuery(void* e) { return ((fake_event*)e)->generation <= completed_generation ? OK : NOT_READY; }
+CUresult cuEventSynchronize(void* e) { (void)e; completed_generation = recorded_generation; return OK; }
 CUresult cuEventElapsedTime(float* ms, void* a, void* b) { (void)a; (void)b; *ms = 0.5f; return OK; }
 CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t n) {
     if (n == 0) return INVALID_VALUE;

@@ -82,3 +82,7 @@ static __device__ __forceinline__ float erfcf(float x)
     float r = t * expf(p);
     return x >= 0.0f ? r : 2.0f - r;
 }
+static __device__ __forceinline__ float __uint_as_float(unsigned int x) { return __builtin_bit_cast(float, x); }
+static __device__ __forceinline__ unsigned int __float_as_uint(float x) { return __builtin_bit_cast(unsigned int, x); }
+// The fp16 conversions of DevicePrelude.Cuda are inline PTX (cvt.f32.f16 / cvt.rn.f16.f32): clang compiles asm with the
+// "h" (16-bit register) constraint as NVRTC does, so nothing to define for them.

@@ -58,8 +58,8 @@ internal static class KernelAnalyzer
         if (canEmit && !allowUnsafe)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsafeBlocksRequired, method.Location, method.Name));
 
-        bool hasLogSumExp = CheckParameters(parsed, diagnostics);
-        var node = BuildAttentionNode(parsed, hasLogSumExp, diagnostics);
+        var (hasLogSumExp, storage) = CheckParameters(parsed, diagnostics);
+        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics);
 
         var graph = new AttentionGraph(
             AttentionParameters.Take(3).ToEquatableArray(),
@@ -76,8 +76,11 @@ internal static class KernelAnalyzer
             canEmit);
     }
 
-    /// <summary>Checks count, names and types; returns whether the optional log-sum-exp output is declared.</summary>
-    private static bool CheckParameters(ParsedKernel parsed, List<DiagnosticInfo> diagnostics)
+    /// <summary>
+    /// Checks count, names and types; returns whether the optional log-sum-exp output is declared, and the storage type
+    /// q, k, v and output share (q's, when they disagree: each disagreeing parameter gets AK0016).
+    /// </summary>
+    private static (bool HasLogSumExp, ElementType Storage) CheckParameters(ParsedKernel parsed, List<DiagnosticInfo> diagnostics)
     {
         var parameters = parsed.Parameters;
         int required = AttentionParameters.Length - 1;
@@ -86,19 +89,32 @@ internal static class KernelAnalyzer
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterCount, parsed.Method.ParameterListLocation ?? parsed.Method.Location,
                 parsed.Method.Name, parameters.Count, $"{required} (q, k, v, output) or {AttentionParameters.Length} (…, logSumExp)"));
         }
+        ParsedParameter? first = null; // the first storage tensor with a valid type sets the storage type
         for (int i = 0; i < Math.Min(parameters.Count, AttentionParameters.Length); i++)
         {
             var parameter = parameters[i];
             if (parameter.Name != AttentionParameters[i])
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterName, parameter.Location, i + 1, AttentionParameters[i], parameter.Name));
-            if (!parameter.IsFloatTensor)
+            if (i == required)
+            {
+                // The log-sum-exp is a float statistic for every storage type (fp16 would lose its precision and range).
+                if (parameter.TensorElement != ElementType.Float32)
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterType, parameter.Location, parameter.Name,
+                        "Tensor<float> (passed by value; the log-sum-exp is fp32 for every storage type)", parameter.Type));
+            }
+            else if (parameter.TensorElement is not { } element)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterType, parameter.Location, parameter.Name,
-                    "Tensor<float> (passed by value)", parameter.Type));
+                    "Tensor<float>, Tensor<Half> or Tensor<BFloat16> (passed by value)", parameter.Type));
+            else if (first is null)
+                first = parameter;
+            else if (element != first.TensorElement)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MixedElementTypes, parameter.Location, parameter.Name,
+                    "Tensor<" + element.DisplayName() + ">", first.Name, "Tensor<" + first.TensorElement!.Value.DisplayName() + ">"));
         }
-        return parameters.Count == AttentionParameters.Length;
+        return (parameters.Count == AttentionParameters.Length, first?.TensorElement ?? ElementType.Float32);
     }
 
-    private static AttentionNode BuildAttentionNode(ParsedKernel parsed, bool hasLogSumExp, List<DiagnosticInfo> diagnostics)
+    private static AttentionNode BuildAttentionNode(ParsedKernel parsed, bool hasLogSumExp, ElementType storage, List<DiagnosticInfo> diagnostics)
     {
         var arguments = new Dictionary<string, (double, LocationInfo?)>();
         foreach (var argument in parsed.Arguments)
@@ -108,7 +124,7 @@ internal static class KernelAnalyzer
             parsed.Method.Name,
             AttentionParameters.Take(3).ToEquatableArray(),
             AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
-            settings.HeadDim, settings.Heads, settings.KvHeads, settings.Mask, settings.Window, settings.Scale, settings.Layout, hasLogSumExp);
+            settings.HeadDim, settings.Heads, settings.KvHeads, settings.Mask, settings.Window, settings.Scale, settings.Layout, hasLogSumExp, storage);
     }
 
     /// <summary>Validated attention constants, defaults applied (invalid values replaced by safe ones after their diagnostic).</summary>

@@ -70,6 +70,10 @@ internal static class DiagnosticDescriptors
         "Value too large",
         "{0} = {1} exceeds the supported maximum of {2}");
 
+    public static readonly DiagnosticDescriptor MixedElementTypes = Error("AK0016",
+        "Kernel tensors have different element types",
+        "Parameter '{0}' is {1} but '{2}' is {3}: q, k, v and output must share one element type (float, Half or BFloat16)");
+
     public static readonly DiagnosticDescriptor UnknownValue = Error("AK0100",
         "Unknown value name",
         "'{0}' is not a parameter or a node of graph '{1}'");

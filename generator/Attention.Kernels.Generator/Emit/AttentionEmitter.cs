@@ -15,6 +15,7 @@ internal static class AttentionEmitter
         bool bthd = node.Layout == LayoutKind.BTHD;
         string qShape = bthd ? $"[B, Tq, H={node.Heads}, D={node.HeadDim}]" : $"[B, H={node.Heads}, Tq, D={node.HeadDim}]";
         string kvShape = bthd ? $"[B, Tk, KvH={node.KvHeads}, D={node.HeadDim}]" : $"[B, KvH={node.KvHeads}, Tk, D={node.HeadDim}]";
+        string tensor = Names.TensorOf(node.Storage);
 
         WriteRemarks(w, kernel, node, qShape, kvShape);
         w.Line(Names.GeneratedCode);
@@ -28,7 +29,7 @@ internal static class AttentionEmitter
         WriteConstants(w, node);
         WriteCost(w, node);
         WriteDeviceSource(w, method.Name, node);
-        WriteLaunch(w, method, node, qShape, kvShape);
+        WriteLaunch(w, method, node, tensor, qShape, kvShape);
         WriteCpuKernel(w, node);
         w.Close();
     }
@@ -69,6 +70,10 @@ internal static class AttentionEmitter
         }
         if (node.Mask != MaskKind.None)
             w.Line("/// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>");
+        if (node.Storage != ElementType.Float32)
+            w.Line($"/// <para>Storage {node.Storage.ShortName()} (<c>Tensor&lt;{node.Storage.DisplayName()}&gt;</c>): every product, sum and the softmax run in fp32; " +
+                   "the output is rounded once, to nearest even" + (node.HasLogSumExp ? ", and the log-sum-exp stays fp32" : "") +
+                   ". On the CPU the tensors are widened to fp32 copies around the fp32 kernel (correct, not the fast path).</para>");
         w.Line($"/// <para>Constants and the cost model: <see cref=\"{kernel}\"/>.</para>");
         w.Line("/// </remarks>");
     }
@@ -99,16 +104,20 @@ internal static class AttentionEmitter
 
     internal static void WriteCost(CodeWriter w, AttentionNode node)
     {
+        bool fp32 = node.Storage == ElementType.Float32;
         w.Line("/// <summary>");
         w.Line("/// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs");
-        w.Line("/// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch.");
+        w.Line("/// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch" +
+               (fp32 ? "." : $" plus the fp32 copies of q, k, v and output the CPU backend converts {node.Storage.ShortName()} through."));
         w.Line("/// </summary>");
         w.Open($"public static {Names.KernelCost} Cost(int batch, int queryLength, int keyLength)");
         w.Line($"double pairs = {Names.Geometry}.VisiblePairs(queryLength, keyLength, Mask, Window);");
         w.Line("double flops = 4.0 * batch * Heads * HeadDim * pairs;");
-        w.Line("double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim" +
-               (node.HasLogSumExp ? " + (double)batch * Heads * queryLength;" : ";"));
-        w.Line($"return new {Names.KernelCost}(flops, elements * sizeof(float), {Names.Flash}.ScratchBytes(HeadDim{(node.Layout == LayoutKind.BHTD ? "" : ", keyLength")}));");
+        w.Line("double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim;" +
+               (fp32 ? "" : $" // {node.Storage.ShortName()}: 2 bytes each"));
+        w.Line($"double bytes = elements * {(fp32 ? "sizeof(float)" : node.Storage.Size().ToString(System.Globalization.CultureInfo.InvariantCulture))}" +
+               (node.HasLogSumExp ? " + (double)batch * Heads * queryLength * sizeof(float);" : ";"));
+        w.Line($"return new {Names.KernelCost}(flops, bytes, {Names.Flash}.ScratchBytes(HeadDim{(node.Layout == LayoutKind.BHTD ? "" : ", keyLength")}){(fp32 ? "" : " + (long)elements * sizeof(float)")});");
         w.Close();
         w.Line();
     }
@@ -130,7 +139,7 @@ internal static class AttentionEmitter
         w.Line();
     }
 
-    private static void WriteLaunch(CodeWriter w, KernelMethodInfo method, AttentionNode node, string qShape, string kvShape)
+    private static void WriteLaunch(CodeWriter w, KernelMethodInfo method, AttentionNode node, string tensor, string qShape, string kvShape)
     {
         bool bthd = node.Layout == LayoutKind.BTHD;
         int seqAxis = bthd ? 1 : 2;
@@ -139,7 +148,7 @@ internal static class AttentionEmitter
 
         w.Line("/// <summary>Checks shapes and devices, then runs the kernel on the tensors' device.</summary>");
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>");
-        w.Open($"public static void Launch({Names.Tensor} q, {Names.Tensor} k, {Names.Tensor} v, {Names.Tensor} output, {Names.Tensor}? logSumExp)");
+        w.Open($"public static void Launch({tensor} q, {tensor} k, {tensor} v, {tensor} output, {Names.Tensor}? logSumExp)");
         w.Line("// Runtime sizes come from the tensors; everything else was fixed at compile time.");
         w.Line($"{Names.TensorShape}.ExpectRank(q, nameof(q), \"{qShape}\", 4);");
         w.Line($"{Names.TensorShape}.ExpectRank(k, nameof(k), \"{kvShape}\", 4);");
@@ -172,14 +181,11 @@ internal static class AttentionEmitter
         w.Close();
         w.Line();
 
-        w.Open($"private static unsafe void RunOnCpu({Names.Tensor} q, {Names.Tensor} k, {Names.Tensor} v, {Names.Tensor} output, {Names.Tensor}? logSumExp, int batch, int queryLength, int keyLength)");
-        w.Line($"RunCpuKernel((float*)(({Names.CpuBuffer})q.Buffer).Pointer, (float*)(({Names.CpuBuffer})k.Buffer).Pointer, (float*)(({Names.CpuBuffer})v.Buffer).Pointer,");
-        w.Line($"    (float*)(({Names.CpuBuffer})output.Buffer).Pointer, logSumExp is null ? null : (float*)(({Names.CpuBuffer})logSumExp.Buffer).Pointer,");
-        w.Line("    batch, queryLength, keyLength);");
-        w.Line("// The tensors own the memory the kernel read through raw pointers: keep them alive until it is done.");
-        w.Line("global::System.GC.KeepAlive(q); global::System.GC.KeepAlive(k); global::System.GC.KeepAlive(v);");
-        w.Line("global::System.GC.KeepAlive(output); global::System.GC.KeepAlive(logSumExp);");
-        w.Close();
+        w.Line(node.Storage == ElementType.Float32
+            ? "// The fp32 kernel runs on raw pointers into the tensors."
+            : $"// The fp32 kernel runs on fp32 copies of the {node.Storage.ShortName()} tensors (pooled CPU memory); the output is rounded back to nearest even.");
+        w.Line($"private static unsafe void RunOnCpu({tensor} q, {tensor} k, {tensor} v, {tensor} output, {Names.Tensor}? logSumExp, int batch, int queryLength, int keyLength) =>");
+        w.Line($"    {Names.CpuStorage}.RunAttention(q, k, v, output, logSumExp, batch, queryLength, keyLength, &RunCpuKernel);");
         w.Line();
         WriteCpuLaunch(w, node);
     }

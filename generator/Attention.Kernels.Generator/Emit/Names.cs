@@ -7,6 +7,7 @@ internal static class Names
 {
     public const string Runtime = "global::Attention.Kernels";
     public const string Tensor = Runtime + ".Tensor<float>";
+    public const string CpuStorage = Runtime + ".Cpu.CpuStorage";
     public const string TensorShape = Runtime + ".TensorShape";
     public const string KernelCost = Runtime + ".KernelCost";
     public const string DeviceKind = Runtime + ".DeviceKind";
@@ -14,7 +15,6 @@ internal static class Names
     public const string TensorLayout = Runtime + ".TensorLayout";
     public const string Geometry = Runtime + ".AttentionGeometry";
     public const string DeviceLauncher = Runtime + ".DeviceKernelLauncher";
-    public const string CpuBuffer = Runtime + ".CpuBuffer";
     public const string CpuParallel = Runtime + ".Cpu.CpuParallel";
     public const string CpuBody = Runtime + ".Cpu.ICpuParallelBody";
     public const string Flash = Runtime + ".Cpu.FlashAttentionCpu";
@@ -23,6 +23,9 @@ internal static class Names
     public const string Vector256 = "global::System.Runtime.Intrinsics.Vector256<float>";
     public const string GeneratedCode = "[global::System.CodeDom.Compiler.GeneratedCode(\"Attention.Kernels.Generator\", \"" + Version + "\")]";
     public const string Version = "0.1.0";
+
+    /// <summary>The tensor type of q, k, v and output for <paramref name="storage"/>, e.g. <c>global::Attention.Kernels.Tensor&lt;global::System.Half&gt;</c>.</summary>
+    public static string TensorOf(Model.ElementType storage) => $"{Runtime}.Tensor<{Model.ElementTypes.CSharpType(storage)}>";
 
     /// <summary>A float literal that round-trips exactly, e.g. <c>0.125f</c>.</summary>
     public static string Float(double value) => ((float)value).ToString("R", CultureInfo.InvariantCulture) + "f";

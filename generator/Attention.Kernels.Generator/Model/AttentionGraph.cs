@@ -34,6 +34,7 @@ internal enum LayoutKind
 /// <summary>Scaled dot-product attention with everything resolved (defaults applied, values validated).</summary>
 /// <param name="Scale">The multiplier of q·kᵀ, 1/√HeadDim when the attribute left it 0.</param>
 /// <param name="HasLogSumExp">Whether the node also writes the per-row log-sum-exp.</param>
+/// <param name="Storage">Element type of q, k, v and output (the log-sum-exp is always fp32; arithmetic is fp32 either way).</param>
 internal sealed record AttentionNode(
     string Name,
     EquatableArray<string> Inputs,
@@ -45,7 +46,8 @@ internal sealed record AttentionNode(
     int Window,
     double Scale,
     LayoutKind Layout,
-    bool HasLogSumExp) : GraphNode(Name, Inputs, Outputs)
+    bool HasLogSumExp,
+    ElementType Storage = ElementType.Float32) : GraphNode(Name, Inputs, Outputs)
 {
     public int GroupSize => Heads / KvHeads;
 }

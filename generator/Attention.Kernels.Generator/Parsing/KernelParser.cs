@@ -104,7 +104,7 @@ internal static class KernelParser
             parameters.Add(new ParsedParameter(
                 parameter.Name,
                 ParameterType(parameter),
-                parameter.RefKind == RefKind.None && !parameter.IsParams && IsFloatTensor(parameter.Type),
+                parameter.RefKind == RefKind.None && !parameter.IsParams ? TensorElement(parameter.Type) : null,
                 LocationInfo.From(parameterSyntax)));
         }
 
@@ -154,10 +154,21 @@ internal static class KernelParser
             _ => "",
         };
 
-    private static bool IsFloatTensor(ITypeSymbol type) =>
-        type is INamedTypeSymbol { Name: "Tensor", Arity: 1 } named &&
-        named.ContainingNamespace?.ToDisplayString() == "Attention.Kernels" &&
-        named.TypeArguments[0].SpecialType == SpecialType.System_Single;
+    /// <summary>The storage type of an <c>Attention.Kernels.Tensor&lt;T&gt;</c> with T = float, System.Half or Attention.Kernels.BFloat16; else null.</summary>
+    private static ElementType? TensorElement(ITypeSymbol type)
+    {
+        if (type is not INamedTypeSymbol { Name: "Tensor", Arity: 1 } named || named.ContainingNamespace?.ToDisplayString() != "Attention.Kernels")
+            return null;
+        var element = named.TypeArguments[0];
+        if (element.SpecialType == SpecialType.System_Single)
+            return ElementType.Float32;
+        return element.ToDisplayString() switch
+        {
+            "System.Half" => ElementType.Float16,
+            "Attention.Kernels.BFloat16" => ElementType.BFloat16,
+            _ => null,
+        };
+    }
 
     private static string TypeKeyword(TypeDeclarationSyntax type) => type switch
     {

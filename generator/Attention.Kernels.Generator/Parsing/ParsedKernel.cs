@@ -29,8 +29,11 @@ internal sealed record ParsedMethod(
     LocationInfo? Location,
     LocationInfo? ParameterListLocation);
 
-/// <summary>One parameter: its declared type, and whether it is a by-value <c>Tensor&lt;float&gt;</c>.</summary>
-internal sealed record ParsedParameter(string Name, string Type, bool IsFloatTensor, LocationInfo? Location);
+/// <summary>
+/// One parameter: its declared type, and the element type when it is a by-value <c>Tensor&lt;float&gt;</c>,
+/// <c>Tensor&lt;Half&gt;</c> or <c>Tensor&lt;BFloat16&gt;</c> (null for anything else).
+/// </summary>
+internal sealed record ParsedParameter(string Name, string Type, ElementType? TensorElement, LocationInfo? Location);
 
 /// <summary>A named attribute argument: its numeric value (enums as their integer) and where it was written.</summary>
 internal sealed record AttributeArgument(string Name, double Value, LocationInfo? Location);

@@ -17,15 +17,18 @@ public static class DeviceKernelLauncher
     /// <summary>
     /// Launches a fused attention kernel: <paramref name="source"/> is its <c>DeviceSource</c> (entry point
     /// <paramref name="entryPoint"/>), one work-group per (query block, head, batch), one work-item per query row.
-    /// Shapes were checked by the caller. Asynchronous on the device's queue.
+    /// <typeparamref name="T"/> is the storage type the source was generated for (float, Half or BFloat16); the
+    /// log-sum-exp is always float. Shapes were checked by the caller. Asynchronous on the device's queue.
     /// </summary>
-    /// <exception cref="NotSupportedException">The device's backend has no device-C support in this build.</exception>
-    public static void LaunchAttention(
+    /// <exception cref="NotSupportedException">The device's backend has no device-C support in this build, or <typeparamref name="T"/> is not a storage type.</exception>
+    public static void LaunchAttention<T>(
         Device device, string source, string entryPoint, int headDim, int heads,
-        Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float>? logSumExp,
+        Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<T> output, Tensor<float>? logSumExp,
         int batch, int queryLength, int keyLength)
+        where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(device);
+        StorageConvert.EnsureStorageType<T>();
         switch (device)
         {
             case OpenClDevice openCl:
@@ -40,10 +43,11 @@ public static class DeviceKernelLauncher
         }
     }
 
-    private static void LaunchAttention(
+    private static void LaunchAttention<T>(
         OpenClDevice device, string source, string entryPoint, int headDim, int heads,
-        Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float>? logSumExp,
+        Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<T> output, Tensor<float>? logSumExp,
         int batch, int queryLength, int keyLength)
+        where T : unmanaged
     {
         if (batch == 0 || queryLength == 0)
             return; // no query rows: nothing to write

@@ -26,7 +26,7 @@ public static partial class DeviceOps
     public const string Source = """
         // Attention.Kernels graph ops (runtime/Attention.Kernels/Devices/DeviceOps.cs).
         // Portable device C: compiled after a backend prelude (OpenCL C or CUDA C) that defines KERNEL, GLOBAL, SHARED,
-        // SHARED_PTR, RESTRICT, DEVICE_FN, BARRIER(), BARRIER_GLOBAL(), LOCAL_ID(d), GROUP_ID(d), LOCAL_SIZE(d), NUM_GROUPS(d),
+        // SHARED_PTR, RESTRICT, AK_DEVICE_FN, BARRIER(), BARRIER_GLOBAL(), LOCAL_ID(d), GROUP_ID(d), LOCAL_SIZE(d), NUM_GROUPS(d),
         // INDEX, EXP, TANH, ERFC, SQRT, FMAX, NEG_INF. Sizes are kernel arguments, so one program serves every model.
         // Layouts are row-major fp32; weights use PyTorch's layouts ([out, in] for a linear layer).
 
@@ -42,7 +42,7 @@ public static partial class DeviceOps
 
         /* Activation.None, Relu or Gelu. GELU is the exact one: 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2),
            written with erfc so neither sign loses digits to cancellation. */
-        DEVICE_FN float activate(float v, int activation)
+        AK_DEVICE_FN float activate(float v, int activation)
         {
             if (activation == ACTIVATION_RELU)
                 return FMAX(v, 0.0f);
@@ -52,7 +52,7 @@ public static partial class DeviceOps
         }
 
         /* The logistic function, through e^(-|v|) so nothing overflows. */
-        DEVICE_FN float sigmoid(float v)
+        AK_DEVICE_FN float sigmoid(float v)
         {
             if (v >= 0.0f)
                 return 1.0f / (1.0f + EXP(-v));
@@ -62,7 +62,7 @@ public static partial class DeviceOps
 
         /* Sum of value over the work-group (LOCAL_SIZE(0) a power of two), returned to every work-item. Every work-item
            must call it (it holds barriers); scratch is the caller's SHARED float[GROUP_MAX]. */
-        DEVICE_FN float group_sum(SHARED_PTR float* scratch, float value)
+        AK_DEVICE_FN float group_sum(SHARED_PTR float* scratch, float value)
         {
             const int lane = LOCAL_ID(0);
             scratch[lane] = value;
@@ -237,7 +237,7 @@ public static partial class DeviceOps
            The group shares each score (a reduction); each work-item accumulates its own features of the output. */
 
         /* The score of one token, the same value in every work-item. */
-        DEVICE_FN float pool_score(const GLOBAL float* token, int features, const GLOBAL float* u, const GLOBAL float* w,
+        AK_DEVICE_FN float pool_score(const GLOBAL float* token, int features, const GLOBAL float* u, const GLOBAL float* w,
             const GLOBAL float* b, int hidden, SHARED_PTR float* scratch)
         {
             float partial = 0.0f;
@@ -262,7 +262,7 @@ public static partial class DeviceOps
 
         /* Adds one token to the online softmax of (max, sum, acc), acc being this work-item's features of out: a score
            that raises the max rescales the sum and acc once; otherwise the token costs one exp and one axpy. */
-        DEVICE_FN void pool_add(const GLOBAL float* token, int features, const GLOBAL float* u, const GLOBAL float* w,
+        AK_DEVICE_FN void pool_add(const GLOBAL float* token, int features, const GLOBAL float* u, const GLOBAL float* w,
             const GLOBAL float* b, int hidden, GLOBAL float* out, float* running_max, float* running_sum, SHARED_PTR float* scratch)
         {
             const float score = pool_score(token, features, u, w, b, hidden, scratch);
@@ -285,14 +285,14 @@ public static partial class DeviceOps
         }
 
         /* out = acc / sum (zeros when no token was added). */
-        DEVICE_FN void pool_finish(GLOBAL float* out, int features, float sum)
+        AK_DEVICE_FN void pool_finish(GLOBAL float* out, int features, float sum)
         {
             const float inverse = sum > 0.0f ? 1.0f / sum : 0.0f;
             for (int f = LOCAL_ID(0); f < features; f += LOCAL_SIZE(0))
                 out[f] *= inverse;
         }
 
-        DEVICE_FN void pool_clear(GLOBAL float* out, int features)
+        AK_DEVICE_FN void pool_clear(GLOBAL float* out, int features)
         {
             for (int f = LOCAL_ID(0); f < features; f += LOCAL_SIZE(0))
                 out[f] = 0.0f;

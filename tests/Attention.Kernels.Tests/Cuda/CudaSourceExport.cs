@@ -66,7 +66,8 @@ public sealed class CudaSourceExportTests
         string? directory = Environment.GetEnvironmentVariable(ExportDirectoryVariable);
         Skip.If(string.IsNullOrWhiteSpace(directory), $"{ExportDirectoryVariable} is not set");
         Directory.CreateDirectory(directory!);
-        var sources = CudaSources.DeviceSources(typeof(TestKernels)).ToList();
+        // fp32 kernels, then the fp16/bf16 ones (their sources use the prelude's storage macros and PTX conversions).
+        var sources = CudaSources.DeviceSources(typeof(TestKernels)).Concat(CudaSources.DeviceSources(typeof(Storage.StorageKernels))).ToList();
         foreach (var (name, source) in sources)
             File.WriteAllText(Path.Combine(directory!, name + ".cu"), CudaSources.CudaFile(source));
         var models = new[] { typeof(Graphs.TwoLayerEncoder), typeof(Graphs.Mixer) }
@@ -79,6 +80,6 @@ public sealed class CudaSourceExportTests
         File.WriteAllText(Path.Combine(directory!, "smoke_kernel.cu"), CudaSources.SmokeKernelFile);
         Skip.If(sources.Count == 0,
             $"wrote only smoke_kernel.cu to {directory}: no generated kernel class exposes DeviceSource yet (it arrives with the device-C emitter)");
-        Assert.Equal(TestKernels.All.Length, sources.Count);
+        Assert.Equal(TestKernels.All.Length + Storage.StorageKernels.All.Length, sources.Count);
     }
 }

@@ -13,14 +13,17 @@ public static class CudaAttentionLauncher
     /// <summary>
     /// Launches the kernel <paramref name="entryPoint"/> of <paramref name="deviceSource"/> (compiled after
     /// <paramref name="prelude"/>, normally <c>DevicePrelude.Cuda</c>) asynchronously on <paramref name="device"/>'s stream.
-    /// Shapes were checked by the caller; the kernel's parameters are (q, k, v, out, lse, query_length, key_length).
+    /// Shapes were checked by the caller; the kernel's parameters are (q, k, v, out, lse, query_length, key_length), with q, k,
+    /// v and out in the storage type <typeparamref name="T"/> the source was generated for (float, Half or BFloat16).
     /// </summary>
-    public static void LaunchAttention(
+    public static void LaunchAttention<T>(
         CudaDevice device, string prelude, string deviceSource, string entryPoint, int headDim,
-        int heads, Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float>? logSumExp,
+        int heads, Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<T> output, Tensor<float>? logSumExp,
         int batch, int queryLength, int keyLength, CudaStream? stream = null)
+        where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(device);
+        StorageConvert.EnsureStorageType<T>();
         if (batch == 0 || queryLength == 0)
             return; // no query rows: nothing to write
         var kernel = device.GetKernel(CudaSource(prelude, deviceSource), entryPoint, DeviceKernelLauncher.BuildOptions(device.Info.SharedMemoryPerBlock, headDim));

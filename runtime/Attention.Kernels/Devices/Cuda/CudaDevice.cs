@@ -152,6 +152,35 @@ public sealed unsafe class CudaDevice : Device
         return result;
     }
 
+    /// <summary>
+    /// A fence after everything queued on <see cref="Stream"/> so far: an event (<c>cuEventRecord</c>, timing disabled)
+    /// that the memory pool polls with <c>cuEventQuery</c>, so a returned block is reissued only once the kernels and
+    /// copies that used it have finished on the GPU.
+    /// </summary>
+    /// <remarks>Work queued on other streams is not covered: return blocks used there with <c>Pool.Return(buffer, RecordFence(stream))</c>.</remarks>
+    public override DeviceFence RecordFence() => RecordFence(Stream);
+
+    /// <summary>A fence after everything queued on <paramref name="stream"/> so far (see <see cref="RecordFence()"/>).</summary>
+    public DeviceFence RecordFence(CudaStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!ReferenceEquals(stream.Device, this))
+            throw new ArgumentException($"The stream belongs to {stream.Device}, not {this}.", nameof(stream));
+        MakeCurrent();
+        nint handle;
+        CudaException.Check(cuEventCreate(&handle, EventDisableTiming), "cuEventCreate");
+        int recorded = cuEventRecord(handle, stream.Handle);
+        if (recorded != 0)
+        {
+            cuEventDestroy_v2(handle);
+            CudaException.Check(recorded, "cuEventRecord");
+        }
+        return new CudaFence(this, handle);
+    }
+
+    /// <summary>True once the device was disposed (its context released): events of it must not be touched.</summary>
+    internal bool IsDisposed => _disposed;
+
     /// <summary>A new timing event (record it on a stream, then read <see cref="CudaEvent.ElapsedMilliseconds"/>).</summary>
     public CudaEvent CreateEvent()
     {

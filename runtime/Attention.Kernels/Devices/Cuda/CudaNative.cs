@@ -43,6 +43,10 @@ internal static unsafe partial class CudaNative
     public const uint StreamNonBlocking = 0x1;
     public const uint EventDefault = 0x0;
     public const uint EventBlockingSync = 0x1;
+    public const uint EventDisableTiming = 0x2;
+
+    // CUresult values the bindings branch on (others become CudaException).
+    public const int ErrorNotReady = 600;
 
     [LibraryImport(Lib)] public static partial int cuInit(uint flags);
     [LibraryImport(Lib)] public static partial int cuDriverGetVersion(int* version);
@@ -69,6 +73,7 @@ internal static unsafe partial class CudaNative
     [LibraryImport(Lib)] public static partial int cuEventDestroy_v2(nint @event);
     [LibraryImport(Lib)] public static partial int cuEventRecord(nint @event, nint stream);
     [LibraryImport(Lib)] public static partial int cuEventSynchronize(nint @event);
+    [LibraryImport(Lib)] public static partial int cuEventQuery(nint @event);
     [LibraryImport(Lib)] public static partial int cuEventElapsedTime(float* milliseconds, nint start, nint end);
 
     [LibraryImport(Lib)] public static partial int cuMemAlloc_v2(ulong* pointer, nuint bytes);

@@ -1,0 +1,69 @@
+using Attention.Kernels.Memory;
+
+namespace Attention.Kernels.Cpu;
+
+/// <summary>
+/// Runs a generated fp32 CPU attention kernel on tensors stored as <see cref="float"/>, <see cref="Half"/> or
+/// <see cref="BFloat16"/>. fp32 tensors are passed as raw pointers; fp16/bf16 tensors are widened into fp32 copies rented
+/// from the CPU pool, the kernel runs on those, and the output is rounded back (<see cref="StorageConvert"/>).
+/// </summary>
+/// <remarks>
+/// The 16-bit path is correct, not fast: it moves every element three more times and holds fp32 copies of q, k, v and
+/// output while the kernel runs (the generated cost model counts them as scratch). It exists so a half-precision
+/// declaration runs on every device; on a GPU the device-C kernel reads fp16/bf16 directly.
+/// </remarks>
+public static unsafe class CpuStorage
+{
+    /// <summary>
+    /// Calls <paramref name="kernel"/>(q, k, v, output, lse or null, batch, queryLength, keyLength) on fp32 data for
+    /// tensors of <typeparamref name="T"/> = float, Half or BFloat16 that live on the CPU. Shapes were checked by the caller.
+    /// </summary>
+    public static void RunAttention<T>(Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<T> output, Tensor<float>? logSumExp,
+        int batch, int queryLength, int keyLength, delegate*<float*, float*, float*, float*, float*, int, int, int, void> kernel)
+        where T : unmanaged
+    {
+        float* lse = logSumExp is null ? null : CpuTensor.Pointer(logSumExp);
+        if (typeof(T) == typeof(float))
+        {
+            kernel((float*)CpuTensor.Pointer(q), (float*)CpuTensor.Pointer(k), (float*)CpuTensor.Pointer(v), (float*)CpuTensor.Pointer(output),
+                lse, batch, queryLength, keyLength);
+        }
+        else
+        {
+            StorageConvert.EnsureStorageType<T>();
+            // One pooled block holds the four fp32 copies: after the first launch of a size it is a pool hit, no allocation.
+            long qn = q.Length, kn = k.Length, vn = v.Length, on = output.Length;
+            using PooledBuffer scratch = q.Device.Pool.Rent((qn + kn + vn + on) * sizeof(float));
+            float* q32 = (float*)((CpuBuffer)scratch.Buffer).Pointer, k32 = q32 + qn, v32 = k32 + kn, o32 = v32 + vn;
+            Widen(q, q32);
+            Widen(k, k32);
+            Widen(v, v32);
+            kernel(q32, k32, v32, o32, lse, batch, queryLength, keyLength);
+            Narrow(o32, output);
+        }
+        // The tensors own the memory the kernel used through raw pointers: keep them alive until it is done.
+        GC.KeepAlive(q);
+        GC.KeepAlive(k);
+        GC.KeepAlive(v);
+        GC.KeepAlive(output);
+        GC.KeepAlive(logSumExp);
+    }
+
+    private static void Widen<T>(Tensor<T> tensor, float* destination) where T : unmanaged
+    {
+        var target = new Span<float>(destination, checked((int)tensor.Length));
+        if (typeof(T) == typeof(Half))
+            StorageConvert.ToSingle(new ReadOnlySpan<Half>(CpuTensor.Pointer(tensor), target.Length), target);
+        else
+            StorageConvert.ToSingle(new ReadOnlySpan<BFloat16>(CpuTensor.Pointer(tensor), target.Length), target);
+    }
+
+    private static void Narrow<T>(float* source, Tensor<T> tensor) where T : unmanaged
+    {
+        var values = new ReadOnlySpan<float>(source, checked((int)tensor.Length));
+        if (typeof(T) == typeof(Half))
+            StorageConvert.ToHalf(values, new Span<Half>(CpuTensor.Pointer(tensor), values.Length));
+        else
+            StorageConvert.ToBFloat16(values, new Span<BFloat16>(CpuTensor.Pointer(tensor), values.Length));
+    }
+}

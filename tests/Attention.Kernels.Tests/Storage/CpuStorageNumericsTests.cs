@@ -1,0 +1,60 @@
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Attention.Kernels.Tests.Storage;
+
+/// <summary>fp16 and bf16 kernels on the CPU backend (fp32 copies around the fp32 kernel) against the fp64 reference.</summary>
+public sealed class CpuStorageNumericsTests(ITestOutputHelper log)
+{
+    public const int Configurations = 36;
+
+    public static IEnumerable<object[]> Cases() =>
+        Enumerable.Range(0, Configurations).Select(i => new object[] { i % StorageKernels.All.Length, AttentionHarness.RunSeed + 104729 + i });
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Random_problem_matches_fp64_reference_within_storage_precision(int kernelIndex, int seed)
+    {
+        var kernel = StorageKernels.All[kernelIndex];
+        var random = new Random(seed);
+        var problem = kernel.RandomProblem(random);
+        var check = kernel.Check(problem, Device.Cpu, random);
+        log.WriteLine($"{kernel.Name} seed={seed}: {check} (tolerance {kernel.Tolerance:E2})");
+
+        Assert.True(check.Defect is null, $"{kernel.Name} seed={seed}: {check}");
+        Assert.True(check.OutputError <= kernel.Tolerance, $"{kernel.Name} seed={seed}: {check}, tolerance {kernel.Tolerance:E2}");
+        // The log-sum-exp is fp32 and computed from the same (rounded) inputs as the reference: the fp32 bound holds.
+        Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public void Rows_that_see_no_key_are_zero_and_lse_is_negative_infinity(int kernelIndex)
+    {
+        // Tq > Tk with a causal mask: the first Tq − Tk rows see no key (bottom-right alignment).
+        var kernel = StorageKernels.All[kernelIndex];
+        Assert.Equal(AttentionMask.Causal, kernel.Mask);
+        var problem = new Reference.AttentionProblem(2, 70, 5, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
+            kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+        var check = kernel.Check(problem, Device.Cpu, new Random(AttentionHarness.RunSeed));
+        Assert.True(check.Defect is null, check.ToString());
+        Assert.True(check.OutputError <= kernel.Tolerance, check.ToString());
+    }
+
+    [Fact]
+    public void Measured_error_is_near_the_storage_rounding_not_far_below_it()
+    {
+        // If the output were not rounded at all (e.g. a float buffer reinterpreted) the error would be ~1e-7; if inputs were
+        // rounded twice or accumulation were 16-bit it would be several u. One fixed mid-size problem per storage type.
+        foreach (var kernel in new[] { StorageKernels.All[0], StorageKernels.All[3] })
+        {
+            var problem = new Reference.AttentionProblem(1, 97, 131, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
+                kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+            var check = kernel.Check(problem, Device.Cpu, new Random(12345));
+            double u = kernel.Storage == "fp16" ? Math.ScaleB(1, -11) : Math.ScaleB(1, -8);
+            log.WriteLine($"{kernel.Name}: {check}; error / u = {check.OutputError / u:F3}");
+            Assert.InRange(check.OutputError, u / 20, kernel.Tolerance);
+        }
+    }
+}
