@@ -3,29 +3,36 @@ using Attention.Kernels;
 using Attention.Kernels.Reference;
 
 // A 2-layer transformer encoder declared as an attention graph, run on seeded random weights and a synthetic input,
-// checked against a reference composed from the fp64 node references.
+// checked against a reference composed from the fp64 node references. Runs on the default device
+// (ATTENTION_KERNELS_DEVICE=cpu|opencl|cuda to choose); the weights are copied to it once, at the first run.
+var device = Device.Default;
 const int Batch = 1, Length = 256;
 var model = new Encoder();
 model.ForwardWeights.InitializeRandom(seed: 7);
 var random = new Random(11);
 float[] input = RandomData.Uniform(random, Batch * Length * Encoder.Features);
 
-using var x = Tensor.FromArray<float>(Device.Cpu, input, Batch, Length, Encoder.Features);
-using var y = Tensor.Create<float>(Device.Cpu, Batch, Length, Encoder.Features);
+using var x = Tensor.FromArray<float>(device, input, Batch, Length, Encoder.Features);
+using var y = Tensor.Create<float>(device, Batch, Length, Encoder.Features);
 Console.WriteLine($"Encoder: 2 layers, {Encoder.Features} features, {Encoder.Heads} heads × {Encoder.HeadDim}, FFN {Encoder.Hidden}, " +
                   $"{model.ForwardWeights.ParameterCount:N0} parameters");
 Console.WriteLine($"input  x [{Batch}, {Length}, {Encoder.Features}]");
 
-model.Forward(x, y); // warm-up (JIT)
+model.Forward(x, y); // warm-up (JIT, kernel builds, weight upload)
+device.Synchronize();
 var times = new List<double>();
 for (int i = 0; i < 20; i++)
 {
     var watch = Stopwatch.StartNew();
     model.Forward(x, y);
+    device.Synchronize(); // device launches are asynchronous
     times.Add(watch.Elapsed.TotalMilliseconds);
 }
 times.Sort();
-Console.WriteLine($"output y [{string.Join(", ", y.Shape.ToArray())}], median {times[times.Count / 2]:F2} ms per forward pass on {Device.Cpu}");
+double median = times[times.Count / 2];
+var cost = Encoder.ForwardCost(Batch, Length); // the generated cost model: FLOPs and bytes of every step
+Console.WriteLine($"output y [{string.Join(", ", y.Shape.ToArray())}], median {median:F2} ms per forward pass on {device}");
+Console.WriteLine($"cost model: {cost}; {cost.Total.GflopsPerSecond(median / 1e3):F1} GFLOP/s");
 
 float[] Weight(string node, string name) => model.ForwardWeights[node, name].ToArray();
 EncoderLayerSpec Layer(string attention, string norm1, string up, string down, string norm2) =>

@@ -63,6 +63,25 @@ static __device__ __forceinline__ int min(int a, int b) { return a < b ? a : b; 
 static __device__ __forceinline__ int max(int a, int b) { return a > b ? a : b; }
 static __device__ __forceinline__ float __int_as_float(int x) { return __builtin_bit_cast(float, x); }
 static __device__ __forceinline__ int __float_as_int(float x) { return __builtin_bit_cast(int, x); }
+
+// The graph ops' math (EXP, TANH, ERFC), built from the instructions above so no libdevice call remains. Only this
+// compile check uses these stand-ins; NVRTC compiles against CUDA's own math library.
+static __device__ __forceinline__ float expf(float x) { return __nvvm_ex2_approx_f(x * 1.44269504f); }
+static __device__ __forceinline__ float tanhf(float x)
+{
+    float e = expf(-2.0f * __builtin_fabsf(x));
+    float t = (1.0f - e) / (1.0f + e);
+    return x < 0.0f ? -t : t;
+}
+static __device__ __forceinline__ float erfcf(float x)
+{
+    // Numerical Recipes' erfcc (fractional error < 1.2e-7), mirrored for x < 0.
+    float z = __builtin_fabsf(x), t = 1.0f / (1.0f + 0.5f * z);
+    float p = -z * z - 1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f + t * (0.27886807f
+        + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
+    float r = t * expf(p);
+    return x >= 0.0f ? r : 2.0f - r;
+}
 static __device__ __forceinline__ float __uint_as_float(unsigned int x) { return __builtin_bit_cast(float, x); }
 static __device__ __forceinline__ unsigned int __float_as_uint(float x) { return __builtin_bit_cast(unsigned int, x); }
 // The fp16 conversions of DevicePrelude.Cuda are inline PTX (cvt.f32.f16 / cvt.rn.f16.f32): clang compiles asm with the

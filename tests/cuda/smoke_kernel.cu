@@ -15,6 +15,12 @@
 #define IMIN(a, b) min(a, b)
 #define IMAX(a, b) max(a, b)
 #define NEG_INF (-__int_as_float(0x7f800000))
+#define EXP(x) expf(x)
+#define TANH(x) tanhf(x)
+#define ERFC(x) erfcf(x)
+#define SQRT(x) sqrtf(x)
+#define SHARED_PTR
+#define BARRIER_GLOBAL() __syncthreads()
 #define STORAGE_F16 unsigned short
 #define LOAD_F16(p, i) ak_half_to_float((p)[i])
 #define STORE_F16(p, i, x) ((p)[i] = ak_float_to_half(x))

@@ -28,7 +28,7 @@ internal static class AttentionEmitter
         w.Open($"{Modifiers(method)}static class {kernel}");
         WriteConstants(w, node);
         WriteCost(w, node);
-        WriteDeviceSource(w, method, node);
+        WriteDeviceSource(w, method.Name, node);
         WriteLaunch(w, method, node, tensor, qShape, kvShape);
         WriteCpuKernel(w, node);
         w.Close();
@@ -102,7 +102,7 @@ internal static class AttentionEmitter
         w.Line();
     }
 
-    private static void WriteCost(CodeWriter w, AttentionNode node)
+    internal static void WriteCost(CodeWriter w, AttentionNode node)
     {
         bool fp32 = node.Storage == ElementType.Float32;
         w.Line("/// <summary>");
@@ -122,10 +122,10 @@ internal static class AttentionEmitter
         w.Line();
     }
 
-    private static void WriteDeviceSource(CodeWriter w, KernelMethodInfo method, AttentionNode node)
+    internal static void WriteDeviceSource(CodeWriter w, string name, AttentionNode node)
     {
         w.Line("/// <summary>Name of the kernel function in <see cref=\"DeviceSource\"/>.</summary>");
-        w.Line($"public const string DeviceEntryPoint = \"{DeviceKernelEmitter.EntryPoint(method.Name)}\";");
+        w.Line($"public const string DeviceEntryPoint = \"{DeviceKernelEmitter.EntryPoint(name)}\";");
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// The portable device-C kernel (OpenCL C / CUDA C through the runtime's <see cref=\"global::Attention.Kernels.DevicePrelude\"/>),");
@@ -133,7 +133,7 @@ internal static class AttentionEmitter
         w.Line("/// </summary>");
         w.Line("public const string DeviceSource = \"\"\"");
         w.Indent();
-        w.Lines(DeviceKernelEmitter.Emit(method.Name, node));
+        w.Lines(DeviceKernelEmitter.Emit(name, node));
         w.Line("\"\"\";");
         w.Unindent();
         w.Line();

@@ -8,12 +8,13 @@ namespace Attention.Kernels.Generator.Emit;
 
 /// <summary>
 /// Writes one graph method of an [AttentionModel] class: its weight layout and weights, the method body that checks
-/// shapes and runs the planned (fused) steps on the CPU backend, and one nested kernel class per attention step.
+/// shapes and runs the planned (fused) steps through the runtime's GraphOps on the inputs' device (CPU, OpenCL or CUDA),
+/// its cost model ({Method}Cost), and one nested kernel class per attention step (CPU kernel and device-C source).
 /// </summary>
 internal static class ModelEmitter
 {
-    private const string Ops = Names.Runtime + ".Cpu.CpuOps";
-    private const string Pointer = Names.Runtime + ".Cpu.CpuTensor.Pointer";
+    private const string Ops = Names.Runtime + ".GraphOps";
+    private const string NodeCost = Names.Runtime + ".NodeCost";
     private const string WeightSpec = Names.Runtime + ".WeightSpec";
     private const string ModelWeights = Names.Runtime + ".ModelWeights";
 
@@ -41,6 +42,8 @@ internal static class ModelEmitter
         w.Line($"    global::System.Threading.LazyInitializer.EnsureInitialized(ref _{Camel(name)}Weights, static () => new {ModelWeights}({name}WeightLayout));");
         w.Line();
 
+        WriteCost(w, model);
+        w.Line();
         WriteRemarks(w, graph, name, parameterCount);
         w.Line(Names.GeneratedCode);
         w.Open($"{AttentionEmitter.Modifiers(method)}{statics}partial void {name}({AttentionEmitter.Signature(method)})");
@@ -58,14 +61,14 @@ internal static class ModelEmitter
     private static void WriteRemarks(CodeWriter w, ModelGraph graph, string name, long parameterCount)
     {
         w.Line("/// <remarks>");
-        w.Line($"/// <para><b>Attention graph</b> (generated): {graph.Steps.Count} kernel launches on the CPU backend, in this order:</para>");
+        w.Line($"/// <para><b>Attention graph</b> (generated): {graph.Steps.Count} steps, run on the device of the inputs (CPU, OpenCL or CUDA), in this order:</para>");
         w.Line("/// <list type=\"number\">");
         foreach (var step in graph.Steps)
             w.Line($"/// <item><description>{Xml(step.Explanation)}</description></item>");
         w.Line("/// </list>");
         foreach (string note in graph.FusionNotes)
             w.Line($"/// <para>{Xml(note)}</para>");
-        w.Line($"/// <para>Weights: <see cref=\"{name}WeightLayout\"/>, {parameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters.</para>");
+        w.Line($"/// <para>Weights: <see cref=\"{name}WeightLayout\"/>, {parameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters (copied once to each device they run on). Cost model: <see cref=\"{name}Cost\"/>.</para>");
         w.Line("/// </remarks>");
     }
 
@@ -86,12 +89,9 @@ internal static class ModelEmitter
             WriteCheck(w, input, input.Name);
         foreach (var output in graph.Outputs)
             WriteCheck(w, output, output.Name);
-        w.Open($"if (device.Kind != {Names.DeviceKind}.Cpu)");
-        w.Line($"throw new global::System.NotSupportedException($\"{model.Method.Name}: model graphs run on the CPU backend in this version; {{device}} has no graph kernels yet. Copy the inputs to Device.Cpu.\");");
-        w.Close();
         w.Line();
-        w.Open("unsafe");
-        w.Line($"var weights = {model.Method.Name}Weights;");
+        w.Line("// Host memory on the CPU; elsewhere a copy made on first use and kept until the weights change.");
+        w.Line($"var weights = {model.Method.Name}Weights.On(device);");
         var outputs = new HashSet<string>(graph.Outputs.Select(o => o.Name));
         int attentionIndex = 0;
         int stepNumber = 0;
@@ -108,11 +108,6 @@ internal static class ModelEmitter
             shapes[step.Output] = new GraphValue(step.Output, step.Features, step.Pooled, false);
             WriteStep(w, step, shapes, Id, ref attentionIndex, model.Method.Name);
         }
-        w.Line();
-        w.Line("// The tensors own the memory the kernels read through raw pointers: keep them alive until here.");
-        foreach (var parameter in model.Method.Parameters)
-            w.Line($"global::System.GC.KeepAlive({parameter.Name});");
-        w.Close();
     }
 
     private static void WriteCheck(CodeWriter w, GraphValue value, string parameter)
@@ -136,59 +131,124 @@ internal static class ModelEmitter
     private static void WriteStep(CodeWriter w, ModelStep step, Dictionary<string, GraphValue> shapes, System.Func<string, string> Id,
         ref int attentionIndex, string method)
     {
-        string P(string value) => $"{Pointer}({Id(value)})";
         string Rows(string value) => shapes[value].Pooled ? "batch" : "batch * length";
-        string Weight(int index) => $"weights.Pointer({index})";
+        string Weight(int index) => $"weights[{index}]";
         string Count(string value) => $"(long)({Rows(value)}) * {shapes[value].Features}";
         string Activation(int value) => $"{Names.Runtime}.Activation.{(value == 2 ? "Gelu" : value == 1 ? "Relu" : "None")}";
 
         switch (step)
         {
             case LinearStep s:
-                w.Line($"{Ops}.Linear({P(s.Input)}, {Rows(s.Input)}, {s.InFeatures}, {Weight(s.FirstWeight)}, {(s.Bias ? Weight(s.FirstWeight + 1) : "null")}, {s.OutFeatures}, {P(s.Output)}, {Activation(s.Activation)}, {(s.Residual is null ? "null" : P(s.Residual))});");
+                w.Line($"{Ops}.Linear({Id(s.Input)}, {Rows(s.Input)}, {s.InFeatures}, {Weight(s.FirstWeight)}, {(s.Bias ? Weight(s.FirstWeight + 1) : None)}, {s.OutFeatures}, {Id(s.Output)}, {Activation(s.Activation)}, {(s.Residual is null ? "null" : Id(s.Residual))});");
                 break;
             case AddStep s:
-                w.Line($"{Ops}.Add({P(s.Left)}, {P(s.Right)}, {Count(s.Left)}, {P(s.Output)});");
+                w.Line($"{Ops}.Add({Id(s.Left)}, {Id(s.Right)}, {Count(s.Left)}, {Id(s.Output)});");
                 break;
             case ActivationStep s:
-                w.Line($"{Ops}.Activate({P(s.Input)}, {Count(s.Input)}, {Activation(s.Activation)}, {P(s.Output)});");
+                w.Line($"{Ops}.Activate({Id(s.Input)}, {Count(s.Input)}, {Activation(s.Activation)}, {Id(s.Output)});");
                 break;
             case NormStep s when s.Rms:
-                w.Line($"{Ops}.RmsNorm({P(s.Input)}, {Rows(s.Input)}, {s.Width}, {Weight(s.FirstWeight)}, {Names.Float(s.Epsilon)}, {P(s.Output)});");
+                w.Line($"{Ops}.RmsNorm({Id(s.Input)}, {Rows(s.Input)}, {s.Width}, {Weight(s.FirstWeight)}, {Names.Float(s.Epsilon)}, {Id(s.Output)});");
                 break;
             case NormStep s:
-                w.Line($"{Ops}.LayerNorm({P(s.Input)}, {Rows(s.Input)}, {s.Width}, {Weight(s.FirstWeight)}, {Weight(s.FirstWeight + 1)}, {Names.Float(s.Epsilon)}, {P(s.Output)});");
+                w.Line($"{Ops}.LayerNorm({Id(s.Input)}, {Rows(s.Input)}, {s.Width}, {Weight(s.FirstWeight)}, {Weight(s.FirstWeight + 1)}, {Names.Float(s.Epsilon)}, {Id(s.Output)});");
                 break;
             case AttentionStep s:
-                w.Line($"{AttentionClass(method, attentionIndex++)}.Run({P(s.Input)}, {P(s.Output)}, batch, length);");
+                w.Line($"{AttentionClass(method, attentionIndex++)}.Run({Id(s.Input)}, {Id(s.Output)}, batch, length);");
                 break;
             case PoolingStep s:
-                w.Line($"{Ops}.AttentionPooling({P(s.Input)}, batch, length, {s.Width}, {PoolingWeights(s.FirstWeight, s.Hidden)}, {P(s.Output)});");
+                w.Line($"{Ops}.AttentionPooling({Id(s.Input)}, batch, length, {s.Width}, {PoolingWeights(s.FirstWeight, s.Hidden)}, {Id(s.Output)});");
                 break;
             case HierarchicalStep s:
             {
                 int second = s.FirstWeight + (s.WordHidden == 0 ? 1 : 3);
-                w.Line($"{Ops}.HierarchicalAttention({P(s.Input)}, batch, length, {s.Width}, {Pointer}({s.Segments}), {s.Segments}.Dim(1) - 1,");
-                w.Line($"    {PoolingWeights(s.FirstWeight, s.WordHidden)}, {PoolingWeights(second, s.SegmentHidden)}, {P(s.Output)});");
+                w.Line($"{Ops}.HierarchicalAttention({Id(s.Input)}, batch, length, {s.Width}, {s.Segments}, {s.Segments}.Dim(1) - 1,");
+                w.Line($"    {PoolingWeights(s.FirstWeight, s.WordHidden)}, {PoolingWeights(second, s.SegmentHidden)}, {Id(s.Output)});");
                 break;
             }
             case SqueezeStep s:
-                w.Line($"{Ops}.SqueezeExcitation({P(s.Input)}, batch, length, {s.Channels}, {Weight(s.FirstWeight)}, {Weight(s.FirstWeight + 1)}, {s.Reduced}, {Weight(s.FirstWeight + 2)}, {Weight(s.FirstWeight + 3)}, {P(s.Output)});");
+                w.Line($"{Ops}.SqueezeExcitation({Id(s.Input)}, batch, length, {s.Channels}, {Weight(s.FirstWeight)}, {Weight(s.FirstWeight + 1)}, {s.Reduced}, {Weight(s.FirstWeight + 2)}, {Weight(s.FirstWeight + 3)}, {Id(s.Output)});");
                 break;
             case PositionalStep s:
-                w.Line($"{Ops}.PositionalWeighting({P(s.Input)}, batch, length, {s.Width}, {Weight(s.FirstWeight)}, {s.MaxLength}, {P(s.Output)});");
+                w.Line($"{Ops}.PositionalWeighting({Id(s.Input)}, batch, length, {s.Width}, {Weight(s.FirstWeight)}, {s.MaxLength}, {Id(s.Output)});");
                 break;
             case MixStep s:
-                w.Line($"global::System.ReadOnlySpan<nint> {Id(s.Output)}Layers = stackalloc nint[] {{ {string.Join(", ", s.Inputs.Select(i => $"(nint){P(i)}"))} }};");
-                w.Line($"{Ops}.LayerwiseMix({Id(s.Output)}Layers, {Count(s.Inputs[0])}, {Weight(s.FirstWeight)}, *{Weight(s.FirstWeight + 1)}, {P(s.Output)});");
+                w.Line($"{Ops}.LayerwiseMix(new {Names.Tensor}[] {{ {string.Join(", ", s.Inputs.Select(Id))} }}, {Count(s.Inputs[0])}, {Weight(s.FirstWeight)}, {Weight(s.FirstWeight + 1)}, {Id(s.Output)});");
                 break;
         }
     }
 
+    private const string None = Names.Runtime + ".GraphWeight.None";
+
     /// <summary>u, W, b, hidden arguments of a pooling op: weights are [u] or [W, b, u].</summary>
     private static string PoolingWeights(int first, int hidden) => hidden == 0
-        ? $"weights.Pointer({first}), null, null, 0"
-        : $"weights.Pointer({first + 2}), weights.Pointer({first}), weights.Pointer({first + 1}), {hidden}";
+        ? $"weights[{first}], {None}, {None}, 0"
+        : $"weights[{first + 2}], weights[{first}], weights[{first + 1}], {hidden}";
+
+    /// <summary>
+    /// <c>{Method}Cost(batch, length[, segments])</c>: the graph's cost model, one <c>StepCost</c> per step from the runtime's
+    /// NodeCost (attention steps from their kernel class's Cost), in execution order.
+    /// </summary>
+    private static void WriteCost(CodeWriter w, ModelDeclaration model)
+    {
+        var graph = model.Graph;
+        string name = model.Method.Name;
+        bool hasSegments = graph.Steps.OfType<HierarchicalStep>().Any();
+        var shapes = new Dictionary<string, GraphValue>();
+        foreach (var input in graph.Inputs)
+            shapes[input.Name] = input;
+        string Rows(string value) => shapes[value].Pooled ? "batch" : "(long)batch * length";
+        string Count(string value) => $"{Rows(value)} * {shapes[value].Features}";
+        string Activation(int value) => $"{Names.Runtime}.Activation.{(value == 2 ? "Gelu" : value == 1 ? "Relu" : "None")}";
+
+        w.Line("/// <summary>");
+        w.Line($"/// Cost model of <see cref=\"{name}\"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch");
+        w.Line("/// of every step, in execution order, and their total. Sizes that only the data knows (segment lengths) are upper bounds.");
+        w.Line("/// </summary>");
+        w.Line(Names.GeneratedCode);
+        w.Open($"public static {Names.Runtime}.GraphCost {name}Cost(int batch, int length{(hasSegments ? ", int segments" : "")})");
+        w.Line($"return new {Names.Runtime}.GraphCost(new {Names.Runtime}.StepCost[]");
+        w.Line("{");
+        w.Indent();
+        int attentionIndex = 0;
+        foreach (var step in graph.Steps)
+        {
+            string cost = step switch
+            {
+                LinearStep s => $"{NodeCost}.Linear({Rows(s.Input)}, {s.InFeatures}, {s.OutFeatures}, {(s.Bias ? "true" : "false")}, {Activation(s.Activation)}, {(s.Residual is null ? "false" : "true")})",
+                AddStep s => $"{NodeCost}.Add({Count(s.Left)})",
+                ActivationStep s => $"{NodeCost}.Activate({Count(s.Input)}, {Activation(s.Activation)})",
+                NormStep s => $"{NodeCost}.Norm({Rows(s.Input)}, {s.Width}, rms: {(s.Rms ? "true" : "false")})",
+                AttentionStep => $"{AttentionClass(name, attentionIndex++)}.Cost(batch, length, length)",
+                PoolingStep s => $"{NodeCost}.AttentionPooling((long)batch * length, batch, {s.Width}, {s.Hidden})",
+                HierarchicalStep s => $"{NodeCost}.HierarchicalAttention(batch, length, {s.Width}, segments, {s.WordHidden}, {s.SegmentHidden})",
+                SqueezeStep s => $"{NodeCost}.SqueezeExcitation(batch, length, {s.Channels}, {s.Reduced})",
+                PositionalStep s => $"{NodeCost}.PositionalWeighting(batch, length, {s.Width})",
+                MixStep s => $"{NodeCost}.LayerwiseMix({s.Inputs.Count}, {Count(s.Inputs[0])})",
+                _ => $"default({Names.KernelCost})",
+            };
+            w.Line($"new(\"{step.Output}\", \"{Kind(step)}\", {cost}),");
+            shapes[step.Output] = new GraphValue(step.Output, step.Features, step.Pooled, false);
+        }
+        w.Unindent();
+        w.Line("});");
+        w.Close();
+    }
+
+    private static string Kind(ModelStep step) => step switch
+    {
+        LinearStep => "Linear",
+        AddStep => "Residual",
+        ActivationStep s => s.Activation == 2 ? "Gelu" : "Relu",
+        NormStep s => s.Rms ? "RmsNorm" : "LayerNorm",
+        AttentionStep => "Attention",
+        PoolingStep => "AttentionPooling",
+        HierarchicalStep => "HierarchicalAttention",
+        SqueezeStep => "SqueezeExcitation",
+        PositionalStep => "PositionalWeighting",
+        MixStep => "LayerwiseAdaptive",
+        _ => step.GetType().Name,
+    };
 
     private static void WriteAttentionKernel(CodeWriter w, string className, AttentionStep step)
     {
@@ -198,9 +258,21 @@ internal static class ModelEmitter
         w.Line(Names.GeneratedCode);
         w.Open($"private static class {className}");
         AttentionEmitter.WriteConstants(w, node);
-        w.Line("/// <summary>Runs the kernel over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>");
-        w.Line("public static unsafe void Run(float* packed, float* output, int batch, int length) =>");
-        w.Line("    RunCpuKernel(packed, packed, packed, output, null, batch, length, length);");
+        AttentionEmitter.WriteCost(w, node);
+        AttentionEmitter.WriteDeviceSource(w, className, node);
+        w.Line("/// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>");
+        w.Open($"public static unsafe void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length)");
+        w.Line("var device = packed.Device;");
+        w.Open($"if (device.Kind == {Names.DeviceKind}.Cpu)");
+        w.Line($"RunCpuKernel({Names.Runtime}.Cpu.CpuTensor.Pointer(packed), {Names.Runtime}.Cpu.CpuTensor.Pointer(packed), {Names.Runtime}.Cpu.CpuTensor.Pointer(packed), {Names.Runtime}.Cpu.CpuTensor.Pointer(output), null, batch, length, length);");
+        w.Line("global::System.GC.KeepAlive(packed);");
+        w.Line("global::System.GC.KeepAlive(output);");
+        w.Close();
+        w.Open("else");
+        w.Line("// q, k and v are the same buffer: the device kernel addresses the heads inside each packed row.");
+        w.Line($"{Names.DeviceLauncher}.LaunchAttention(device, DeviceSource, DeviceEntryPoint, HeadDim, Heads, packed, packed, packed, output, null, batch, length, length);");
+        w.Close();
+        w.Close();
         w.Line();
         AttentionEmitter.WriteCpuLaunch(w, node);
         AttentionEmitter.WriteCpuKernel(w, node);

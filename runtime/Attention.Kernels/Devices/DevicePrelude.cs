@@ -14,6 +14,10 @@ namespace Attention.Kernels;
 /// <item><term><c>LOCAL_ID(d)</c>, <c>GROUP_ID(d)</c>, <c>LOCAL_SIZE(d)</c>, <c>NUM_GROUPS(d)</c></term><description>as <c>int</c>, axis d = 0, 1, 2.</description></item>
 /// <item><term><c>INDEX</c></term><description>a signed 64-bit integer type for element offsets.</description></item>
 /// <item><term><c>EXP2</c>, <c>LOG2</c>, <c>FMAX</c>, <c>IMIN</c>, <c>IMAX</c>, <c>NEG_INF</c></term><description>float 2^x, log₂ x, float max, int min/max, −∞.</description></item>
+/// <item><term><c>EXP</c>, <c>TANH</c>, <c>ERFC</c>, <c>SQRT</c></term><description>float eˣ, tanh x, erfc x, √x (the graph ops' math).</description></item>
+/// <item><term><c>AK_DEVICE_FN</c></term><description>qualifies a helper function callable from kernels (<c>static inline</c> / <c>static __device__ __forceinline__</c>).</description></item>
+/// <item><term><c>SHARED_PTR</c></term><description>address space of a helper's pointer parameter into <c>SHARED</c> memory (<c>__local</c> / nothing).</description></item>
+/// <item><term><c>BARRIER_GLOBAL()</c></term><description>work-group barrier that also makes global-memory writes visible to the group.</description></item>
 /// <item><term><c>STORAGE_F32</c>, <c>STORAGE_F16</c>, <c>STORAGE_BF16</c></term><description>the element type of a tensor pointer for fp32, fp16 and bf16 storage.</description></item>
 /// <item><term><c>LOAD_x(p, i)</c>, <c>STORE_x(p, i, v)</c></term><description>element i of p as float; store float v into element i, rounded to nearest even (x = F32, F16, BF16).</description></item>
 /// </list>
@@ -44,6 +48,12 @@ public static class DevicePrelude
         #define IMIN(a, b) min(a, b)
         #define IMAX(a, b) max(a, b)
         #define NEG_INF (-INFINITY)
+        #define EXP(x) exp(x)
+        #define TANH(x) tanh(x)
+        #define ERFC(x) erfc(x)
+        #define SQRT(x) sqrt(x)
+        #define SHARED_PTR __local
+        #define BARRIER_GLOBAL() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
         #define STORAGE_F16 half
         #define LOAD_F16(p, i) vload_half((size_t)(i), (p))
         #define STORE_F16(p, i, x) vstore_half_rte((x), (size_t)(i), (p))
@@ -74,6 +84,12 @@ public static class DevicePrelude
         #define IMIN(a, b) min(a, b)
         #define IMAX(a, b) max(a, b)
         #define NEG_INF (-__int_as_float(0x7f800000))
+        #define EXP(x) expf(x)
+        #define TANH(x) tanhf(x)
+        #define ERFC(x) erfcf(x)
+        #define SQRT(x) sqrtf(x)
+        #define SHARED_PTR
+        #define BARRIER_GLOBAL() __syncthreads()
         #define STORAGE_F16 unsigned short
         #define LOAD_F16(p, i) ak_half_to_float((p)[i])
         #define STORE_F16(p, i, x) ((p)[i] = ak_float_to_half(x))

@@ -22,6 +22,10 @@ public sealed record WeightSpec(string Node, string Name, int[] Shape, string De
 public sealed unsafe class ModelWeights : IDisposable
 {
     private readonly nint[] _data;
+    private readonly object _copiesLock = new();
+    private readonly List<GraphWeights> _copies = [];
+    private GraphWeights? _host;
+    private long _version;
 
     /// <summary>Allocates zeroed storage for <paramref name="layout"/>.</summary>
     public ModelWeights(IReadOnlyList<WeightSpec> layout)
@@ -41,6 +45,43 @@ public sealed unsafe class ModelWeights : IDisposable
     /// <summary>Total learned floats.</summary>
     public long ParameterCount => Layout.Sum(w => w.Length);
 
+    /// <summary>
+    /// Counts changes made through <see cref="Load"/>, <see cref="InitializeRandom"/> and the indexer (whose span may be
+    /// written): a device copy older than this is refreshed by the next <see cref="On"/>.
+    /// </summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    /// <summary>
+    /// The weights where <paramref name="device"/>'s kernels read them: this host memory on the CPU, and on any other
+    /// device a copy made once (tensors from the device's memory pool) and cached until the weights change or are disposed.
+    /// </summary>
+    public GraphWeights On(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ObjectDisposedException.ThrowIf(_data.Length > 0 && _data[0] == 0, this);
+        if (device.Kind == DeviceKind.Cpu)
+            return _host ??= new GraphWeights(this, device, null, 0);
+        lock (_copiesLock)
+        {
+            long version = Version;
+            int index = _copies.FindIndex(c => ReferenceEquals(c.Device, device));
+            if (index >= 0 && _copies[index].Version == version)
+                return _copies[index];
+            var tensors = index >= 0 ? _copies[index].Tensors! : new Tensor<float>[Layout.Count];
+            for (int i = 0; i < Layout.Count; i++)
+            {
+                tensors[i] ??= Tensor.Create<float>(device, (int)Math.Max(1, Layout[i].Length));
+                device.CopyFromHost(new ReadOnlySpan<float>(Pointer(i), (int)Layout[i].Length), tensors[i].Buffer);
+            }
+            var copy = new GraphWeights(this, device, tensors, version);
+            if (index >= 0)
+                _copies[index] = copy;
+            else
+                _copies.Add(copy);
+            return copy;
+        }
+    }
+
     /// <summary>Storage of weight <paramref name="index"/> (for generated code).</summary>
     public float* Pointer(int index)
     {
@@ -54,6 +95,7 @@ public sealed unsafe class ModelWeights : IDisposable
         get
         {
             int index = IndexOf(node, name);
+            Interlocked.Increment(ref _version); // the caller may write through the span
             return new Span<float>(Pointer(index), (int)Layout[index].Length);
         }
     }
@@ -67,6 +109,7 @@ public sealed unsafe class ModelWeights : IDisposable
             throw new ArgumentException(
                 $"Weight '{node}.{name}' has shape {TensorShape.Format(spec.Shape)} ({spec.Length} floats), but {values.Length} were given.", nameof(values));
         values.CopyTo(new Span<float>(Pointer(index), values.Length));
+        Interlocked.Increment(ref _version);
     }
 
     /// <summary>
@@ -85,6 +128,7 @@ public sealed unsafe class ModelWeights : IDisposable
             for (int j = 0; j < data.Length; j++)
                 data[j] = (float)((isScale ? 1 : 0) + (random.NextDouble() * 2 - 1) * bound);
         }
+        Interlocked.Increment(ref _version);
     }
 
     private int IndexOf(string node, string name)
@@ -98,13 +142,74 @@ public sealed unsafe class ModelWeights : IDisposable
             $"No weight '{node}.{name}'. This model has: {string.Join(", ", Layout.Select(w => w.Node + "." + w.Name))}.", nameof(node));
     }
 
-    /// <summary>Frees the storage.</summary>
+    /// <summary>Frees the storage and returns the device copies' memory to their pools.</summary>
     public void Dispose()
     {
+        lock (_copiesLock)
+        {
+            foreach (var copy in _copies)
+            {
+                foreach (var tensor in copy.Tensors!)
+                    tensor?.Dispose();
+            }
+            _copies.Clear();
+        }
         for (int i = 0; i < _data.Length; i++)
         {
             NativeMemory.AlignedFree((void*)_data[i]);
             _data[i] = 0;
         }
     }
+}
+
+/// <summary>
+/// A model's weights bound to one device (from <see cref="ModelWeights.On"/>): what the generated graph code hands to
+/// <see cref="GraphOps"/>. Index it in <see cref="ModelWeights.Layout"/> order.
+/// </summary>
+public sealed class GraphWeights
+{
+    internal GraphWeights(ModelWeights host, Device device, Tensor<float>[]? tensors, long version)
+    {
+        Host = host;
+        Device = device;
+        Tensors = tensors;
+        Version = version;
+    }
+
+    /// <summary>The host weights this is a view or copy of.</summary>
+    public ModelWeights Host { get; }
+
+    /// <summary>Where the kernels read them.</summary>
+    public Device Device { get; }
+
+    /// <summary>The device copies (null on the CPU, where the host memory is read directly).</summary>
+    internal Tensor<float>[]? Tensors { get; }
+
+    /// <summary>The <see cref="ModelWeights.Version"/> the copies were made from.</summary>
+    internal long Version { get; }
+
+    /// <summary>Weight <paramref name="index"/>.</summary>
+    public unsafe GraphWeight this[int index] => new(Host.Pointer(index), Tensors?[index]);
+}
+
+/// <summary>One weight as a graph op reads it: host memory, plus its device copy off the CPU. <c>default</c> is "none" (e.g. no bias).</summary>
+public readonly unsafe struct GraphWeight
+{
+    internal GraphWeight(float* host, Tensor<float>? onDevice)
+    {
+        Host = host;
+        OnDevice = onDevice;
+    }
+
+    /// <summary>No weight (an optional one that the node does not have).</summary>
+    public static GraphWeight None => default;
+
+    /// <summary>True for <see cref="None"/>.</summary>
+    public bool IsNone => Host == null;
+
+    /// <summary>The host copy (always present for a real weight: small host-side math, e.g. softmax of mix logits, reads it).</summary>
+    internal float* Host { get; }
+
+    /// <summary>The device copy, or null on the CPU.</summary>
+    internal Tensor<float>? OnDevice { get; }
 }

@@ -32,8 +32,25 @@ namespace Demo.Models
         public global::Attention.Kernels.ModelWeights ClassifyWeights =>
             global::System.Threading.LazyInitializer.EnsureInitialized(ref _classifyWeights, static () => new global::Attention.Kernels.ModelWeights(ClassifyWeightLayout));
 
+        /// <summary>
+        /// Cost model of <see cref="Classify"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch
+        /// of every step, in execution order, and their total. Sizes that only the data knows (segment lengths) are upper bounds.
+        /// </summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
+        public static global::Attention.Kernels.GraphCost ClassifyCost(int batch, int length, int segments)
+        {
+            return new global::Attention.Kernels.GraphCost(new global::Attention.Kernels.StepCost[]
+            {
+                new("positioned", "PositionalWeighting", global::Attention.Kernels.NodeCost.PositionalWeighting(batch, length, 64)),
+                new("excited", "SqueezeExcitation", global::Attention.Kernels.NodeCost.SqueezeExcitation(batch, length, 64, 8)),
+                new("document", "HierarchicalAttention", global::Attention.Kernels.NodeCost.HierarchicalAttention(batch, length, 64, segments, 32, 0)),
+                new("normalized", "RmsNorm", global::Attention.Kernels.NodeCost.Norm(batch, 64, rms: true)),
+                new("logits", "Linear", global::Attention.Kernels.NodeCost.Linear(batch, 64, 5, true, global::Attention.Kernels.Activation.None, false)),
+            });
+        }
+
         /// <remarks>
-        /// <para><b>Attention graph</b> (generated): 5 kernel launches on the CPU backend, in this order:</para>
+        /// <para><b>Attention graph</b> (generated): 5 steps, run on the device of the inputs (CPU, OpenCL or CUDA), in this order:</para>
         /// <list type="number">
         /// <item><description>positioned = tokens·(1 + p[t])</description></item>
         /// <item><description>excited = positioned·sigmoid(FC(ReLU(FC(mean_t positioned)))), two passes</description></item>
@@ -41,7 +58,7 @@ namespace Demo.Models
         /// <item><description>normalized = RmsNorm(document) over 64 features</description></item>
         /// <item><description>logits = normalized·Wᵀ + b (64 → 5)</description></item>
         /// </list>
-        /// <para>Weights: <see cref="ClassifyWeightLayout"/>, 36,429 parameters.</para>
+        /// <para>Weights: <see cref="ClassifyWeightLayout"/>, 36,429 parameters (copied once to each device they run on). Cost model: <see cref="ClassifyCost"/>.</para>
         /// </remarks>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
         public partial void Classify(global::Attention.Kernels.Tensor<float> tokens, global::Attention.Kernels.Tensor<int> sentences, global::Attention.Kernels.Tensor<float> logits)
@@ -57,40 +74,29 @@ namespace Demo.Models
             global::Attention.Kernels.TensorShape.ExpectDevice(sentences, nameof(sentences), device);
             global::Attention.Kernels.TensorShape.Expect(logits, nameof(logits), "[B, 5]", batch, 5);
             global::Attention.Kernels.TensorShape.ExpectDevice(logits, nameof(logits), device);
-            if (device.Kind != global::Attention.Kernels.DeviceKind.Cpu)
-            {
-                throw new global::System.NotSupportedException($"Classify: model graphs run on the CPU backend in this version; {device} has no graph kernels yet. Copy the inputs to Device.Cpu.");
-            }
 
-            unsafe
-            {
-                var weights = ClassifyWeights;
+            // Host memory on the CPU; elsewhere a copy made on first use and kept until the weights change.
+            var weights = ClassifyWeights.On(device);
 
-                // 1. positioned = tokens·(1 + p[t])
-                using var v_positioned = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
-                global::Attention.Kernels.Cpu.CpuOps.PositionalWeighting(global::Attention.Kernels.Cpu.CpuTensor.Pointer(tokens), batch, length, 64, weights.Pointer(0), 512, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_positioned));
+            // 1. positioned = tokens·(1 + p[t])
+            using var v_positioned = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
+            global::Attention.Kernels.GraphOps.PositionalWeighting(tokens, batch, length, 64, weights[0], 512, v_positioned);
 
-                // 2. excited = positioned·sigmoid(FC(ReLU(FC(mean_t positioned)))), two passes
-                using var v_excited = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
-                global::Attention.Kernels.Cpu.CpuOps.SqueezeExcitation(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_positioned), batch, length, 64, weights.Pointer(1), weights.Pointer(2), 8, weights.Pointer(3), weights.Pointer(4), global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_excited));
+            // 2. excited = positioned·sigmoid(FC(ReLU(FC(mean_t positioned)))), two passes
+            using var v_excited = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
+            global::Attention.Kernels.GraphOps.SqueezeExcitation(v_positioned, batch, length, 64, weights[1], weights[2], 8, weights[3], weights[4], v_excited);
 
-                // 3. document = pool over segments of (pool within each segment of excited)
-                using var v_document = global::Attention.Kernels.Tensor.Create<float>(device, batch, 64);
-                global::Attention.Kernels.Cpu.CpuOps.HierarchicalAttention(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_excited), batch, length, 64, global::Attention.Kernels.Cpu.CpuTensor.Pointer(sentences), sentences.Dim(1) - 1,
-                    weights.Pointer(7), weights.Pointer(5), weights.Pointer(6), 32, weights.Pointer(8), null, null, 0, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_document));
+            // 3. document = pool over segments of (pool within each segment of excited)
+            using var v_document = global::Attention.Kernels.Tensor.Create<float>(device, batch, 64);
+            global::Attention.Kernels.GraphOps.HierarchicalAttention(v_excited, batch, length, 64, sentences, sentences.Dim(1) - 1,
+                weights[7], weights[5], weights[6], 32, weights[8], global::Attention.Kernels.GraphWeight.None, global::Attention.Kernels.GraphWeight.None, 0, v_document);
 
-                // 4. normalized = RmsNorm(document) over 64 features
-                using var v_normalized = global::Attention.Kernels.Tensor.Create<float>(device, batch, 64);
-                global::Attention.Kernels.Cpu.CpuOps.RmsNorm(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_document), batch, 64, weights.Pointer(9), 1E-06f, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_normalized));
+            // 4. normalized = RmsNorm(document) over 64 features
+            using var v_normalized = global::Attention.Kernels.Tensor.Create<float>(device, batch, 64);
+            global::Attention.Kernels.GraphOps.RmsNorm(v_document, batch, 64, weights[9], 1E-06f, v_normalized);
 
-                // 5. logits = normalized·Wᵀ + b (64 → 5)
-                global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_normalized), batch, 64, weights.Pointer(10), weights.Pointer(11), 5, global::Attention.Kernels.Cpu.CpuTensor.Pointer(logits), global::Attention.Kernels.Activation.None, null);
-
-                // The tensors own the memory the kernels read through raw pointers: keep them alive until here.
-                global::System.GC.KeepAlive(tokens);
-                global::System.GC.KeepAlive(sentences);
-                global::System.GC.KeepAlive(logits);
-            }
+            // 5. logits = normalized·Wᵀ + b (64 → 5)
+            global::Attention.Kernels.GraphOps.Linear(v_normalized, batch, 64, weights[10], weights[11], 5, logits, global::Attention.Kernels.Activation.None, null);
         }
     }
 }

@@ -25,8 +25,26 @@ partial class Mixer
     public static global::Attention.Kernels.ModelWeights RunWeights =>
         global::System.Threading.LazyInitializer.EnsureInitialized(ref _runWeights, static () => new global::Attention.Kernels.ModelWeights(RunWeightLayout));
 
+    /// <summary>
+    /// Cost model of <see cref="Run"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch
+    /// of every step, in execution order, and their total. Sizes that only the data knows (segment lengths) are upper bounds.
+    /// </summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
+    public static global::Attention.Kernels.GraphCost RunCost(int batch, int length)
+    {
+        return new global::Attention.Kernels.GraphCost(new global::Attention.Kernels.StepCost[]
+        {
+            new("attn.qkv", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 64, 128, true, global::Attention.Kernels.Activation.None, false)),
+            new("attn.attention", "Attention", RunAttention1.Cost(batch, length, length)),
+            new("h1", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 64, 64, true, global::Attention.Kernels.Activation.None, true)),
+            new("r", "Relu", global::Attention.Kernels.NodeCost.Activate((long)batch * length * 64, global::Attention.Kernels.Activation.Relu)),
+            new("mixed", "LayerwiseAdaptive", global::Attention.Kernels.NodeCost.LayerwiseMix(3, (long)batch * length * 64)),
+            new("pooled", "AttentionPooling", global::Attention.Kernels.NodeCost.AttentionPooling((long)batch * length, batch, 64, 0)),
+        });
+    }
+
     /// <remarks>
-    /// <para><b>Attention graph</b> (generated): 6 kernel launches on the CPU backend, in this order:</para>
+    /// <para><b>Attention graph</b> (generated): 6 steps, run on the device of the inputs (CPU, OpenCL or CUDA), in this order:</para>
     /// <list type="number">
     /// <item><description>attn.qkv = x·Wᵀ + b (64 → 128)</description></item>
     /// <item><description>attn.attention = attention(attn.qkv): 4 heads (KV 2) of 16, None mask, heads read in place from the packed projection</description></item>
@@ -38,7 +56,7 @@ partial class Mixer
     /// <para>'attn' expands to attn.qkv (QKV projection) → attn.attention (fused attention) → attn (output projection).</para>
     /// <para>'attn' + 'h1' fused: the residual add happens in the GEMM epilogue.</para>
     /// <para>'r' runs unfused: 'h1' is also read by 'mixed'.</para>
-    /// <para>Weights: <see cref="RunWeightLayout"/>, 12,548 parameters.</para>
+    /// <para>Weights: <see cref="RunWeightLayout"/>, 12,548 parameters (copied once to each device they run on). Cost model: <see cref="RunCost"/>.</para>
     /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
     internal static partial void Run(global::Attention.Kernels.Tensor<float> x, global::Attention.Kernels.Tensor<float> pooled)
@@ -51,43 +69,32 @@ partial class Mixer
         global::Attention.Kernels.TensorShape.ExpectDevice(x, nameof(x), device);
         global::Attention.Kernels.TensorShape.Expect(pooled, nameof(pooled), "[B, 64]", batch, 64);
         global::Attention.Kernels.TensorShape.ExpectDevice(pooled, nameof(pooled), device);
-        if (device.Kind != global::Attention.Kernels.DeviceKind.Cpu)
-        {
-            throw new global::System.NotSupportedException($"Run: model graphs run on the CPU backend in this version; {device} has no graph kernels yet. Copy the inputs to Device.Cpu.");
-        }
 
-        unsafe
-        {
-            var weights = RunWeights;
+        // Host memory on the CPU; elsewhere a copy made on first use and kept until the weights change.
+        var weights = RunWeights.On(device);
 
-            // 1. attn.qkv = x·Wᵀ + b (64 → 128)
-            using var v_attn_qkv = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 128);
-            global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(x), batch * length, 64, weights.Pointer(0), weights.Pointer(1), 128, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_attn_qkv), global::Attention.Kernels.Activation.None, null);
+        // 1. attn.qkv = x·Wᵀ + b (64 → 128)
+        using var v_attn_qkv = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 128);
+        global::Attention.Kernels.GraphOps.Linear(x, batch * length, 64, weights[0], weights[1], 128, v_attn_qkv, global::Attention.Kernels.Activation.None, null);
 
-            // 2. attn.attention = attention(attn.qkv): 4 heads (KV 2) of 16, None mask, heads read in place from the packed projection
-            using var v_attn_attention = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
-            RunAttention1.Run(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_attn_qkv), global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_attn_attention), batch, length);
+        // 2. attn.attention = attention(attn.qkv): 4 heads (KV 2) of 16, None mask, heads read in place from the packed projection
+        using var v_attn_attention = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
+        RunAttention1.Run(v_attn_qkv, v_attn_attention, batch, length);
 
-            // 3. attn = attn.attention·Wᵀ + b (64 → 64), then h1 (Residual) fused: the residual add happens in the GEMM epilogue
-            using var v_h1 = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
-            global::Attention.Kernels.Cpu.CpuOps.Linear(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_attn_attention), batch * length, 64, weights.Pointer(2), weights.Pointer(3), 64, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_h1), global::Attention.Kernels.Activation.None, global::Attention.Kernels.Cpu.CpuTensor.Pointer(x));
+        // 3. attn = attn.attention·Wᵀ + b (64 → 64), then h1 (Residual) fused: the residual add happens in the GEMM epilogue
+        using var v_h1 = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
+        global::Attention.Kernels.GraphOps.Linear(v_attn_attention, batch * length, 64, weights[2], weights[3], 64, v_h1, global::Attention.Kernels.Activation.None, x);
 
-            // 4. r = Relu(h1)
-            using var v_r = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
-            global::Attention.Kernels.Cpu.CpuOps.Activate(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_h1), (long)(batch * length) * 64, global::Attention.Kernels.Activation.Relu, global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_r));
+        // 4. r = Relu(h1)
+        using var v_r = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
+        global::Attention.Kernels.GraphOps.Activate(v_h1, (long)(batch * length) * 64, global::Attention.Kernels.Activation.Relu, v_r);
 
-            // 5. mixed = γ·Σ softmax(logits)_l·{x, h1, r}
-            using var v_mixed = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
-            global::System.ReadOnlySpan<nint> v_mixedLayers = stackalloc nint[] { (nint)global::Attention.Kernels.Cpu.CpuTensor.Pointer(x), (nint)global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_h1), (nint)global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_r) };
-            global::Attention.Kernels.Cpu.CpuOps.LayerwiseMix(v_mixedLayers, (long)(batch * length) * 64, weights.Pointer(4), *weights.Pointer(5), global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_mixed));
+        // 5. mixed = γ·Σ softmax(logits)_l·{x, h1, r}
+        using var v_mixed = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
+        global::Attention.Kernels.GraphOps.LayerwiseMix(new global::Attention.Kernels.Tensor<float>[] { x, v_h1, v_r }, (long)(batch * length) * 64, weights[4], weights[5], v_mixed);
 
-            // 6. pooled = Σ_t softmax_t(score(x_t))·x_t over mixed, one streaming pass
-            global::Attention.Kernels.Cpu.CpuOps.AttentionPooling(global::Attention.Kernels.Cpu.CpuTensor.Pointer(v_mixed), batch, length, 64, weights.Pointer(6), null, null, 0, global::Attention.Kernels.Cpu.CpuTensor.Pointer(pooled));
-
-            // The tensors own the memory the kernels read through raw pointers: keep them alive until here.
-            global::System.GC.KeepAlive(x);
-            global::System.GC.KeepAlive(pooled);
-        }
+        // 6. pooled = Σ_t softmax_t(score(x_t))·x_t over mixed, one streaming pass
+        global::Attention.Kernels.GraphOps.AttentionPooling(v_mixed, batch, length, 64, weights[6], global::Attention.Kernels.GraphWeight.None, global::Attention.Kernels.GraphWeight.None, 0, pooled);
     }
 
     /// <summary>Fused self-attention of step 'attn.attention', reading q, k and v heads in place from the packed projection 'attn.qkv'.</summary>
@@ -109,9 +116,172 @@ partial class Mixer
         /// <summary>Multiplier of q·kᵀ (1/√16).</summary>
         public const float Scale = 0.25f;
 
-        /// <summary>Runs the kernel over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>
-        public static unsafe void Run(float* packed, float* output, int batch, int length) =>
-            RunCpuKernel(packed, packed, packed, output, null, batch, length, length);
+        /// <summary>
+        /// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs
+        /// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch.
+        /// </summary>
+        public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength)
+        {
+            double pairs = global::Attention.Kernels.AttentionGeometry.VisiblePairs(queryLength, keyLength, Mask, Window);
+            double flops = 4.0 * batch * Heads * HeadDim * pairs;
+            double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim;
+            double bytes = elements * sizeof(float);
+            return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength));
+        }
+
+        /// <summary>Name of the kernel function in <see cref="DeviceSource"/>.</summary>
+        public const string DeviceEntryPoint = "ak_RunAttention1";
+
+        /// <summary>
+        /// The portable device-C kernel (OpenCL C / CUDA C through the runtime's <see cref="global::Attention.Kernels.DevicePrelude"/>),
+        /// compiled by the device's driver at first use and cached. One work-group per (query block, head, batch).
+        /// </summary>
+        public const string DeviceSource = """
+            // Fused scaled dot-product attention 'RunAttention1' (generated by Attention.Kernels.Generator; do not edit).
+            // Portable device C: the runtime compiles it after a backend prelude (OpenCL C or CUDA C) that defines
+            // KERNEL, GLOBAL, SHARED, RESTRICT, BARRIER(), LOCAL_ID(d), GROUP_ID(d), LOCAL_SIZE(d), INDEX, EXP2, LOG2, FMAX, IMIN, IMAX, NEG_INF,
+            // and the storage macros STORAGE_x (element type), LOAD_x(p, i) (element i as float), STORE_x(p, i, x) (x rounded to nearest even).
+            // Grid: GROUP_ID(0) = block of LOCAL_SIZE(0) query rows (one work-item per row), GROUP_ID(1) = head, GROUP_ID(2) = batch.
+
+            // Compile-time constants of the declaration.
+            #define HEAD_DIM 16
+            #define HEADS 4
+            #define KV_HEADS 2
+            #define GROUP_SIZE 2 /* query heads per key/value head */
+            #define SCALE 0.25f
+            #define LOG2E 1.442695f
+            #define LN2 0.6931472f
+            // Layout PackedQkv: distance in elements between consecutive sequence positions of one head.
+            // One row of the packed projection holds q (HEADS heads), then k and v (KV_HEADS heads each): heads are split by indexing.
+            #define Q_ROW_STRIDE ((HEADS + 2 * KV_HEADS) * HEAD_DIM)
+            #define KV_ROW_STRIDE Q_ROW_STRIDE
+            // Keys staged in local memory per step; the launcher passes -DBLOCK_K=n to fit the device's local memory.
+            #ifndef BLOCK_K
+            #define BLOCK_K 32
+            #endif
+            // Storage fp32: q, k, v and output are floats.
+            #define STORAGE STORAGE_F32
+            #define LOAD(p, i) LOAD_F32(p, i)
+            #define STORE(p, i, x) STORE_F32(p, i, x)
+
+            KERNEL void ak_RunAttention1(
+                const GLOBAL STORAGE* RESTRICT q_all,
+                const GLOBAL STORAGE* RESTRICT k_all,
+                const GLOBAL STORAGE* RESTRICT v_all,
+                GLOBAL STORAGE* RESTRICT out_all,
+                GLOBAL float* RESTRICT lse_all, /* unused: no log-sum-exp output */
+                int query_length,
+                int key_length)
+            {
+                // Keys and values of the current block, shared by the work-group.
+                SHARED float k_tile[BLOCK_K * HEAD_DIM];
+                SHARED float v_tile[BLOCK_K * HEAD_DIM];
+
+                // Work-group -> (batch, head, block of query rows); work-item -> one query row.
+                const int rows = LOCAL_SIZE(0);
+                const int lane = LOCAL_ID(0);
+                const int head = GROUP_ID(1);
+                const int batch = GROUP_ID(2);
+                const int kv_head = head / GROUP_SIZE; /* GQA: consecutive query heads share a key/value head */
+                const int first_query = GROUP_ID(0) * rows;
+                const int query = first_query + lane;
+                const int active = query < query_length; /* rows past the end only help stage tiles */
+                const int block_rows = IMIN(rows, query_length - first_query);
+                // q, k and v all point into the packed projection [B, T, (HEADS + 2 KV_HEADS) HEAD_DIM]: no split, no copy.
+                const GLOBAL STORAGE* q = q_all + ((INDEX)batch * query_length + query) * Q_ROW_STRIDE + head * HEAD_DIM;
+                const GLOBAL STORAGE* k = k_all + (INDEX)batch * key_length * KV_ROW_STRIDE + (HEADS + kv_head) * HEAD_DIM;
+                const GLOBAL STORAGE* v = v_all + (INDEX)batch * key_length * KV_ROW_STRIDE + (HEADS + KV_HEADS + kv_head) * HEAD_DIM;
+                GLOBAL STORAGE* out = out_all + (((INDEX)batch * query_length + query) * HEADS + head) * HEAD_DIM;
+
+                // No mask: every row sees every key.
+                const int key_start = 0;
+                const int key_end = key_length;
+
+                // This row's query, pre-scaled by SCALE * log2(e) so the softmax can use 2^x; its output accumulator;
+                // the running max (log2 domain) and running sum of the online softmax.
+                float q_row[HEAD_DIM];
+                float acc[HEAD_DIM];
+                for (int d = 0; d < HEAD_DIM; d++)
+                {
+                    q_row[d] = active ? LOAD(q, d) * (SCALE * LOG2E) : 0.0f;
+                    acc[d] = 0.0f;
+                }
+                float row_max = NEG_INF;
+                float row_sum = 0.0f;
+
+                // Stream the visible key/value blocks (the bounds are the same for the whole group, so every work-item reaches every barrier).
+                for (int first_key = key_start; first_key < key_end; first_key += BLOCK_K)
+                {
+                    const int keys = IMIN(BLOCK_K, key_end - first_key);
+
+                    // Stage: the group copies the block's keys and values into local memory as floats (consecutive work-items read consecutive elements).
+                    for (int i = lane; i < keys * HEAD_DIM; i += rows)
+                    {
+                        const int j = i / HEAD_DIM;
+                        const INDEX at = (INDEX)(first_key + j) * KV_ROW_STRIDE + (i - j * HEAD_DIM);
+                        k_tile[i] = LOAD(k, at);
+                        v_tile[i] = LOAD(v, at);
+                    }
+                    BARRIER();
+
+                    // Scores: s[j] = q . k_j in the log2 domain; the block's max.
+                    float s[BLOCK_K];
+                    float block_max = NEG_INF;
+                    for (int j = 0; j < keys; j++)
+                    {
+                        float dot = 0.0f;
+                        for (int d = 0; d < HEAD_DIM; d++)
+                            dot += q_row[d] * k_tile[j * HEAD_DIM + d];
+                        s[j] = dot;
+                        block_max = FMAX(block_max, dot);
+                    }
+
+                    // Online softmax: raise the running max, rescale the sum and accumulator by 2^(old max - new max),
+                    // add p[j] = 2^(s[j] - new max) and p[j] * v_j. A row that has seen no visible key keeps max -inf and sum 0.
+                    const float new_max = FMAX(row_max, block_max);
+                    if (new_max != NEG_INF)
+                    {
+                        const float correction = EXP2(row_max - new_max);
+                        row_sum *= correction;
+                        for (int d = 0; d < HEAD_DIM; d++)
+                            acc[d] *= correction;
+                        for (int j = 0; j < keys; j++)
+                        {
+                            const float p = EXP2(s[j] - new_max);
+                            row_sum += p;
+                            for (int d = 0; d < HEAD_DIM; d++)
+                                acc[d] += p * v_tile[j * HEAD_DIM + d];
+                        }
+                        row_max = new_max;
+                    }
+                    BARRIER(); /* the tiles are reloaded by the next block */
+                }
+
+                // Store: out = acc / sum; a row that saw no key gets zeros.
+                if (!active)
+                    return;
+                const float inverse = row_sum > 0.0f ? 1.0f / row_sum : 0.0f;
+                for (int d = 0; d < HEAD_DIM; d++)
+                    STORE(out, d, acc[d] * inverse);
+            }
+            """;
+
+        /// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>
+        public static unsafe void Run(global::Attention.Kernels.Tensor<float> packed, global::Attention.Kernels.Tensor<float> output, int batch, int length)
+        {
+            var device = packed.Device;
+            if (device.Kind == global::Attention.Kernels.DeviceKind.Cpu)
+            {
+                RunCpuKernel(global::Attention.Kernels.Cpu.CpuTensor.Pointer(packed), global::Attention.Kernels.Cpu.CpuTensor.Pointer(packed), global::Attention.Kernels.Cpu.CpuTensor.Pointer(packed), global::Attention.Kernels.Cpu.CpuTensor.Pointer(output), null, batch, length, length);
+                global::System.GC.KeepAlive(packed);
+                global::System.GC.KeepAlive(output);
+            }
+            else
+            {
+                // q, k and v are the same buffer: the device kernel addresses the heads inside each packed row.
+                global::Attention.Kernels.DeviceKernelLauncher.LaunchAttention(device, DeviceSource, DeviceEntryPoint, HeadDim, Heads, packed, packed, packed, output, null, batch, length, length);
+            }
+        }
 
         /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse may be null).</summary>
         internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)

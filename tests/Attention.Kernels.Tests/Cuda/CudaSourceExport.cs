@@ -25,12 +25,16 @@ internal static class CudaSources
     /// <summary>What the exporter writes for one kernel: the CUDA prelude, <c>#line 1</c>, the device source.</summary>
     public static string CudaFile(string deviceSource) => DevicePrelude.Cuda + LineMarker + deviceSource;
 
-    /// <summary>Every generated <c>*Kernel</c> class nested in <paramref name="declaringType"/> with a <c>public const string DeviceSource</c>.</summary>
-    public static IEnumerable<(string Name, string Source)> DeviceSources(Type declaringType)
+    /// <summary>
+    /// Every generated kernel class nested in <paramref name="declaringType"/> with a <c>public const string DeviceSource</c>:
+    /// the <c>*Kernel</c> classes of single attention ops, or (<paramref name="anyName"/>) also the attention classes of a
+    /// model graph (<c>{Method}Attention{n}</c>).
+    /// </summary>
+    public static IEnumerable<(string Name, string Source)> DeviceSources(Type declaringType, bool anyName = false)
     {
         foreach (var nested in declaringType.GetNestedTypes(BindingFlags.Public | BindingFlags.NonPublic).OrderBy(t => t.Name, StringComparer.Ordinal))
         {
-            if (!nested.Name.EndsWith("Kernel", StringComparison.Ordinal))
+            if (!anyName && !nested.Name.EndsWith("Kernel", StringComparison.Ordinal))
                 continue;
             var field = nested.GetField("DeviceSource", BindingFlags.Public | BindingFlags.Static);
             if (field is { IsLiteral: true } && field.FieldType == typeof(string) && field.GetRawConstantValue() is string source)
@@ -41,7 +45,9 @@ internal static class CudaSources
 
 /// <summary>
 /// Writes every generated kernel's <c>DeviceSource</c> (CUDA prelude prepended) as .cu files into the folder named by
-/// <c>AK_EXPORT_CUDA_DIR</c>, for tests/cuda-ptx-check.sh to compile with clang. Skips when the variable is unset.
+/// <c>AK_EXPORT_CUDA_DIR</c>, for tests/cuda-ptx-check.sh to compile with clang: the single attention kernels, the
+/// attention kernels of the test model graphs (packed QKV), and the runtime's graph ops (DeviceOps.Source, every other
+/// node kind). Skips when the variable is unset.
 /// </summary>
 public sealed class CudaSourceExportTests
 {
@@ -64,6 +70,12 @@ public sealed class CudaSourceExportTests
         var sources = CudaSources.DeviceSources(typeof(TestKernels)).Concat(CudaSources.DeviceSources(typeof(Storage.StorageKernels))).ToList();
         foreach (var (name, source) in sources)
             File.WriteAllText(Path.Combine(directory!, name + ".cu"), CudaSources.CudaFile(source));
+        var models = new[] { typeof(Graphs.TwoLayerEncoder), typeof(Graphs.Mixer) }
+            .SelectMany(type => CudaSources.DeviceSources(type, anyName: true).Select(k => (Name: type.Name + "_" + k.Name, k.Source))).ToList();
+        Assert.NotEmpty(models);
+        foreach (var (name, source) in models)
+            File.WriteAllText(Path.Combine(directory!, name + ".cu"), CudaSources.CudaFile(source));
+        File.WriteAllText(Path.Combine(directory!, "graph_ops.cu"), CudaSources.CudaFile(DeviceOps.Source));
         // The smoke kernel travels along, so the folder always holds at least one real flash-attention kernel.
         File.WriteAllText(Path.Combine(directory!, "smoke_kernel.cu"), CudaSources.SmokeKernelFile);
         Skip.If(sources.Count == 0,

@@ -4,15 +4,25 @@ using Xunit.Abstractions;
 
 namespace Attention.Kernels.Tests.Graphs;
 
-/// <summary>Whole generated model graphs against references composed from the fp64 node references.</summary>
+/// <summary>
+/// Whole generated model graphs against references composed from the fp64 node references, on the CPU backend and on
+/// the OpenCL device (skipped without a driver unless AK_REQUIRE_OPENCL=1): the same generated method runs on both.
+/// </summary>
 public sealed class ModelNumericsTests(ITestOutputHelper log)
 {
     private const double Tolerance = 1e-5;
 
     public static IEnumerable<object[]> Seeds() => Enumerable.Range(0, 8).Select(i => new object[] { AttentionHarness.RunSeed + 101 * i });
 
+    /// <summary>Eight cases on the CPU, four on OpenCL (PoCL runs the device kernels on this machine's CPU), two on CUDA (skipped without a GPU).</summary>
+    public static IEnumerable<object[]> DevicesAndSeeds() =>
+        Seeds().Select(s => new object[] { "cpu", s[0] }).Concat(Seeds().Take(4).Select(s => new object[] { "opencl", s[0] }))
+            .Concat(Seeds().Take(2).Select(s => new object[] { "cuda", s[0] }));
+
     /// <summary>Half the cases decode-sized (T ≤ 4: the row-mode attention kernel), half prefill-sized.</summary>
-    public static IEnumerable<object[]> SeedsAndModes() => Seeds().Select((s, i) => new object[] { s[0], i % 2 == 0 });
+    public static IEnumerable<object[]> DevicesSeedsAndModes() => DevicesAndSeeds().Select((s, i) => new object[] { s[0], s[1], i % 2 == 0 });
+
+    private static Device GetDevice(string name) => OpenCl.OpenClGraphOpsTests.GetDevice(name);
 
     private static float[] Floats(double[] values) => values.Select(v => (float)v).ToArray();
 
@@ -27,10 +37,11 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         return (actual, Accuracy.RelativeError(actual, expected));
     }
 
-    [Theory]
-    [MemberData(nameof(SeedsAndModes))]
-    public void Two_layer_encoder_matches_the_composed_reference(int seed, bool decode)
+    [SkippableTheory]
+    [MemberData(nameof(DevicesSeedsAndModes))]
+    public void Two_layer_encoder_matches_the_composed_reference(string deviceName, int seed, bool decode)
     {
+        var device = GetDevice(deviceName);
         var random = new Random(seed);
         int batch = random.Next(1, 3), length = decode ? random.Next(1, 5) : random.Next(5, 48);
         var model = new TwoLayerEncoder();
@@ -44,17 +55,18 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         var layer1 = Floats(ReferenceModels.EncoderLayer(x, batch, length, Layer("attn1", "norm1", "up1", "down1", "norm2"), Weight));
         var expected = ReferenceModels.EncoderLayer(layer1, batch, length, Layer("attn2", "norm3", "up2", "down2", "y"), Weight);
 
-        using var xt = Tensor.FromArray<float>(Device.Cpu, x, batch, length, TwoLayerEncoder.Features);
-        using var yt = Tensor.Create<float>(Device.Cpu, batch, length, TwoLayerEncoder.Features);
+        using var xt = Tensor.FromArray<float>(device, x, batch, length, TwoLayerEncoder.Features);
+        using var yt = Tensor.Create<float>(device, batch, length, TwoLayerEncoder.Features);
         var (_, error) = RunAndCompare(yt, expected, () => model.Forward(xt, yt));
-        log.WriteLine($"B={batch} T={length}: ‖y−ref‖/‖ref‖ = {error:E2}");
-        Assert.True(error <= Tolerance, $"seed {seed} B={batch} T={length}: error {error:E2}");
+        log.WriteLine($"{device.Kind} B={batch} T={length}: ‖y−ref‖/‖ref‖ = {error:E2}");
+        Assert.True(error <= Tolerance, $"{device.Kind} seed {seed} B={batch} T={length}: error {error:E2}");
     }
 
-    [Theory]
-    [MemberData(nameof(Seeds))]
-    public void Document_classifier_matches_the_composed_reference(int seed)
+    [SkippableTheory]
+    [MemberData(nameof(DevicesAndSeeds))]
+    public void Document_classifier_matches_the_composed_reference(string deviceName, int seed)
     {
+        var device = GetDevice(deviceName);
         var random = new Random(seed);
         int batch = random.Next(1, 4), length = random.Next(1, 80), segments = random.Next(1, 6);
         const int F = DocumentClassifier.Features;
@@ -82,18 +94,19 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         var normalized = Floats(ReferenceOps.RmsNorm(Floats(document), batch, F, W(w, "normalized", "gamma"), 1e-6));
         var expected = ReferenceOps.Linear(normalized, batch, F, W(w, "logits", "weight"), W(w, "logits", "bias"), DocumentClassifier.Classes, Activation.None, null);
 
-        using var tt = Tensor.FromArray<float>(Device.Cpu, tokens, batch, length, F);
-        using var st = Tensor.FromArray<int>(Device.Cpu, offsets, batch, segments + 1);
-        using var lt = Tensor.Create<float>(Device.Cpu, batch, DocumentClassifier.Classes);
+        using var tt = Tensor.FromArray<float>(device, tokens, batch, length, F);
+        using var st = Tensor.FromArray<int>(device, offsets, batch, segments + 1);
+        using var lt = Tensor.Create<float>(device, batch, DocumentClassifier.Classes);
         var (_, error) = RunAndCompare(lt, expected, () => model.Classify(tt, st, lt));
-        log.WriteLine($"B={batch} T={length} S={segments}: error {error:E2}");
-        Assert.True(error <= Tolerance, $"seed {seed}: error {error:E2}");
+        log.WriteLine($"{device.Kind} B={batch} T={length} S={segments}: error {error:E2}");
+        Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
     }
 
-    [Theory]
-    [MemberData(nameof(Seeds))]
-    public void Mixer_matches_the_composed_reference(int seed)
+    [SkippableTheory]
+    [MemberData(nameof(DevicesAndSeeds))]
+    public void Mixer_matches_the_composed_reference(string deviceName, int seed)
     {
+        var device = GetDevice(deviceName);
         var random = new Random(seed);
         int batch = random.Next(1, 4), length = random.Next(1, 60);
         const int F = Mixer.Features;
@@ -108,10 +121,11 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         var mixed = Floats(ReferenceOps.LayerwiseMix([x, h1, r], W(w, "mixed", "logits"), W(w, "mixed", "gamma")[0]));
         var (expected, _) = ReferenceOps.AttentionPooling(mixed, batch, length, F, W(w, "pooled", "u"), W(w, "pooled", "w"), W(w, "pooled", "b"), 8);
 
-        using var xt = Tensor.FromArray<float>(Device.Cpu, x, batch, length, F);
-        using var pt = Tensor.Create<float>(Device.Cpu, batch, F);
+        using var xt = Tensor.FromArray<float>(device, x, batch, length, F);
+        using var pt = Tensor.Create<float>(device, batch, F);
         var (_, error) = RunAndCompare(pt, expected, () => Mixer.Run(xt, pt));
-        Assert.True(error <= Tolerance, $"seed {seed} B={batch} T={length}: error {error:E2}");
+        log.WriteLine($"{device.Kind} B={batch} T={length}: error {error:E2}");
+        Assert.True(error <= Tolerance, $"{device.Kind} seed {seed} B={batch} T={length}: error {error:E2}");
     }
 
     [Fact]

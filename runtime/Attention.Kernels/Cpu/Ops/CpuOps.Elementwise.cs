@@ -133,16 +133,8 @@ public static unsafe partial class CpuOps
         // Coefficients gamma·softmax(logits) (computed in double, once), then the layer pointers, in caller scratch.
         float* coefficients = CallerFloats(layerCount + 2L * layerCount);
         nint* pointers = (nint*)(coefficients + layerCount + (layerCount & 1));
-        double max = double.NegativeInfinity, sum = 0;
-        for (int l = 0; l < layerCount; l++)
-            max = Math.Max(max, logits[l]);
-        for (int l = 0; l < layerCount; l++)
-            sum += Math.Exp(logits[l] - max);
-        for (int l = 0; l < layerCount; l++)
-        {
-            coefficients[l] = (float)(gamma * Math.Exp(logits[l] - max) / sum);
-            pointers[l] = layers[l];
-        }
+        GraphMath.MixCoefficients(new ReadOnlySpan<float>(logits, layerCount), gamma, new Span<float>(coefficients, layerCount));
+        layers.CopyTo(new Span<nint>(pointers, layerCount));
         if (Simd.UseVector512)
             Mix<Vector512<float>>((float**)pointers, layerCount, coefficients, count, y);
         else

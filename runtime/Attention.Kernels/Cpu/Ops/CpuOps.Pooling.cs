@@ -66,15 +66,7 @@ public static unsafe partial class CpuOps
         RequireNonNegative(segments, nameof(segments));
         RequireNonNegative(hidden1, nameof(hidden1));
         RequireNonNegative(hidden2, nameof(hidden2));
-        for (int row = 0; row < batch; row++)
-        {
-            int* o = offsets + (long)row * (segments + 1);
-            if (o[0] < 0 || o[segments] > length)
-                throw new ArgumentException($"Segment offsets of batch row {row} leave [0, {length}]: first {o[0]}, last {o[segments]}.", nameof(offsets));
-            for (int s = 0; s < segments; s++)
-                if (o[s + 1] < o[s])
-                    throw new ArgumentException($"Segment offsets of batch row {row} decrease at segment {s}: {o[s]} then {o[s + 1]}.", nameof(offsets));
-        }
+        GraphMath.ValidateSegmentOffsets(new ReadOnlySpan<int>(offsets, checked(batch * (segments + 1))), batch, segments, length, nameof(offsets));
         float* vectors = segmentVectorsOut != null ? segmentVectorsOut : CallerFloats((long)batch * segments * features);
         var words = new PoolLevel { U = u1, W = w1, B = b1, Hidden = hidden1 };
         var sentences = new PoolLevel { U = u2, W = w2, B = b2, Hidden = hidden2 };
