@@ -1,3 +1,5 @@
+using System.Numerics;
+using Attention.Kernels.Cpu;
 using Attention.Kernels.Reference;
 
 namespace Attention.Kernels.Benchmarks;
@@ -48,6 +50,51 @@ public sealed class Workload : IDisposable
     }
 
     public float[] Output() => _output.ToArray();
+
+    /// <summary>
+    /// Reads every element of K and V once on all cores (a vector sum): the memory floor of a kernel that must stream
+    /// them, measured on these very buffers in this process (on a shared VM the bandwidth a process gets varies by 2×
+    /// from one process to the next, so another process's figure is no floor for this one). CPU only.
+    /// </summary>
+    public unsafe float ReadKeysValues()
+    {
+        const int chunksPerTensor = 16;
+        float* sums = stackalloc float[2 * chunksPerTensor];
+        var body = new ReadBody { K = CpuTensor.Pointer(_k), V = CpuTensor.Pointer(_v), Length = _k.Length, Chunks = chunksPerTensor, Sums = sums };
+        CpuParallel.For(2 * chunksPerTensor, ref body);
+        float total = 0;
+        for (int i = 0; i < 2 * chunksPerTensor; i++)
+            total += sums[i];
+        return total;
+    }
+
+    private unsafe struct ReadBody : ICpuParallelBody
+    {
+        public float* K, V, Sums;
+        public long Length;
+        public int Chunks;
+
+        public readonly void Invoke(int index, int worker)
+        {
+            long chunk = (Length + Chunks - 1) / Chunks;
+            long start = index % Chunks * chunk, end = Math.Min(Length, start + chunk);
+            float* p = index < Chunks ? K : V;
+            int w = Vector<float>.Count;
+            Vector<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            long i = start;
+            for (; i + 4 * w <= end; i += 4 * w)
+            {
+                s0 += Vector.Load(p + i);
+                s1 += Vector.Load(p + i + w);
+                s2 += Vector.Load(p + i + 2 * w);
+                s3 += Vector.Load(p + i + 3 * w);
+            }
+            float sum = Vector.Sum(s0 + s1 + s2 + s3);
+            for (; i < end; i++)
+                sum += p[i];
+            Sums[index] = sum;
+        }
+    }
 
     /// <summary>Resolves a device name used as a benchmark parameter: "cpu", "opencl" or "cuda".</summary>
     public static Device DeviceNamed(string name) => name switch

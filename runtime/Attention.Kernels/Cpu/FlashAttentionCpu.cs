@@ -421,6 +421,7 @@ public static unsafe class FlashAttentionCpu
                     }
                     float* kh = k + (first + j) * keyStride + kvOffsets[h];
                     float* qh = qs + h * headDim;
+                    Prefetch(v + (first + j) * keyStride + kvOffsets[h], headDim); // P·V below reads it
                     TVec a0 = default, a1 = default; // two chains halve the FMA latency per dot product
                     int d = 0;
                     for (; d + 2 * w <= vectorDims; d += 2 * w)
@@ -467,6 +468,8 @@ public static unsafe class FlashAttentionCpu
                     float* vh = v + (first + j) * keyStride + kvOffsets[h];
                     float* ah = acc + h * headDim;
                     float pj = s[h * RowKeyBlock + j];
+                    if (first + RowKeyBlock + j < keys)
+                        Prefetch(k + (first + RowKeyBlock + j) * keyStride + kvOffsets[h], headDim); // the next block's scores read it
                     TVec p = Simd.Broadcast<TVec>(pj);
                     for (int d = 0; d < vectorDims; d += w)
                         Simd.Store(Simd.Fma(p, Simd.Load<TVec>(vh + d), Simd.Load<TVec>(ah + d)), ah + d);
@@ -484,6 +487,20 @@ public static unsafe class FlashAttentionCpu
             if (logSumExp != null)
                 logSumExp[h * lseHeadStride] = (rowMax[h] + MathF.Log2(rowSum[h])) * Ln2;
         }
+    }
+
+    /// <summary>
+    /// Asks for <paramref name="floats"/> floats from <paramref name="p"/> into L2 ahead of use. Row mode streams K and V
+    /// once and alternates between them every block, which the hardware prefetchers follow only in part: requesting
+    /// the other stream's next rows keeps memory busy while the current ones are computed on.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(float* p, int floats)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            return;
+        for (int d = 0; d < floats; d += 16)
+            System.Runtime.Intrinsics.X86.Sse.Prefetch1(p + d);
     }
 
     /// <summary>Writes zeros (and −∞ log-sum-exp) for a tile whose rows see no key at all.</summary>
