@@ -98,7 +98,12 @@ public static class Compare
     private static long CallsOfLastTime;
     private static double MinOfLastTime;
 
-    /// <summary>Median wall time per call: warm up (≥ 1 call and ≥ 0.2 s), then 5..100 calls filling ~1 s (3 if a call takes over 2 s). The peer uses the same rule.</summary>
+    /// <summary>
+    /// Median wall time per call: warm up (≥ 1 call and ≥ 1 s), then 5..100 calls filling ~1 s (3 if a call takes over
+    /// 2 s). The peer uses the same rule. Why 1 s: .NET's tiered JIT replaces a method's first code after ~30 calls and
+    /// a quiet 100 ms; with 0.2 s the first shape of a run was timed partly on unoptimized code (83–106 instead of
+    /// ~150 GFLOP/s at B1 H8 T1024, confirmed with DOTNET_TieredCompilation=0).
+    /// </summary>
     private static double Time(Action call)
     {
         var warm = Stopwatch.StartNew();
@@ -111,7 +116,7 @@ public static class Compare
             call();
             last = w.Elapsed.TotalSeconds;
         }
-        while (last <= 2.0 && warm.Elapsed.TotalSeconds < 0.2);
+        while (last <= 2.0 && warm.Elapsed.TotalSeconds < 1.0);
         int reps = last > 2.0 ? 3 : (int)Math.Clamp(Math.Ceiling(1.0 / last), 5, 100);
         var times = new double[reps];
         for (int i = 0; i < reps; i++)
@@ -232,7 +237,7 @@ public static class Compare
             md.AppendLine();
             md.AppendLine("- **fused**: the generated kernel (flash attention with online softmax, AVX-512 or AVX2 via `Simd`, all cores via `CpuParallel`). **unfused**: `UnfusedAttention` in the benchmark project: S = scale·QKᵀ materialized for all heads, softmax in place, then P·V; vectorized GEMM-style register tiles on all cores, full score matrix computed and then masked, as a framework does. **torch naive**: `softmax(Q Kᵀ·scale + mask) @ V` with PyTorch (`benchmarks/peers/torch_peer.py`), the same materialized method with OpenBLAS SGEMM.");
             md.AppendLine("- One process pair, one run: the .NET runner keeps the PyTorch peer alive and measures each shape fused → unfused → torch back to back; the ceilings are measured before and after the shapes and the better of the two is used for the ratios.");
-            md.AppendLine("- Timing, both sides: wall time per call, warm-up ≥ 1 call and ≥ 0.2 s, then 5–100 calls filling ~1 s (3 calls if one takes over 2 s); the median is reported.");
+            md.AppendLine("- Timing, both sides: wall time per call, warm-up ≥ 1 call and ≥ 1 s (.NET's tiered JIT needs it), then 5–100 calls filling ~1 s (3 calls if one takes over 2 s); the median is reported.");
             md.AppendLine("- FLOPs for every method come from the fused kernel's cost model: 4·D per *visible* (query, key) pair, so causal rows count only the unmasked half (the unfused and torch methods compute the full matrix anyway). GB/s = compulsory Q+K+V+O bytes / time.");
             md.AppendLine("- `fused ≟ unfused` is the relative L2 difference of their outputs (a sanity check that both computed the same thing).");
             md.AppendLine("- PyTorch on Debian: use `/usr/bin/python3` (the pyenv one lacks torch), OpenBLAS OpenMP via `LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp` (package `libopenblas0-openmp`; the default reference BLAS is 10–35× slower), and set the thread count (torch picks 1 here). The runner does all three; the BLAS line above says what actually ran.");

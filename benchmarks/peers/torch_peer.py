@@ -56,14 +56,14 @@ def set_threads(n):
 
 
 def timed(fn):
-    """Same rule as the .NET side: warm up (>= 1 call, >= 0.2 s), then 5..100 calls filling ~1 s (3 if a call > 2 s); median."""
+    """Same rule as the .NET side: warm up (>= 1 call, >= 1 s), then 5..100 calls filling ~1 s (3 if a call > 2 s); median."""
     start = time.perf_counter()
     t = 0.0
     while True:
         t0 = time.perf_counter()
         fn()
         t = time.perf_counter() - t0
-        if t > 2.0 or time.perf_counter() - start >= 0.2:
+        if t > 2.0 or time.perf_counter() - start >= 1.0:
             break
     reps = 3 if t > 2.0 else int(min(100, max(5, math.ceil(1.0 / max(t, 1e-9)))))
     times = []

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Attention.Kernels.Cpu;
 
@@ -136,14 +137,46 @@ public static unsafe class FlashAttentionCpu
     {
         int tileRows = QueryTile<TVec>();
         float factor = scale * Log2E;
+        int i0 = 0;
+        if (Sse.IsSupported)
+        {
+            // 4×4 blocks transposed in registers: the scalar transpose was ~4 % of a T1024 tile, ~10 % under a causal mask.
+            var scaleBy = Vector128.Create(factor);
+            int blockDims = headDim & ~3;
+            for (; i0 + 4 <= rows; i0 += 4)
+            {
+                for (int d = 0; d < blockDims; d += 4)
+                    Transpose4x4(q + i0 * rowStride + d, rowStride, tile.Queries + (long)d * tileRows + i0, tileRows, scaleBy);
+                for (int d = blockDims; d < headDim; d++)
+                    for (int i = i0; i < i0 + 4; i++)
+                        tile.Queries[(long)d * tileRows + i] = q[i * rowStride + d] * factor;
+            }
+        }
         for (int d = 0; d < headDim; d++)
         {
             float* column = tile.Queries + (long)d * tileRows;
-            for (int i = 0; i < rows; i++)
+            for (int i = i0; i < rows; i++)
                 column[i] = q[i * rowStride + d] * factor;
             for (int i = rows; i < tileRows; i++)
                 column[i] = 0f;
         }
+    }
+
+    /// <summary>
+    /// dst[c][r] = src[r][c] · columnScale[c] for a 4×4 block (row strides in floats): two unpacks and two moves per
+    /// pair of rows instead of 16 scalar loads and stores to 16 different lines.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x4(float* src, long srcStride, float* dst, long dstStride, Vector128<float> columnScale)
+    {
+        Vector128<float> r0 = Sse.LoadVector128(src) * columnScale, r1 = Sse.LoadVector128(src + srcStride) * columnScale;
+        Vector128<float> r2 = Sse.LoadVector128(src + 2 * srcStride) * columnScale, r3 = Sse.LoadVector128(src + 3 * srcStride) * columnScale;
+        Vector128<float> low01 = Sse.UnpackLow(r0, r1), low23 = Sse.UnpackLow(r2, r3);    // a0 b0 a1 b1 | c0 d0 c1 d1
+        Vector128<float> high01 = Sse.UnpackHigh(r0, r1), high23 = Sse.UnpackHigh(r2, r3); // a2 b2 a3 b3 | c2 d2 c3 d3
+        Sse.Store(dst, Sse.MoveLowToHigh(low01, low23));
+        Sse.Store(dst + dstStride, Sse.MoveHighToLow(low23, low01));
+        Sse.Store(dst + 2 * dstStride, Sse.MoveLowToHigh(high01, high23));
+        Sse.Store(dst + 3 * dstStride, Sse.MoveHighToLow(high23, high01));
     }
 
     /// <summary>Sᵀ[j][·] = Σ_d k[j][d] · Qᵀ[d][·] for <paramref name="keys"/> keys (register tile: 4 keys × 4 vectors).</summary>
@@ -211,12 +244,15 @@ public static unsafe class FlashAttentionCpu
         int tileRows = QueryTile<TVec>();
         for (int j = 0; j < keys; j++)
         {
+            // With c = (firstKey + j) − firstQuery, row i sees key j iff c − i ≤ diagonal (i ≥ c − diagonal) and, with a
+            // window, c − i > diagonal − window (i < c − diagonal + window): the masked rows are two runs, filled as such.
             float* s = tile.Scores + (long)j * tileRows;
-            for (int i = 0; i < tileRows; i++)
+            int firstVisible = firstKey + j - firstQuery - diagonal;
+            new Span<float>(s, Math.Clamp(firstVisible, 0, tileRows)).Fill(float.NegativeInfinity);
+            if (window > 0)
             {
-                int offset = firstKey + j - (firstQuery + i);
-                if (offset > diagonal || (window > 0 && offset <= diagonal - window))
-                    s[i] = float.NegativeInfinity;
+                int end = Math.Clamp(firstVisible + window, 0, tileRows);
+                new Span<float>(s + end, tileRows - end).Fill(float.NegativeInfinity);
             }
         }
     }
@@ -336,17 +372,39 @@ public static unsafe class FlashAttentionCpu
         where TVec : struct
     {
         int tileRows = QueryTile<TVec>();
-        for (int i = 0; i < rows; i++)
+        int i0 = 0;
+        if (Sse.IsSupported)
         {
-            float sum = tile.RowSum[i];
-            float inverse = sum > 0f ? 1f / sum : 0f;
+            int blockDims = headDim & ~3;
+            for (; i0 + 4 <= rows; i0 += 4)
+            {
+                // Oᵀ's rows are dims, its columns the 4 query rows: scaling its columns by 1/sum scales each output row.
+                var inverse = Vector128.Create(Inverse(tile.RowSum[i0]), Inverse(tile.RowSum[i0 + 1]), Inverse(tile.RowSum[i0 + 2]), Inverse(tile.RowSum[i0 + 3]));
+                for (int d = 0; d < blockDims; d += 4)
+                    Transpose4x4(tile.Output + (long)d * tileRows + i0, tileRows, output + i0 * rowStride + d, rowStride, inverse);
+                for (int d = blockDims; d < headDim; d++)
+                    for (int i = i0; i < i0 + 4; i++)
+                        output[i * rowStride + d] = tile.Output[(long)d * tileRows + i] * Inverse(tile.RowSum[i]);
+            }
+        }
+        for (int i = i0; i < rows; i++)
+        {
+            float inverse = Inverse(tile.RowSum[i]);
             float* o = output + i * rowStride;
             for (int d = 0; d < headDim; d++)
                 o[d] = tile.Output[(long)d * tileRows + i] * inverse;
-            if (logSumExp != null)
-                logSumExp[i * lseStride] = sum > 0f ? (tile.RowMax[i] + MathF.Log2(sum)) * Ln2 : float.NegativeInfinity;
         }
+        if (logSumExp != null)
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = tile.RowSum[i];
+                logSumExp[i * lseStride] = sum > 0f ? (tile.RowMax[i] + MathF.Log2(sum)) * Ln2 : float.NegativeInfinity;
+            }
     }
+
+    /// <summary>1/sum of a row's probabilities, 0 for a row that saw no key (its output is then 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Inverse(float sum) => sum > 0f ? 1f / sum : 0f;
 
     /// <summary>
     /// At or below this many query rows a launch uses <see cref="AttendRow{TVec}"/> per row instead of lane tiles:
