@@ -49,7 +49,7 @@ public static unsafe class Limits
         output.WriteLine($"sum of the phases per block:     {sum * 1e6,8:F2} us  {2 * blockFlops / sum / 1e9,7:F1} GFLOP/s  (scores {Percent(phases.Scores, sum)}, softmax {Percent(phases.Softmax, sum)}, P·V {Percent(phases.Values, sum)})");
         output.WriteLine($"the three phases in turn, one hot block: {phases.Interleaved * 1e6,8:F2} us  {2 * blockFlops / phases.Interleaved / 1e9,7:F1} GFLOP/s  ({Change(phases.Interleaved - sum, sum)}: the phases evict each other's tiles from L1)");
         double stream = phases.StreamPerBlock;
-        output.WriteLine($"one tile over {Keys} keys, 1 thread: {stream * 1e6,8:F2} us/block {2 * blockFlops / stream / 1e9,7:F1} GFLOP/s  (new K/V every block: +{Percent(stream - phases.Interleaved, phases.Interleaved)} over the hot block)");
+        output.WriteLine($"one tile over {Keys} keys, 1 thread: {stream * 1e6,8:F2} us/block {2 * blockFlops / stream / 1e9,7:F1} GFLOP/s  (new K/V every block: {Change(stream - phases.Interleaved, phases.Interleaved)} over the hot block)");
         output.WriteLine($"the same, K/V rows contiguous:   {contiguous.StreamPerBlock * 1e6,8:F2} us/block {2 * blockFlops / contiguous.StreamPerBlock / 1e9,7:F1} GFLOP/s  " +
                           $"({Change(contiguous.StreamPerBlock - contiguous.Interleaved, contiguous.Interleaved)}: what the kernel's per-core K/V copy buys; the {KeyStride * 4}-byte stride maps a head's rows to few L2 sets)");
 
