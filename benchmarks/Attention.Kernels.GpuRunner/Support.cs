@@ -7,16 +7,14 @@ internal static class SmokeKernel
 {
     public const string EntryPoint = "ak_smoke_causal_gqa";
 
-    /// <summary>The portable kernel after the prelude and its <c>#line 1</c> marker.</summary>
+    /// <summary>The portable kernel (the file holds no prelude; the CUDA launcher adds it, as for generated kernels).</summary>
     public static string Body
     {
         get
         {
             using var stream = typeof(SmokeKernel).Assembly.GetManifestResourceStream("smoke_kernel.cu")
                 ?? throw new InvalidOperationException("smoke_kernel.cu is not embedded.");
-            string file = new StreamReader(stream).ReadToEnd().ReplaceLineEndings("\n");
-            const string marker = "#line 1\n";
-            return file[(file.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..];
+            return new StreamReader(stream).ReadToEnd().ReplaceLineEndings("\n");
         }
     }
 }

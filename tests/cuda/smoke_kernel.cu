@@ -1,58 +1,6 @@
-// Attention.Kernels device prelude: CUDA C++ (NVRTC).
-#define KERNEL extern "C" __global__
-#define GLOBAL
-#define SHARED __shared__
-#define RESTRICT __restrict__
-#define BARRIER() __syncthreads()
-#define LOCAL_ID(d) ((int)((d) == 0 ? threadIdx.x : (d) == 1 ? threadIdx.y : threadIdx.z))
-#define GROUP_ID(d) ((int)((d) == 0 ? blockIdx.x : (d) == 1 ? blockIdx.y : blockIdx.z))
-#define LOCAL_SIZE(d) ((int)((d) == 0 ? blockDim.x : (d) == 1 ? blockDim.y : blockDim.z))
-#define NUM_GROUPS(d) ((int)((d) == 0 ? gridDim.x : (d) == 1 ? gridDim.y : gridDim.z))
-#define INDEX long long
-#define EXP2(x) exp2f(x)
-#define LOG2(x) log2f(x)
-#define FMAX(a, b) fmaxf(a, b)
-#define IMIN(a, b) min(a, b)
-#define IMAX(a, b) max(a, b)
-#define NEG_INF (-__int_as_float(0x7f800000))
-#define EXP(x) expf(x)
-#define TANH(x) tanhf(x)
-#define ERFC(x) erfcf(x)
-#define SQRT(x) sqrtf(x)
-#define SHARED_PTR
-#define BARRIER_GLOBAL() __syncthreads()
-#define STORAGE_F16 unsigned short
-#define LOAD_F16(p, i) ak_half_to_float((p)[i])
-#define STORE_F16(p, i, x) ((p)[i] = ak_float_to_half(x))
-#define AK_DEVICE_FN static __device__ __forceinline__
-#define AK_U16 unsigned short
-#define AK_U32 unsigned int
-#define AK_AS_UINT(x) __float_as_uint(x)
-#define AK_AS_FLOAT(u) __uint_as_float(u)
-// fp16 <-> fp32 with the PTX conversions (round to nearest even), so no cuda_fp16.h is needed.
-AK_DEVICE_FN float ak_half_to_float(unsigned short h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
-AK_DEVICE_FN unsigned short ak_float_to_half(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
-// Storage types: kernels LOAD elements as float, compute in float, and STORE rounded to nearest even.
-#define STORAGE_F32 float
-#define LOAD_F32(p, i) ((p)[i])
-#define STORE_F32(p, i, x) ((p)[i] = (x))
-// bfloat16 = the upper 16 bits of a float. Same rounding as the host's BFloat16: add half an ulp minus one unless the
-// kept part is odd (ties to even; a carry bumps the exponent, past the largest finite value to infinity); NaN stays a
-// quiet NaN with its sign and upper payload, never infinity.
-#define STORAGE_BF16 AK_U16
-#define LOAD_BF16(p, i) AK_AS_FLOAT((AK_U32)(p)[i] << 16)
-#define STORE_BF16(p, i, x) ((p)[i] = ak_float_to_bf16(x))
-AK_DEVICE_FN AK_U16 ak_float_to_bf16(float x)
-{
-    const AK_U32 bits = AK_AS_UINT(x);
-    if ((bits & 0x7FFFFFFFu) > 0x7F800000u)
-        return (AK_U16)((bits >> 16) | 0x0040u);
-    return (AK_U16)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-}
-#line 1
-// Hand-written smoke kernel in the generator's portable device-C style (macro prelude above), standing in for the
-// generated DeviceSource until the OpenCL branch's emitter is merged: causal GQA flash attention, BTHD layout,
-// log-sum-exp output. Same signature and grid contract as a generated kernel.
+// Hand-written smoke kernel in the generator's portable device-C style: causal GQA flash attention, BTHD layout,
+// log-sum-exp output, with the same signature and grid contract as a generated kernel. It is only the body: the CUDA
+// prelude (DevicePrelude.Cuda) is put in front of it by the exporter and by the GPU runner, as for generated kernels.
 // Grid: GROUP_ID(0) = block of LOCAL_SIZE(0) query rows (one thread per row), GROUP_ID(1) = head, GROUP_ID(2) = batch.
 
 #define HEAD_DIM 64

@@ -8,19 +8,11 @@ internal static class CudaSources
 {
     private const string LineMarker = "#line 1\n";
 
-    /// <summary>The whole file: <c>DevicePrelude.Cuda</c>, <c>#line 1</c>, the portable kernel.</summary>
-    public static string SmokeKernelFile => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "cuda", "smoke_kernel.cu")).ReplaceLineEndings("\n");
+    /// <summary>The portable kernel as checked in (tests/cuda/smoke_kernel.cu holds no prelude, like a generated <c>DeviceSource</c>).</summary>
+    public static string SmokeKernelBody => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "cuda", "smoke_kernel.cu")).ReplaceLineEndings("\n");
 
-    /// <summary>The portable kernel after the prelude (what a generated <c>DeviceSource</c> holds).</summary>
-    public static string SmokeKernelBody
-    {
-        get
-        {
-            string file = SmokeKernelFile;
-            int at = file.IndexOf(LineMarker, StringComparison.Ordinal);
-            return file[(at + LineMarker.Length)..];
-        }
-    }
+    /// <summary>The whole CUDA file: <c>DevicePrelude.Cuda</c>, <c>#line 1</c>, the portable kernel.</summary>
+    public static string SmokeKernelFile => CudaFile(SmokeKernelBody);
 
     /// <summary>What the exporter writes for one kernel: the CUDA prelude, <c>#line 1</c>, the device source.</summary>
     public static string CudaFile(string deviceSource) => DevicePrelude.Cuda + LineMarker + deviceSource;
@@ -54,10 +46,11 @@ public sealed class CudaSourceExportTests
     public const string ExportDirectoryVariable = "AK_EXPORT_CUDA_DIR";
 
     [Fact]
-    public void Smoke_kernel_file_uses_the_runtime_cuda_prelude_verbatim()
+    public void Smoke_kernel_is_a_body_that_gets_the_runtime_cuda_prelude()
     {
-        Assert.StartsWith(DevicePrelude.Cuda + "#line 1\n", CudaSources.SmokeKernelFile, StringComparison.Ordinal);
+        Assert.DoesNotContain("#define KERNEL", CudaSources.SmokeKernelBody, StringComparison.Ordinal);
         Assert.Contains("KERNEL void ak_smoke_causal_gqa(", CudaSources.SmokeKernelBody, StringComparison.Ordinal);
+        Assert.StartsWith(DevicePrelude.Cuda + "#line 1\n", CudaSources.SmokeKernelFile, StringComparison.Ordinal);
     }
 
     [SkippableFact]
