@@ -133,19 +133,6 @@ public sealed class OpenClGraphOpsTests(ITestOutputHelper log)
         Check(yt, rows * features, ReferenceOps.RmsNorm(x, rows, features, gamma, 1e-6f), $"{deviceName} seed={seed} RmsNorm {rows}x{features}");
     }
 
-    private sealed record Level(float[] U, float[]? W, float[]? B, int Hidden)
-    {
-        public static Level Random(Random random, int features)
-        {
-            int hidden = random.Next(3) == 0 ? 0 : OpsCheck.Size(random, 40);
-            return new Level(
-                RandomData.Uniform(random, hidden == 0 ? features : hidden, 2f / MathF.Sqrt(hidden == 0 ? features : hidden)),
-                hidden == 0 ? null : RandomData.Uniform(random, hidden * features, 2f / MathF.Sqrt(features)),
-                hidden == 0 || random.Next(2) == 0 ? null : RandomData.Uniform(random, hidden),
-                hidden);
-        }
-    }
-
     [SkippableTheory]
     [MemberData(nameof(Cases))]
     public void AttentionPooling_matches_fp64(string deviceName, int seed)
@@ -154,7 +141,7 @@ public sealed class OpenClGraphOpsTests(ITestOutputHelper log)
         var random = new Random(seed);
         int batch = OpsCheck.Size(random, 6), features = OpsCheck.Size(random, 70), length = OpsCheck.Size(random, 200);
         var x = RandomData.Uniform(random, batch * length * features, 2f);
-        var level = Level.Random(random, features);
+        var level = PoolingLevel.Random(random, features);
         using var w = new OpWeights(device, ("u", level.U), ("w", level.W), ("b", level.B));
         using var xt = Input(device, x);
         using var yt = Poisoned(device, batch * features);
@@ -178,8 +165,8 @@ public sealed class OpenClGraphOpsTests(ITestOutputHelper log)
             var cuts = Enumerable.Range(0, segments + 1).Select(_ => random.Next(length + 1)).Order().ToArray();
             cuts.CopyTo(offsets, r * (segments + 1));
         }
-        var words = Level.Random(random, features);
-        var sentences = Level.Random(random, features);
+        var words = PoolingLevel.Random(random, features);
+        var sentences = PoolingLevel.Random(random, features);
         using var w = new OpWeights(device, ("u1", words.U), ("w1", words.W), ("b1", words.B), ("u2", sentences.U), ("w2", sentences.W), ("b2", sentences.B));
         using var xt = Input(device, x);
         using var ot = Tensor.FromArray<int>(device, offsets, batch, segments + 1);

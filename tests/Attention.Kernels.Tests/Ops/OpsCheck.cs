@@ -40,3 +40,17 @@ internal static class OpsCheck
         Assert.True(error <= Tolerance, $"{what}: relative error {error:E2} > {Tolerance:E0}");
     }
 }
+
+/// <summary>The learned parameters of one attention-pooling level (scores from u, or u·tanh(W x + b) when Hidden &gt; 0), random for tests.</summary>
+internal sealed record PoolingLevel(float[] U, float[]? W, float[]? B, int Hidden)
+{
+    public static PoolingLevel Random(Random random, int features)
+    {
+        int hidden = random.Next(3) == 0 ? 0 : OpsCheck.Size(random, 40);
+        return new PoolingLevel(
+            RandomData.Uniform(random, hidden == 0 ? features : hidden, 2f / MathF.Sqrt(hidden == 0 ? features : hidden)),
+            hidden == 0 ? null : RandomData.Uniform(random, hidden * features, 2f / MathF.Sqrt(features)),
+            hidden == 0 || random.Next(2) == 0 ? null : RandomData.Uniform(random, hidden),
+            hidden);
+    }
+}

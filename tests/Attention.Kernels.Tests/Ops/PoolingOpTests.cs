@@ -9,19 +9,6 @@ public sealed unsafe class PoolingOpTests
 {
     public static IEnumerable<object[]> Seeds() => OpsCheck.Seeds(16, salt: 4);
 
-    private sealed record Level(float[] U, float[]? W, float[]? B, int Hidden)
-    {
-        public static Level Random(Random random, int features)
-        {
-            int hidden = random.Next(3) == 0 ? 0 : OpsCheck.Size(random, 40);
-            return new Level(
-                RandomData.Uniform(random, hidden == 0 ? features : hidden, 2f / MathF.Sqrt(hidden == 0 ? features : hidden)),
-                hidden == 0 ? null : RandomData.Uniform(random, hidden * features, 2f / MathF.Sqrt(features)),
-                hidden == 0 || random.Next(2) == 0 ? null : RandomData.Uniform(random, hidden),
-                hidden);
-        }
-    }
-
     [Theory]
     [MemberData(nameof(Seeds))]
     public void AttentionPooling_matches_fp64(int seed)
@@ -30,7 +17,7 @@ public sealed unsafe class PoolingOpTests
         int batch = OpsCheck.Size(random, 6), features = OpsCheck.Size(random, 70);
         int length = random.Next(4) == 0 ? random.Next(300, 1500) : OpsCheck.Size(random, 60); // long rows are split into chunks
         var x = RandomData.Uniform(random, batch * length * features, 2f);
-        var level = Level.Random(random, features);
+        var level = PoolingLevel.Random(random, features);
         var y = OpsCheck.Poisoned(batch * features);
         var weights = OpsCheck.Poisoned(batch * length);
         fixed (float* px = x, pu = level.U, pw = level.W, pb = level.B, py = y, pweights = weights)
@@ -76,8 +63,8 @@ public sealed unsafe class PoolingOpTests
         int batch = OpsCheck.Size(random, 5), features = OpsCheck.Size(random, 50), length = OpsCheck.Size(random, 80), segments = OpsCheck.Size(random, 9);
         var x = RandomData.Uniform(random, batch * length * features, 2f);
         var offsets = RandomOffsets(random, batch, length, segments);
-        var words = Level.Random(random, features);
-        var sentences = Level.Random(random, features);
+        var words = PoolingLevel.Random(random, features);
+        var sentences = PoolingLevel.Random(random, features);
         var y = OpsCheck.Poisoned(batch * features);
         var vectors = random.Next(2) == 0 ? OpsCheck.Poisoned(batch * segments * features) : null;
         fixed (float* px = x, u1 = words.U, w1 = words.W, b1 = words.B, u2 = sentences.U, w2 = sentences.W, b2 = sentences.B, py = y, pv = vectors)
