@@ -183,20 +183,7 @@ double Time(AttentionProblem p, Action<Tensor<float>, Tensor<float>, Tensor<floa
     using var vt = Tensor.FromArray<float>(device, RandomData.Uniform(random, p.KeyElements), p.KeyShape);
     using var ot = Tensor.Create<float>(device, p.QueryShape);
     using var lt = hasLse ? Tensor.Create<float>(device, p.Batch, p.Heads, p.QueryLength) : null;
-    run(qt, kt, vt, ot, lt); // compile + warm up
-    device.Synchronize();
-    using var start = device.CreateEvent();
-    using var end = device.CreateEvent();
-    var times = new List<double>();
-    for (int i = 0; i < (quick ? 5 : 20); i++)
-    {
-        start.Record();
-        run(qt, kt, vt, ot, lt);
-        end.Record();
-        times.Add(CudaEvent.ElapsedMilliseconds(start, end));
-    }
-    times.Sort();
-    return times[times.Count / 2];
+    return MedianLaunchMilliseconds(() => run(qt, kt, vt, ot, lt));
 }
 
 void CheckStorage<T>(GpuStorageKernel<T> kernel) where T : unmanaged
@@ -254,7 +241,13 @@ double TimeStorage<T>(AttentionProblem p, GpuStorageKernel<T> kernel) where T : 
     using var vt = Tensor.FromArray<T>(device, RandomData.Uniform(random, p.KeyElements).Select(kernel.Narrow).ToArray(), p.KeyShape);
     using var ot = Tensor.Create<T>(device, p.QueryShape);
     using var lt = kernel.HasLse ? Tensor.Create<float>(device, p.Batch, p.Heads, p.QueryLength) : null;
-    kernel.Run(qt, kt, vt, ot, lt); // compile + warm up
+    return MedianLaunchMilliseconds(() => kernel.Run(qt, kt, vt, ot, lt));
+}
+
+// Median GPU time of one launch between two CUDA events, after a first launch that compiles and warms up.
+double MedianLaunchMilliseconds(Action launch)
+{
+    launch();
     device.Synchronize();
     using var start = device.CreateEvent();
     using var end = device.CreateEvent();
@@ -262,7 +255,7 @@ double TimeStorage<T>(AttentionProblem p, GpuStorageKernel<T> kernel) where T : 
     for (int i = 0; i < (quick ? 5 : 20); i++)
     {
         start.Record();
-        kernel.Run(qt, kt, vt, ot, lt);
+        launch();
         end.Record();
         times.Add(CudaEvent.ElapsedMilliseconds(start, end));
     }
