@@ -33,8 +33,8 @@ public static unsafe class FlashAttentionCpu
 
     /// <summary>
     /// Bytes of per-core scratch all workers hold for <paramref name="headDim"/> (the cost model's scratch term), plus the
-    /// contiguous K/V copies of <see cref="ContiguousKeysValues"/> when a head's keys are <paramref name="stridedKeyLength"/>
-    /// rows apart from each other (BTHD and packed layouts; 0 when K/V are already contiguous).
+    /// contiguous K/V copies of <see cref="ContiguousKeysValues"/> for heads of <paramref name="stridedKeyLength"/> keys whose
+    /// rows are strided (BTHD and packed layouts; pass 0 when K/V are already contiguous).
     /// </summary>
     public static long ScratchBytes(int headDim, int stridedKeyLength = 0)
     {
@@ -118,17 +118,21 @@ public static unsafe class FlashAttentionCpu
         float* packed = CpuScratch.Floats(worker, 2 * floats, slot: 1);
         if (s_packedLaunch[worker] != launch || s_packedHead[worker] != kvIndex)
         {
-            for (int j = 0; j < keyLength; j++)
-            {
-                new ReadOnlySpan<float>(k + j * stride, headDim).CopyTo(new Span<float>(packed + (long)j * headDim, headDim));
-                new ReadOnlySpan<float>(v + j * stride, headDim).CopyTo(new Span<float>(packed + floats + (long)j * headDim, headDim));
-            }
+            CopyRows(k, stride, packed, keyLength, headDim);
+            CopyRows(v, stride, packed + floats, keyLength, headDim);
             s_packedLaunch[worker] = launch;
             s_packedHead[worker] = kvIndex;
         }
         k = packed;
         v = packed + floats;
         stride = headDim;
+    }
+
+    /// <summary>Copies <paramref name="rows"/> rows of <paramref name="columns"/> floats, <paramref name="sourceStride"/> floats apart, into consecutive rows.</summary>
+    private static void CopyRows(float* source, long sourceStride, float* destination, int rows, int columns)
+    {
+        for (int j = 0; j < rows; j++)
+            new ReadOnlySpan<float>(source + j * sourceStride, columns).CopyTo(new Span<float>(destination + (long)j * columns, columns));
     }
 
     /// <summary>Qᵀ[d][i] = q[i][d] · scale · log₂e for the tile's <paramref name="rows"/> rows, zero for padding rows.</summary>
@@ -313,8 +317,7 @@ public static unsafe class FlashAttentionCpu
         if (valueRowStride != headDim)
         {
             v = tile.Values;
-            for (int j = 0; j < keys; j++)
-                new ReadOnlySpan<float>(values + j * valueRowStride, headDim).CopyTo(new Span<float>(v + (long)j * headDim, headDim));
+            CopyRows(values, valueRowStride, v, keys, headDim);
         }
         long valueStride = headDim;
         int d = 0;
@@ -555,10 +558,10 @@ public static unsafe class FlashAttentionCpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Prefetch(float* p, int floats)
     {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        if (!Sse.IsSupported)
             return;
         for (int d = 0; d < floats; d += 16)
-            System.Runtime.Intrinsics.X86.Sse.Prefetch1(p + d);
+            Sse.Prefetch1(p + d);
     }
 
     /// <summary>Writes zeros (and −∞ log-sum-exp) for a tile whose rows see no key at all.</summary>

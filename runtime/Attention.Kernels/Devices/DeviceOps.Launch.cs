@@ -62,19 +62,22 @@ public static partial class DeviceOps
         /// </summary>
         public int RowGroupSize(int width)
         {
-            int limit = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(width, 32, GroupMax));
-            while (limit > 1 && limit > MaxGroupSize)
-                limit /= 2;
-            return limit;
+            return Fit((int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(width, 32, GroupMax)));
         }
 
         /// <summary>An element-wise grid over <paramref name="count"/> floats.</summary>
         public void LaunchElements(long count, params object?[] arguments)
         {
-            int size = ElementGroupSize;
+            int size = Fit(ElementGroupSize);
+            Launch(Math.Min((count + size - 1) / size, MaxElementGroups), 1, size, 1, arguments);
+        }
+
+        /// <summary>The power-of-two group size <paramref name="size"/>, halved until the kernel allows it.</summary>
+        private int Fit(int size)
+        {
             while (size > 1 && size > MaxGroupSize)
                 size /= 2;
-            Launch(Math.Min((count + size - 1) / size, MaxElementGroups), 1, size, 1, arguments);
+            return size;
         }
     }
 
