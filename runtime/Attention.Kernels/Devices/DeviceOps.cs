@@ -260,12 +260,12 @@ public static partial class DeviceOps
             return group_sum(scratch, partial);
         }
 
-        /* Adds one token to the online softmax of (max, sum, acc), acc being this work-item's features of out: a score
-           that raises the max rescales the sum and acc once; otherwise the token costs one exp and one axpy. */
-        AK_DEVICE_FN void pool_add(const GLOBAL float* token, int features, const GLOBAL float* u, const GLOBAL float* w,
-            const GLOBAL float* b, int hidden, GLOBAL float* out, float* running_max, float* running_sum, SHARED_PTR float* scratch)
+        /* Adds one scored token to the online softmax of (max, sum, acc), acc being this work-item's features of out: a
+           score that raises the max rescales the sum and acc once; otherwise the token costs one exp and one axpy. No
+           barrier: it may sit under a data-dependent condition. */
+        AK_DEVICE_FN void pool_update(float score, const GLOBAL float* token, int features, GLOBAL float* out,
+            float* running_max, float* running_sum)
         {
-            const float score = pool_score(token, features, u, w, b, hidden, scratch);
             float p = 1.0f;
             if (score > *running_max)
             {
@@ -282,6 +282,13 @@ public static partial class DeviceOps
             *running_sum += p;
             for (int f = LOCAL_ID(0); f < features; f += LOCAL_SIZE(0))
                 out[f] += p * token[f];
+        }
+
+        /* Scores one token (a group reduction: every work-item must call it) and adds it to the online softmax. */
+        AK_DEVICE_FN void pool_add(const GLOBAL float* token, int features, const GLOBAL float* u, const GLOBAL float* w,
+            const GLOBAL float* b, int hidden, GLOBAL float* out, float* running_max, float* running_sum, SHARED_PTR float* scratch)
+        {
+            pool_update(pool_score(token, features, u, w, b, hidden, scratch), token, features, out, running_max, running_sum);
         }
 
         /* out = acc / sum (zeros when no token was added). */
@@ -346,8 +353,12 @@ public static partial class DeviceOps
             float running_max = NEG_INF, running_sum = 0.0f;
             for (int s = 0; s < segments; s++)
             {
+                /* Every segment is scored, empty ones too (their vector is zeros): the score's barriers must not sit under
+                   a condition read from memory. PoCL miscompiled that form (timing-dependent wrong results). */
+                const GLOBAL float* vector = vectors + (row * segments + s) * features;
+                const float score = pool_score(vector, features, u, w, b, hidden, scratch);
                 if (o[s + 1] > o[s])
-                    pool_add(vectors + (row * segments + s) * features, features, u, w, b, hidden, out, &running_max, &running_sum, scratch);
+                    pool_update(score, vector, features, out, &running_max, &running_sum);
             }
             pool_finish(out, features, running_sum);
         }

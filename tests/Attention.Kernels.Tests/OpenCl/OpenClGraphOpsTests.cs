@@ -179,6 +179,32 @@ public sealed class OpenClGraphOpsTests(ITestOutputHelper log)
     }
 
     [SkippableFact]
+    public void HierarchicalAttention_with_an_empty_segment_is_right_on_every_run()
+    {
+        // Regression: the segment kernel once held its score reduction's barriers under "segment not empty", read from
+        // memory; PoCL then returned a wrong row now and then (about one launch in a few hundred, with these inputs).
+        var device = OpenClTestDevice.GetOrSkip();
+        const int batch = 2, length = 11, features = 24, segments = 3, hidden = 16;
+        int[] offsets = [0, 3, 7, 11, 0, 5, 5, 11];
+        using var weights = new ModelWeights([new("op", "u1", [hidden], ""), new("op", "u2", [features], ""),
+            new("op", "w1", [hidden * features], ""), new("op", "b1", [hidden], "")]);
+        weights.InitializeRandom(3);
+        var bound = weights.On(device);
+        var x = RandomData.Uniform(new Random(5), batch * length * features);
+        using var xt = Tensor.FromArray<float>(device, x, batch, length, features);
+        using var ot = Tensor.FromArray<int>(device, offsets, batch, segments + 1);
+        using var yt = Poisoned(device, batch * features);
+        var (expected, _) = ReferenceOps.HierarchicalAttention(x, batch, length, features, offsets, segments, weights["op", "u1"].ToArray(),
+            weights["op", "w1"].ToArray(), weights["op", "b1"].ToArray(), hidden, weights["op", "u2"].ToArray(), null, null, 0);
+        for (int run = 0; run < 600; run++)
+        {
+            yt.Fill(float.NaN);
+            GraphOps.HierarchicalAttention(xt, batch, length, features, ot, segments, bound[0], bound[2], bound[3], hidden, bound[1], default, default, 0, yt);
+            OpsCheck.Close(yt.ToArray(), expected, $"run {run}");
+        }
+    }
+
+    [SkippableFact]
     public void HierarchicalAttention_rejects_decreasing_offsets_on_the_device()
     {
         var device = OpenClTestDevice.GetOrSkip();
