@@ -85,7 +85,9 @@ public sealed unsafe class LinearOpTests
             var random = new Random(AttentionHarness.RunSeed + thread);
             for (int i = 0; i < 12; i++)
             {
-                int rows = i % 2 == 0 ? 1 : random.Next(8, 64), k = random.Next(1, 200), n = random.Next(1, 300);
+                // One-row launches keep N within one 256-column item (the inline path) and at least 16 wide: a lone GELU
+                // output deep in its tail (~1e-13) makes ‖out − ref‖/‖ref‖ meaningless (an absolute error of 1e-15 read as 5e-3).
+                int rows = i % 2 == 0 ? 1 : random.Next(8, 64), k = random.Next(1, 200), n = rows == 1 ? random.Next(16, 257) : random.Next(1, 300);
                 var x = RandomData.Uniform(random, rows * k);
                 var w = RandomData.Uniform(random, n * k);
                 var y = OpsCheck.Poisoned(rows * n);
