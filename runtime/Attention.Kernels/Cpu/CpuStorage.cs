@@ -10,22 +10,23 @@ namespace Attention.Kernels.Cpu;
 /// <remarks>
 /// The 16-bit path is correct, not fast: it moves every element three more times and holds fp32 copies of q, k, v and
 /// output while the kernel runs (the generated cost model counts them as scratch). It exists so a half-precision
-/// declaration runs on every device; on a GPU the device-C kernel reads fp16/bf16 directly.
+/// declaration runs on every device; on an accelerator the kernel reads fp16/bf16 directly.
 /// </remarks>
 public static unsafe class CpuStorage
 {
     /// <summary>
-    /// Calls <paramref name="kernel"/>(q, k, v, output, lse or null, batch, queryLength, keyLength) on fp32 data for
-    /// tensors of <typeparamref name="T"/> = float, Half or BFloat16 that live on the CPU. Shapes were checked by the caller.
+    /// Runs <typeparamref name="TKernel"/>'s CPU kernel on fp32 data for tensors of <typeparamref name="T"/> = float, Half
+    /// or BFloat16 that live on the CPU. Shapes were checked by the caller.
     /// </summary>
-    public static void RunAttention<T>(Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<T> output, Tensor<float>? logSumExp,
-        int batch, int queryLength, int keyLength, delegate*<float*, float*, float*, float*, float*, int, int, int, void> kernel)
+    public static void RunAttention<TKernel, T>(in AttentionLaunch<T> launch)
+        where TKernel : struct, IAttentionKernel
         where T : unmanaged
     {
+        var (q, k, v, output, logSumExp, batch, queryLength, keyLength) = launch;
         float* lse = logSumExp is null ? null : CpuTensor.Pointer(logSumExp);
         if (typeof(T) == typeof(float))
         {
-            kernel((float*)CpuTensor.Pointer(q), (float*)CpuTensor.Pointer(k), (float*)CpuTensor.Pointer(v), (float*)CpuTensor.Pointer(output),
+            TKernel.RunCpu((float*)CpuTensor.Pointer(q), (float*)CpuTensor.Pointer(k), (float*)CpuTensor.Pointer(v), (float*)CpuTensor.Pointer(output),
                 lse, batch, queryLength, keyLength);
         }
         else
@@ -38,7 +39,7 @@ public static unsafe class CpuStorage
             Widen(q, q32);
             Widen(k, k32);
             Widen(v, v32);
-            kernel(q32, k32, v32, o32, lse, batch, queryLength, keyLength);
+            TKernel.RunCpu(q32, k32, v32, o32, lse, batch, queryLength, keyLength);
             Narrow(o32, output);
         }
         // The tensors own the memory the kernel used through raw pointers: keep them alive until it is done.

@@ -60,6 +60,12 @@ public sealed class CpuDevice : Device
     }
 
     /// <inheritdoc />
+    public override void RunAttention<TKernel, T>(in AttentionLaunch<T> launch) => Kernels.Cpu.CpuStorage.RunAttention<TKernel, T>(launch);
+
+    /// <inheritdoc />
+    public override IGraphOpKernels GraphOpKernels => Kernels.Cpu.CpuGraphOpKernels.Instance;
+
+    /// <inheritdoc />
     public override void Synchronize()
     {
         // CPU kernels run synchronously on the calling thread's launch; nothing is ever in flight.

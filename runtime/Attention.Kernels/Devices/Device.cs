@@ -3,12 +3,18 @@ using Attention.Kernels.Memory;
 namespace Attention.Kernels;
 
 /// <summary>
-/// A place where tensors live and kernels run. One small interface for every backend:
-/// allocate, copy between host and device, synchronize.
+/// A place where tensors live and kernels run. One small interface for every backend: allocate, copy between host and
+/// device, synchronize, and the kernel contract: a device runs the generated attention kernels
+/// (<see cref="RunAttention{TKernel, T}"/>) and the graph ops (<see cref="GraphOpKernels"/>) itself, so generated code
+/// never chooses a backend.
 /// </summary>
 public abstract class Device : IDisposable
 {
-    /// <summary>Environment variable that forces <see cref="Default"/>: <c>cpu</c>, <c>opencl</c> or <c>cuda</c>.</summary>
+    /// <summary>
+    /// Environment variable that forces <see cref="Default"/>: <c>cpu</c>, <c>cuda</c>, <c>opencl</c> or <c>ilgpu-cpu</c>,
+    /// optionally followed by <c>:index</c> or <c>:name</c> (e.g. <c>cuda:1</c>). The accelerators need the
+    /// Attention.Kernels.Ilgpu package.
+    /// </summary>
     public const string DeviceEnvironmentVariable = "ATTENTION_KERNELS_DEVICE";
 
     private static readonly Lazy<Device> s_default = new(DeviceRegistry.CreateDefault);
@@ -17,8 +23,8 @@ public abstract class Device : IDisposable
     public static CpuDevice Cpu => CpuDevice.Instance;
 
     /// <summary>
-    /// The best available device (CUDA, then OpenCL GPU, then CPU), or the one named by
-    /// <see cref="DeviceEnvironmentVariable"/>.
+    /// The device named by <see cref="DeviceEnvironmentVariable"/>, else the best available one: a CUDA GPU, then an OpenCL
+    /// GPU (both when Attention.Kernels.Ilgpu is referenced), then the CPU.
     /// </summary>
     public static Device Default => s_default.Value;
 
@@ -29,7 +35,7 @@ public abstract class Device : IDisposable
     public abstract DeviceKind Kind { get; }
 
     /// <summary>
-    /// True if kernels run on the host's own CPU cores: the CPU backend, or an OpenCL CPU driver such as PoCL.
+    /// True if kernels run on the host's own CPU cores: the CPU backend, or ILGPU's CPU accelerator.
     /// <see cref="Default"/> never prefers such a device over the CPU backend unless it is forced.
     /// </summary>
     public virtual bool RunsOnHost => false;
@@ -50,6 +56,33 @@ public abstract class Device : IDisposable
 
     /// <summary>Waits until all work queued on this device has finished.</summary>
     public abstract void Synchronize();
+
+    /// <summary>
+    /// Runs the fused attention kernel <typeparamref name="TKernel"/> (a generated specialization) on tensors of this
+    /// device; the generated <c>Launch</c> checked the shapes and devices. Asynchronous on queue-based devices.
+    /// </summary>
+    /// <typeparam name="TKernel">The generated kernel description: constants and the CPU kernel.</typeparam>
+    /// <typeparam name="T">Storage of q, k, v and output: <see cref="float"/>, <see cref="Half"/> or <see cref="BFloat16"/>.</typeparam>
+    public abstract void RunAttention<TKernel, T>(in AttentionLaunch<T> launch)
+        where TKernel : struct, IAttentionKernel
+        where T : unmanaged;
+
+    /// <summary>The graph ops of this device (what <see cref="GraphOps"/> runs between a model's attention kernels).</summary>
+    public abstract IGraphOpKernels GraphOpKernels { get; }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> (which queues kernels on this device) and returns how long the device took for it,
+    /// waiting until it finished. The default times the call and a <see cref="Synchronize"/> on the host clock; queue-based
+    /// devices override it with timestamps taken on the device's own queue. The balancer charges tasks with this time.
+    /// </summary>
+    public virtual TimeSpan Time(Action work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        work();
+        Synchronize();
+        return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+    }
 
     /// <summary>
     /// Records a fence after all work queued on this device so far. The default suits synchronous devices

@@ -6,7 +6,7 @@ namespace Attention.Kernels;
 /// after the kernels that used it are done.
 /// </summary>
 /// <remarks>
-/// Synchronous devices (the CPU) return <see cref="Completed"/>. Queue-based devices (OpenCL, CUDA) wrap an
+/// Synchronous devices (the CPU) return <see cref="Completed"/>. Queue-based devices (ILGPU accelerators) wrap an
 /// event (a marker on the queue / <c>cuEventRecord</c>) and override <see cref="IsCompleted"/> and <see cref="Wait"/>.
 /// </remarks>
 public abstract class DeviceFence

@@ -207,9 +207,13 @@ public readonly unsafe struct GraphWeight
     /// <summary>True for <see cref="None"/>.</summary>
     public bool IsNone => Host == null;
 
-    /// <summary>The host copy (always present for a real weight: small host-side math, e.g. softmax of mix logits, reads it).</summary>
-    internal float* Host { get; }
+    /// <summary>The host copy (always present for a real weight: host-memory backends and small host-side math read it).</summary>
+    public float* Host { get; }
 
     /// <summary>The device copy, or null on the CPU.</summary>
-    internal Tensor<float>? OnDevice { get; }
+    public Tensor<float>? OnDevice { get; }
+
+    /// <summary>The device copy; throws if the weights were not bound with <see cref="ModelWeights.On"/> for a device.</summary>
+    public Tensor<float> Device =>
+        OnDevice ?? throw new ArgumentException("A required weight has no device copy: pass weights from ModelWeights.On(device).");
 }

@@ -76,11 +76,14 @@ public sealed class Balancer : IDisposable
             _pool.MemoryAvailable += OnMemoryAvailable;
     }
 
-    /// <summary>A balancer for <paramref name="device"/>: its pool is C, <paramref name="slots"/> wall-clock worker threads run launches (stopped on dispose).</summary>
+    /// <summary>
+    /// A balancer for <paramref name="device"/>: its pool is C, <paramref name="slots"/> worker threads run launches (stopped
+    /// on dispose), and each launch is charged the time the device measured for it (<see cref="Device.Time"/>).
+    /// </summary>
     public static Balancer ForDevice(Device device, int slots = 1)
     {
         ArgumentNullException.ThrowIfNull(device);
-        return new Balancer(new BalancerOptions { Pool = device.Pool, Executor = new ThreadLaunchExecutor(slots) }, ownsExecutor: true);
+        return new Balancer(new BalancerOptions { Pool = device.Pool, Executor = new ThreadLaunchExecutor(slots, device: device) }, ownsExecutor: true);
     }
 
     /// <summary>The options.</summary>

@@ -111,9 +111,16 @@ public sealed class ThreadLaunchExecutor : LaunchExecutor
     private readonly BlockingCollection<ScheduledLaunch> _queue = [];
     private readonly Thread[] _threads;
 
-    /// <summary>Starts <paramref name="slots"/> worker threads.</summary>
-    public ThreadLaunchExecutor(int slots = 1, IClock? clock = null)
+    private readonly Device? _device;
+
+    /// <summary>
+    /// Starts <paramref name="slots"/> worker threads. With a <paramref name="device"/>, each launch's duration is the
+    /// device's own measure of the work it queued (<see cref="Device.Time"/>: waits for it to finish, timed on the device's
+    /// queue for accelerators); otherwise the wall time of the launch call on <paramref name="clock"/>.
+    /// </summary>
+    public ThreadLaunchExecutor(int slots = 1, IClock? clock = null, Device? device = null)
     {
+        _device = device;
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         Clock = clock ?? new SystemClock();
         _threads = new Thread[slots];
@@ -150,9 +157,26 @@ public sealed class ThreadLaunchExecutor : LaunchExecutor
     {
         foreach (var launch in _queue.GetConsumingEnumerable())
         {
-            var start = Clock.Now;
-            var error = launch.Invoke();
-            launch.Finish(Clock.Now - start, error);
+            if (_device is not null)
+            {
+                Exception? error = null;
+                TimeSpan duration;
+                try
+                {
+                    duration = _device.Time(() => error = launch.Invoke());
+                }
+                catch (Exception ex)
+                {
+                    (duration, error) = (TimeSpan.Zero, error ?? ex);
+                }
+                launch.Finish(duration, error);
+            }
+            else
+            {
+                var start = Clock.Now;
+                var error = launch.Invoke();
+                launch.Finish(Clock.Now - start, error);
+            }
         }
     }
 }

@@ -126,15 +126,31 @@ public static unsafe partial class CpuOps
     /// <param name="y">Output, <paramref name="count"/> floats.</param>
     public static void LayerwiseMix(ReadOnlySpan<nint> layers, long count, float* logits, float gamma, float* y)
     {
-        RequireNonNegative(count, nameof(count));
         if (layers.Length == 0)
             throw new ArgumentException("LayerwiseMix needs at least one layer.", nameof(layers));
+        // Coefficients gamma·softmax(logits), computed in double, once (GraphMath: the same on every backend).
+        Span<float> coefficients = layers.Length <= 64 ? stackalloc float[layers.Length] : new float[layers.Length];
+        GraphMath.MixCoefficients(new ReadOnlySpan<float>(logits, layers.Length), gamma, coefficients);
+        LayerwiseMix(layers, coefficients, count, y);
+    }
+
+    /// <summary>y = Σ_l coefficients[l]·layers[l] over <paramref name="count"/> floats (coefficients already computed).</summary>
+    public static void LayerwiseMix(ReadOnlySpan<nint> layers, ReadOnlySpan<float> coefficients, long count, float* y)
+    {
+        RequireNonNegative(count, nameof(count));
+        if (layers.Length == 0 || coefficients.Length != layers.Length)
+            throw new ArgumentException($"LayerwiseMix needs one coefficient per layer and at least one layer ({layers.Length} layers, {coefficients.Length} coefficients).", nameof(layers));
         int layerCount = layers.Length;
-        // Coefficients gamma·softmax(logits) (computed in double, once), then the layer pointers, in caller scratch.
-        float* coefficients = CallerFloats(layerCount + 2L * layerCount);
-        nint* pointers = (nint*)(coefficients + layerCount + (layerCount & 1));
-        GraphMath.MixCoefficients(new ReadOnlySpan<float>(logits, layerCount), gamma, new Span<float>(coefficients, layerCount));
+        // The coefficients, then the layer pointers, in caller scratch (no allocation per call).
+        float* scratch = CallerFloats(layerCount + 2L * layerCount);
+        nint* pointers = (nint*)(scratch + layerCount + (layerCount & 1));
+        coefficients.CopyTo(new Span<float>(scratch, layerCount));
         layers.CopyTo(new Span<nint>(pointers, layerCount));
+        Mix(pointers, layerCount, scratch, count, y);
+    }
+
+    private static void Mix(nint* pointers, int layerCount, float* coefficients, long count, float* y)
+    {
         if (Simd.UseVector512)
             Mix<Vector512<float>>((float**)pointers, layerCount, coefficients, count, y);
         else

@@ -1,0 +1,288 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+
+namespace Attention.Kernels.Ilgpu.Kernels;
+
+/// <summary>
+/// The fused attention kernel for ILGPU accelerators, written once and specialized per declaration: ILGPU instantiates
+/// <see cref="Kernel{TKernel, TElement, TStorage}"/> for the generated <see cref="IAttentionKernel"/> struct, so head dim,
+/// heads, mask, window, scale and layout are literals in the PTX or OpenCL C it emits, and the loops over the head dim
+/// have constant trip counts.
+/// </summary>
+/// <remarks>
+/// <para>Flash attention, one thread per query row: a group of <c>rows</c> threads owns a block of consecutive query rows
+/// of one (batch, head); grid = (query blocks, heads, batch). The group streams the key/value blocks its rows may see,
+/// staging each block of <see cref="KeyBlock"/> keys and values in shared memory (converted to fp32 once), and every
+/// thread keeps its query row, its output accumulator, a running max and a running sum (online softmax, in the log2
+/// domain) in private memory. Blocks the mask hides from the whole group are never visited; the accumulator is divided
+/// once at the end. A row that sees no key stores zeros (log-sum-exp −∞), never NaN.</para>
+/// <para>The stages are separate methods over the same state so that a tensor-core variant can replace
+/// <see cref="Scores"/> and <see cref="AccumulateValues"/> (a warp per 16 query rows with <c>mma.sync</c> fragments
+/// through <c>CudaAsm</c>) while keeping the addressing (<see cref="AttentionAddressing{TKernel}"/>), the key ranges
+/// (<see cref="KeyRange"/>) and the online softmax.</para>
+/// </remarks>
+public static class FlashAttention
+{
+    /// <summary>Most query rows (threads) of one group.</summary>
+    public const int MaxQueryRows = 64;
+
+    /// <summary>Fewest threads of a group: short queries still stage tiles with a full warp.</summary>
+    public const int MinGroupSize = 32;
+
+    private const float Log2E = 1.44269504f;
+    private const float Ln2 = 0.693147181f;
+
+    /// <summary>
+    /// Keys staged in shared memory per step: 2·KeyBlock·headDim floats of tile stay at 16 KiB or less for every head
+    /// dim up to 256, so several groups fit on one multiprocessor.
+    /// </summary>
+    public static int KeyBlock(int headDim) => headDim <= 64 ? 32 : headDim <= 128 ? 16 : 8;
+
+    /// <summary>Runtime sizes of a launch (everything else is a constant of the kernel struct).</summary>
+    public readonly record struct Lengths(int Query, int Key);
+
+    /// <summary>Threads per group for <paramref name="queryLength"/> rows: a power of two in [MinGroupSize, MaxQueryRows], within the device's limit.</summary>
+    public static int GroupSize(int queryLength, int maxGroupSize)
+    {
+        int rows = MinGroupSize;
+        while (rows < queryLength && rows < MaxQueryRows)
+            rows *= 2;
+        return Math.Max(1, Math.Min(rows, maxGroupSize));
+    }
+
+    /// <summary>Runs <typeparamref name="TKernel"/> on <paramref name="device"/>, picking the kernel for the storage type <typeparamref name="T"/>.</summary>
+    internal static void Run<TKernel, T>(IlgpuDevice device, in AttentionLaunch<T> launch)
+        where TKernel : struct, IAttentionKernel
+        where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            Launch<TKernel, T, float, Fp32Storage>(device, launch);
+        else if (typeof(T) == typeof(System.Half))
+            Launch<TKernel, T, ILGPU.Half, Fp16Storage>(device, launch);
+        else if (typeof(T) == typeof(BFloat16))
+            Launch<TKernel, T, ushort, Bf16Storage>(device, launch);
+        else
+            throw new NotSupportedException($"Storage type {typeof(T).Name} is not supported (float, Half or BFloat16).");
+    }
+
+    private static void Launch<TKernel, T, TElement, TStorage>(IlgpuDevice device, in AttentionLaunch<T> launch)
+        where TKernel : struct, IAttentionKernel
+        where T : unmanaged
+        where TElement : unmanaged
+        where TStorage : struct, IStorage<TElement>
+    {
+        if (launch.Batch == 0 || launch.QueryLength == 0)
+            return; // no query rows: nothing to write
+        var kernel = device.Kernel(typeof(Entry<TKernel, TElement, TStorage>), static accelerator =>
+            accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, Lengths>(
+                Kernel<TKernel, TElement, TStorage>));
+        int rows = GroupSize(launch.QueryLength, device.MaxGroupSize);
+        var grid = new Index3D((launch.QueryLength + rows - 1) / rows, TKernel.Heads, launch.Batch);
+        var lse = launch.LogSumExp is { } l ? l.View() : ArrayView<float>.Empty;
+        kernel(new KernelConfig(grid, new Index3D(rows, 1, 1)),
+            launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>(),
+            lse, new Lengths(launch.QueryLength, launch.KeyLength));
+    }
+
+    /// <summary>The key to the loaded kernel of one specialization in a device's kernel cache.</summary>
+    private static class Entry<TKernel, TElement, TStorage>;
+
+    /// <summary>
+    /// Keys [start, end) that some query row of [firstQuery, firstQuery + rows) may see: the mask's band, aligned
+    /// bottom-right (query i sees keys j ≤ i + Tk − Tq under a causal mask, and j &gt; i + Tk − Tq − Window under a
+    /// sliding window). Uniform across a group, so every thread reaches every barrier.
+    /// </summary>
+    public static void KeyRange<TKernel>(int firstQuery, int rows, Lengths lengths, out int start, out int end)
+        where TKernel : struct, IAttentionKernel
+    {
+        int diagonal = lengths.Key - lengths.Query;
+        start = 0;
+        end = lengths.Key;
+        if (TKernel.Mask != AttentionMask.None)
+            end = XMath.Min(lengths.Key, firstQuery + rows + diagonal);
+        if (TKernel.Mask == AttentionMask.SlidingWindow)
+            start = XMath.Max(0, firstQuery + diagonal - TKernel.Window + 1);
+    }
+
+    /// <summary>True if query row <paramref name="query"/> sees key <paramref name="key"/> (the element test inside a visited block).</summary>
+    public static bool Visible<TKernel>(int query, int key, int diagonal)
+        where TKernel : struct, IAttentionKernel =>
+        TKernel.Mask == AttentionMask.None
+        || (key - query <= diagonal && (TKernel.Mask != AttentionMask.SlidingWindow || key - query > diagonal - TKernel.Window));
+
+    /// <summary>The kernel: one group per (query block, head, batch), one thread per query row.</summary>
+    public static void Kernel<TKernel, TElement, TStorage>(
+        ArrayView<TElement> q, ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<TElement> output, ArrayView<float> logSumExp,
+        Lengths lengths)
+        where TKernel : struct, IAttentionKernel
+        where TElement : unmanaged
+        where TStorage : struct, IStorage<TElement>
+    {
+        // Keys and values of the current block as fp32, shared by the group; this row's query, accumulator and scores.
+        var keyTile = SharedMemory.Allocate<float>(TKernel.HeadDim * KeyBlock(TKernel.HeadDim));
+        var valueTile = SharedMemory.Allocate<float>(TKernel.HeadDim * KeyBlock(TKernel.HeadDim));
+        var queryRow = LocalMemory.Allocate<float>(TKernel.HeadDim);
+        var accumulator = LocalMemory.Allocate<float>(TKernel.HeadDim);
+        var scores = LocalMemory.Allocate<float>(KeyBlock(TKernel.HeadDim));
+
+        // Group → (batch, head, block of query rows); thread → one query row. Rows past the end only help stage tiles.
+        int rows = Group.DimX;
+        int lane = Group.IdxX;
+        int head = Grid.IdxY;
+        int batch = Grid.IdxZ;
+        int kvHead = head / (TKernel.Heads / TKernel.KvHeads); // GQA: consecutive query heads share a key/value head
+        int firstQuery = Grid.IdxX * rows;
+        int query = firstQuery + lane;
+        bool active = query < lengths.Query;
+        int diagonal = lengths.Key - lengths.Query;
+        KeyRange<TKernel>(firstQuery, XMath.Min(rows, lengths.Query - firstQuery), lengths, out int keyStart, out int keyEnd);
+
+        // The query, pre-scaled by Scale·log2(e) so the softmax can use 2^x.
+        long queryAt = active ? AttentionAddressing<TKernel>.Query(batch, head, query, lengths) : 0;
+        for (int d = 0; d < TKernel.HeadDim; d++)
+        {
+            queryRow[d] = active ? TStorage.Load(q[queryAt + d]) * (TKernel.Scale * Log2E) : 0f;
+            accumulator[d] = 0f;
+        }
+        var state = new OnlineSoftmax { Max = float.NegativeInfinity, Sum = 0f };
+
+        for (int firstKey = keyStart; firstKey < keyEnd; firstKey += KeyBlock(TKernel.HeadDim))
+        {
+            int keys = XMath.Min(KeyBlock(TKernel.HeadDim), keyEnd - firstKey);
+            StageKeysValues<TKernel, TElement, TStorage>(k, v, keyTile, valueTile, batch, kvHead, firstKey, keys, lengths, lane, rows);
+            Group.Barrier();
+            if (active)
+            {
+                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, query, firstKey, keys, diagonal);
+                AccumulateValues<TKernel>(ref state, accumulator, valueTile, scores, keys, blockMax);
+            }
+            Group.Barrier(); // the tiles are restaged by the next block
+        }
+
+        if (!active)
+            return;
+        // Store: output = accumulator / sum; a row that saw no key gets zeros and a log-sum-exp of −∞.
+        float inverse = state.Sum > 0f ? 1f / state.Sum : 0f;
+        long outputAt = AttentionAddressing<TKernel>.Output(batch, head, query, lengths);
+        for (int d = 0; d < TKernel.HeadDim; d++)
+            output[outputAt + d] = TStorage.Store(accumulator[d] * inverse);
+        if (TKernel.HasLogSumExp)
+        {
+            logSumExp[((long)batch * TKernel.Heads + head) * lengths.Query + query] =
+                state.Sum > 0f ? (state.Max + XMath.Log2(state.Sum)) * Ln2 : float.NegativeInfinity;
+        }
+    }
+
+    /// <summary>The running max (log2 domain) and sum of one row's online softmax.</summary>
+    public struct OnlineSoftmax
+    {
+        /// <summary>Largest score seen so far (−∞ before any visible key).</summary>
+        public float Max;
+
+        /// <summary>Σ 2^(score − Max) over the keys seen so far.</summary>
+        public float Sum;
+    }
+
+    /// <summary>The group copies keys and values [firstKey, firstKey + keys) into shared memory as fp32; consecutive threads read consecutive elements.</summary>
+    private static void StageKeysValues<TKernel, TElement, TStorage>(
+        ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<float> keyTile, ArrayView<float> valueTile,
+        int batch, int kvHead, int firstKey, int keys, Lengths lengths, int lane, int rows)
+        where TKernel : struct, IAttentionKernel
+        where TElement : unmanaged
+        where TStorage : struct, IStorage<TElement>
+    {
+        for (int i = lane; i < keys * TKernel.HeadDim; i += rows)
+        {
+            int j = i / TKernel.HeadDim;
+            int d = i - j * TKernel.HeadDim;
+            keyTile[i] = TStorage.Load(k[AttentionAddressing<TKernel>.Key(batch, kvHead, firstKey + j, lengths) + d]);
+            valueTile[i] = TStorage.Load(v[AttentionAddressing<TKernel>.Value(batch, kvHead, firstKey + j, lengths) + d]);
+        }
+    }
+
+    /// <summary>scores[j] = q·k_j (log2 domain), −∞ where the mask hides key j; returns the block's max.</summary>
+    private static float Scores<TKernel>(ArrayView<float> queryRow, ArrayView<float> keyTile, ArrayView<float> scores,
+        int query, int firstKey, int keys, int diagonal)
+        where TKernel : struct, IAttentionKernel
+    {
+        float blockMax = float.NegativeInfinity;
+        for (int j = 0; j < keys; j++)
+        {
+            float dot = 0f;
+            for (int d = 0; d < TKernel.HeadDim; d++)
+                dot += queryRow[d] * keyTile[j * TKernel.HeadDim + d];
+            if (!Visible<TKernel>(query, firstKey + j, diagonal))
+                dot = float.NegativeInfinity;
+            scores[j] = dot;
+            blockMax = XMath.Max(blockMax, dot);
+        }
+        return blockMax;
+    }
+
+    /// <summary>
+    /// Online softmax step: raise the running max to include the block, rescale the sum and accumulator by
+    /// 2^(old max − new max), then add p_j = 2^(s_j − new max) and p_j·v_j. A row that has seen no visible key yet keeps
+    /// max −∞ and sum 0.
+    /// </summary>
+    private static void AccumulateValues<TKernel>(ref OnlineSoftmax state, ArrayView<float> accumulator, ArrayView<float> valueTile,
+        ArrayView<float> scores, int keys, float blockMax)
+        where TKernel : struct, IAttentionKernel
+    {
+        float newMax = XMath.Max(state.Max, blockMax);
+        if (newMax == float.NegativeInfinity)
+            return;
+        float correction = XMath.Exp2(state.Max - newMax);
+        state.Sum *= correction;
+        for (int d = 0; d < TKernel.HeadDim; d++)
+            accumulator[d] *= correction;
+        for (int j = 0; j < keys; j++)
+        {
+            float p = XMath.Exp2(scores[j] - newMax);
+            state.Sum += p;
+            for (int d = 0; d < TKernel.HeadDim; d++)
+                accumulator[d] += p * valueTile[j * TKernel.HeadDim + d];
+        }
+        state.Max = newMax;
+    }
+}
+
+/// <summary>
+/// Where a head's vector starts in q, k, v and output for each <see cref="KernelLayout"/> (element offsets; the head's
+/// <c>HeadDim</c> elements follow contiguously). Shared by every attention kernel variant.
+/// </summary>
+public static class AttentionAddressing<TKernel> where TKernel : struct, IAttentionKernel
+{
+    /// <summary>Row stride of the packed QKV projection: (H + 2·KvH)·D.</summary>
+    private static int PackedRow => (TKernel.Heads + 2 * TKernel.KvHeads) * TKernel.HeadDim;
+
+    /// <summary>Query row <paramref name="query"/> of head <paramref name="head"/>.</summary>
+    public static long Query(int batch, int head, int query, FlashAttention.Lengths lengths) => TKernel.Layout switch
+    {
+        KernelLayout.Bhtd => (((long)batch * TKernel.Heads + head) * lengths.Query + query) * TKernel.HeadDim,
+        KernelLayout.PackedQkv => ((long)batch * lengths.Query + query) * PackedRow + head * TKernel.HeadDim,
+        _ => (((long)batch * lengths.Query + query) * TKernel.Heads + head) * TKernel.HeadDim,
+    };
+
+    /// <summary>Output row <paramref name="query"/> of head <paramref name="head"/> (packed graphs write [B, T, H·D]).</summary>
+    public static long Output(int batch, int head, int query, FlashAttention.Lengths lengths) => TKernel.Layout switch
+    {
+        KernelLayout.Bhtd => (((long)batch * TKernel.Heads + head) * lengths.Query + query) * TKernel.HeadDim,
+        _ => (((long)batch * lengths.Query + query) * TKernel.Heads + head) * TKernel.HeadDim,
+    };
+
+    /// <summary>Key row <paramref name="key"/> of key/value head <paramref name="kvHead"/>.</summary>
+    public static long Key(int batch, int kvHead, int key, FlashAttention.Lengths lengths) => TKernel.Layout switch
+    {
+        KernelLayout.Bhtd => (((long)batch * TKernel.KvHeads + kvHead) * lengths.Key + key) * TKernel.HeadDim,
+        KernelLayout.PackedQkv => ((long)batch * lengths.Key + key) * PackedRow + (TKernel.Heads + kvHead) * TKernel.HeadDim,
+        _ => (((long)batch * lengths.Key + key) * TKernel.KvHeads + kvHead) * TKernel.HeadDim,
+    };
+
+    /// <summary>Value row <paramref name="key"/> of key/value head <paramref name="kvHead"/>.</summary>
+    public static long Value(int batch, int kvHead, int key, FlashAttention.Lengths lengths) => TKernel.Layout switch
+    {
+        KernelLayout.PackedQkv => ((long)batch * lengths.Key + key) * PackedRow + (TKernel.Heads + TKernel.KvHeads + kvHead) * TKernel.HeadDim,
+        _ => Key(batch, kvHead, key, lengths),
+    };
+}

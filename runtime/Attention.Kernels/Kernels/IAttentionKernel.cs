@@ -1,0 +1,69 @@
+namespace Attention.Kernels;
+
+/// <summary>
+/// One fused attention kernel as the generator specializes it: the compile-time constants of a declaration, and its CPU
+/// kernel. The generator emits one struct per <c>[ScaledDotProductAttention]</c> declaration (and per attention node of an
+/// <c>[AttentionModel]</c> graph) that implements this interface with constants only, so every backend specializes on
+/// the same description: the CPU backend calls <see cref="RunCpu"/>, the generated SIMD kernel; an accelerator backend
+/// (Attention.Kernels.Ilgpu) instantiates its kernel generic over the struct, so the constants become literals there too.
+/// </summary>
+/// <remarks>Implementations must be stateless structs: backends use them only as type arguments.</remarks>
+public interface IAttentionKernel
+{
+    /// <summary>Length of one head's query, key and value vectors (1–256).</summary>
+    static abstract int HeadDim { get; }
+
+    /// <summary>Query heads.</summary>
+    static abstract int Heads { get; }
+
+    /// <summary>Key/value heads; query head h reads key/value head h / (Heads / KvHeads).</summary>
+    static abstract int KvHeads { get; }
+
+    /// <summary>Which keys each query sees (aligned bottom-right when the query and key lengths differ).</summary>
+    static abstract AttentionMask Mask { get; }
+
+    /// <summary>Keys per query under <see cref="AttentionMask.SlidingWindow"/>; 0 otherwise.</summary>
+    static abstract int Window { get; }
+
+    /// <summary>Multiplier of q·kᵀ.</summary>
+    static abstract float Scale { get; }
+
+    /// <summary>How q, k, v and output are laid out in memory.</summary>
+    static abstract KernelLayout Layout { get; }
+
+    /// <summary>True if the declaration has a log-sum-exp output ([B, H, Tq] fp32); it is then always written.</summary>
+    static abstract bool HasLogSumExp { get; }
+
+    /// <summary>
+    /// The generated CPU kernel over fp32 data (shapes already checked; <paramref name="lse"/> is null exactly when
+    /// <see cref="HasLogSumExp"/> is false).
+    /// </summary>
+    static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength);
+}
+
+/// <summary>Memory layout of an attention kernel's tensors.</summary>
+public enum KernelLayout
+{
+    /// <summary>q and output [B, Tq, H, D]; k and v [B, Tk, KvH, D].</summary>
+    Bthd,
+
+    /// <summary>q and output [B, H, Tq, D]; k and v [B, KvH, Tk, D].</summary>
+    Bhtd,
+
+    /// <summary>
+    /// Graph-internal: q, k and v are one tensor [B, T, (H + 2·KvH)·D] (a packed QKV projection, read in place; the
+    /// query heads first, then the key heads, then the value heads); output [B, T, H·D].
+    /// </summary>
+    PackedQkv,
+}
+
+/// <summary>
+/// The tensors and runtime sizes of one attention launch, already checked against the kernel's shapes by the generated
+/// code. For <see cref="KernelLayout.PackedQkv"/>, <see cref="Query"/>, <see cref="Key"/> and <see cref="Value"/> are the
+/// same tensor.
+/// </summary>
+/// <typeparam name="T">Storage type of q, k, v and output: <see cref="float"/>, <see cref="Half"/> or <see cref="BFloat16"/>.</typeparam>
+public readonly record struct AttentionLaunch<T>(
+    Tensor<T> Query, Tensor<T> Key, Tensor<T> Value, Tensor<T> Output, Tensor<float>? LogSumExp,
+    int Batch, int QueryLength, int KeyLength)
+    where T : unmanaged;
