@@ -29,12 +29,28 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
         public const string ParseModel = nameof(ParseModel);
         public const string AnalyzeModel = nameof(AnalyzeModel);
         public const string GroupModelsByType = nameof(GroupModelsByType);
+        public const string IlgpuReferenced = nameof(IlgpuReferenced);
     }
+
+    /// <summary>The accelerator package's entry point: when the compilation can see it, the project gets a registration.</summary>
+    public const string IlgpuBackendType = "Attention.Kernels.Ilgpu.IlgpuBackend";
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         var allowUnsafe = context.CompilationProvider
             .Select(static (compilation, _) => compilation.Options is CSharpCompilationOptions { AllowUnsafe: true });
+
+        // A project that references Attention.Kernels.Ilgpu gets a module initializer registering the accelerators, so
+        // Device.Default and ATTENTION_KERNELS_DEVICE see them before any ILGPU type is touched. A bool: edits that do not
+        // change the references leave it cached.
+        var ilgpuReferenced = context.CompilationProvider
+            .Select(static (compilation, _) => compilation.GetTypeByMetadataName(IlgpuBackendType) is not null)
+            .WithTrackingName(Steps.IlgpuReferenced);
+        context.RegisterSourceOutput(ilgpuReferenced, static (spc, referenced) =>
+        {
+            if (referenced)
+                spc.AddSource(SourceEmitter.IlgpuRegistrationHintName, SourceEmitter.EmitIlgpuRegistration());
+        });
 
         var kernels = context.SyntaxProvider
             .ForAttributeWithMetadataName(

@@ -1,17 +1,19 @@
+using System.Linq;
 using Attention.Kernels.Generator.Model;
 
 namespace Attention.Kernels.Generator.Emit;
 
 /// <summary>
-/// Writes one fused attention kernel: the partial method body, and a nested <c>{Name}Kernel</c> class with
-/// the compile-time constants, the cost model, shape validation, device dispatch and the CPU kernel.
+/// Writes one fused attention kernel: the partial method body, and a nested <c>{Name}Kernel</c> struct with the
+/// compile-time constants, the cost model, shape validation and the CPU kernel. The struct implements the runtime's
+/// <c>IAttentionKernel</c>: every backend specializes on it (the CPU backend runs the generated SIMD kernel, an ILGPU
+/// accelerator instantiates its attention kernel generic over the struct), and the device of the tensors picks the backend.
 /// </summary>
 internal static class AttentionEmitter
 {
     public static void Emit(CodeWriter w, KernelMethodInfo method, AttentionNode node)
     {
         string kernel = method.Name + "Kernel";
-        string lse = node.HasLogSumExp ? "logSumExp" : "null";
         bool bthd = node.Layout == LayoutKind.BTHD;
         string qShape = bthd ? $"[B, Tq, H={node.Heads}, D={node.HeadDim}]" : $"[B, H={node.Heads}, Tq, D={node.HeadDim}]";
         string kvShape = bthd ? $"[B, Tk, KvH={node.KvHeads}, D={node.HeadDim}]" : $"[B, KvH={node.KvHeads}, Tk, D={node.HeadDim}]";
@@ -20,19 +22,23 @@ internal static class AttentionEmitter
         WriteRemarks(w, kernel, node, qShape, kvShape);
         w.Line(Names.GeneratedCode);
         w.Line($"{Modifiers(method)}static partial void {method.Name}({Signature(method)}) =>");
-        w.Line($"    {kernel}.Launch(q, k, v, output, {lse});");
+        w.Line($"    {kernel}.Launch({Arguments(method)});");
         w.Line();
 
-        w.Line($"/// <summary>The fused kernel behind <see cref=\"{method.Name}\"/>: compile-time constants, cost model, launch code per backend.</summary>");
+        w.Line($"/// <summary>The fused kernel behind <see cref=\"{method.Name}\"/>: compile-time constants, cost model, shape checks, CPU kernel.</summary>");
         w.Line(Names.GeneratedCode);
-        w.Open($"{Modifiers(method)}static class {kernel}");
+        w.Open($"{Modifiers(method)}readonly struct {kernel} : {Names.AttentionKernel}");
         WriteConstants(w, node);
         WriteCost(w, node);
-        WriteDeviceSource(w, method.Name, node);
-        WriteLaunch(w, method, node, tensor, qShape, kvShape);
+        WriteKernelContract(w, node);
+        WriteLaunch(w, kernel, node, tensor, qShape, kvShape);
+        WriteCpuLaunch(w, node);
         WriteCpuKernel(w, node);
         w.Close();
     }
+
+    /// <summary>The user's parameter names, in order (the generated body passes them on).</summary>
+    private static string Arguments(KernelMethodInfo method) => string.Join(", ", method.Parameters.Select(p => p.Name));
 
     internal static string Modifiers(KernelMethodInfo method) => method.Modifiers.Length == 0 ? "" : method.Modifiers + " ";
 
@@ -122,33 +128,44 @@ internal static class AttentionEmitter
         w.Line();
     }
 
-    internal static void WriteDeviceSource(CodeWriter w, string name, AttentionNode node)
+    /// <summary>
+    /// The explicit <c>IAttentionKernel</c> members: the constants above, as the backends read them when they specialize
+    /// on this struct, and the CPU kernel.
+    /// </summary>
+    internal static void WriteKernelContract(CodeWriter w, AttentionNode node)
     {
-        w.Line("/// <summary>Name of the kernel function in <see cref=\"DeviceSource\"/>.</summary>");
-        w.Line($"public const string DeviceEntryPoint = \"{DeviceKernelEmitter.EntryPoint(name)}\";");
-        w.Line();
-        w.Line("/// <summary>");
-        w.Line("/// The portable device-C kernel (OpenCL C / CUDA C through the runtime's <see cref=\"global::Attention.Kernels.DevicePrelude\"/>),");
-        w.Line("/// compiled by the device's driver at first use and cached. One work-group per (query block, head, batch).");
-        w.Line("/// </summary>");
-        w.Line("public const string DeviceSource = \"\"\"");
-        w.Indent();
-        w.Lines(DeviceKernelEmitter.Emit(name, node));
-        w.Line("\"\"\";");
-        w.Unindent();
+        string contract = Names.AttentionKernel;
+        string layout = node.Layout switch
+        {
+            LayoutKind.BHTD => "Bhtd",
+            LayoutKind.PackedQkv => "PackedQkv",
+            _ => "Bthd",
+        };
+        w.Line("// The kernel contract: what every backend specializes on (an ILGPU accelerator compiles these as literals).");
+        w.Line($"static int {contract}.HeadDim => HeadDim;");
+        w.Line($"static int {contract}.Heads => Heads;");
+        w.Line($"static int {contract}.KvHeads => KvHeads;");
+        w.Line($"static {Names.AttentionMask} {contract}.Mask => Mask;");
+        w.Line($"static int {contract}.Window => Window;");
+        w.Line($"static float {contract}.Scale => Scale;");
+        w.Line($"static {Names.KernelLayout} {contract}.Layout => {Names.KernelLayout}.{layout};");
+        w.Line($"static bool {contract}.HasLogSumExp => {(node.HasLogSumExp ? "true" : "false")};");
+        w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength) =>");
+        w.Line("    RunCpuKernel(q, k, v, output, lse, batch, queryLength, keyLength);");
         w.Line();
     }
 
-    private static void WriteLaunch(CodeWriter w, KernelMethodInfo method, AttentionNode node, string tensor, string qShape, string kvShape)
+    private static void WriteLaunch(CodeWriter w, string kernel, AttentionNode node, string tensor, string qShape, string kvShape)
     {
         bool bthd = node.Layout == LayoutKind.BTHD;
         int seqAxis = bthd ? 1 : 2;
         string q = bthd ? "batch, queryLength, Heads, HeadDim" : "batch, Heads, queryLength, HeadDim";
         string kv = bthd ? "batch, keyLength, KvHeads, HeadDim" : "batch, KvHeads, keyLength, HeadDim";
+        string element = Model.ElementTypes.CSharpType(node.Storage);
 
-        w.Line("/// <summary>Checks shapes and devices, then runs the kernel on the tensors' device.</summary>");
+        w.Line("/// <summary>Checks shapes and devices, then runs the kernel on the tensors' device (which picks its backend).</summary>");
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>");
-        w.Open($"public static void Launch({tensor} q, {tensor} k, {tensor} v, {tensor} output, {Names.Tensor}? logSumExp)");
+        w.Open($"public static void Launch({tensor} q, {tensor} k, {tensor} v, {tensor} output{(node.HasLogSumExp ? $", {Names.Tensor} logSumExp" : "")})");
         w.Line("// Runtime sizes come from the tensors; everything else was fixed at compile time.");
         w.Line($"{Names.TensorShape}.ExpectRank(q, nameof(q), \"{qShape}\", 4);");
         w.Line($"{Names.TensorShape}.ExpectRank(k, nameof(k), \"{kvShape}\", 4);");
@@ -157,37 +174,20 @@ internal static class AttentionEmitter
         w.Line($"{Names.TensorShape}.Expect(k, nameof(k), \"{kvShape}\", {kv});");
         w.Line($"{Names.TensorShape}.Expect(v, nameof(v), \"{kvShape}\", {kv});");
         w.Line($"{Names.TensorShape}.Expect(output, nameof(output), \"{qShape}\", {q});");
+        if (node.HasLogSumExp)
+            w.Line($"{Names.TensorShape}.Expect(logSumExp, nameof(logSumExp), \"[B, H={node.Heads}, Tq]\", batch, Heads, queryLength);");
         w.Line("var device = q.Device;");
         w.Line($"{Names.TensorShape}.ExpectDevice(k, nameof(k), device);");
         w.Line($"{Names.TensorShape}.ExpectDevice(v, nameof(v), device);");
         w.Line($"{Names.TensorShape}.ExpectDevice(output, nameof(output), device);");
-        w.Open("if (logSumExp is not null)");
-        w.Line($"{Names.TensorShape}.Expect(logSumExp, nameof(logSumExp), \"[B, H={node.Heads}, Tq]\", batch, Heads, queryLength);");
-        w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
-        w.Close();
-        w.Line();
-        w.Open("switch (device.Kind)");
-        w.Line($"case {Names.DeviceKind}.Cpu:");
-        w.Line("    RunOnCpu(q, k, v, output, logSumExp, batch, queryLength, keyLength);");
-        w.Line("    break;");
-        w.Line($"case {Names.DeviceKind}.OpenCl:");
-        w.Line($"case {Names.DeviceKind}.Cuda:");
-        w.Line("    // The portable device-C kernel: compiled by the driver at first use (cached), launched asynchronously on the device's queue.");
-        w.Line($"    {Names.DeviceLauncher}.LaunchAttention(device, DeviceSource, DeviceEntryPoint, HeadDim, Heads, q, k, v, output, logSumExp, batch, queryLength, keyLength);");
-        w.Line("    break;");
-        w.Line("default:");
-        w.Line($"    throw new global::System.NotSupportedException($\"{method.Name}: no kernel for {{device}} in this build.\");");
-        w.Close();
-        w.Close();
-        w.Line();
-
+        if (node.HasLogSumExp)
+            w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
         w.Line(node.Storage == ElementType.Float32
-            ? "// The fp32 kernel runs on raw pointers into the tensors."
-            : $"// The fp32 kernel runs on fp32 copies of the {node.Storage.ShortName()} tensors (pooled CPU memory); the output is rounded back to nearest even.");
-        w.Line($"private static unsafe void RunOnCpu({tensor} q, {tensor} k, {tensor} v, {tensor} output, {Names.Tensor}? logSumExp, int batch, int queryLength, int keyLength) =>");
-        w.Line($"    {Names.CpuStorage}.RunAttention(q, k, v, output, logSumExp, batch, queryLength, keyLength, &RunCpuKernel);");
+            ? "// The device runs this kernel: the CPU its generated SIMD code below, an accelerator its kernel specialized on this struct."
+            : $"// The device runs this kernel: an accelerator reads and writes {node.Storage.ShortName()} directly; the CPU runs the fp32 kernel below on fp32 copies (pooled), rounding the output back to nearest even.");
+        w.Line($"device.RunAttention<{kernel}, {element}>(new {Names.Runtime}.AttentionLaunch<{element}>(q, k, v, output, {(node.HasLogSumExp ? "logSumExp" : "null")}, batch, queryLength, keyLength));");
+        w.Close();
         w.Line();
-        WriteCpuLaunch(w, node);
     }
 
     /// <summary>The CPU launch: picks row mode (decode) or tile mode and runs the kernel on all cores.</summary>

@@ -8,8 +8,8 @@ namespace Attention.Kernels.Generator.Emit;
 
 /// <summary>
 /// Writes one graph method of an [AttentionModel] class: its weight layout and weights, the method body that checks
-/// shapes and runs the planned (fused) steps through the runtime's GraphOps on the inputs' device (CPU, OpenCL or CUDA),
-/// its cost model ({Method}Cost), and one nested kernel class per attention step (CPU kernel and device-C source).
+/// shapes and runs the planned (fused) steps through the runtime's GraphOps on the inputs' device (the CPU or an ILGPU accelerator),
+/// its cost model ({Method}Cost), and one nested kernel struct per attention step (constants, CPU kernel; accelerators specialize on it).
 /// </summary>
 internal static class ModelEmitter
 {
@@ -61,7 +61,7 @@ internal static class ModelEmitter
     private static void WriteRemarks(CodeWriter w, ModelGraph graph, string name, long parameterCount)
     {
         w.Line("/// <remarks>");
-        w.Line($"/// <para><b>Attention graph</b> (generated): {graph.Steps.Count} steps, run on the device of the inputs (CPU, OpenCL or CUDA), in this order:</para>");
+        w.Line($"/// <para><b>Attention graph</b> (generated): {graph.Steps.Count} steps, run on the device of the inputs (the CPU, or an ILGPU accelerator), in this order:</para>");
         w.Line("/// <list type=\"number\">");
         foreach (var step in graph.Steps)
             w.Line($"/// <item><description>{Xml(step.Explanation)}</description></item>");
@@ -256,22 +256,14 @@ internal static class ModelEmitter
             step.HeadDim, step.Heads, step.KvHeads, step.Mask, step.Window, step.Scale, LayoutKind.PackedQkv, HasLogSumExp: false);
         w.Line($"/// <summary>Fused self-attention of step '{step.Output}', reading q, k and v heads in place from the packed projection '{step.Input}'.</summary>");
         w.Line(Names.GeneratedCode);
-        w.Open($"private static class {className}");
+        w.Open($"private readonly struct {className} : {Names.AttentionKernel}");
         AttentionEmitter.WriteConstants(w, node);
         AttentionEmitter.WriteCost(w, node);
-        AttentionEmitter.WriteDeviceSource(w, className, node);
+        AttentionEmitter.WriteKernelContract(w, node);
         w.Line("/// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>");
-        w.Open($"public static unsafe void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length)");
-        w.Line("var device = packed.Device;");
-        w.Open($"if (device.Kind == {Names.DeviceKind}.Cpu)");
-        w.Line($"RunCpuKernel({Names.Runtime}.Cpu.CpuTensor.Pointer(packed), {Names.Runtime}.Cpu.CpuTensor.Pointer(packed), {Names.Runtime}.Cpu.CpuTensor.Pointer(packed), {Names.Runtime}.Cpu.CpuTensor.Pointer(output), null, batch, length, length);");
-        w.Line("global::System.GC.KeepAlive(packed);");
-        w.Line("global::System.GC.KeepAlive(output);");
-        w.Close();
-        w.Open("else");
-        w.Line("// q, k and v are the same buffer: the device kernel addresses the heads inside each packed row.");
-        w.Line($"{Names.DeviceLauncher}.LaunchAttention(device, DeviceSource, DeviceEntryPoint, HeadDim, Heads, packed, packed, packed, output, null, batch, length, length);");
-        w.Close();
+        w.Open($"public static void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length)");
+        w.Line("// q, k and v are the same tensor: the kernels address the heads inside each packed row (no split, no copy).");
+        w.Line($"packed.Device.RunAttention<{className}, float>(new {Names.Runtime}.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));");
         w.Close();
         w.Line();
         AttentionEmitter.WriteCpuLaunch(w, node);

@@ -7,14 +7,14 @@ internal static class Names
 {
     public const string Runtime = "global::Attention.Kernels";
     public const string Tensor = Runtime + ".Tensor<float>";
-    public const string CpuStorage = Runtime + ".Cpu.CpuStorage";
     public const string TensorShape = Runtime + ".TensorShape";
     public const string KernelCost = Runtime + ".KernelCost";
     public const string DeviceKind = Runtime + ".DeviceKind";
     public const string AttentionMask = Runtime + ".AttentionMask";
     public const string TensorLayout = Runtime + ".TensorLayout";
     public const string Geometry = Runtime + ".AttentionGeometry";
-    public const string DeviceLauncher = Runtime + ".DeviceKernelLauncher";
+    public const string AttentionKernel = Runtime + ".IAttentionKernel";
+    public const string KernelLayout = Runtime + ".KernelLayout";
     public const string CpuParallel = Runtime + ".Cpu.CpuParallel";
     public const string CpuBody = Runtime + ".Cpu.ICpuParallelBody";
     public const string Flash = Runtime + ".Cpu.FlashAttentionCpu";

@@ -58,13 +58,22 @@ public static class FlashAttention
     {
         if (typeof(T) == typeof(float))
             Launch<TKernel, T, float, Fp32Storage>(device, launch);
-        else if (typeof(T) == typeof(System.Half))
+        else if (typeof(T) == typeof(System.Half) && HasNativeHalf(device.Accelerator.Capabilities))
             Launch<TKernel, T, ILGPU.Half, Fp16Storage>(device, launch);
+        else if (typeof(T) == typeof(System.Half))
+            Launch<TKernel, T, ushort, Fp16BitsStorage>(device, launch);
         else if (typeof(T) == typeof(BFloat16))
             Launch<TKernel, T, ushort, Bf16Storage>(device, launch);
         else
             throw new NotSupportedException($"Storage type {typeof(T).Name} is not supported (float, Half or BFloat16).");
     }
+
+    /// <summary>
+    /// True if fp16 kernels can use ILGPU's Half (hardware conversions: every CUDA GPU, the CPU accelerator, OpenCL with
+    /// cl_khr_fp16); otherwise they convert the bits in integer arithmetic (<see cref="Fp16BitsStorage"/>).
+    /// </summary>
+    public static bool HasNativeHalf(CapabilityContext capabilities) =>
+        capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext openCl || openCl.Float16;
 
     private static void Launch<TKernel, T, TElement, TStorage>(IlgpuDevice device, in AttentionLaunch<T> launch)
         where TKernel : struct, IAttentionKernel

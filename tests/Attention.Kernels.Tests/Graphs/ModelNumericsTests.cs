@@ -6,7 +6,7 @@ namespace Attention.Kernels.Tests.Graphs;
 
 /// <summary>
 /// Whole generated model graphs against references composed from the fp64 node references, on the CPU backend and on
-/// the OpenCL device (skipped without a driver unless AK_REQUIRE_OPENCL=1): the same generated method runs on both.
+/// ILGPU's CPU accelerator (the accelerator kernels a GPU runs): the same generated method runs on both.
 /// </summary>
 public sealed class ModelNumericsTests(ITestOutputHelper log)
 {
@@ -14,15 +14,14 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
 
     public static IEnumerable<object[]> Seeds() => Enumerable.Range(0, 8).Select(i => new object[] { AttentionHarness.RunSeed + 101 * i });
 
-    /// <summary>Eight cases on the CPU, four on OpenCL (PoCL runs the device kernels on this machine's CPU), two on CUDA (skipped without a GPU).</summary>
+    /// <summary>Eight cases on the CPU backend, four on ILGPU's CPU accelerator.</summary>
     public static IEnumerable<object[]> DevicesAndSeeds() =>
-        Seeds().Select(s => new object[] { "cpu", s[0] }).Concat(Seeds().Take(4).Select(s => new object[] { "opencl", s[0] }))
-            .Concat(Seeds().Take(2).Select(s => new object[] { "cuda", s[0] }));
+        Seeds().Select(s => new object[] { "cpu", s[0] }).Concat(Seeds().Take(4).Select(s => new object[] { "ilgpu-cpu", s[0] }));
 
     /// <summary>Half the cases decode-sized (T ≤ 4: the row-mode attention kernel), half prefill-sized.</summary>
     public static IEnumerable<object[]> DevicesSeedsAndModes() => DevicesAndSeeds().Select((s, i) => new object[] { s[0], s[1], i % 2 == 0 });
 
-    private static Device GetDevice(string name) => OpenCl.OpenClGraphOpsTests.GetDevice(name);
+    private static Device GetDevice(string name) => name == "cpu" ? Device.Cpu : Ilgpu.IlgpuTestDevice.Instance;
 
     private static float[] Floats(double[] values) => values.Select(v => (float)v).ToArray();
 
@@ -37,7 +36,7 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         return (actual, Accuracy.RelativeError(actual, expected));
     }
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(DevicesSeedsAndModes))]
     public void Two_layer_encoder_matches_the_composed_reference(string deviceName, int seed, bool decode)
     {
@@ -62,7 +61,7 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed} B={batch} T={length}: error {error:E2}");
     }
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(DevicesAndSeeds))]
     public void Document_classifier_matches_the_composed_reference(string deviceName, int seed)
     {
@@ -102,7 +101,7 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
     }
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(DevicesAndSeeds))]
     public void Mixer_matches_the_composed_reference(string deviceName, int seed)
     {

@@ -29,8 +29,8 @@ public sealed record StorageKernelCase(
     /// </summary>
     public double Tolerance => (Storage == "fp16" ? Math.ScaleB(1, -11) : Math.ScaleB(1, -8)) * (1 + 1e-5) + 2e-5;
 
-    public AttentionProblem RandomProblem(Random random) =>
-        AttentionHarness.RandomProblem(HeadDim, Heads, KvHeads, Mask, Window, Scale, Layout, random);
+    public AttentionProblem RandomProblem(Random random, int maxLength = 300) =>
+        AttentionHarness.RandomProblem(HeadDim, Heads, KvHeads, Mask, Window, Scale, Layout, random, maxLength);
 
     public override string ToString() => Name;
 }
