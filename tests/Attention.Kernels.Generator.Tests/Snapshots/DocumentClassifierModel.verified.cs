@@ -50,7 +50,7 @@ namespace Demo.Models
         }
 
         /// <remarks>
-        /// <para><b>Attention graph</b> (generated): 5 steps, run on the device of the inputs (CPU, OpenCL or CUDA), in this order:</para>
+        /// <para><b>Attention graph</b> (generated): 5 steps, run on the device of the inputs (the CPU, or an ILGPU accelerator), in this order:</para>
         /// <list type="number">
         /// <item><description>positioned = tokens·(1 + p[t])</description></item>
         /// <item><description>excited = positioned·sigmoid(FC(ReLU(FC(mean_t positioned)))), two passes</description></item>
