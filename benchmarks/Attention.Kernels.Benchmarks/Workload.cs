@@ -97,13 +97,13 @@ public sealed class Workload : IDisposable
     }
 
     /// <summary>Resolves a device name used as a benchmark parameter: "cpu", "opencl" or "cuda".</summary>
-    public static Device DeviceNamed(string name) => name switch
+    /// <summary>The device named as ATTENTION_KERNELS_DEVICE takes it (cpu, cuda, opencl, ilgpu-cpu, optionally :index or :name).</summary>
+    public static Device DeviceNamed(string name)
     {
-        "cpu" => Device.Cpu,
-        "opencl" => DeviceRegistry.Create(DeviceKind.OpenCl),
-        "cuda" => DeviceRegistry.Create(DeviceKind.Cuda),
-        _ => throw new NotSupportedException($"Unknown benchmark device '{name}'."),
-    };
+        Attention.Kernels.Ilgpu.IlgpuBackend.Register();
+        var (kind, selector) = DeviceRegistry.Parse(name);
+        return DeviceRegistry.Create(kind, selector);
+    }
 
     /// <summary>The named device, or null when its backend is not available on this machine.</summary>
     public static Device? TryDevice(string name)
@@ -112,7 +112,7 @@ public sealed class Workload : IDisposable
         {
             return DeviceNamed(name);
         }
-        catch (Exception e) when (e is DeviceUnavailableException or Attention.Kernels.OpenCl.OpenClException)
+        catch (DeviceUnavailableException)
         {
             return null;
         }

@@ -133,7 +133,7 @@ public static class Program
 /// <summary>One workload: fixed inputs, a few outputs, and loops that keep <c>depth</c> launches outstanding.</summary>
 internal sealed class Workload(
     string name, double weight,
-    Action<Tensor<float>, Tensor<float>, Tensor<float>, Tensor<float>, Tensor<float>?> launch,
+    Action<Tensor<float>, Tensor<float>, Tensor<float>, Tensor<float>> launch,
     Func<int, int, int, KernelCost> cost, int heads, int kvHeads, int headDim, int length, Random random) : IDisposable
 {
     private readonly List<Tensor<float>> _tensors = [];
@@ -161,7 +161,7 @@ internal sealed class Workload(
         {
             var output = Track(Tensor.Create<float>(device, 1, length, heads, headDim));
             // The output is rented once up front; what a launch needs on top while it runs is its scratch.
-            var request = new LaunchRequest(_ => launch(q, k, v, output, null), kernelCost) { MemoryBytes = kernelCost.ScratchBytes };
+            var request = new LaunchRequest(_ => launch(q, k, v, output), kernelCost) { MemoryBytes = kernelCost.ScratchBytes };
             yield return Loop(task, request, stop);
         }
     }
