@@ -8,6 +8,9 @@ using Attention.Kernels.Cpu;
 
 namespace Attention.Kernels.Benchmarks;
 
+/// <summary>The <c>compare</c> command's options: ours only, skip the limits probe, a shape filter, the output folder, the peer's Python.</summary>
+public sealed record CompareOptions(bool NoPeers, bool NoLimits, string? Only, string? OutDirectory, string Python);
+
 /// <summary>
 /// <c>compare</c> mode: in one run, the fused kernel, the unfused baseline and PyTorch naive attention on the
 /// standard shapes, interleaved shape by shape, plus the machine's ceilings (sgemm and copy/read bandwidth,
@@ -23,18 +26,18 @@ public static class Compare
 
     private sealed record Ceilings(double SgemmGflops, double CopyGbps, double ReadGbps, string Detail);
 
-    /// <param name="args">--no-peers (ours only), --no-limits (skip the limits probe), --only TEXT (shapes whose label contains TEXT), --out DIR (default docs/), --python PATH.</param>
-    public static int Run(string[] args)
+    /// <param name="options">The <c>compare</c> command's options (parsed in Program.cs).</param>
+    public static int Run(CompareOptions options)
     {
         string root = RepoRoot();
-        string outDir = Option(args, "--out") ?? Path.Combine(root, "docs");
-        string python = Option(args, "--python") ?? "/usr/bin/python3"; // Debian's torch; the pyenv python3 on PATH lacks it
-        string? only = Option(args, "--only");
+        string outDir = options.OutDirectory ?? Path.Combine(root, "docs");
+        string python = options.Python;
+        string? only = options.Only;
         int threads = CpuParallel.WorkerCount;
         var shapes = AttentionShape.Standard.Where(s => only is null || s.ToString().Contains(only, StringComparison.Ordinal)).ToArray();
 
         string loadBefore = LoadAverage();
-        using var peer = args.Contains("--no-peers") ? null : TorchPeer.Start(root, threads, python);
+        using var peer = options.NoPeers ? null : TorchPeer.Start(root, threads, python);
         var hello = peer?.Hello();
         if (hello is not null)
             Console.WriteLine($"peer: torch {hello["torch"]}, {hello["blas"]}, {hello["threads"]} threads");
@@ -77,7 +80,7 @@ public static class Compare
 
         // Where the kernel's time goes (phases against the FMA peak), measured in the same run for the page.
         string? limits = null;
-        if (!args.Contains("--no-limits"))
+        if (!options.NoLimits)
         {
             var probe = new StringWriter(CultureInfo.InvariantCulture);
             Limits.Write(probe);
@@ -146,12 +149,6 @@ public static class Compare
     {
         double sgemm = json["sgemm_gflops"]!.GetValue<double>(), copy = json["copy_gbs"]!.GetValue<double>(), read = json["read_gbs"]!.GetValue<double>();
         return new Ceilings(sgemm, copy, read, FormattableString.Invariant($"sgemm {sgemm:F1} GFLOP/s, copy {copy:F1} GB/s, read {read:F1} GB/s"));
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
     private static string RepoRoot()

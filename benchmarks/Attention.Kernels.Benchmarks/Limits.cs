@@ -20,7 +20,7 @@ public static unsafe class Limits
     private const long KeyStride = Heads * HeadDim; // BTHD: consecutive keys of one head are H·D floats apart
     private const long ContiguousStride = HeadDim; // the kernel's per-core copy of one head's K/V
 
-    public static int Run(string[] args)
+    public static int Run()
     {
         Write(Console.Out);
         return 0;

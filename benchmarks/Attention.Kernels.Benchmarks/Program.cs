@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Attention.Kernels.Benchmarks;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
@@ -5,26 +6,56 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
-// Side by side with PyTorch, ceilings included, writes docs/performance.md and docs/performance.svg:
-//   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- compare
-if (args.Length > 0 && args[0] == "compare")
-    return Compare.Run(args[1..]);
-
-// Where the fused CPU kernel's time goes, phase by phase, against the FMA peak:
-//   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- limits
-if (args.Length > 0 && args[0] == "limits")
-    return Limits.Run(args[1..]);
-
 // BenchmarkDotNet suite:
 //   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- --filter '*'
 // Default: a short in-process run (1 launch, 3 warm-up and 3 measured iterations), a few minutes on 2 cores.
 // --full: BenchmarkDotNet's default job (separate process, statistically driven iteration counts).
-bool full = args.Contains("--full");
-IConfig config = full
-    ? DefaultConfig.Instance
-    : DefaultConfig.Instance.AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("ShortRun"));
-// Shape labels are ~35 characters; BenchmarkDotNet truncates parameter values to 20 by default.
-config = config.AddColumn(CostColumn.Gflops, CostColumn.Gbps)
-    .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(40));
-BenchmarkSwitcher.FromAssembly(typeof(AttentionBenchmarks).Assembly).Run(args.Where(a => a != "--full").ToArray(), config);
-return 0;
+// Every other argument goes to BenchmarkDotNet's own command line (--filter, --list, --exporters, ...).
+var full = new Option<bool>("--full") { Description = "BenchmarkDotNet's default job (separate process, statistically driven iteration counts) instead of the short in-process run" };
+var root = new RootCommand("Attention.Kernels benchmarks. Without a command: the BenchmarkDotNet suite; arguments other than --full go to BenchmarkDotNet (e.g. --filter '*', --list flat).")
+{
+    full,
+};
+root.TreatUnmatchedTokensAsErrors = false;
+root.SetAction(parse => RunSuite(parse.GetValue(full), [.. parse.UnmatchedTokens]));
+
+// Side by side with PyTorch, ceilings included, writes docs/performance.md and docs/performance.svg:
+//   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- compare
+var noPeers = new Option<bool>("--no-peers") { Description = "ours only: no PyTorch peer, no ceilings" };
+var noLimits = new Option<bool>("--no-limits") { Description = "skip the limits probe" };
+var only = new Option<string?>("--only") { Description = "only the shapes whose label contains this text, e.g. \"T1024\"", HelpName = "text" };
+var outDir = new Option<string?>("--out") { Description = "where performance.md and performance.svg go (default: the repository's docs/)", HelpName = "dir" };
+var python = new Option<string>("--python")
+{
+    Description = "the Python with torch that runs the peer",
+    HelpName = "path",
+    DefaultValueFactory = _ => "/usr/bin/python3", // Debian's torch; the pyenv python3 on PATH lacks it
+};
+var compare = new Command("compare", "Fused vs unfused vs PyTorch on the standard shapes, with this machine's sgemm and bandwidth ceilings; rewrites docs/performance.md and its chart")
+{
+    noPeers, noLimits, only, outDir, python,
+};
+compare.SetAction(parse => Compare.Run(new CompareOptions(
+    NoPeers: parse.GetValue(noPeers), NoLimits: parse.GetValue(noLimits), Only: parse.GetValue(only),
+    OutDirectory: parse.GetValue(outDir), Python: parse.GetValue(python)!)));
+root.Add(compare);
+
+// Where the fused CPU kernel's time goes, phase by phase, against the FMA peak:
+//   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- limits
+var limits = new Command("limits", "Where the fused CPU kernel's time goes, phase by phase, against the FMA peak");
+limits.SetAction(_ => Limits.Run());
+root.Add(limits);
+
+return root.Parse(args).Invoke();
+
+static int RunSuite(bool full, string[] benchmarkDotNetArgs)
+{
+    IConfig config = full
+        ? DefaultConfig.Instance
+        : DefaultConfig.Instance.AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithId("ShortRun"));
+    // Shape labels are ~35 characters; BenchmarkDotNet truncates parameter values to 20 by default.
+    config = config.AddColumn(CostColumn.Gflops, CostColumn.Gbps)
+        .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(40));
+    BenchmarkSwitcher.FromAssembly(typeof(AttentionBenchmarks).Assembly).Run(benchmarkDotNetArgs, config);
+    return 0;
+}

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Attention.Kernels;
 using Attention.Kernels.Memory;
@@ -16,15 +17,21 @@ public static class Program
 {
     private const double Bound = 0.05;
 
-    public static async Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args)
     {
-        double seconds = 10;
-        for (int i = 0; i + 1 < args.Length; i++)
+        var secondsOption = new Option<double>("--seconds")
         {
-            if (args[i] == "--seconds")
-                seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
-        }
+            Description = "length of the measurement window, after 1.5 s of warm-up",
+            DefaultValueFactory = _ => 10,
+        };
+        var root = new RootCommand("Three attention workloads of different importance share the CPU through the balancer; " +
+                                   "exits non-zero if an achieved share is more than 5 points from its α.") { secondsOption };
+        root.SetAction((parse, _) => Run(parse.GetValue(secondsOption)));
+        return root.Parse(args).InvokeAsync();
+    }
 
+    private static async Task<int> Run(double seconds)
+    {
         if (Console.IsOutputRedirected)
             AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 150); // logs: keep the table on one line per task
         var device = Device.Cpu;

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Basic.Reference.Assemblies;
 using Attention.Kernels.Generator;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -10,15 +11,15 @@ public static class GeneratorHarness
 {
     private static readonly CSharpParseOptions s_parseOptions = new(LanguageVersion.Latest);
 
-    /// <summary>The framework assemblies of this test process plus the Attention.Kernels runtime.</summary>
+    /// <summary>
+    /// The net10.0 reference assemblies (Basic.Reference.Assemblies.Net100: what a user's project compiles against, whatever
+    /// runtime runs the tests) plus the Attention.Kernels runtime.
+    /// </summary>
     private static readonly ImmutableArray<MetadataReference> s_references =
-        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
-            .Split(Path.PathSeparator)
-            .Where(path => Path.GetFileName(path).StartsWith("System", StringComparison.Ordinal) || Path.GetFileName(path) is "netstandard.dll" or "mscorlib.dll")
-            .Append(typeof(Tensor<>).Assembly.Location)
-            .Distinct()
-            .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
-            .ToImmutableArray();
+    [
+        .. Net100.References.All,
+        MetadataReference.CreateFromFile(typeof(Tensor<>).Assembly.Location),
+    ];
 
     public static CSharpCompilation CreateCompilation(string source, bool allowUnsafe = true, string path = "Kernels.cs") =>
         CSharpCompilation.Create(
