@@ -42,8 +42,8 @@ public static class IlgpuBackend
 #pragma warning restore CA2255
 
     /// <summary>
-    /// The ILGPU context every device created by this package shares: ILGPU.Algorithms enabled, IEEE math (no fast-math
-    /// approximations), and a CPU accelerator shaped like a GPU (warps of 32, up to 1024 threads a group), so that the
+    /// The ILGPU context every device created by this package shares: ILGPU.Algorithms enabled, profiling markers on, IEEE
+    /// math (no fast-math approximations), and a CPU accelerator shaped like a GPU (warps of 32, up to 1024 threads a group), so that the
     /// accelerator kernels run here with the group sizes they use on a GPU.
     /// </summary>
     public static Context Context => s_context.Value;
@@ -112,6 +112,7 @@ public static class IlgpuBackend
             .Cuda()
             .OpenCL()
             .EnableAlgorithms()
+            .Profiling() // device-side timestamps for Device.Time (the balancer's measure of a launch)
             .Math(MathMode.Default)
             .Optimize(OptimizationLevel.O1));
     }

@@ -138,13 +138,19 @@ public sealed class IlgpuDevice : Device
         // The CPU accelerator runs each launch to completion before returning.
         AcceleratorType.CPU => DeviceFence.Completed,
         AcceleratorType.Cuda => new CudaEventFence((CudaStream)Accelerator.DefaultStream),
-        _ => new SynchronizationFence(this, Interlocked.Increment(ref _recordedEpoch)),
+        _ => RecordSynchronizationFence(),
     };
+
+    /// <summary>A fence that completes at the next synchronization of the device (queues with no non-blocking query).</summary>
+    internal DeviceFence RecordSynchronizationFence() => new SynchronizationFence(this, Interlocked.Increment(ref _recordedEpoch));
 
     /// <inheritdoc />
     public override TimeSpan Time(Action work)
     {
         ArgumentNullException.ThrowIfNull(work);
+        // A wrapped accelerator whose context has no profiling gets the host-clock measure instead.
+        if (!Accelerator.Context.Properties.EnableProfiling)
+            return base.Time(work);
         using var start = Accelerator.DefaultStream.AddProfilingMarker();
         work();
         using var end = Accelerator.DefaultStream.AddProfilingMarker();
