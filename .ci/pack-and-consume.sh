@@ -7,7 +7,9 @@
 #      mapping), declares a [ScaledDotProductAttention] kernel and an [AttentionModel], builds with warnings as errors,
 #      runs on the CPU and checks both against naive references (exit 1 if wrong);
 #   3. the same app, which references only Attention.Kernels, published with NativeAOT with warnings as errors (any
-#      AOT or trim warning fails), then run.
+#      AOT or trim warning fails), then run;
+#   4. the same app with Attention.Kernels.Ilgpu added, run with ATTENTION_KERNELS_DEVICE=ilgpu-cpu: the package's
+#      accelerator kernels (registered by the generator's module initializer) on ILGPU's CPU accelerator.
 # Needs clang, zlib1g-dev (NativeAOT) and unzip; installs whichever is missing (CI runs as root on Debian).
 # Environment: RepositoryUrl (optional) is stamped into the packages; AK_UPSTREAM_SOURCES (optional, space-separated)
 # replaces the NuGet sources read from this machine's configuration for the consumer's other dependencies.
@@ -143,7 +145,8 @@ using Attention.Kernels;
 
 // Odd sizes, GQA (4 query heads on 2 key/value heads), causal mask aligned bottom-right (Tq < Tk).
 const int B = 2, Tq = 37, Tk = 53, H = 4, KvH = 2, D = 32, F = 16, Out = 8, T = 5;
-var device = Device.Cpu;
+var device = Device.Default; // the CPU, unless ATTENTION_KERNELS_DEVICE names an accelerator of a referenced package
+Console.WriteLine($"device: {device}");
 var random = new Random(42);
 float[] Data(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
 double RelativeError(float[] actual, double[] expected)
@@ -256,5 +259,17 @@ fi
 [[ -x "$work/aot/Consumer" && ! -f "$work/aot/Consumer.dll" ]] || fail "the publish did not produce a native executable"
 echo "native executable: $(du -h "$work/aot/Consumer" | cut -f1)"
 "$work/aot/Consumer" || fail "consumer check (NativeAOT)"
+
+# --- 4. The accelerator package ---------------------------------------------------------------------------------------
+phase "consumer + Attention.Kernels.Ilgpu: build with warnings as errors, run on ILGPU's CPU accelerator"
+ilgpu_app="$work/IlgpuConsumer"
+mkdir -p "$ilgpu_app"
+cp "$app/Program.cs" "$ilgpu_app/"
+sed 's|<PackageReference Include="Attention.Kernels" Version="\[\(.*\)\]" />|&\n    <PackageReference Include="Attention.Kernels.Ilgpu" Version="[\1]" />|' \
+  "$app/Consumer.csproj" >"$ilgpu_app/IlgpuConsumer.csproj"
+grep -q 'Attention.Kernels.Ilgpu' "$ilgpu_app/IlgpuConsumer.csproj" || fail "could not add Attention.Kernels.Ilgpu to the consumer"
+(cd "$ilgpu_app" && dotnet build -c Release -warnaserror 2>&1 | tail -n 3)
+(cd "$ilgpu_app" && ATTENTION_KERNELS_DEVICE=ilgpu-cpu dotnet run -c Release --no-build) | tee "$work/ilgpu.log" || fail "consumer check (ILGPU)"
+grep -q '^device: IlgpuCpu' "$work/ilgpu.log" || fail "the ILGPU consumer did not run on ILGPU's CPU accelerator"
 
 phase "pack-and-consume: OK, ${#nupkgs[@]} package(s) in $feed"
