@@ -20,7 +20,7 @@ partial class Mixer
 
     private static global::Attention.Kernels.ModelWeights? _runWeights;
 
-    /// <summary>Weights of <see cref="Run"/>: zero until loaded (<c>Load(node, name, values)</c>) or <c>InitializeRandom(seed)</c>.</summary>
+    /// <summary>Weights of <see cref="Run"/>: load each (<c>Load(node, name, values)</c>) or opt in to <c>InitializeRandom(seed)</c> / <c>InitializeZeros()</c>; a call with a weight never loaded throws, naming it.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
     public static global::Attention.Kernels.ModelWeights RunWeights =>
         global::System.Threading.LazyInitializer.EnsureInitialized(ref _runWeights, static () => new global::Attention.Kernels.ModelWeights(RunWeightLayout));
