@@ -390,8 +390,10 @@ internal static class GraphAnalyzer
                     string qkv = node.Name + ".qkv", context = node.Name + ".attention";
                     AddLinear(qkv, input, x.Features, (settings.Heads + 2 * settings.KvHeads) * settings.HeadDim, bias: true, ActivationNone, pooled: false);
                     AddAttention(node, context, qkv);
-                    AddLinear(node.Name, context, settings.Heads * settings.HeadDim, x.Features, bias: true, ActivationNone, pooled: false);
-                    Notes.Add($"'{node.Name}' expands to {qkv} (QKV projection) → {context} (fused attention) → {node.Name} (output projection).");
+                    // The output projection writes the node's value; its weights are '{name}.out', as the attribute's docs say.
+                    AddLinear(node.Name, context, settings.Heads * settings.HeadDim, x.Features, bias: true, ActivationNone, pooled: false,
+                        weightNode: node.Name + ".out");
+                    Notes.Add($"'{node.Name}' expands to {qkv} (QKV projection) → {context} (fused attention) → {node.Name} (output projection, weights {node.Name}.out).");
                     break;
                 }
                 case "AttentionPooling":
@@ -452,11 +454,12 @@ internal static class GraphAnalyzer
                 $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask, heads read in place from the packed projection"));
         }
 
-        private void AddLinear(string name, string input, int inFeatures, int outFeatures, bool bias, int activation, bool pooled)
+        private void AddLinear(string name, string input, int inFeatures, int outFeatures, bool bias, int activation, bool pooled,
+            string? weightNode = null)
         {
-            int first = Weight(name, "weight", [outFeatures, inFeatures], "W, [out, in]");
+            int first = Weight(weightNode ?? name, "weight", [outFeatures, inFeatures], "W, [out, in]");
             if (bias)
-                Weight(name, "bias", [outFeatures], "b");
+                Weight(weightNode ?? name, "bias", [outFeatures], "b");
             string act = activation switch { ActivationGelu => "GELU", ActivationRelu => "ReLU", _ => "" };
             var step = new LinearStep(name, input, inFeatures, outFeatures, bias, activation, null, pooled,
                 $"{name} = {(act.Length > 0 ? act + "(" : "")}{input}·Wᵀ{(bias ? " + b" : "")}{(act.Length > 0 ? ")" : "")} ({inFeatures} → {outFeatures})", first);
