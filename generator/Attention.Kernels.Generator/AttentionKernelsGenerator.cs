@@ -73,12 +73,12 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(models.Select(static (m, _) => m.Diagnostics), Report);
 
         // A graph node attribute (other than attention, which is also a single kernel) on a class without
-        // [AttentionModel] would otherwise be silently ignored.
+        // [AttentionModel], or any of them on a local function, would otherwise be silently ignored.
         foreach (string node in GraphNodeAttributes)
         {
             var misplaced = context.SyntaxProvider.ForAttributeWithMetadataName(
                 "Attention.Kernels." + node + "Attribute",
-                static (syntax, _) => syntax is MethodDeclarationSyntax,
+                static (syntax, _) => syntax is MethodDeclarationSyntax or LocalFunctionStatementSyntax,
                 (ctx, _) => ModelParser.MisplacedNode(ctx, node));
             context.RegisterSourceOutput(misplaced, Report);
         }

@@ -72,7 +72,7 @@ internal static class SourceEmitter
             firstKernel = false;
             if (kernel.HasErrors)
             {
-                EmitErrorStub(w, kernel.Method, isStatic: true, kernel.Diagnostics);
+                EmitErrorStub(w, kernel.Method, kernel.Method.IsStatic, kernel.Diagnostics);
                 continue;
             }
             foreach (var node in kernel.Graph.Nodes.OfType<AttentionNode>())
@@ -91,7 +91,7 @@ internal static class SourceEmitter
         string ids = string.Join(", ", diagnostics.Where(d => d.IsError).Select(d => d.Id).Distinct());
         w.Line($"// '{method.Name}' has compile-time errors ({ids}); no kernel was generated.");
         w.Line(Names.GeneratedCode);
-        w.Line($"{AttentionEmitter.Modifiers(method)}{(isStatic ? "static " : "")}partial void {method.Name}({AttentionEmitter.Signature(method)}) =>");
+        w.Line($"{AttentionEmitter.Modifiers(method)}{(isStatic ? "static " : "")}partial {method.ReturnType} {method.Name}({AttentionEmitter.Signature(method)}) =>");
         w.Line($"    throw new global::System.InvalidOperationException(\"'{method.Name}' has compile-time errors ({ids}).\");");
     }
 }

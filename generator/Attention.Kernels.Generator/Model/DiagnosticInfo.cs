@@ -7,8 +7,9 @@ namespace Attention.Kernels.Generator.Model;
 /// <summary>A diagnostic as equatable data: the descriptor's ID, where, and the message arguments.</summary>
 internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments)
 {
+    /// <summary>A diagnostic; type names in the arguments are shown as written by users, without <c>global::</c>.</summary>
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, LocationInfo? location, params object?[] arguments) =>
-        new(descriptor.Id, location, arguments.Select(a => a?.ToString() ?? "").ToEquatableArray());
+        new(descriptor.Id, location, arguments.Select(a => (a?.ToString() ?? "").Replace("global::", "")).ToEquatableArray());
 
     public Diagnostic ToDiagnostic() =>
         Diagnostic.Create(DiagnosticDescriptors.ById(Id), Location?.ToLocation(), Arguments.Cast<object>().ToArray());

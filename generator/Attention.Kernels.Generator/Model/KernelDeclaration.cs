@@ -10,7 +10,10 @@ internal sealed record ParameterInfo(string Name, string Type);
 
 /// <summary>The user's partial method, as needed to write its implementing part.</summary>
 /// <param name="Modifiers">The declared accessibility tokens, e.g. "public" or "" when none was written.</param>
-internal sealed record KernelMethodInfo(string Name, string Modifiers, EquatableArray<ParameterInfo> Parameters);
+/// <param name="ReturnType">The declared return type (fully qualified; "void" for a valid kernel), for the error stub.</param>
+/// <param name="IsStatic">Whether the declaration is static (a valid kernel is), for the error stub.</param>
+internal sealed record KernelMethodInfo(string Name, string Modifiers, EquatableArray<ParameterInfo> Parameters,
+    string ReturnType = "void", bool IsStatic = true);
 
 /// <summary>
 /// Everything the generator knows about one annotated method after parsing and analysis: where to emit
