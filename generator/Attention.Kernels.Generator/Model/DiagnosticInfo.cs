@@ -11,6 +11,9 @@ internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, Equatab
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, LocationInfo? location, params object?[] arguments) =>
         new(descriptor.Id, location, arguments.Select(a => (a?.ToString() ?? "").Replace("global::", "")).ToEquatableArray());
 
+    /// <summary>The same diagnostic without its location: what a model the source output depends on may keep (trivia moves locations).</summary>
+    public DiagnosticInfo WithoutLocation() => Location is null ? this : this with { Location = null };
+
     public Diagnostic ToDiagnostic() =>
         Diagnostic.Create(DiagnosticDescriptors.ById(Id), Location?.ToLocation(), Arguments.Cast<object>().ToArray());
 

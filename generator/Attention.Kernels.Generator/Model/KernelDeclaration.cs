@@ -1,3 +1,5 @@
+using System.Linq;
+
 namespace Attention.Kernels.Generator.Model;
 
 /// <summary>One enclosing type of a kernel method, as needed to re-open it with a partial declaration.</summary>
@@ -31,6 +33,9 @@ internal sealed record KernelDeclaration(
     EquatableArray<DiagnosticInfo> Diagnostics,
     bool CanEmit)
 {
+    /// <summary>This declaration with location-free diagnostics: what the source output depends on (see the pipeline).</summary>
+    public KernelDeclaration WithoutLocations() => this with { Diagnostics = Diagnostics.Select(d => d.WithoutLocation()).ToEquatableArray() };
+
     public bool HasErrors
     {
         get
