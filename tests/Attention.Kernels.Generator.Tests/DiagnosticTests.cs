@@ -90,19 +90,38 @@ public sealed class DiagnosticTests
 
     [Fact]
     public void AK0005_wrong_parameter_name() =>
-        AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> query, Tensor<float> k, Tensor<float> v, Tensor<float> output);"),
-            "AK0005", "Tensor<float> query");
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> q, Tensor<float> v, Tensor<float> k, Tensor<float> output);"),
+            "AK0005", "Tensor<float> v"); // swapped k and v must not compile
 
     [Fact]
-    public void AK0005_pytorch_names_are_one_diagnostic_saying_what_is_expected()
+    public void AK0005_misnamed_parameters_are_one_diagnostic_saying_what_is_expected()
     {
-        // PyTorch's query, key, value: one mistake, so one diagnostic (at the first misnamed parameter), not three.
+        // Three wrong names are one mistake: one diagnostic (at the first misnamed parameter), not three.
         var diagnostic = AssertSingle(Kernel("HeadDim = 64, Heads = 8",
-            "public static partial void Attend(Tensor<float> query, Tensor<float> key, Tensor<float> value, Tensor<float> output);"),
-            "AK0005", "Tensor<float> query");
+            "public static partial void Attend(Tensor<float> a, Tensor<float> b, Tensor<float> c, Tensor<float> output);"),
+            "AK0005", "Tensor<float> a");
         string message = diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Contains("(q, k, v, output), not (query, key, value, output)", message);
-        Assert.Contains("PyTorch's query, key, value are q, k, v", message);
+        Assert.Contains("(q, k, v, output), not (a, b, c, output)", message);
+        Assert.Contains("query, key, value", message);
+    }
+
+    [Fact]
+    public void PyTorch_names_query_key_value_are_accepted_and_the_generated_body_compiles()
+    {
+        string source = Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> query, Tensor<float> key, Tensor<float> value, Tensor<float> output);") + """
+
+            public static class Caller
+            {
+                public static void Call(Tensor<float> a, Tensor<float> b, Tensor<float> c, Tensor<float> d) =>
+                    Demo.Kernels.Attend(query: a, key: b, value: c, output: d);
+            }
+            """;
+        var (result, output) = GeneratorHarness.Run(source);
+        Assert.Empty(result.Diagnostics);
+        Assert.Contains("AttendKernel.Launch(q, k, v, output, null)", result.GeneratedTrees.Single().ToString());
+        var problems = GeneratorHarness.CompileDiagnostics(output);
+        Assert.True(problems.IsEmpty, string.Join("\n", problems));
     }
 
     [Theory]

@@ -21,6 +21,13 @@ internal static class KernelAnalyzer
     /// <summary>The parameters of an attention kernel, in order; the last one is optional.</summary>
     public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp"];
 
+    /// <summary>PyTorch's names for the first three parameters, accepted as well (the generated body renames them).</summary>
+    public static readonly string[] PyTorchNames = ["query", "key", "value"];
+
+    /// <summary>Whether <paramref name="name"/> is right for parameter <paramref name="index"/>: q, k, v (or query, key, value), output, logSumExp.</summary>
+    public static bool IsParameterName(int index, string name) =>
+        name == AttentionParameters[index] || index < PyTorchNames.Length && name == PyTorchNames[index];
+
     /// <summary>Never throws: an unexpected failure becomes AK0099 at the attribute, and nothing is emitted.</summary>
     public static KernelDeclaration Analyze(ParsedKernel parsed, bool allowUnsafe)
     {
@@ -111,15 +118,13 @@ internal static class KernelAnalyzer
         int misnamed = -1;
         for (int i = checkedCount - 1; i >= 0; i--)
         {
-            if (parameters[i].Name != AttentionParameters[i])
+            if (!IsParameterName(i, parameters[i].Name))
                 misnamed = i;
         }
         if (misnamed >= 0)
         {
             var names = parameters.Take(checkedCount).Select(p => p.Name).ToList();
-            string hint = names.Any(n => n is "query" or "key" or "value")
-                ? "; PyTorch's query, key, value are q, k, v here (the generated body and Launch use these names)"
-                : "";
+            string hint = checkedCount > 0 ? " (q, k, v may also be written query, key, value, as in PyTorch)" : "";
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterName, parameters[misnamed].Location,
                 string.Join(", ", AttentionParameters.Take(checkedCount)), string.Join(", ", names), hint));
         }

@@ -76,10 +76,27 @@ internal static class SourceEmitter
                 continue;
             }
             foreach (var node in kernel.Graph.Nodes.OfType<AttentionNode>())
-                AttentionEmitter.Emit(w, kernel.Method, node);
+                AttentionEmitter.Emit(w, WithKernelParameterNames(kernel.Method), node);
         }
         WriteFooter(w, first.Namespace, first.ContainingTypes);
         return w.ToString();
+    }
+
+    /// <summary>
+    /// The implementing part names q, k, v so, whatever the user wrote: PyTorch's query, key, value are accepted on the
+    /// declaration, and C# lets the two parts of a partial method name parameters differently (callers see the user's names).
+    /// </summary>
+    private static KernelMethodInfo WithKernelParameterNames(KernelMethodInfo method)
+    {
+        bool renamed = false;
+        var parameters = method.Parameters.Select((p, i) =>
+        {
+            if (i >= Analysis.KernelAnalyzer.PyTorchNames.Length || p.Name != Analysis.KernelAnalyzer.PyTorchNames[i])
+                return p;
+            renamed = true;
+            return p with { Name = Analysis.KernelAnalyzer.AttentionParameters[i] };
+        }).ToEquatableArray();
+        return renamed ? method with { Parameters = parameters } : method;
     }
 
     /// <summary>
