@@ -30,6 +30,9 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
         public const string AnalyzeModel = nameof(AnalyzeModel);
         public const string GroupModelsByType = nameof(GroupModelsByType);
         public const string IlgpuReferenced = nameof(IlgpuReferenced);
+        /// <summary>The located diagnostics of the kernels and of the models: a branch apart from the source output.</summary>
+        public const string KernelDiagnostics = nameof(KernelDiagnostics);
+        public const string ModelDiagnostics = nameof(ModelDiagnostics);
     }
 
     /// <summary>The accelerator package's entry point: when the compilation can see it, the project gets a registration.</summary>
@@ -61,10 +64,13 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
             .Select(static (parsed, _) => parsed!)
             .WithTrackingName(Steps.Parse)
             .Combine(allowUnsafe)
-            .Select(static (input, _) => KernelAnalyzer.Analyze(input.Left, input.Right))
-            .WithTrackingName(Steps.Analyze);
+            .Select(static (input, _) => KernelAnalyzer.Analyze(input.Left, input.Right));
 
-        context.RegisterSourceOutput(kernels.Select(static (k, _) => k.Diagnostics), Report);
+        // Diagnostics travel apart from what the source output depends on: their locations move with every edit of the
+        // declaring file (even a comment), while the declaration the file is generated from keeps none, so such an edit
+        // re-reports diagnostics and regenerates nothing.
+        context.RegisterSourceOutput(kernels.Select(static (k, _) => k.Diagnostics).WithTrackingName(Steps.KernelDiagnostics), Report);
+        kernels = kernels.Select(static (k, _) => k.WithoutLocations()).WithTrackingName(Steps.Analyze);
 
         var files = kernels
             .Where(static k => k.CanEmit)
@@ -83,18 +89,19 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
                 static (ctx, ct) => ModelParser.Parse(ctx, ct).ToEquatableArray())
             .WithTrackingName(Steps.ParseModel)
             .SelectMany(static (parsed, _) => parsed)
-            .Select(static (parsed, _) => GraphAnalyzer.Analyze(parsed))
-            .WithTrackingName(Steps.AnalyzeModel);
+            .Select(static (parsed, _) => GraphAnalyzer.Analyze(parsed));
 
-        context.RegisterSourceOutput(models.Select(static (m, _) => m.Diagnostics), Report);
+        // As for kernels: located diagnostics on their own branch, location-free declarations for the source output.
+        context.RegisterSourceOutput(models.Select(static (m, _) => m.Diagnostics).WithTrackingName(Steps.ModelDiagnostics), Report);
+        models = models.Select(static (m, _) => m.WithoutLocations()).WithTrackingName(Steps.AnalyzeModel);
 
         // A graph node attribute (other than attention, which is also a single kernel) on a class without
-        // [AttentionModel] would otherwise be silently ignored.
+        // [AttentionModel], or any of them on a local function, would otherwise be silently ignored.
         foreach (string node in GraphNodeAttributes)
         {
             var misplaced = context.SyntaxProvider.ForAttributeWithMetadataName(
                 "Attention.Kernels." + node + "Attribute",
-                static (syntax, _) => syntax is MethodDeclarationSyntax,
+                static (syntax, _) => syntax is MethodDeclarationSyntax or LocalFunctionStatementSyntax,
                 (ctx, _) => ModelParser.MisplacedNode(ctx, node));
             context.RegisterSourceOutput(misplaced, Report);
         }

@@ -90,8 +90,39 @@ public sealed class DiagnosticTests
 
     [Fact]
     public void AK0005_wrong_parameter_name() =>
-        AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> query, Tensor<float> k, Tensor<float> v, Tensor<float> output);"),
-            "AK0005", "Tensor<float> query");
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> q, Tensor<float> v, Tensor<float> k, Tensor<float> output);"),
+            "AK0005", "Tensor<float> v"); // swapped k and v must not compile
+
+    [Fact]
+    public void AK0005_misnamed_parameters_are_one_diagnostic_saying_what_is_expected()
+    {
+        // Three wrong names are one mistake: one diagnostic (at the first misnamed parameter), not three.
+        var diagnostic = AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> a, Tensor<float> b, Tensor<float> c, Tensor<float> output);"),
+            "AK0005", "Tensor<float> a");
+        string message = diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("(q, k, v, output), not (a, b, c, output)", message);
+        Assert.Contains("query, key, value", message);
+    }
+
+    [Fact]
+    public void PyTorch_names_query_key_value_are_accepted_and_the_generated_body_compiles()
+    {
+        string source = Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> query, Tensor<float> key, Tensor<float> value, Tensor<float> output);") + """
+
+            public static class Caller
+            {
+                public static void Call(Tensor<float> a, Tensor<float> b, Tensor<float> c, Tensor<float> d) =>
+                    Demo.Kernels.Attend(query: a, key: b, value: c, output: d);
+            }
+            """;
+        var (result, output) = GeneratorHarness.Run(source);
+        Assert.Empty(result.Diagnostics);
+        Assert.Contains("AttendKernel.Launch(q, k, v, output);", result.GeneratedTrees.Single().ToString());
+        var problems = GeneratorHarness.CompileDiagnostics(output);
+        Assert.True(problems.IsEmpty, string.Join("\n", problems));
+    }
 
     [Theory]
     [InlineData(257)]
@@ -112,8 +143,21 @@ public sealed class DiagnosticTests
         AssertSingle(Kernel(arguments), "AK0008", located);
 
     [Fact]
-    public void AK0008_missing_head_dim_points_at_the_attribute() =>
-        AssertSingle(Kernel("Heads = 8"), "AK0008", "ScaledDotProductAttention(Heads = 8)");
+    public void AK0020_missing_head_dim_points_at_the_attribute_and_says_it_is_required()
+    {
+        var diagnostic = AssertSingle(Kernel("Heads = 8"), "AK0020", "ScaledDotProductAttention(Heads = 8)");
+        Assert.StartsWith("HeadDim is required", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void AK0020_omitted_heads_is_reported_as_missing_not_as_0()
+    {
+        var diagnostic = AssertSingle(Kernel("HeadDim = 64"), "AK0020", "ScaledDotProductAttention(HeadDim = 64)");
+        string message = diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("Heads is required", message);
+        Assert.DoesNotContain("is 0", message);
+        Assert.Contains("[ScaledDotProductAttention]", message);
+    }
 
     [Fact]
     public void AK0009_window_with_a_mask_that_takes_none() =>
@@ -145,6 +189,86 @@ public sealed class DiagnosticTests
     [Fact]
     public void AK0015_too_many_heads() =>
         AssertSingle(Kernel("HeadDim = 64, Heads = 8192"), "AK0015", "Heads = 8192");
+
+    [Fact]
+    public void AK0017_second_attention_attribute_is_reported_at_it()
+    {
+        string source = """
+            using Attention.Kernels;
+            namespace Demo;
+            public static partial class Kernels
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8)]
+                [ScaledDotProductAttention(HeadDim = 32, Heads = 4, Mask = AttentionMask.Causal)]
+                public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+            }
+            """;
+        AssertSingle(source, "AK0017", "ScaledDotProductAttention(HeadDim = 32, Heads = 4, Mask = AttentionMask.Causal)");
+        Assert.Empty(GeneratorHarness.CompileDiagnostics(GeneratorHarness.Run(source).Output)); // an error stub: no follow-on errors
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AK0018_hand_written_body_is_reported_at_it_and_no_CS0757(bool attributeOnTheBody)
+    {
+        string declaration = "public static partial void Attend(" + Parameters + ");";
+        string body = "public static partial void Attend(" + Parameters + ") { }";
+        string attribute = "[ScaledDotProductAttention(HeadDim = 64, Heads = 8)]";
+        string source = $$"""
+            using Attention.Kernels;
+            namespace Demo;
+            public static partial class Kernels
+            {
+                {{(attributeOnTheBody ? "" : attribute)}}
+                {{declaration}}
+                {{(attributeOnTheBody ? attribute : "")}}
+                {{body}}
+            }
+            """;
+        var diagnostic = AssertSingle(source, "AK0018", "Attend");
+        Assert.Equal(source.IndexOf(body, StringComparison.Ordinal) + body.IndexOf("Attend", StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+        var (result, output) = GeneratorHarness.Run(source);
+        Assert.Empty(result.GeneratedTrees);
+        Assert.DoesNotContain(GeneratorHarness.CompileDiagnostics(output), d => d.Id is "CS0757" or "CS8795");
+    }
+
+    [Fact]
+    public void AK0019_attribute_on_a_local_function()
+    {
+        string source = """
+            using Attention.Kernels;
+            namespace Demo;
+            public static class Kernels
+            {
+                public static void Run()
+                {
+                    [ScaledDotProductAttention(HeadDim = 64, Heads = 8)]
+                    static void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output) { }
+                }
+            }
+            """;
+        AssertSingle(source, "AK0019", "ScaledDotProductAttention(HeadDim = 64, Heads = 8)");
+    }
+
+    [Fact]
+    public void Non_void_return_is_one_diagnostic_without_AK0003_or_CS8795()
+    {
+        // A user returning the output instead of taking it: one mistake, AK0001 only, and an error stub with their signature.
+        string source = Kernel("HeadDim = 64, Heads = 8", "public static partial Tensor<float> Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v);");
+        AssertSingle(source, "AK0001", "Attend");
+        Assert.Empty(GeneratorHarness.CompileDiagnostics(GeneratorHarness.Run(source).Output));
+    }
+
+    [Fact]
+    public void Messages_show_type_names_without_global()
+    {
+        var diagnostic = AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, ref Tensor<float> output);"),
+            "AK0004", "ref Tensor<float> output");
+        string message = diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.DoesNotContain("global::", message);
+        Assert.Contains("not ref Attention.Kernels.Tensor<float>", message);
+    }
 
     [Fact]
     public void Several_mistakes_are_all_reported()

@@ -137,6 +137,67 @@ public sealed class GraphDiagnosticTests
     }
 
     [Fact]
+    public void AK0015_features_too_large() =>
+        AssertHas(Model("""    [Linear("y", From = "x", OutFeatures = 64)]""", "[Features(2000000000)] Tensor<float> x, Tensor<float> y"),
+            "AK0015", "[Features(2000000000)] Tensor<float> x");
+
+    [Fact]
+    public void AK0015_out_features_too_large() =>
+        AssertHas(Model("""    [Linear("y", From = "x", OutFeatures = 2000000000)]"""), "AK0015", "OutFeatures = 2000000000");
+
+    [Fact]
+    public void AK0015_weight_too_large_for_32_bit_element_counts() =>
+        AssertHas(Model("""    [Linear("y", From = "x", OutFeatures = 1048576)]""", "[Features(1048576)] Tensor<float> x, Tensor<float> y"),
+            "AK0015", "Linear(\"y\", From = \"x\", OutFeatures = 1048576)");
+
+    [Fact]
+    public void AK0111_graph_method_without_nodes_and_no_CS8795()
+    {
+        string source = Model("", "[Features(64)] Tensor<float> x, Tensor<float> y");
+        var diagnostic = Assert.Single(GeneratorHarness.GeneratorDiagnostics(source));
+        Assert.Equal("AK0111", diagnostic.Id);
+        AssertHas(source, "AK0111", "Forward");
+        Assert.Empty(GeneratorHarness.CompileDiagnostics(GeneratorHarness.Run(source).Output));
+    }
+
+    [Fact]
+    public void Plain_partial_void_without_nodes_in_a_model_class_is_left_alone()
+    {
+        // C# lets 'partial void M();' (no accessibility) stay unimplemented: it is not a graph method.
+        string source = Model("""    [Linear("y", From = "x", OutFeatures = 64)]""") + "\npublic partial class M { partial void OnReady(); }\n";
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(source));
+    }
+
+    [Fact]
+    public void AK0018_graph_method_with_a_hand_written_body()
+    {
+        string source = Model("""    [Linear("y", From = "x", OutFeatures = 64)]""") +
+            "\npublic partial class M { public partial void Forward(Tensor<float> x, Tensor<float> y) { } }\n";
+        var diagnostic = Assert.Single(GeneratorHarness.GeneratorDiagnostics(source));
+        Assert.Equal("AK0018", diagnostic.Id);
+        Assert.Equal(source.LastIndexOf("Forward", StringComparison.Ordinal), diagnostic.Location.SourceSpan.Start);
+        Assert.DoesNotContain(GeneratorHarness.CompileDiagnostics(GeneratorHarness.Run(source).Output), d => d.Id is "CS0757" or "CS8795");
+    }
+
+    [Fact]
+    public void AK0019_graph_node_on_a_local_function()
+    {
+        const string source = """
+            using Attention.Kernels;
+            [AttentionModel]
+            public partial class M
+            {
+                public void Run()
+                {
+                    [Linear("y", From = "x", OutFeatures = 64)]
+                    void Forward(Tensor<float> x, Tensor<float> y) { }
+                }
+            }
+            """;
+        AssertHas(source, "AK0019", "Linear(\"y\", From = \"x\", OutFeatures = 64)");
+    }
+
+    [Fact]
     public void Attention_argument_rules_apply_to_graph_nodes_too() =>
         AssertHas(Model("""
             [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, KvHeads = 3)]

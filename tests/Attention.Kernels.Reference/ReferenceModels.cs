@@ -2,7 +2,7 @@ namespace Attention.Kernels.Reference;
 
 /// <summary>
 /// Node names and sizes of one post-norm transformer encoder layer in a model graph. Attention is the MultiHeadAttention
-/// node (its weights are {Attention}.qkv and {Attention}); Norm1/Norm2 the LayerNorms; Up/Down the FFN Linears.
+/// node (its weights are {Attention}.qkv and {Attention}.out); Norm1/Norm2 the LayerNorms; Up/Down the FFN Linears.
 /// </summary>
 public sealed record EncoderLayerSpec(
     string Attention, string Norm1, string Up, string Down, string Norm2,
@@ -37,7 +37,7 @@ public static class ReferenceModels
         int rows = batch * length, packed = (s.Heads + 2 * s.KvHeads) * s.HeadDim;
         var qkv = Floats(ReferenceOps.Linear(x, rows, s.Features, weight(s.Attention + ".qkv", "weight"), weight(s.Attention + ".qkv", "bias"), packed, Activation.None, null));
         var context = Floats(PackedAttention(qkv, batch, length, s.Heads, s.KvHeads, s.HeadDim, s.Mask));
-        var attended = Floats(ReferenceOps.Linear(context, rows, s.Heads * s.HeadDim, weight(s.Attention, "weight"), weight(s.Attention, "bias"), s.Features, Activation.None, null));
+        var attended = Floats(ReferenceOps.Linear(context, rows, s.Heads * s.HeadDim, weight(s.Attention + ".out", "weight"), weight(s.Attention + ".out", "bias"), s.Features, Activation.None, null));
         var h = Floats(ReferenceOps.LayerNorm(Floats(ReferenceOps.Add(attended, x)), rows, s.Features, weight(s.Norm1, "gamma"), weight(s.Norm1, "beta"), 1e-5));
         var up = Floats(ReferenceOps.Linear(h, rows, s.Features, weight(s.Up, "weight"), weight(s.Up, "bias"), s.Hidden, Activation.Gelu, null));
         var down = Floats(ReferenceOps.Linear(up, rows, s.Hidden, weight(s.Down, "weight"), weight(s.Down, "bias"), s.Features, Activation.None, null));

@@ -57,6 +57,29 @@ public sealed class LaunchValidationTests
         Assert.Contains("4 axes", error.Message);
     }
 
+    [Theory]
+    [InlineData("q")]
+    [InlineData("k")]
+    [InlineData("v")]
+    [InlineData("output")]
+    [InlineData("logSumExp")]
+    public void Disposed_tensor_error_names_the_argument_and_its_shape_not_the_pool(string disposed)
+    {
+        using var q = Tensor.Create<float>(Device.Cpu, 2, 10, 8, 64);
+        using var k = Tensor.Create<float>(Device.Cpu, 2, 7, 4, 64);
+        using var v = Tensor.Create<float>(Device.Cpu, 2, 7, 4, 64);
+        using var o = Tensor.Create<float>(Device.Cpu, 2, 10, 8, 64);
+        using var lse = Tensor.Create<float>(Device.Cpu, 2, 8, 10);
+        var byName = new Dictionary<string, Tensor<float>> { ["q"] = q, ["k"] = k, ["v"] = v, ["output"] = o, ["logSumExp"] = lse };
+        byName[disposed].Dispose();
+        var error = Assert.Throws<ObjectDisposedException>(() => Gqa.Run(q, k, v, o, lse));
+        Assert.Equal(disposed, error.ObjectName);
+        Assert.Contains($"Tensor '{disposed}'", error.Message);
+        Assert.Contains(TensorShape.Format(byName[disposed].Shape), error.Message);
+        Assert.DoesNotContain("Pool block", error.Message);
+        Assert.DoesNotContain("rent #", error.Message);
+    }
+
     [Fact]
     public void Valid_shapes_with_empty_keys_give_zeros()
     {
@@ -101,6 +124,18 @@ public sealed class TensorTests
     {
         var t = Tensor.Create<float>(Device.Cpu, 4);
         t.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => t.ToArray());
+        Assert.True(t.IsDisposed);
+        var error = Assert.Throws<ObjectDisposedException>(() => t.ToArray());
+        Assert.Contains("Tensor<Single>[4]", error.Message);
+        Assert.DoesNotContain("Pool block", error.Message);
+    }
+
+    [Fact]
+    public void Overflowing_shape_is_an_argument_exception_naming_the_shape()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Tensor.Create<float>(Device.Cpu, int.MaxValue, int.MaxValue, int.MaxValue));
+        Assert.Equal("shape", error.ParamName);
+        Assert.Contains("[2147483647, 2147483647, 2147483647]", error.Message);
+        Assert.IsType<OverflowException>(error.InnerException);
     }
 }

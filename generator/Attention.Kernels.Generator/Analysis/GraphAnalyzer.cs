@@ -16,6 +16,9 @@ internal static class GraphAnalyzer
 {
     private const int ActivationNone = 0, ActivationRelu = 1, ActivationGelu = 2;
 
+    /// <summary>The largest feature count (and hidden size, output width, positional length) a graph takes: 2^20.</summary>
+    public const int MaxFeatures = 1 << 20;
+
     /// <summary>A node after name resolution: what it reads, with the location to blame for each input.</summary>
     private sealed class Node(ParsedNode parsed, int order)
     {
@@ -51,7 +54,8 @@ internal static class GraphAnalyzer
 
     private static ModelDeclaration Declaration(ParsedModel parsed, ModelGraph graph, List<DiagnosticInfo> diagnostics, bool canEmit) =>
         new(parsed.TypeKey, parsed.Namespace, parsed.ContainingTypes,
-            new KernelMethodInfo(parsed.Method.Name, parsed.Method.Modifiers, parsed.Parameters.Select(p => new ParameterInfo(p.Name, p.Type)).ToEquatableArray()),
+            new KernelMethodInfo(parsed.Method.Name, parsed.Method.Modifiers, parsed.Parameters.Select(p => new ParameterInfo(p.Name, p.Type)).ToEquatableArray(),
+                parsed.Method.ReturnType, parsed.Method.IsStatic),
             parsed.Method.IsStatic, graph, diagnostics.ToEquatableArray(), canEmit);
 
     private static ModelDeclaration AnalyzeCore(ParsedModel parsed)
@@ -59,6 +63,12 @@ internal static class GraphAnalyzer
         var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
         var method = parsed.Method;
         bool canEmit = parsed.Diagnostics.Count == 0;
+        if (method.BodyLocation is not null)
+        {
+            // The user wrote the body: generating one would be CS0757 inside the generated file.
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BodyWritten, method.BodyLocation, method.Name, "its graph nodes"));
+            return Declaration(parsed, EmptyGraph, diagnostics, canEmit: false);
+        }
         if (!method.IsPartialDefinition || !method.ReturnsVoid || method.IsGeneric)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GraphMethodShape, method.Location, method.Name));
@@ -71,6 +81,14 @@ internal static class GraphAnalyzer
         }
         if (!canEmit)
             return Declaration(parsed, EmptyGraph, diagnostics, canEmit);
+        if (parsed.Nodes.Count == 0)
+        {
+            // A partial method of the model class that C# needs a body for, but no node to generate it from: an error
+            // stub keeps CS8795 away, so this is the one diagnostic.
+            string type = parsed.ContainingTypes.Count > 0 ? parsed.ContainingTypes[parsed.ContainingTypes.Count - 1].Name : parsed.TypeKey;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GraphWithoutNodes, method.Location, method.Name, type));
+            return Declaration(parsed, EmptyGraph, diagnostics, canEmit: true);
+        }
 
         void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, LocationInfo? location, params object?[] args) =>
             diagnostics.Add(DiagnosticInfo.Create(descriptor, location, args));
@@ -114,6 +132,11 @@ internal static class GraphAnalyzer
             {
                 Report(parameter.Features == 0 ? DiagnosticDescriptors.MissingFeatures : DiagnosticDescriptors.NotPositive, parameter.Location,
                     parameter.Features == 0 ? [parameter.Name] : [$"Features of '{parameter.Name}'", parameter.Features.ToString(CultureInfo.InvariantCulture)]);
+                continue;
+            }
+            else if (parameter.Features > MaxFeatures)
+            {
+                Report(DiagnosticDescriptors.ValueTooLarge, parameter.Location, $"Features of '{parameter.Name}'", parameter.Features, MaxFeatures);
                 continue;
             }
             else
@@ -192,7 +215,19 @@ internal static class GraphAnalyzer
         // 6. Plan: expand, fuse, lay out weights.
         var plan = new Planner(values, parameters.Keys, readers, diagnostics);
         foreach (var node in order)
+        {
+            int before = plan.Weights.Count;
             plan.Add(node);
+            // A weight is addressed with 32-bit element counts (spans, device copies): a larger one is AK0015 at its node.
+            foreach (var weight in plan.Weights.Skip(before))
+            {
+                long length = weight.Shape.Aggregate(1L, (a, b) => a * b);
+                if (length > int.MaxValue)
+                    Report(DiagnosticDescriptors.ValueTooLarge, node.Parsed.Location, $"Weight '{weight.Node}.{weight.Name}' size ({string.Join(" × ", weight.Shape)} floats)", length, int.MaxValue);
+            }
+        }
+        if (diagnostics.Any(d => d.IsError))
+            return Declaration(parsed, EmptyGraph, diagnostics, canEmit: true);
         var graph = new ModelGraph(inputs.ToEquatableArray(), outputs.ToEquatableArray(), plan.Steps.ToEquatableArray(),
             plan.Weights.ToEquatableArray(), plan.Notes.ToEquatableArray());
         return Declaration(parsed, graph, diagnostics, canEmit: true);
@@ -233,6 +268,11 @@ internal static class GraphAnalyzer
         void Unsupported(LocationInfo? at, string message) => diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedCombination, at, message));
         bool Positive(string name, int value)
         {
+            if (value > MaxFeatures)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ValueTooLarge, node.Where(name), name, value, MaxFeatures));
+                return false;
+            }
             if (value > 0)
                 return true;
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotPositive, node.Where(name), name, value));
@@ -284,7 +324,7 @@ internal static class GraphAnalyzer
                     return null;
                 }
                 int before = diagnostics.Count;
-                var settings = KernelAnalyzer.ValidateAttention(arguments, node.Parsed.Location, diagnostics);
+                var settings = KernelAnalyzer.ValidateAttention(arguments, node.Parsed.Location, diagnostics, node.Kind);
                 if (diagnostics.Count > before)
                     return null;
                 int packed = (settings.Heads + 2 * settings.KvHeads) * settings.HeadDim;
@@ -296,7 +336,7 @@ internal static class GraphAnalyzer
                 return new GraphValue(node.Name, node.Kind == "MultiHeadAttention" ? x.Features : settings.Heads * settings.HeadDim, false, false);
             }
             case "AttentionPooling":
-                return node.Int("Hidden") >= 0 || Positive("Hidden", node.Int("Hidden")) ? new GraphValue(node.Name, x.Features, true, false) : null;
+                return node.Int("Hidden") is var hidden && (hidden == 0 || Positive("Hidden", hidden)) ? new GraphValue(node.Name, x.Features, true, false) : null;
             case "HierarchicalAttention":
                 if (inputs.Count < 2 || !inputs[1].Value.IsOffsets)
                 {
@@ -390,8 +430,10 @@ internal static class GraphAnalyzer
                     string qkv = node.Name + ".qkv", context = node.Name + ".attention";
                     AddLinear(qkv, input, x.Features, (settings.Heads + 2 * settings.KvHeads) * settings.HeadDim, bias: true, ActivationNone, pooled: false);
                     AddAttention(node, context, qkv);
-                    AddLinear(node.Name, context, settings.Heads * settings.HeadDim, x.Features, bias: true, ActivationNone, pooled: false);
-                    Notes.Add($"'{node.Name}' expands to {qkv} (QKV projection) → {context} (fused attention) → {node.Name} (output projection).");
+                    // The output projection writes the node's value; its weights are '{name}.out', as the attribute's docs say.
+                    AddLinear(node.Name, context, settings.Heads * settings.HeadDim, x.Features, bias: true, ActivationNone, pooled: false,
+                        weightNode: node.Name + ".out");
+                    Notes.Add($"'{node.Name}' expands to {qkv} (QKV projection) → {context} (fused attention) → {node.Name} (output projection, weights {node.Name}.out).");
                     break;
                 }
                 case "AttentionPooling":
@@ -452,11 +494,12 @@ internal static class GraphAnalyzer
                 $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask, heads read in place from the packed projection"));
         }
 
-        private void AddLinear(string name, string input, int inFeatures, int outFeatures, bool bias, int activation, bool pooled)
+        private void AddLinear(string name, string input, int inFeatures, int outFeatures, bool bias, int activation, bool pooled,
+            string? weightNode = null)
         {
-            int first = Weight(name, "weight", [outFeatures, inFeatures], "W, [out, in]");
+            int first = Weight(weightNode ?? name, "weight", [outFeatures, inFeatures], "W, [out, in]");
             if (bias)
-                Weight(name, "bias", [outFeatures], "b");
+                Weight(weightNode ?? name, "bias", [outFeatures], "b");
             string act = activation switch { ActivationGelu => "GELU", ActivationRelu => "ReLU", _ => "" };
             var step = new LinearStep(name, input, inFeatures, outFeatures, bias, activation, null, pooled,
                 $"{name} = {(act.Length > 0 ? act + "(" : "")}{input}·Wᵀ{(bias ? " + b" : "")}{(act.Length > 0 ? ")" : "")} ({inFeatures} → {outFeatures})", first);

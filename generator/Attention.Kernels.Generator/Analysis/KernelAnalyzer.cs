@@ -21,6 +21,13 @@ internal static class KernelAnalyzer
     /// <summary>The parameters of an attention kernel, in order; the last one is optional.</summary>
     public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp"];
 
+    /// <summary>PyTorch's names for the first three parameters, accepted as well (the generated body renames them).</summary>
+    public static readonly string[] PyTorchNames = ["query", "key", "value"];
+
+    /// <summary>Whether <paramref name="name"/> is right for parameter <paramref name="index"/>: q, k, v (or query, key, value), output, logSumExp.</summary>
+    public static bool IsParameterName(int index, string name) =>
+        name == AttentionParameters[index] || index < PyTorchNames.Length && name == PyTorchNames[index];
+
     /// <summary>Never throws: an unexpected failure becomes AK0099 at the attribute, and nothing is emitted.</summary>
     public static KernelDeclaration Analyze(ParsedKernel parsed, bool allowUnsafe)
     {
@@ -43,38 +50,54 @@ internal static class KernelAnalyzer
     {
         var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
         var method = parsed.Method;
-        bool canEmit = parsed.Diagnostics.Count == 0;
+        // Parse-time diagnostics (a repeated attribute) still let the error stub be written; an internal error does not.
+        bool canEmit = !parsed.Diagnostics.Any(d => d.Id == DiagnosticDescriptors.InternalError.Id);
 
-        if (!method.IsStatic || !method.IsPartialDefinition || !method.ReturnsVoid || method.IsGeneric)
+        if (method.BodyLocation is not null)
+        {
+            // The user wrote the body: generating one would be CS0757 inside the generated file. Say so at their body, emit nothing.
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BodyWritten, method.BodyLocation, method.Name, $"[{parsed.AttributeName}]"));
+            return Declaration(parsed, Graph(false, EquatableArray<GraphNode>.Empty), diagnostics, canEmit: false);
+        }
+        bool shapeOk = method.IsStatic && method.IsPartialDefinition && method.ReturnsVoid && !method.IsGeneric;
+        if (!shapeOk)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MethodShape, method.Location, method.Name, parsed.AttributeName));
-            canEmit = false;
+            // A partial definition still gets an error stub with its own signature, so the compiler adds no CS8795 (generic
+            // methods would need their constraints repeated and get none).
+            canEmit &= method.IsPartialDefinition && !method.IsGeneric;
         }
         foreach (string type in parsed.NonPartialTypes)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeNotPartial, method.Location, type, method.Name));
             canEmit = false;
         }
-        if (canEmit && !allowUnsafe)
+        if (canEmit && shapeOk && !allowUnsafe)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsafeBlocksRequired, method.Location, method.Name));
 
-        var (hasLogSumExp, storage) = CheckParameters(parsed, diagnostics);
+        // One mistake, one diagnostic: a signature that has to be rewritten (AK0001) is not also checked parameter by parameter.
+        var (hasLogSumExp, storage) = shapeOk
+            ? CheckParameters(parsed, diagnostics)
+            : (parsed.Parameters.Count == AttentionParameters.Length, ElementType.Float32);
         var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics);
 
-        var graph = new AttentionGraph(
-            AttentionParameters.Take(3).ToEquatableArray(),
-            AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
-            new GraphNode[] { node }.ToEquatableArray());
-
-        return new KernelDeclaration(
-            parsed.TypeKey,
-            parsed.Namespace,
-            parsed.ContainingTypes,
-            new KernelMethodInfo(method.Name, method.Modifiers, parsed.Parameters.Select(p => new ParameterInfo(p.Name, p.Type)).ToEquatableArray()),
-            graph,
-            diagnostics.ToEquatableArray(),
-            canEmit);
+        return Declaration(parsed, Graph(hasLogSumExp, new GraphNode[] { node }.ToEquatableArray()), diagnostics, canEmit);
     }
+
+    private static AttentionGraph Graph(bool hasLogSumExp, EquatableArray<GraphNode> nodes) => new(
+        AttentionParameters.Take(3).ToEquatableArray(),
+        AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
+        nodes);
+
+    private static KernelDeclaration Declaration(ParsedKernel parsed, AttentionGraph graph, List<DiagnosticInfo> diagnostics, bool canEmit) => new(
+        parsed.TypeKey,
+        parsed.Namespace,
+        parsed.ContainingTypes,
+        new KernelMethodInfo(parsed.Method.Name, parsed.Method.Modifiers, parsed.Parameters.Select(p => new ParameterInfo(p.Name, p.Type)).ToEquatableArray(),
+            parsed.Method.ReturnType, parsed.Method.IsStatic),
+        graph,
+        diagnostics.ToEquatableArray(),
+        canEmit);
 
     /// <summary>
     /// Checks count, names and types; returns whether the optional log-sum-exp output is declared, and the storage type
@@ -90,11 +113,24 @@ internal static class KernelAnalyzer
                 parsed.Method.Name, parameters.Count, $"{required} (q, k, v, output) or {AttentionParameters.Length} (…, logSumExp)"));
         }
         ParsedParameter? first = null; // the first storage tensor with a valid type sets the storage type
-        for (int i = 0; i < Math.Min(parameters.Count, AttentionParameters.Length); i++)
+        int checkedCount = Math.Min(parameters.Count, AttentionParameters.Length);
+        // Names: one diagnostic for the whole list (PyTorch users write query, key, value: one mistake, not three).
+        int misnamed = -1;
+        for (int i = checkedCount - 1; i >= 0; i--)
+        {
+            if (!IsParameterName(i, parameters[i].Name))
+                misnamed = i;
+        }
+        if (misnamed >= 0)
+        {
+            var names = parameters.Take(checkedCount).Select(p => p.Name).ToList();
+            string hint = checkedCount > 0 ? " (q, k, v may also be written query, key, value, as in PyTorch)" : "";
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterName, parameters[misnamed].Location,
+                string.Join(", ", AttentionParameters.Take(checkedCount)), string.Join(", ", names), hint));
+        }
+        for (int i = 0; i < checkedCount; i++)
         {
             var parameter = parameters[i];
-            if (parameter.Name != AttentionParameters[i])
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterName, parameter.Location, i + 1, AttentionParameters[i], parameter.Name));
             if (i == required)
             {
                 // The log-sum-exp is a float statistic for every storage type (fp16 would lose its precision and range).
@@ -135,7 +171,7 @@ internal static class KernelAnalyzer
     /// argument, or at <paramref name="fallback"/> when the argument is missing. Shared by kernels and graph nodes.
     /// </summary>
     internal static AttentionSettings ValidateAttention(IReadOnlyDictionary<string, (double Value, LocationInfo? Location)> arguments,
-        LocationInfo? fallback, List<DiagnosticInfo> diagnostics)
+        LocationInfo? fallback, List<DiagnosticInfo> diagnostics, string attributeName = "ScaledDotProductAttention")
     {
         LocationInfo? Where(string name) => arguments.TryGetValue(name, out var a) ? a.Location : fallback;
         double Get(string name) => arguments.TryGetValue(name, out var a) ? a.Value : 0;
@@ -143,13 +179,17 @@ internal static class KernelAnalyzer
             diagnostics.Add(DiagnosticInfo.Create(descriptor, Where(at), args));
 
         int headDim = ClampToInt(Get("HeadDim"));
-        if (headDim <= 0)
+        if (!arguments.ContainsKey("HeadDim"))
+            Report(DiagnosticDescriptors.RequiredArgument, "HeadDim", "HeadDim", $"the size of one head, {MinHeadDim}–{MaxHeadDim}", attributeName);
+        else if (headDim <= 0)
             Report(DiagnosticDescriptors.NotPositive, "HeadDim", "HeadDim", Format(Get("HeadDim")));
         else if (headDim > MaxHeadDim)
             Report(DiagnosticDescriptors.HeadDimOutOfRange, "HeadDim", headDim, MinHeadDim, MaxHeadDim);
 
         int heads = ClampToInt(Get("Heads"));
-        if (heads <= 0)
+        if (!arguments.ContainsKey("Heads"))
+            Report(DiagnosticDescriptors.RequiredArgument, "Heads", "Heads", "the number of query heads", attributeName);
+        else if (heads <= 0)
             Report(DiagnosticDescriptors.NotPositive, "Heads", "Heads", Format(Get("Heads")));
         else if (heads > MaxHeads)
             Report(DiagnosticDescriptors.ValueTooLarge, "Heads", "Heads", heads, MaxHeads);

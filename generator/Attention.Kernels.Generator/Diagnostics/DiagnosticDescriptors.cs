@@ -12,7 +12,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor MethodShape = Error("AK0001",
         "Kernel method must be a non-generic 'static partial void' method",
-        "'{0}' must be declared as a non-generic 'static partial void' method to carry [{1}]");
+        "'{0}' must be declared as a non-generic 'static partial void {0}(q, k, v, output[, logSumExp])' method to carry [{1}]");
 
     public static readonly DiagnosticDescriptor TypeNotPartial = Error("AK0002",
         "Containing type must be partial",
@@ -28,7 +28,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor ParameterName = Error("AK0005",
         "Kernel parameter has the wrong name",
-        "Parameter {0} must be named '{1}', not '{2}'");
+        "Kernel parameters must be named ({0}), not ({1}){2}");
 
     public static readonly DiagnosticDescriptor HeadDimOutOfRange = Error("AK0006",
         "Head dimension out of the supported range",
@@ -73,6 +73,22 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor MixedElementTypes = Error("AK0016",
         "Kernel tensors have different element types",
         "Parameter '{0}' is {1} but '{2}' is {3}: q, k, v and output must share one element type (float, Half or BFloat16)");
+
+    public static readonly DiagnosticDescriptor DuplicateAttention = Error("AK0017",
+        "Method carries more than one attention attribute",
+        "'{0}' already carries a [{1}]; a kernel method takes exactly one, so this one would be ignored: remove it or declare a second method");
+
+    public static readonly DiagnosticDescriptor BodyWritten = Error("AK0018",
+        "Generated method already has a body",
+        "'{0}' has a body written in source, but its body is generated from {1}; remove that body and keep only the declaration ending in ';'");
+
+    public static readonly DiagnosticDescriptor LocalFunction = Error("AK0019",
+        "Attribute on a local function",
+        "[{0}] on a local function does nothing: declare the {1} on a partial method of a partial type");
+
+    public static readonly DiagnosticDescriptor RequiredArgument = Error("AK0020",
+        "Required argument missing",
+        "{0} is required: add {0} = <positive integer> ({1}) to [{2}]");
 
     public static readonly DiagnosticDescriptor UnknownValue = Error("AK0100",
         "Unknown value name",
@@ -119,6 +135,10 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NodeOutsideModel = Error("AK0110",
         "Graph node outside an [AttentionModel] class",
         "[{0}] on '{1}' does nothing: graph nodes need the containing class '{2}' to be marked [AttentionModel]");
+
+    public static readonly DiagnosticDescriptor GraphWithoutNodes = Error("AK0111",
+        "Graph method has no nodes",
+        "'{0}' is a partial method of [AttentionModel] class '{1}' but carries no graph node, so nothing would implement it; add nodes (e.g. [Linear(\"y\", From = \"x\", OutFeatures = 64)]) or give it a body");
 
     public static readonly DiagnosticDescriptor InternalError = Error("AK0099",
         "Internal generator error",

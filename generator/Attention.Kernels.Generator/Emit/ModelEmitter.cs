@@ -36,7 +36,7 @@ internal static class ModelEmitter
         w.Line();
         w.Line($"private {statics}{ModelWeights}? _{Camel(name)}Weights;");
         w.Line();
-        w.Line($"/// <summary>Weights of <see cref=\"{name}\"/>: zero until loaded (<c>Load(node, name, values)</c>) or <c>InitializeRandom(seed)</c>.</summary>");
+        w.Line($"/// <summary>Weights of <see cref=\"{name}\"/>: load each (<c>Load(node, name, values)</c>) or opt in to <c>InitializeRandom(seed)</c> / <c>InitializeZeros()</c>; a call with a weight never loaded throws, naming it.</summary>");
         w.Line(Names.GeneratedCode);
         w.Line($"public {statics}{ModelWeights} {name}Weights =>");
         w.Line($"    global::System.Threading.LazyInitializer.EnsureInitialized(ref _{Camel(name)}Weights, static () => new {ModelWeights}({name}WeightLayout));");

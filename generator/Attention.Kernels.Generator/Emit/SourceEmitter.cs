@@ -96,14 +96,31 @@ internal static class SourceEmitter
             firstKernel = false;
             if (kernel.HasErrors)
             {
-                EmitErrorStub(w, kernel.Method, isStatic: true, kernel.Diagnostics);
+                EmitErrorStub(w, kernel.Method, kernel.Method.IsStatic, kernel.Diagnostics);
                 continue;
             }
             foreach (var node in kernel.Graph.Nodes.OfType<AttentionNode>())
-                AttentionEmitter.Emit(w, kernel.Method, node);
+                AttentionEmitter.Emit(w, WithKernelParameterNames(kernel.Method), node);
         }
         WriteFooter(w, first.Namespace, first.ContainingTypes);
         return w.ToString();
+    }
+
+    /// <summary>
+    /// The implementing part names q, k, v so, whatever the user wrote: PyTorch's query, key, value are accepted on the
+    /// declaration, and C# lets the two parts of a partial method name parameters differently (callers see the user's names).
+    /// </summary>
+    private static KernelMethodInfo WithKernelParameterNames(KernelMethodInfo method)
+    {
+        bool renamed = false;
+        var parameters = method.Parameters.Select((p, i) =>
+        {
+            if (i >= Analysis.KernelAnalyzer.PyTorchNames.Length || p.Name != Analysis.KernelAnalyzer.PyTorchNames[i])
+                return p;
+            renamed = true;
+            return p with { Name = Analysis.KernelAnalyzer.AttentionParameters[i] };
+        }).ToEquatableArray();
+        return renamed ? method with { Parameters = parameters } : method;
     }
 
     /// <summary>
@@ -115,7 +132,7 @@ internal static class SourceEmitter
         string ids = string.Join(", ", diagnostics.Where(d => d.IsError).Select(d => d.Id).Distinct());
         w.Line($"// '{method.Name}' has compile-time errors ({ids}); no kernel was generated.");
         w.Line(Names.GeneratedCode);
-        w.Line($"{AttentionEmitter.Modifiers(method)}{(isStatic ? "static " : "")}partial void {method.Name}({AttentionEmitter.Signature(method)}) =>");
+        w.Line($"{AttentionEmitter.Modifiers(method)}{(isStatic ? "static " : "")}partial {method.ReturnType} {method.Name}({AttentionEmitter.Signature(method)}) =>");
         w.Line($"    throw new global::System.InvalidOperationException(\"'{method.Name}' has compile-time errors ({ids}).\");");
     }
 }

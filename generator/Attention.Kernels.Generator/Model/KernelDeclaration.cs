@@ -1,3 +1,5 @@
+using System.Linq;
+
 namespace Attention.Kernels.Generator.Model;
 
 /// <summary>One enclosing type of a kernel method, as needed to re-open it with a partial declaration.</summary>
@@ -10,7 +12,10 @@ internal sealed record ParameterInfo(string Name, string Type);
 
 /// <summary>The user's partial method, as needed to write its implementing part.</summary>
 /// <param name="Modifiers">The declared accessibility tokens, e.g. "public" or "" when none was written.</param>
-internal sealed record KernelMethodInfo(string Name, string Modifiers, EquatableArray<ParameterInfo> Parameters);
+/// <param name="ReturnType">The declared return type (fully qualified; "void" for a valid kernel), for the error stub.</param>
+/// <param name="IsStatic">Whether the declaration is static (a valid kernel is), for the error stub.</param>
+internal sealed record KernelMethodInfo(string Name, string Modifiers, EquatableArray<ParameterInfo> Parameters,
+    string ReturnType = "void", bool IsStatic = true);
 
 /// <summary>
 /// Everything the generator knows about one annotated method after parsing and analysis: where to emit
@@ -28,6 +33,9 @@ internal sealed record KernelDeclaration(
     EquatableArray<DiagnosticInfo> Diagnostics,
     bool CanEmit)
 {
+    /// <summary>This declaration with location-free diagnostics: what the source output depends on (see the pipeline).</summary>
+    public KernelDeclaration WithoutLocations() => this with { Diagnostics = Diagnostics.Select(d => d.WithoutLocation()).ToEquatableArray() };
+
     public bool HasErrors
     {
         get

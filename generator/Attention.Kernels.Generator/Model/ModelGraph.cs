@@ -12,6 +12,10 @@ internal sealed record ModelDeclaration(
     bool CanEmit)
 {
     public bool HasErrors => System.Linq.Enumerable.Any(Diagnostics, d => d.IsError);
+
+    /// <summary>This declaration with location-free diagnostics: what the source output depends on (see the pipeline).</summary>
+    public ModelDeclaration WithoutLocations() =>
+        this with { Diagnostics = System.Linq.Enumerable.Select(Diagnostics, d => d.WithoutLocation()).ToEquatableArray() };
 }
 
 /// <summary>The planned graph: inputs and outputs (parameters), the fused steps in execution order, and the weights.</summary>

@@ -20,7 +20,9 @@ internal static class KernelParser
     {
         if (context.TargetSymbol is not IMethodSymbol method || context.TargetNode is not MethodDeclarationSyntax syntax)
             return null;
-        var attribute = context.Attributes.FirstOrDefault();
+        // Source order: the first attribute is the kernel; any further one is reported (AK0017), never silently ignored.
+        var attributes = context.Attributes.OrderBy(a => a.ApplicationSyntaxReference?.Span.Start ?? 0).ToList();
+        var attribute = attributes.FirstOrDefault();
         if (IsGraphNode(method, attribute))
             return null; // a node of an [AttentionModel] graph: the model pipeline reads it
         string attributeName = attribute?.AttributeClass?.Name ?? "ScaledDotProductAttentionAttribute";
@@ -29,7 +31,12 @@ internal static class KernelParser
         var attributeSyntax = attribute?.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
         try
         {
-            return ParseCore(method, syntax, attribute, attributeSyntax, attributeName, cancellationToken);
+            var parsed = ParseCore(method, syntax, attribute, attributeSyntax, attributeName, cancellationToken);
+            if (attributes.Count < 2)
+                return parsed;
+            var duplicates = attributes.Skip(1).Select(a => DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateAttention,
+                LocationInfo.From(a.ApplicationSyntaxReference?.GetSyntax(cancellationToken)) ?? parsed.Method.Location, method.Name, attributeName));
+            return parsed with { Diagnostics = parsed.Diagnostics.Concat(duplicates).ToEquatableArray() };
         }
         catch (OperationCanceledException)
         {
@@ -73,8 +80,23 @@ internal static class KernelParser
             .Where(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword) ||
                         m.IsKind(SyntaxKind.ProtectedKeyword) || m.IsKind(SyntaxKind.PrivateKeyword))
             .Select(m => m.ValueText));
+        string returnType = (method.ReturnsByRefReadonly ? "ref readonly " : method.ReturnsByRef ? "ref " : "") + method.ReturnType.ToDisplayString(s_typeFormat);
         return new ParsedMethod(method.Name, modifiers, method.IsStatic, method.IsPartialDefinition, method.ReturnsVoid, method.IsGenericMethod,
-            LocationInfo.From(syntax.Identifier.GetLocation()), LocationInfo.From(syntax.ParameterList));
+            LocationInfo.From(syntax.Identifier.GetLocation()), LocationInfo.From(syntax.ParameterList), returnType, BodyLocation(method, syntax));
+    }
+
+    /// <summary>
+    /// Where the user wrote a body for this partial method: the implementing declaration of a definition, or this
+    /// declaration when it is itself the implementing part (the attribute was written there). Null when there is none.
+    /// </summary>
+    private static LocationInfo? BodyLocation(IMethodSymbol method, MethodDeclarationSyntax syntax)
+    {
+        if (method.PartialImplementationPart is { } implementation)
+        {
+            return implementation.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<MethodDeclarationSyntax>()
+                .Select(m => LocationInfo.From(m.Identifier.GetLocation())).FirstOrDefault();
+        }
+        return method.PartialDefinitionPart is not null ? LocationInfo.From(syntax.Identifier.GetLocation()) : null;
     }
 
     internal static string? NamespaceOf(IMethodSymbol method)

@@ -24,8 +24,8 @@ internal static class ModelParser
         {
             cancellationToken.ThrowIfCancellationRequested();
             var nodes = method.GetAttributes().Where(IsNodeAttribute).ToList();
-            if (nodes.Count == 0)
-                continue;
+            if (nodes.Count == 0 && !NeedsGeneratedBody(method, cancellationToken))
+                continue; // an ordinary member; a partial method that needs a body but has no nodes is reported (AK0111)
             var syntax = method.DeclaringSyntaxReferences
                 .Select(r => r.GetSyntax(cancellationToken))
                 .OfType<MethodDeclarationSyntax>()
@@ -49,9 +49,49 @@ internal static class ModelParser
         return models;
     }
 
-    /// <summary>AK0110 for each <paramref name="kind"/> node on a method whose class is not an [AttentionModel].</summary>
+    /// <summary>
+    /// A partial method definition with no implementing part that C# requires one for (accessibility written, non-void or
+    /// an out parameter): without nodes nothing implements it. A plain <c>partial void M();</c> may stay unimplemented.
+    /// </summary>
+    private static bool NeedsGeneratedBody(IMethodSymbol method, CancellationToken cancellationToken)
+    {
+        if (!method.IsPartialDefinition || method.PartialImplementationPart is not null)
+            return false;
+        if (!method.ReturnsVoid || method.Parameters.Any(p => p.RefKind == RefKind.Out))
+            return true;
+        return method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<MethodDeclarationSyntax>()
+            .Any(m => m.Modifiers.Any(t => t.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.PublicKeyword) || t.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.InternalKeyword) ||
+                                           t.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.ProtectedKeyword) || t.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.PrivateKeyword)));
+    }
+
+    /// <summary>
+    /// AK0019 for <paramref name="kind"/> on a local function (nothing reads it there); AK0110 for each
+    /// <paramref name="kind"/> node on a method whose class is not an [AttentionModel].
+    /// </summary>
     public static EquatableArray<DiagnosticInfo> MisplacedNode(GeneratorAttributeSyntaxContext context, string kind)
     {
+        try
+        {
+            return MisplacedNodeCore(context, kind);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return new[] { DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, LocationInfo.From(context.TargetNode),
+                context.TargetSymbol.Name, exception.GetType().Name + ": " + exception.Message) }.ToEquatableArray();
+        }
+    }
+
+    private static EquatableArray<DiagnosticInfo> MisplacedNodeCore(GeneratorAttributeSyntaxContext context, string kind)
+    {
+        if (context.TargetNode is not MethodDeclarationSyntax)
+        {
+            // A local function: neither a kernel nor a graph node can be declared there.
+            return context.Attributes
+                .Select(a => DiagnosticInfo.Create(DiagnosticDescriptors.LocalFunction,
+                    LocationInfo.From(a.ApplicationSyntaxReference?.GetSyntax()) ?? LocationInfo.From(context.TargetNode),
+                    kind, kind == "ScaledDotProductAttention" && a.ConstructorArguments.Length == 0 ? "kernel" : "graph node"))
+                .ToEquatableArray();
+        }
         var type = context.TargetSymbol.ContainingType;
         if (type is null || type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == KernelParser.ModelAttribute))
             return EquatableArray<DiagnosticInfo>.Empty;

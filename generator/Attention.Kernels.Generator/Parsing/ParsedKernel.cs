@@ -19,6 +19,8 @@ internal sealed record ParsedKernel(
     EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>The method's shape.</summary>
+/// <param name="ReturnType">The declared return type, fully qualified (with <c>ref </c> for a by-ref return).</param>
+/// <param name="BodyLocation">Where the user wrote a body for this partial method (its implementing declaration), if they did.</param>
 internal sealed record ParsedMethod(
     string Name,
     string Modifiers,
@@ -27,7 +29,9 @@ internal sealed record ParsedMethod(
     bool ReturnsVoid,
     bool IsGeneric,
     LocationInfo? Location,
-    LocationInfo? ParameterListLocation);
+    LocationInfo? ParameterListLocation,
+    string ReturnType = "void",
+    LocationInfo? BodyLocation = null);
 
 /// <summary>
 /// One parameter: its declared type, and the element type when it is a by-value <c>Tensor&lt;float&gt;</c>,

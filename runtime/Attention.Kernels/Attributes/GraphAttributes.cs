@@ -72,7 +72,9 @@ public sealed class ReluAttribute(string name) : GraphNodeAttribute(name);
 
 /// <summary>
 /// Multi-head self-attention block: a QKV projection writing packed heads, fused attention reading them in place,
-/// and the output projection back to the input's features. Weights: <c>{name}.qkv</c> and <c>{name}.out</c>.
+/// and the output projection back to the input's features. Weights: <c>{name}.qkv</c> (<c>weight</c> [(Heads + 2·KvHeads)·HeadDim, F],
+/// <c>bias</c>) for the QKV projection and <c>{name}.out</c> (<c>weight</c> [F, Heads·HeadDim], <c>bias</c>) for the output projection,
+/// e.g. <c>Load("{name}.out", "weight", values)</c>.
 /// </summary>
 public sealed class MultiHeadAttentionAttribute(string name) : GraphNodeAttribute(name)
 {

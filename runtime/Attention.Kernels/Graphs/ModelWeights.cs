@@ -17,11 +17,14 @@ public sealed record WeightSpec(string Node, string Name, int[] Shape, string De
 
 /// <summary>
 /// The learned parameters of a model graph, in 64-byte aligned host memory the CPU kernels read directly.
-/// Load them by node and name (e.g. from a PyTorch state dict flattened to floats), or initialize them randomly.
+/// Load them by node and name (e.g. from a PyTorch state dict flattened to floats), or initialize them explicitly
+/// (<see cref="InitializeRandom"/>, <see cref="InitializeZeros"/>). A weight that was never loaded or initialized is an
+/// error at the first forward pass (<see cref="On"/> throws, naming it), not a silent zero.
 /// </summary>
 public sealed unsafe class ModelWeights : IDisposable
 {
     private readonly nint[] _data;
+    private readonly bool[] _loaded;
     private readonly object _copiesLock = new();
     private readonly List<GraphWeights> _copies = [];
     private GraphWeights? _host;
@@ -32,6 +35,7 @@ public sealed unsafe class ModelWeights : IDisposable
     {
         Layout = layout;
         _data = new nint[layout.Count];
+        _loaded = new bool[layout.Count];
         for (int i = 0; i < layout.Count; i++)
         {
             _data[i] = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(4, layout[i].Length * sizeof(float)), 64);
@@ -41,6 +45,24 @@ public sealed unsafe class ModelWeights : IDisposable
 
     /// <summary>Every weight, in the order the generated code indexes them.</summary>
     public IReadOnlyList<WeightSpec> Layout { get; }
+
+    /// <summary>
+    /// The weights (as <c>node.name</c>) that were neither loaded nor initialized: a forward pass refuses to run until
+    /// this is empty.
+    /// </summary>
+    public IReadOnlyList<string> Unloaded
+    {
+        get
+        {
+            var names = new List<string>();
+            for (int i = 0; i < Layout.Count; i++)
+            {
+                if (!Volatile.Read(ref _loaded[i]))
+                    names.Add(Layout[i].Node + "." + Layout[i].Name);
+            }
+            return names;
+        }
+    }
 
     /// <summary>Total learned floats.</summary>
     public long ParameterCount => Layout.Sum(w => w.Length);
@@ -55,10 +77,12 @@ public sealed unsafe class ModelWeights : IDisposable
     /// The weights where <paramref name="device"/>'s kernels read them: this host memory on the CPU, and on any other
     /// device a copy made once (tensors from the device's memory pool) and cached until the weights change or are disposed.
     /// </summary>
+    /// <exception cref="InvalidOperationException">A weight was never loaded or initialized; the message names each one.</exception>
     public GraphWeights On(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
         ObjectDisposedException.ThrowIf(_data.Length > 0 && _data[0] == 0, this);
+        ThrowIfUnloaded();
         if (device.Kind == DeviceKind.Cpu)
             return _host ??= new GraphWeights(this, device, null, 0);
         lock (_copiesLock)
@@ -82,6 +106,18 @@ public sealed unsafe class ModelWeights : IDisposable
         }
     }
 
+    private void ThrowIfUnloaded()
+    {
+        var unloaded = Unloaded;
+        if (unloaded.Count == 0)
+            return;
+        const int shown = 16;
+        string names = string.Join(", ", unloaded.Take(shown)) + (unloaded.Count > shown ? $", … ({unloaded.Count - shown} more)" : "");
+        throw new InvalidOperationException(
+            $"{unloaded.Count} of {Layout.Count} weights were never loaded: {names}. Load each with Load(node, name, values), " +
+            "or opt in to InitializeRandom(seed) or InitializeZeros() before the forward pass.");
+    }
+
     /// <summary>Storage of weight <paramref name="index"/> (for generated code).</summary>
     public float* Pointer(int index)
     {
@@ -89,12 +125,13 @@ public sealed unsafe class ModelWeights : IDisposable
         return (float*)_data[index];
     }
 
-    /// <summary>A view of weight <paramref name="node"/>.<paramref name="name"/>.</summary>
+    /// <summary>A view of weight <paramref name="node"/>.<paramref name="name"/>; writing through it counts as loading it.</summary>
     public Span<float> this[string node, string name]
     {
         get
         {
             int index = IndexOf(node, name);
+            Volatile.Write(ref _loaded[index], true); // the caller may fill it through the span
             Interlocked.Increment(ref _version); // the caller may write through the span
             return new Span<float>(Pointer(index), (int)Layout[index].Length);
         }
@@ -109,6 +146,7 @@ public sealed unsafe class ModelWeights : IDisposable
             throw new ArgumentException(
                 $"Weight '{node}.{name}' has shape {TensorShape.Format(spec.Shape)} ({spec.Length} floats), but {values.Length} were given.", nameof(values));
         values.CopyTo(new Span<float>(Pointer(index), values.Length));
+        Volatile.Write(ref _loaded[index], true);
         Interlocked.Increment(ref _version);
     }
 
@@ -127,6 +165,21 @@ public sealed unsafe class ModelWeights : IDisposable
             double bound = spec.FanIn > 0 ? 1 / Math.Sqrt(spec.FanIn) : 0.1;
             for (int j = 0; j < data.Length; j++)
                 data[j] = (float)((isScale ? 1 : 0) + (random.NextDouble() * 2 - 1) * bound);
+            Volatile.Write(ref _loaded[i], true);
+        }
+        Interlocked.Increment(ref _version);
+    }
+
+    /// <summary>
+    /// Sets every weight to zero and counts them all as loaded: the explicit opt-in for an all-zero model (a graph
+    /// with zero weights computes little more than its residual paths, so this is never done implicitly).
+    /// </summary>
+    public void InitializeZeros()
+    {
+        for (int i = 0; i < Layout.Count; i++)
+        {
+            new Span<float>(Pointer(i), (int)Layout[i].Length).Clear();
+            Volatile.Write(ref _loaded[i], true);
         }
         Interlocked.Increment(ref _version);
     }

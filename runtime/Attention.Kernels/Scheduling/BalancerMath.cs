@@ -3,7 +3,8 @@ namespace Attention.Kernels.Scheduling;
 /// <summary>
 /// The balancer's formulas (DESIGN.md, "attention balancer"), as pure functions:
 /// w_i = Σ_k a_ik·complexity_k, α_i = w_i / Σ_j w_j, C_avail = C − Σ_i c'_i, C_remain = C − Σ_i min(c_i, c'_i),
-/// where C is the capacity, c_i a task's memory demand and c'_i its current use.
+/// where C is the capacity, c_i a task's memory demand and c'_i its current use; and the re-weighting of a task's
+/// attention vector Ã_i = α_i / (Σ_k α_i·a_ik) · A_k (<see cref="Reweight"/>).
 /// </summary>
 public static class BalancerMath
 {
@@ -39,6 +40,39 @@ public static class BalancerMath
         for (int i = 0; i < shares.Length; i++)
             shares[i] = weights[i] / total;
         return shares;
+    }
+
+    /// <summary>
+    /// The documents' re-weighting of task i's attention vector: Ã_i = α_i / (Σ_k α_i·a_ik) · A_k for every component k,
+    /// computed as the formula reads. α_i cancels, so the result is A_k / Σ_k a_ik: the share does not change the
+    /// direction or the size of the re-weighted vector, only the indicators' sum does.
+    /// </summary>
+    /// <param name="alpha">α_i, the task's share (finite, &gt; 0).</param>
+    /// <param name="indicators">a_ik, the task's indicators (finite, ≥ 0, positive sum).</param>
+    /// <param name="attention">A_k, the attention vector to re-weight (one component per indicator).</param>
+    /// <exception cref="ArgumentException">The spans differ in length, or a value is negative or not finite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">α_i or Σ_k a_ik is not finite and positive.</exception>
+    public static double[] Reweight(double alpha, ReadOnlySpan<double> indicators, ReadOnlySpan<double> attention)
+    {
+        CheckWeight(alpha, nameof(alpha));
+        if (indicators.Length != attention.Length)
+            throw new ArgumentException($"{indicators.Length} indicators but {attention.Length} attention components; they pair up by index k.", nameof(attention));
+        double sum = 0;
+        for (int k = 0; k < indicators.Length; k++)
+        {
+            if (!double.IsFinite(indicators[k]) || indicators[k] < 0)
+                throw new ArgumentException($"Indicator a[{k}] = {indicators[k]} must be finite and ≥ 0.", nameof(indicators));
+            if (!double.IsFinite(attention[k]))
+                throw new ArgumentException($"Attention component A[{k}] = {attention[k]} must be finite.", nameof(attention));
+            sum += alpha * indicators[k];
+        }
+        if (!double.IsFinite(sum) || sum <= 0)
+            throw new ArgumentOutOfRangeException(nameof(indicators), sum, "Σ_k α_i·a_ik must be finite and > 0 (at least one indicator must be positive).");
+        double factor = alpha / sum;
+        var result = new double[attention.Length];
+        for (int k = 0; k < result.Length; k++)
+            result[k] = factor * attention[k];
+        return result;
     }
 
     /// <summary>C_avail = C − Σ_i c'_i: capacity not used by any task now.</summary>

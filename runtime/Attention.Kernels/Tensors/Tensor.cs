@@ -26,7 +26,18 @@ public sealed class Tensor<T> : IDisposable where T : unmanaged
         {
             if (dim < 0)
                 throw new ArgumentOutOfRangeException(nameof(shape), $"Shape {TensorShape.Format(shape)} has a negative axis.");
-            length = checked(length * dim);
+        }
+        try
+        {
+            foreach (int dim in shape)
+                length = checked(length * dim);
+            _ = checked(length * Unsafe.SizeOf<T>());
+        }
+        catch (OverflowException overflow)
+        {
+            throw new ArgumentException(
+                $"Shape {TensorShape.Format(shape)} has more elements of {typeof(T).Name} than can be addressed (its element count or byte size overflows a 64-bit integer).",
+                nameof(shape), overflow);
         }
         _shape = (int[])shape.Clone();
         _strides = new long[shape.Length];
@@ -45,7 +56,12 @@ public sealed class Tensor<T> : IDisposable where T : unmanaged
     public Device Device { get; }
 
     /// <summary>The memory (owned by this tensor). Throws <see cref="ObjectDisposedException"/> once the tensor is disposed.</summary>
-    public DeviceBuffer Buffer => _memory.Buffer;
+    public DeviceBuffer Buffer => IsDisposed
+        ? throw new ObjectDisposedException(ToString(), $"{ToString()} was used after it was disposed.")
+        : _memory.Buffer;
+
+    /// <summary>True once <see cref="Dispose"/> has returned the memory to the pool.</summary>
+    public bool IsDisposed => _memory.IsReturned;
 
     /// <summary>The pool rent behind <see cref="Buffer"/>.</summary>
     public PooledBuffer Memory => _memory;

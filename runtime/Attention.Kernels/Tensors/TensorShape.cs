@@ -14,6 +14,7 @@ public static class TensorShape
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(tensor, argument);
+        ExpectNotDisposed(tensor, argument);
         if (!tensor.Shape.SequenceEqual(expected))
             throw new ArgumentException(
                 $"Tensor '{argument}' must have shape {symbolic} = {Format(expected)}, but has {Format(tensor.Shape)}.", argument);
@@ -23,9 +24,22 @@ public static class TensorShape
     public static void ExpectRank<T>(Tensor<T>? tensor, string argument, string symbolic, int rank) where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(tensor, argument);
+        ExpectNotDisposed(tensor, argument);
         if (tensor.Rank != rank)
             throw new ArgumentException(
                 $"Tensor '{argument}' must have {rank} axes {symbolic}, but has shape {Format(tensor.Shape)}.", argument);
+    }
+
+    /// <summary>
+    /// Throws an <see cref="ObjectDisposedException"/> naming <paramref name="argument"/> and its shape if the tensor was
+    /// disposed (its memory is back in the pool), so a kernel never reads or writes returned memory.
+    /// </summary>
+    public static void ExpectNotDisposed<T>(Tensor<T> tensor, string argument) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(tensor, argument);
+        if (tensor.IsDisposed)
+            throw new ObjectDisposedException(argument,
+                $"Tensor '{argument}' ({typeof(T).Name}{Format(tensor.Shape)} on {tensor.Device}) was disposed before this call; pass a live tensor.");
     }
 
     /// <summary>Throws unless <paramref name="tensor"/> lives on <paramref name="device"/>.</summary>

@@ -27,7 +27,7 @@ namespace Demo.Models
 
         private global::Attention.Kernels.ModelWeights? _classifyWeights;
 
-        /// <summary>Weights of <see cref="Classify"/>: zero until loaded (<c>Load(node, name, values)</c>) or <c>InitializeRandom(seed)</c>.</summary>
+        /// <summary>Weights of <see cref="Classify"/>: load each (<c>Load(node, name, values)</c>) or opt in to <c>InitializeRandom(seed)</c> / <c>InitializeZeros()</c>; a call with a weight never loaded throws, naming it.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
         public global::Attention.Kernels.ModelWeights ClassifyWeights =>
             global::System.Threading.LazyInitializer.EnsureInitialized(ref _classifyWeights, static () => new global::Attention.Kernels.ModelWeights(ClassifyWeightLayout));

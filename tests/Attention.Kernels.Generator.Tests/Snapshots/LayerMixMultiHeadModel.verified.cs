@@ -11,8 +11,8 @@ partial class Mixer
     {
         new("attn.qkv", "weight", new[] { 128, 64 }, "W, [out, in]"),
         new("attn.qkv", "bias", new[] { 128 }, "b"),
-        new("attn", "weight", new[] { 64, 64 }, "W, [out, in]"),
-        new("attn", "bias", new[] { 64 }, "b"),
+        new("attn.out", "weight", new[] { 64, 64 }, "W, [out, in]"),
+        new("attn.out", "bias", new[] { 64 }, "b"),
         new("mixed", "logits", new[] { 3 }, "mixing logits"),
         new("mixed", "gamma", new[] { 1 }, "scale γ"),
         new("pooled", "u", new[] { 64 }, "scoring vector"),
@@ -20,7 +20,7 @@ partial class Mixer
 
     private static global::Attention.Kernels.ModelWeights? _runWeights;
 
-    /// <summary>Weights of <see cref="Run"/>: zero until loaded (<c>Load(node, name, values)</c>) or <c>InitializeRandom(seed)</c>.</summary>
+    /// <summary>Weights of <see cref="Run"/>: load each (<c>Load(node, name, values)</c>) or opt in to <c>InitializeRandom(seed)</c> / <c>InitializeZeros()</c>; a call with a weight never loaded throws, naming it.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
     public static global::Attention.Kernels.ModelWeights RunWeights =>
         global::System.Threading.LazyInitializer.EnsureInitialized(ref _runWeights, static () => new global::Attention.Kernels.ModelWeights(RunWeightLayout));
@@ -53,7 +53,7 @@ partial class Mixer
     /// <item><description>mixed = γ·Σ softmax(logits)_l·{x, h1, r}</description></item>
     /// <item><description>pooled = Σ_t softmax_t(score(x_t))·x_t over mixed, one streaming pass</description></item>
     /// </list>
-    /// <para>'attn' expands to attn.qkv (QKV projection) → attn.attention (fused attention) → attn (output projection).</para>
+    /// <para>'attn' expands to attn.qkv (QKV projection) → attn.attention (fused attention) → attn (output projection, weights attn.out).</para>
     /// <para>'attn' + 'h1' fused: the residual add happens in the GEMM epilogue.</para>
     /// <para>'r' runs unfused: 'h1' is also read by 'mixed'.</para>
     /// <para>Weights: <see cref="RunWeightLayout"/>, 12,548 parameters (copied once to each device they run on). Cost model: <see cref="RunCost"/>.</para>

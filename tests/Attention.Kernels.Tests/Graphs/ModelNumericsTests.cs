@@ -151,6 +151,42 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Forward_with_unloaded_weights_throws_naming_them()
+    {
+        using var x = Tensor.FromArray<float>(Device.Cpu, Enumerable.Repeat(0.5f, 5 * TwoLayerEncoder.Features).ToArray(), 1, 5, TwoLayerEncoder.Features);
+        using var y = Tensor.Create<float>(Device.Cpu, 1, 5, TwoLayerEncoder.Features);
+        var model = new TwoLayerEncoder();
+        var error = Assert.Throws<InvalidOperationException>(() => model.Forward(x, y));
+        Assert.Contains("attn1.qkv.weight", error.Message);
+        Assert.Contains("InitializeRandom", error.Message);
+
+        // Loading all but one names only that one.
+        foreach (var spec in TwoLayerEncoder.ForwardWeightLayout.Where(s => s.Node != "up2" || s.Name != "bias"))
+            model.ForwardWeights.Load(spec.Node, spec.Name, new float[spec.Length]);
+        Assert.Equal(["up2.bias"], model.ForwardWeights.Unloaded);
+        error = Assert.Throws<InvalidOperationException>(() => model.Forward(x, y));
+        Assert.Contains("1 of ", error.Message);
+        Assert.Contains("up2.bias", error.Message);
+        Assert.DoesNotContain("attn1.qkv.weight", error.Message);
+    }
+
+    [Fact]
+    public void Weights_initialized_explicitly_count_as_loaded()
+    {
+        using var x = Tensor.FromArray<float>(Device.Cpu, Enumerable.Repeat(0.5f, 5 * TwoLayerEncoder.Features).ToArray(), 1, 5, TwoLayerEncoder.Features);
+        using var y = Tensor.Create<float>(Device.Cpu, 1, 5, TwoLayerEncoder.Features);
+        var zeros = new TwoLayerEncoder();
+        zeros.ForwardWeights.InitializeZeros();
+        Assert.Empty(zeros.ForwardWeights.Unloaded);
+        zeros.Forward(x, y);
+        var random = new TwoLayerEncoder();
+        random.ForwardWeights.InitializeRandom(1);
+        Assert.Empty(random.ForwardWeights.Unloaded);
+        random.Forward(x, y);
+        Assert.All(y.ToArray(), v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
     public void Input_with_wrong_features_names_the_tensor()
     {
         using var x = Tensor.Create<float>(Device.Cpu, 1, 5, 31);

@@ -53,6 +53,41 @@ public sealed class BalancerMathTests
     }
 
     [Fact]
+    public void Reweighting_divides_the_attention_vector_by_the_indicator_sum_and_alpha_cancels()
+    {
+        // Ã_i = α_i / (Σ_k α_i·a_ik) · A_k with the documents' indicators a = (0.2, 0.5, 1) and share α = 0.54, re-weighting
+        // the task's own indicator vector (A = a): Σ_k α·a_k = 0.54·1.7 = 0.918, so Ã = 0.54/0.918·A = A/1.7
+        // = (2/17, 5/17, 10/17) ≈ (0.1176, 0.2941, 0.5882). The documents print 2/3 and 5/9 here; those are slips
+        // (no α or indicator sum of the example gives them). The components now sum to 1.
+        double[] a = [0.2, 0.5, 1.0];
+        double[] reweighted = BalancerMath.Reweight(0.54, a, a);
+        double[] expected = [2.0 / 17, 5.0 / 17, 10.0 / 17];
+        Assert.Equal(expected.Length, reweighted.Length);
+        for (int k = 0; k < expected.Length; k++)
+            Assert.Equal(expected[k], reweighted[k], 12);
+        Assert.Equal(1.0, reweighted.Sum(), 12);
+
+        // α_i cancels: any share gives A_k / Σ_k a_ik.
+        double[] attention = [3.0, 1.0, 2.0];
+        foreach (double alpha in new[] { 0.46, 0.54, 1.0, 7.5 })
+        {
+            double[] r = BalancerMath.Reweight(alpha, a, attention);
+            for (int k = 0; k < attention.Length; k++)
+                Assert.Equal(attention[k] / 1.7, r[k], 12);
+        }
+    }
+
+    [Fact]
+    public void Reweighting_rejects_invalid_input()
+    {
+        Assert.Throws<ArgumentException>(() => BalancerMath.Reweight(0.5, [1.0, 2.0], [1.0]));
+        Assert.Throws<ArgumentException>(() => BalancerMath.Reweight(0.5, [-1.0], [1.0]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => BalancerMath.Reweight(0.5, [0.0, 0.0], [1.0, 1.0]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => BalancerMath.Reweight(0.0, [1.0], [1.0]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => BalancerMath.Reweight(double.NaN, [1.0], [1.0]));
+    }
+
+    [Fact]
     public void Invalid_importance_is_rejected()
     {
         Assert.Throws<ArgumentException>(() => BalancerMath.Weight([1.0], [1.0, 2.0]));
