@@ -13,7 +13,7 @@ namespace Attention.Kernels.Ilgpu.Ops;
 /// owns the outputs (row lane + Threads·i, column lane + Threads·j), i, j &lt; <see cref="Block"/>, so neighbouring
 /// threads read and write neighbouring columns. The reduction advances <see cref="TileK"/> columns of x and W at a time:
 /// the group stages them k-major in shared memory (zeros past the edges), then every thread updates its
-/// Block×Block accumulators.
+/// Block×Block accumulators (kept in registers as fields of <see cref="Row4"/>).
 /// </remarks>
 public static class LinearKernel
 {
@@ -41,15 +41,13 @@ public static class LinearKernel
     {
         var xTile = SharedMemory.Allocate<float>(TileK * TilePad);
         var wTile = SharedMemory.Allocate<float>(TileK * TilePad);
-        var acc = LocalMemory.Allocate<float>(Block * Block);
         int columnLane = Group.IdxX, rowLane = Group.IdxY;
         int lane = rowLane * Threads + columnLane;
         int firstRow = Grid.IdxX * Tile, firstColumn = Grid.IdxY * Tile;
         int k = sizes.InFeatures;
 
-        for (int i = 0; i < Block * Block; i++)
-            acc[i] = 0f;
-
+        // The Block×Block accumulators as four rows of four fields: a local array would live in .local memory in the PTX.
+        Row4 r0 = default, r1 = default, r2 = default, r3 = default;
         for (int k0 = 0; k0 < k; k0 += TileK)
         {
             // Stage: consecutive threads read consecutive k of one row of x and of W.
@@ -63,36 +61,60 @@ public static class LinearKernel
             Group.Barrier();
             for (int kk = 0; kk < TileK; kk++)
             {
-                for (int i = 0; i < Block; i++)
-                {
-                    float a = xTile[kk * TilePad + rowLane + Threads * i];
-                    for (int j = 0; j < Block; j++)
-                        acc[i * Block + j] += a * wTile[kk * TilePad + columnLane + Threads * j];
-                }
+                int at = kk * TilePad;
+                float b0 = wTile[at + columnLane], b1 = wTile[at + columnLane + Threads];
+                float b2 = wTile[at + columnLane + 2 * Threads], b3 = wTile[at + columnLane + 3 * Threads];
+                r0.Add(xTile[at + rowLane], b0, b1, b2, b3);
+                r1.Add(xTile[at + rowLane + Threads], b0, b1, b2, b3);
+                r2.Add(xTile[at + rowLane + 2 * Threads], b0, b1, b2, b3);
+                r3.Add(xTile[at + rowLane + 3 * Threads], b0, b1, b2, b3);
             }
             Group.Barrier(); // the tiles are restaged by the next step
         }
 
         // Epilogue on the accumulators: bias, activation, residual; y written once.
-        for (int i = 0; i < Block; i++)
+        Store(r0, firstRow + rowLane, firstColumn + columnLane, bias, residual, y, sizes);
+        Store(r1, firstRow + rowLane + Threads, firstColumn + columnLane, bias, residual, y, sizes);
+        Store(r2, firstRow + rowLane + 2 * Threads, firstColumn + columnLane, bias, residual, y, sizes);
+        Store(r3, firstRow + rowLane + 3 * Threads, firstColumn + columnLane, bias, residual, y, sizes);
+    }
+
+    /// <summary>y[row, column + Threads·j] = activation(acc_j + bias) + residual for the outputs inside y.</summary>
+    private static void Store(Row4 acc, int row, int column, ArrayView<float> bias, ArrayView<float> residual, ArrayView<float> y, Sizes sizes)
+    {
+        if (row >= sizes.Rows)
+            return;
+        for (int j = 0; j < Block; j++)
         {
-            int row = firstRow + rowLane + Threads * i;
-            if (row >= sizes.Rows)
-                break;
-            for (int j = 0; j < Block; j++)
-            {
-                int column = firstColumn + columnLane + Threads * j;
-                if (column >= sizes.OutFeatures)
-                    break;
-                long at = (long)row * sizes.OutFeatures + column;
-                float v = acc[i * Block + j];
-                if (sizes.HasBias != 0)
-                    v += bias[column];
-                v = OpMath.Activate(v, sizes.Activation);
-                if (sizes.HasResidual != 0)
-                    v += residual[at];
-                y[at] = v;
-            }
+            int c = column + Threads * j;
+            if (c >= sizes.OutFeatures)
+                return;
+            long at = (long)row * sizes.OutFeatures + c;
+            float v = acc[j];
+            if (sizes.HasBias != 0)
+                v += bias[c];
+            v = OpMath.Activate(v, sizes.Activation);
+            if (sizes.HasResidual != 0)
+                v += residual[at];
+            y[at] = v;
         }
+    }
+
+    /// <summary>Four accumulators of one thread's output row (Block = 4), columns Threads apart.</summary>
+    public struct Row4
+    {
+        public float C0, C1, C2, C3;
+
+        /// <summary>C_j += a·b_j.</summary>
+        public void Add(float a, float b0, float b1, float b2, float b3)
+        {
+            C0 += a * b0;
+            C1 += a * b1;
+            C2 += a * b2;
+            C3 += a * b3;
+        }
+
+        /// <summary>C_j.</summary>
+        public readonly float this[int j] => j == 0 ? C0 : j == 1 ? C1 : j == 2 ? C2 : C3;
     }
 }
