@@ -48,7 +48,8 @@ public sealed class IlgpuGraphOpsTests(ITestOutputHelper log)
     public void Linear_matches_fp64(Activation activation, bool hasBias, bool hasResidual, int seed)
     {
         var random = new Random(seed);
-        int rows = Size(random, 40), inFeatures = Size(random, 50), outFeatures = Size(random, 70);
+        // Up to 150 rows and outputs: several 64×64 tiles of y, and K past several 16-column steps.
+        int rows = Size(random, 150), inFeatures = Size(random, 80), outFeatures = Size(random, 150);
         var x = RandomData.Uniform(random, rows * inFeatures);
         var weight = RandomData.Uniform(random, outFeatures * inFeatures, 1f / MathF.Sqrt(inFeatures));
         var bias = hasBias ? RandomData.Uniform(random, outFeatures) : null;
@@ -159,8 +160,8 @@ public sealed class IlgpuGraphOpsTests(ITestOutputHelper log)
     public void AttentionPooling_matches_fp64(string kind, int seed)
     {
         var random = new Random(seed);
-        int batch = Size(random, 4), features = Size(random, 40), length = kind == "length0" ? 0 : Size(random, 40);
-        int hidden = kind is "hidden" or "hidden+bias" ? Size(random, 24) : kind == "length0" ? random.Next(2) * Size(random, 24) : 0;
+        int batch = Size(random, 4), features = Size(random, 100), length = kind == "length0" ? 0 : Size(random, 40);
+        int hidden = kind is "hidden" or "hidden+bias" ? Size(random, 40) : kind == "length0" ? random.Next(2) * Size(random, 40) : 0;
         var x = RandomData.Uniform(random, batch * length * features, 2f);
         var level = Level.Random(random, features, hidden, hasBias: kind == "hidden+bias" || (kind == "length0" && hidden > 0));
         using var w = new OpWeights(("u", level.U), ("w", level.W), ("b", level.B));
@@ -204,6 +205,31 @@ public sealed class IlgpuGraphOpsTests(ITestOutputHelper log)
             words.U, words.W, words.B, words.Hidden, sentences.U, sentences.W, sentences.B, sentences.Hidden);
         Check(yt, batch * features, expected,
             $"seed={seed} Hierarchical B={batch} T={length} F={features} S={segments} hidden={hidden1}/{hidden2} offsets=[{string.Join(",", offsets)}]");
+    }
+
+    [Fact]
+    public void HierarchicalAttention_with_an_empty_segment_is_right_on_every_run()
+    {
+        // The device-C kernel once held its score reduction's barriers under "segment not empty" (read from memory) and
+        // PoCL returned a wrong row about once in a few hundred launches; the ILGPU kernel scores every segment.
+        const int batch = 2, length = 11, features = 24, segments = 3, hidden = 16;
+        int[] offsets = [0, 3, 7, 11, 0, 5, 5, 11];
+        var random = new Random(RunSeed);
+        var words = Level.Random(random, features, hidden, hasBias: true);
+        var sentences = Level.Random(random, features, 0, hasBias: false);
+        var x = RandomData.Uniform(random, batch * length * features);
+        using var w = new OpWeights(("u1", words.U), ("w1", words.W), ("b1", words.B), ("u2", sentences.U));
+        using var xt = Input(x);
+        using var ot = Tensor.FromArray<int>(Device, offsets, batch, segments + 1);
+        using var yt = Poisoned(batch * features);
+        var (expected, _) = ReferenceOps.HierarchicalAttention(x, batch, length, features, offsets, segments,
+            words.U, words.W, words.B, hidden, sentences.U, null, null, 0);
+        for (int run = 0; run < 20; run++)
+        {
+            yt.Fill(float.NaN);
+            GraphOps.HierarchicalAttention(xt, batch, length, features, ot, segments, w["u1"], w["w1"], w["b1"], hidden, w["u2"], default, default, 0, yt);
+            Check(yt, batch * features, expected, $"seed={RunSeed} run {run}");
+        }
     }
 
     [Theory]
