@@ -175,12 +175,13 @@ internal sealed class IlgpuGraphOpKernels(IlgpuDevice device) : IGraphOpKernels
     private static int Blocks(long count, int block) => checked((int)((count + block - 1) / block));
 
     /// <summary>
-    /// One group per row: a power of two, at least a warp (the group reductions work in whole warps), at most
-    /// <see cref="RowGroupMax"/> and what the device allows, and no wider than the row needs.
+    /// One group per row: a power of two, at least a warp (the group reductions work in whole warps: 32 threads, or the
+    /// device's wider warp), at most <see cref="RowGroupMax"/> and what the device allows, and no wider than the row needs.
     /// </summary>
     private KernelConfig RowConfig(int rows, int width)
     {
-        int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(width, 32, RowGroupMax));
+        int warp = Math.Max(32, Device.Accelerator.WarpSize);
+        int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(width, warp, Math.Max(warp, RowGroupMax)));
         while (size > 1 && size > Device.MaxGroupSize)
             size /= 2;
         return new KernelConfig(new Index1D(rows), new Index1D(size));
