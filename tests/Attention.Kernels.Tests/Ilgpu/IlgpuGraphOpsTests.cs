@@ -297,6 +297,31 @@ public sealed class IlgpuGraphOpsTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void LayerwiseMix_with_y_twice_among_many_layers_matches_fp64()
+    {
+        // y is layers 2 and 6 of 7 (two launches): both terms must be read before the first launch overwrites y.
+        var random = new Random(RunSeed + 7919 * 10);
+        int count = Size(random, 1500);
+        var y = RandomData.Uniform(random, count, 2f);
+        var layers = Enumerable.Range(0, 7).Select(l => l is 2 or 6 ? y : RandomData.Uniform(random, count, 2f)).ToArray();
+        var logits = RandomData.Uniform(random, layers.Length, 3f);
+        using var w = new OpWeights(("logits", logits), ("gamma", [1.25f]));
+        using var yt = Input(y);
+        var others = layers.Select((l, i) => i is 2 or 6 ? null : Input(l)).ToArray();
+        try
+        {
+            var tensors = others.Select(t => t ?? yt).ToArray();
+            GraphOps.LayerwiseMix(tensors, count, w["logits"], w["gamma"], yt);
+            Check(yt, count, ReferenceOps.LayerwiseMix(layers, logits, 1.25), $"seed={RunSeed} LayerwiseMix y twice N={count}");
+        }
+        finally
+        {
+            foreach (var t in others)
+                t?.Dispose();
+        }
+    }
+
+    [Fact]
     public void Empty_sizes_launch_nothing_and_write_nothing()
     {
         using var xt = Input([1f, 2f, 3f, 4f]);
