@@ -113,11 +113,24 @@ public sealed class IlgpuDevice : Device
     public override void Fill<T>(DeviceBuffer buffer, T value)
     {
         CheckRange(buffer, 0, buffer.SizeInBytes, nameof(buffer));
-        long count = buffer.SizeInBytes / Unsafe.SizeOf<T>();
+        // The kernel fills raw bits (System.Half, BFloat16 and other non-primitive types cannot be used inside ILGPU kernels).
+        switch (Unsafe.SizeOf<T>())
+        {
+            case 1: FillBits(buffer, Unsafe.As<T, byte>(ref value)); break;
+            case 2: FillBits(buffer, Unsafe.As<T, ushort>(ref value)); break;
+            case 4: FillBits(buffer, Unsafe.As<T, uint>(ref value)); break;
+            case 8: FillBits(buffer, Unsafe.As<T, ulong>(ref value)); break;
+            default: throw new NotSupportedException($"Fill of {Unsafe.SizeOf<T>()}-byte elements ({typeof(T).Name}) is not supported.");
+        }
+    }
+
+    private void FillBits<TBits>(DeviceBuffer buffer, TBits bits) where TBits : unmanaged
+    {
+        long count = buffer.SizeInBytes / Unsafe.SizeOf<TBits>();
         if (count == 0)
             return;
-        var fill = Kernel(typeof(FillKernel<T>), static a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, T>(FillKernel<T>.Run));
-        fill((int)Math.Min(count, int.MaxValue / 2), ((IlgpuBuffer)buffer).View<T>(0, count), value);
+        var fill = Kernel(typeof(FillKernel<TBits>), static a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TBits>, TBits>(FillKernel<TBits>.Run));
+        fill((int)Math.Min(count, int.MaxValue / 2), ((IlgpuBuffer)buffer).View<TBits>(0, count), bits);
     }
 
     /// <inheritdoc />
@@ -186,8 +199,8 @@ public sealed class IlgpuDevice : Device
             Accelerator.Dispose();
     }
 
-    /// <summary>Sets every element of a view to a value (poisoning outputs, zeroing).</summary>
-    private static class FillKernel<T> where T : unmanaged
+    /// <summary>Sets every element of a view to a value (poisoning outputs, zeroing); T is an unsigned integer of the element's size.</summary>
+    internal static class FillKernel<T> where T : unmanaged
     {
         public static void Run(Index1D index, ArrayView<T> view, T value)
         {

@@ -57,6 +57,30 @@ public sealed class KernelCompileTests(ITestOutputHelper log, KernelCompileTests
         Compile(capabilities => FlashAttentionEntryPoint(type, capabilities), explicitlyGrouped: true, type.Name);
     }
 
+    /// <summary>Every graph-op kernel (one compiled kernel per op serves every model).</summary>
+    public static IEnumerable<object[]> GraphOpKernels() =>
+        Attention.Kernels.Ilgpu.Ops.GraphOpKernelMethods.All().Select(k => new object[] { $"{k.Method.DeclaringType!.Name}.{k.Method.Name}" });
+
+    [Theory]
+    [MemberData(nameof(GraphOpKernels))]
+    public void Graph_op_kernel_compiles_to_ptx_and_opencl_c(string name)
+    {
+        var kernel = Attention.Kernels.Ilgpu.Ops.GraphOpKernelMethods.All().Single(k => $"{k.Method.DeclaringType!.Name}.{k.Method.Name}" == name);
+        Compile(_ => kernel.Method, kernel.ExplicitlyGrouped, name);
+    }
+
+    [Theory]
+    [InlineData(typeof(byte))]
+    [InlineData(typeof(ushort))]
+    [InlineData(typeof(uint))]
+    [InlineData(typeof(ulong))]
+    public void Fill_kernel_compiles_to_ptx_and_opencl_c(Type bits)
+    {
+        var method = typeof(Attention.Kernels.Ilgpu.IlgpuDevice).GetNestedType("FillKernel`1", BindingFlags.NonPublic)!
+            .MakeGenericType(bits).GetMethod("Run")!;
+        Compile(_ => method, explicitlyGrouped: false, $"Fill<{bits.Name}>");
+    }
+
     /// <summary>
     /// The kernel method ILGPU compiles for <paramref name="kernel"/> on a target with <paramref name="capabilities"/>: its
     /// storage read off the generated launch method, fp16 as the runtime picks it (hardware Half or integer conversions).
