@@ -5,7 +5,7 @@ using Attention.Kernels.Reference;
 // A hierarchical-attention document classifier: tokens are pooled within sentences, sentence vectors are pooled into
 // a document vector, then normalized and projected to class logits. Seeded random weights, synthetic documents,
 // checked against a reference composed from the fp64 node references. Runs on the default device
-// (ATTENTION_KERNELS_DEVICE=cpu|opencl|cuda to choose).
+// (ATTENTION_KERNELS_DEVICE=cpu|cuda|opencl|ilgpu-cpu to choose).
 var device = Device.Default;
 const int Documents = 4, Tokens = 200, Sentences = 8, F = Classifier.Features;
 var model = new Classifier();

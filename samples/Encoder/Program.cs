@@ -4,7 +4,7 @@ using Attention.Kernels.Reference;
 
 // A 2-layer transformer encoder declared as an attention graph, run on seeded random weights and a synthetic input,
 // checked against a reference composed from the fp64 node references. Runs on the default device
-// (ATTENTION_KERNELS_DEVICE=cpu|opencl|cuda to choose); the weights are copied to it once, at the first run.
+// (ATTENTION_KERNELS_DEVICE=cpu|cuda|opencl|ilgpu-cpu to choose); the weights are copied to it once, at the first run.
 var device = Device.Default;
 const int Batch = 1, Length = 256;
 var model = new Encoder();

@@ -139,3 +139,38 @@ public sealed class TensorTests
         Assert.IsType<OverflowException>(error.InnerException);
     }
 }
+
+/// <summary>
+/// The log-sum-exp contract, the same on every backend: a kernel declared with <c>logSumExp</c> always writes it, so the
+/// tensor is required (null throws, naming it); a kernel declared without it has no such parameter, not even in its
+/// generated <c>Launch</c>. (Before, null crashed the process on OpenCL, and an extra tensor was filled on the CPU only.)
+/// </summary>
+public sealed class LogSumExpContractTests
+{
+    public static IEnumerable<object[]> Devices() => [["cpu"], ["ilgpu-cpu"]];
+
+    private static Device On(string name) => name == "cpu" ? Device.Cpu : Ilgpu.IlgpuTestDevice.Instance;
+
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void A_declared_log_sum_exp_is_required_on_every_backend(string deviceName)
+    {
+        var device = On(deviceName);
+        using var q = Tensor.Create<float>(device, 1, 5, 8, 16);
+        using var kv = Tensor.Create<float>(device, 1, 7, 1, 16);
+        using var o = Tensor.Create<float>(device, 1, 5, 8, 16);
+        q.Fill(0.5f);
+        kv.Fill(0.25f);
+        var error = Assert.Throws<ArgumentNullException>(() => TestKernels.D16_H8_Kv1_Causal_Lse(q, kv, kv, o, null!));
+        Assert.Equal("logSumExp", error.ParamName);
+    }
+
+    [Fact]
+    public void A_kernel_declared_without_log_sum_exp_has_no_such_parameter()
+    {
+        var withLse = typeof(TestKernels.D16_H8_Kv1_Causal_LseKernel).GetMethod("Launch")!.GetParameters();
+        var without = typeof(TestKernels.D64_H4_Kv4_NoneKernel).GetMethod("Launch")!.GetParameters();
+        Assert.Equal(["q", "k", "v", "output", "logSumExp"], withLse.Select(p => p.Name));
+        Assert.Equal(["q", "k", "v", "output"], without.Select(p => p.Name));
+    }
+}
