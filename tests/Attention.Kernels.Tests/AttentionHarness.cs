@@ -44,6 +44,13 @@ public static class AttentionHarness
         float[] v = RandomData.Uniform(random, p.KeyElements);
         var (expected, expectedLse) = ReferenceAttention.Compute(p, q, k, v);
 
+        var (output, lse) = Launch(kernel, p, device, q, k, v);
+        return Evaluate(p, output, kernel.HasLogSumExp ? lse : null, expected, expectedLse);
+    }
+
+    /// <summary>Uploads q, k, v to <paramref name="device"/>, poisons the outputs with NaN, runs the kernel, downloads output and log-sum-exp (empty without one).</summary>
+    public static (float[] Output, float[] LogSumExp) Launch(KernelCase kernel, AttentionProblem p, Device device, float[] q, float[] k, float[] v)
+    {
         using var qt = Tensor.FromArray<float>(device, q, p.QueryShape);
         using var kt = Tensor.FromArray<float>(device, k, p.KeyShape);
         using var vt = Tensor.FromArray<float>(device, v, p.KeyShape);
@@ -51,11 +58,9 @@ public static class AttentionHarness
         using var lt = kernel.HasLogSumExp ? Tensor.Create<float>(device, p.Batch, p.Heads, p.QueryLength) : null;
         ot.Fill(float.NaN);
         lt?.Fill(float.NaN);
-
         kernel.Run(qt, kt, vt, ot, lt);
         device.Synchronize();
-
-        return Evaluate(p, ot.ToArray(), lt?.ToArray(), expected, expectedLse);
+        return (ot.ToArray(), lt?.ToArray() ?? []);
     }
 
     /// <summary>Compares a kernel's output (and log-sum-exp, when it has one) with the reference; finds NaN and non-zero masked rows.</summary>

@@ -150,17 +150,27 @@ public static class PoolingKernels
     /// <summary>y[b] = Σ_t softmax_t(score(x[b, t]))·x[b, t]; x [batch, length, features], y [batch, features]; grid = batch.</summary>
     public static void AttentionPooling(ArrayView<float> x, ArrayView<float> u, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, Sizes sizes)
     {
-        int features = sizes.Features;
         long row = Grid.IdxX;
-        long first = row * sizes.Length * features, outputAt = row * features;
-        Clear(y, outputAt, features);
+        PoolTokens(x, row * sizes.Length * sizes.Features, sizes.Length, u, w, b, y, row * sizes.Features, sizes);
+    }
+
+    /// <summary>
+    /// One streaming pass of attention pooling over <paramref name="count"/> consecutive tokens from element
+    /// <paramref name="first"/> of x into the vector at <paramref name="outputAt"/> (zeros when count is 0): each token's
+    /// score is a group reduction, then the online softmax updates the output. Uniform across the group (barriers).
+    /// </summary>
+    private static void PoolTokens(ArrayView<float> x, long first, int count, ArrayView<float> u, ArrayView<float> w, ArrayView<float> b,
+        ArrayView<float> output, long outputAt, Sizes sizes)
+    {
+        int features = sizes.Features;
+        Clear(output, outputAt, features);
         var state = new State { Max = float.NegativeInfinity, Sum = 0f };
-        for (int t = 0; t < sizes.Length; t++)
+        for (int t = 0; t < count; t++)
         {
             long token = first + (long)t * features;
-            Update(Score(x, token, u, w, b, sizes), x, token, y, outputAt, features, ref state);
+            Update(Score(x, token, u, w, b, sizes), x, token, output, outputAt, features, ref state);
         }
-        Finish(y, outputAt, features, state.Sum);
+        Finish(output, outputAt, features, state.Sum);
     }
 
     /// <summary>
@@ -176,15 +186,7 @@ public static class PoolingKernels
         int row = item / sizes.Segments, segment = item - row * sizes.Segments;
         long o = (long)row * (sizes.Segments + 1) + segment;
         int start = offsets[o], end = offsets[o + 1];
-        long first = ((long)row * sizes.Length + start) * features, outputAt = (long)item * features;
-        Clear(vectors, outputAt, features);
-        var state = new State { Max = float.NegativeInfinity, Sum = 0f };
-        for (int t = 0; t < end - start; t++)
-        {
-            long token = first + (long)t * features;
-            Update(Score(x, token, u, w, b, sizes), x, token, vectors, outputAt, features, ref state);
-        }
-        Finish(vectors, outputAt, features, state.Sum);
+        PoolTokens(x, ((long)row * sizes.Length + start) * features, end - start, u, w, b, vectors, (long)item * features, sizes);
     }
 
     /// <summary>

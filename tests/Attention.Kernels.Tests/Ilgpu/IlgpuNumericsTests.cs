@@ -81,8 +81,8 @@ public sealed class IlgpuParityTests(ITestOutputHelper log)
         float[] k = RandomData.Uniform(random, p.KeyElements, 2f);
         float[] v = RandomData.Uniform(random, p.KeyElements);
 
-        var (cpuOut, cpuLse) = Run(Device.Cpu);
-        var (ilgpuOut, ilgpuLse) = Run(IlgpuTestDevice.Instance);
+        var (cpuOut, cpuLse) = AttentionHarness.Launch(kernel, p, Device.Cpu, q, k, v);
+        var (ilgpuOut, ilgpuLse) = AttentionHarness.Launch(kernel, p, IlgpuTestDevice.Instance, q, k, v);
 
         double difference = Accuracy.RelativeError(ilgpuOut, Array.ConvertAll(cpuOut, x => (double)x));
         log.WriteLine($"{kernel.Name} {p}: ‖ilgpu − cpu‖/‖cpu‖ = {difference:E2}");
@@ -94,19 +94,6 @@ public sealed class IlgpuParityTests(ITestOutputHelper log)
                 Assert.True(float.IsNegativeInfinity(ilgpuLse[i]), $"lse[{i}]: CPU −∞, ILGPU {ilgpuLse[i]}");
             else
                 Assert.True(Math.Abs(cpuLse[i] - ilgpuLse[i]) <= 1e-5 * Math.Max(1, Math.Abs(cpuLse[i])), $"lse[{i}]: CPU {cpuLse[i]}, ILGPU {ilgpuLse[i]}");
-        }
-
-        (float[] Output, float[] Lse) Run(Device on)
-        {
-            using var qt = Tensor.FromArray<float>(on, q, p.QueryShape);
-            using var kt = Tensor.FromArray<float>(on, k, p.KeyShape);
-            using var vt = Tensor.FromArray<float>(on, v, p.KeyShape);
-            using var ot = Tensor.Create<float>(on, p.QueryShape);
-            using var lt = kernel.HasLogSumExp ? Tensor.Create<float>(on, p.Batch, p.Heads, p.QueryLength) : null;
-            ot.Fill(float.NaN);
-            lt?.Fill(float.NaN);
-            kernel.Run(qt, kt, vt, ot, lt);
-            return (ot.ToArray(), lt?.ToArray() ?? []);
         }
     }
 }

@@ -6,7 +6,8 @@ namespace Attention.Kernels.Tests.Ilgpu;
 
 /// <summary>
 /// fp16 and bf16 kernels through ILGPU (reading and writing 16-bit storage directly, fp32 inside) against the fp64
-/// reference from the rounded inputs, within the storage bound of <see cref="StorageKernelCase.Tolerance"/>.
+/// reference from the rounded inputs, within the storage bound of <see cref="StorageKernelCase.Tolerance"/> (and not far
+/// below it: <see cref="CpuStorageNumericsTests.Measured_error_is_near_the_storage_rounding_not_far_below_it"/> runs on both devices).
 /// </summary>
 public sealed class IlgpuStorageNumericsTests(ITestOutputHelper log)
 {
@@ -26,20 +27,5 @@ public sealed class IlgpuStorageNumericsTests(ITestOutputHelper log)
         Assert.True(check.Defect is null, $"{kernel.Name} seed={seed}: {check}");
         Assert.True(check.OutputError <= kernel.Tolerance, $"{kernel.Name} seed={seed}: {check}, tolerance {kernel.Tolerance:E2}");
         Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
-    }
-
-    [Fact]
-    public void Measured_error_is_near_the_storage_rounding_not_far_below_it()
-    {
-        // An output that was never rounded to 16 bits would be ~1e-7 off; one rounded twice or accumulated in 16 bits, several u.
-        foreach (var kernel in new[] { StorageKernels.All[0], StorageKernels.All[3] })
-        {
-            var problem = new Reference.AttentionProblem(1, 61, 73, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
-                kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
-            var check = kernel.Check(problem, IlgpuTestDevice.Instance, new Random(12345));
-            double u = kernel.Storage == "fp16" ? Math.ScaleB(1, -11) : Math.ScaleB(1, -8);
-            log.WriteLine($"{kernel.Name}: {check}; error / u = {check.OutputError / u:F3}");
-            Assert.InRange(check.OutputError, u / 20, kernel.Tolerance);
-        }
     }
 }
