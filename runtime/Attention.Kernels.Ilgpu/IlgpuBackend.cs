@@ -44,7 +44,9 @@ public static class IlgpuBackend
     /// <summary>
     /// The ILGPU context every device created by this package shares: ILGPU.Algorithms enabled, IEEE math (no fast-math
     /// approximations), and a CPU accelerator shaped like a GPU (warps of 32, up to 1024 threads a group), so that the
-    /// accelerator kernels run here with the group sizes they use on a GPU.
+    /// accelerator kernels run here with the group sizes they use on a GPU. Profiling is on: <see cref="IlgpuDevice.Time"/>
+    /// (the balancer's kernel times, the GPU runner's benchmarks) brackets work with stream profiling markers, which
+    /// ILGPU refuses to create otherwise.
     /// </summary>
     public static Context Context => s_context.Value;
 
@@ -112,6 +114,7 @@ public static class IlgpuBackend
             .Cuda()
             .OpenCL()
             .EnableAlgorithms()
+            .Profiling()
             .Math(MathMode.Default)
             .Optimize(OptimizationLevel.O1));
     }
