@@ -29,9 +29,15 @@ try
     device = DeviceRegistry.Create(kind, selector) as IlgpuDevice
         ?? throw new DeviceUnavailableException(kind, $"'{deviceName}' is not an ILGPU device (use cuda, opencl or ilgpu-cpu).");
 }
-catch (Exception e) when (e is DeviceUnavailableException or ArgumentException)
+catch (DeviceUnavailableException e)
 {
     Console.Error.WriteLine($"No usable device '{deviceName}': {e.Message}");
+    return 2;
+}
+catch (ArgumentException)
+{
+    // (The bundle drops resource strings, so the parser's own message would read as resource keys.)
+    Console.Error.WriteLine($"No usable device '{deviceName}': not a device name (cuda, cuda:N, cuda:NAME, opencl, ilgpu-cpu).");
     return 2;
 }
 
