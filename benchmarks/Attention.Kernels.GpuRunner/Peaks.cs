@@ -52,38 +52,38 @@ internal static class Peaks
         float a0 = i * 1e-6f, a1 = a0 + 0.1f, a2 = a0 + 0.2f, a3 = a0 + 0.3f, a4 = a0 + 0.4f, a5 = a0 + 0.5f, a6 = a0 + 0.6f, a7 = a0 + 0.7f;
         for (int n = 0; n < trips; n++)
         {
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a0, a0, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a1, a1, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a2, a2, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a3, a3, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a4, a4, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a5, a5, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a6, a6, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a7, a7, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a0, a0, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a1, a1, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a2, a2, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a3, a3, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a4, a4, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a5, a5, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a6, a6, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a7, a7, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a0, a0, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a1, a1, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a2, a2, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a3, a3, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a4, a4, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a5, a5, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a6, a6, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a7, a7, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a0, a0, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a1, a1, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a2, a2, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a3, a3, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a4, a4, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a5, a5, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a6, a6, b, c);
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out a7, a7, b, c);
+            a0 = Fma(a0, b, c);
+            a1 = Fma(a1, b, c);
+            a2 = Fma(a2, b, c);
+            a3 = Fma(a3, b, c);
+            a4 = Fma(a4, b, c);
+            a5 = Fma(a5, b, c);
+            a6 = Fma(a6, b, c);
+            a7 = Fma(a7, b, c);
+            a0 = Fma(a0, b, c);
+            a1 = Fma(a1, b, c);
+            a2 = Fma(a2, b, c);
+            a3 = Fma(a3, b, c);
+            a4 = Fma(a4, b, c);
+            a5 = Fma(a5, b, c);
+            a6 = Fma(a6, b, c);
+            a7 = Fma(a7, b, c);
+            a0 = Fma(a0, b, c);
+            a1 = Fma(a1, b, c);
+            a2 = Fma(a2, b, c);
+            a3 = Fma(a3, b, c);
+            a4 = Fma(a4, b, c);
+            a5 = Fma(a5, b, c);
+            a6 = Fma(a6, b, c);
+            a7 = Fma(a7, b, c);
+            a0 = Fma(a0, b, c);
+            a1 = Fma(a1, b, c);
+            a2 = Fma(a2, b, c);
+            a3 = Fma(a3, b, c);
+            a4 = Fma(a4, b, c);
+            a5 = Fma(a5, b, c);
+            a6 = Fma(a6, b, c);
+            a7 = Fma(a7, b, c);
         }
         output[i] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
     }
@@ -98,40 +98,57 @@ internal static class Peaks
         uint a0 = 0x3C003C00u ^ (uint)(i & 0xFF), a1 = a0 ^ 0x100u, a2 = a0 ^ 0x200u, a3 = a0 ^ 0x300u, a4 = a0 ^ 0x10001u, a5 = a0 ^ 0x10002u, a6 = a0 ^ 0x10003u, a7 = a0 ^ 0x10004u;
         for (int n = 0; n < trips; n++)
         {
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a0, a0, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a1, a1, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a2, a2, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a3, a3, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a4, a4, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a5, a5, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a6, a6, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a7, a7, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a0, a0, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a1, a1, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a2, a2, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a3, a3, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a4, a4, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a5, a5, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a6, a6, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a7, a7, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a0, a0, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a1, a1, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a2, a2, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a3, a3, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a4, a4, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a5, a5, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a6, a6, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a7, a7, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a0, a0, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a1, a1, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a2, a2, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a3, a3, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a4, a4, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a5, a5, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a6, a6, b, c);
-            CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out a7, a7, b, c);
+            a0 = Fma2(a0, b, c);
+            a1 = Fma2(a1, b, c);
+            a2 = Fma2(a2, b, c);
+            a3 = Fma2(a3, b, c);
+            a4 = Fma2(a4, b, c);
+            a5 = Fma2(a5, b, c);
+            a6 = Fma2(a6, b, c);
+            a7 = Fma2(a7, b, c);
+            a0 = Fma2(a0, b, c);
+            a1 = Fma2(a1, b, c);
+            a2 = Fma2(a2, b, c);
+            a3 = Fma2(a3, b, c);
+            a4 = Fma2(a4, b, c);
+            a5 = Fma2(a5, b, c);
+            a6 = Fma2(a6, b, c);
+            a7 = Fma2(a7, b, c);
+            a0 = Fma2(a0, b, c);
+            a1 = Fma2(a1, b, c);
+            a2 = Fma2(a2, b, c);
+            a3 = Fma2(a3, b, c);
+            a4 = Fma2(a4, b, c);
+            a5 = Fma2(a5, b, c);
+            a6 = Fma2(a6, b, c);
+            a7 = Fma2(a7, b, c);
+            a0 = Fma2(a0, b, c);
+            a1 = Fma2(a1, b, c);
+            a2 = Fma2(a2, b, c);
+            a3 = Fma2(a3, b, c);
+            a4 = Fma2(a4, b, c);
+            a5 = Fma2(a5, b, c);
+            a6 = Fma2(a6, b, c);
+            a7 = Fma2(a7, b, c);
         }
         output[i] = a0 ^ a1 ^ a2 ^ a3 ^ a4 ^ a5 ^ a6 ^ a7;
+    }
+
+    /// <summary>
+    /// One <c>fma.rn.f32</c>. The result comes back as a return value: ILGPU gives an inline-PTX output an address
+    /// (<c>.local</c>), and a fresh one per step keeps the loop-carried accumulators in registers.
+    /// </summary>
+    private static float Fma(float a, float b, float c)
+    {
+        CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out float d, a, b, c);
+        return d;
+    }
+
+    /// <summary>One <c>fma.rn.f16x2</c> on two packed halves (as <see cref="Fma"/>).</summary>
+    private static uint Fma2(uint a, uint b, uint c)
+    {
+        CudaAsm.Emit("fma.rn.f16x2 %0, %1, %2, %3;", out uint d, a, b, c);
+        return d;
     }
 
     /// <summary>Copies 8-byte words, grid-stride: 2 × bytes of traffic.</summary>

@@ -75,8 +75,9 @@ Line("## Peak kernels: PTX check (ILGPU PTX backend, SM_80, no driver)");
     if (!ok)
         failures++;
     Line($"  {(ok ? "ok  " : "FAIL")}  inline-PTX peak kernels: {ptx.PtxFmas} fma.rn.f32, {ptx.Fp16x2Fmas} fma.rn.f16x2 (want ≥ {expected} each: one loop trip written out)");
-    Line($"  info  their accumulators pass through {ptx.LocalAccesses} ld/st.local (ILGPU gives inline-PTX outputs an address); ptxas must keep them in");
-    Line("        registers for a true peak, so the fp32 peak below is the faster of this kernel and the plain one");
+    Line($"  info  {ptx.LocalAccesses} ld/st.local: ILGPU gives each inline-PTX result an address, stored and reloaded right after its FMA (the");
+    Line("        chains stay in registers); ptxas must forward those for a true peak, so the fp32 peak below is the faster of this");
+    Line("        kernel and the plain one");
     Line($"  info  plain C# a·b + c: {ptx.MulAddFmas} fma.rn.f32, {ptx.MulAddMuls} mul.f32 + {ptx.MulAddAdds} add.f32 (unrounded: ptxas may contract them to FFMA; the timed ratio below tells)");
     if (dumpPtx)
         Console.WriteLine(ptx.Ptx);
