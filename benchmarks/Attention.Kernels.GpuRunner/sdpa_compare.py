@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
-"""PyTorch's scaled_dot_product_attention on the same GPU and shapes as the Attention.Kernels runner.
+"""PyTorch's scaled_dot_product_attention on the same GPU and shapes as the Attention.Kernels GPU runner.
 
-Prints one line per (dtype, mask, length): median ms, GFLOP/s (4*D FLOPs per visible query/key pair, as the
-generated cost model counts) and the fraction of the runner's measured FMA peaks. Exits 0 with a note if torch or a
-GPU is missing, so the runner's report stays complete.
+Prints one line per (shape, dtype): median ms, GFLOP/s (4*D FLOPs per visible query/key pair, as the generated cost
+model counts; causal aligned bottom-right like the kernels) and the fraction of the runner's measured fp32 and fp16x2
+FMA peaks (PyTorch may use tensor cores, which those peaks do not cover). Exits 0 with a note if torch or a GPU is
+missing, so the runner's report stays complete.
 """
 import argparse
 import sys
 
 
+def visible_pairs(tq: int, tk: int, causal: bool) -> int:
+    if not causal:
+        return tq * tk
+    diagonal = tk - tq
+    return sum(max(0, min(tk, i + diagonal + 1)) for i in range(tq))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--lengths", default="512,1024,2048,4096")
-    parser.add_argument("--heads", type=int, default=8)
-    parser.add_argument("--head-dim", type=int, default=64)
+    parser.add_argument("--shapes", default="1,16,4096,4096,64,0;1,16,4096,4096,64,1",
+                        help="B,H,Tq,Tk,D,causal;... (the runner passes its benchmark shapes)")
     parser.add_argument("--peak-fp32", type=float, default=0.0)
     parser.add_argument("--peak-fp16", type=float, default=0.0)
     parser.add_argument("--repeats", type=int, default=20)
@@ -29,28 +36,35 @@ def main() -> int:
         return 0
 
     print(f"  torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name()}")
-    h, d = args.heads, args.head_dim
-    for dtype, peak in ((torch.float32, args.peak_fp32), (torch.float16, args.peak_fp16)):
-        for causal in (False, True):
-            for t in (int(x) for x in args.lengths.split(",")):
-                q, k, v = (torch.randn(1, h, t, d, device="cuda", dtype=dtype) for _ in range(3))
-                F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # warm-up / backend selection
-                torch.cuda.synchronize()
-                times = []
-                for _ in range(args.repeats):
-                    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    start.record()
-                    F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-                    end.record()
-                    end.synchronize()
-                    times.append(start.elapsed_time(end))
-                times.sort()
-                ms = times[len(times) // 2]
-                pairs = t * (t + 1) / 2 if causal else t * t
-                gflops = 4.0 * h * d * pairs / (ms * 1e-3) / 1e9
-                share = f"{100 * gflops * 1e9 / peak:5.1f}% of measured {str(dtype)[6:]} FMA peak" if peak > 0 else ""
-                name = f"torch sdpa {str(dtype)[6:]} {'causal' if causal else 'dense'}"
-                print(f"  {name:<24} T={t:5}: {ms:9.3f} ms  {gflops:9.1f} GFLOP/s  {share}")
+    for spec in args.shapes.split(";"):
+        b, h, tq, tk, d, causal = (int(x) for x in spec.split(","))
+        for dtype, name in ((torch.float32, "fp32"), (torch.float16, "fp16"), (torch.bfloat16, "bf16")):
+            q = torch.randn(b, h, tq, d, device="cuda", dtype=dtype)
+            k, v = (torch.randn(b, h, tk, d, device="cuda", dtype=dtype) for _ in range(2))
+            mask = None
+            if causal and tq != tk:  # is_causal aligns top-left; the kernels align bottom-right
+                mask = torch.ones(tq, tk, device="cuda", dtype=torch.bool).tril(tk - tq)
+            run = lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=bool(causal) and mask is None)
+            run()  # warm-up / backend selection
+            torch.cuda.synchronize()
+            times = []
+            for _ in range(args.repeats):
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                run()
+                end.record()
+                end.synchronize()
+                times.append(start.elapsed_time(end))
+            times.sort()
+            ms = times[len(times) // 2]
+            gflops = 4.0 * b * h * d * visible_pairs(tq, tk, bool(causal)) / (ms * 1e-3) / 1e9
+            shares = []
+            if args.peak_fp32 > 0:
+                shares.append(f"{100 * gflops * 1e9 / args.peak_fp32:6.1f} % of fp32 peak")
+            if args.peak_fp16 > 0:
+                shares.append(f"{100 * gflops * 1e9 / args.peak_fp16:6.1f} % of fp16x2 peak")
+            label = f"B{b} H{h} Tq{tq} Tk{tk} D{d}"
+            print(f"  torch {label:<28} {'causal' if causal else 'dense ':<6} {name}: {ms:10.3f} ms {gflops:10.1f} GFLOP/s  {'  '.join(shares)}")
     return 0
 
 

@@ -42,9 +42,11 @@ public static class IlgpuBackend
 #pragma warning restore CA2255
 
     /// <summary>
-    /// The ILGPU context every device created by this package shares: ILGPU.Algorithms enabled, profiling markers on, IEEE
-    /// math (no fast-math approximations), and a CPU accelerator shaped like a GPU (warps of 32, up to 1024 threads a group), so that the
-    /// accelerator kernels run here with the group sizes they use on a GPU.
+    /// The ILGPU context every device created by this package shares: ILGPU.Algorithms enabled, IEEE math (no fast-math
+    /// approximations), and a CPU accelerator shaped like a GPU (warps of 32, up to 1024 threads a group), so that the
+    /// accelerator kernels run here with the group sizes they use on a GPU. Profiling is on: <see cref="IlgpuDevice.Time"/>
+    /// (the balancer's kernel times, the GPU runner's benchmarks) brackets work with stream profiling markers, which
+    /// ILGPU refuses to create otherwise.
     /// </summary>
     public static Context Context => s_context.Value;
 
