@@ -92,9 +92,8 @@ internal static class AttentionEmitter
         {
             string skipped = node.Mask == MaskKind.SlidingWindow ? "Key blocks outside the band are skipped." : "Key blocks above the diagonal are skipped, not computed.";
             w.Line($"/// <para>{MaskRule(node.Mask, node.Window.ToString(System.Globalization.CultureInfo.InvariantCulture)).Replace("<", "&lt;")}. {skipped}</para>");
-        }
-        if (node.Mask != MaskKind.None)
             w.Line("/// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>");
+        }
         if (node.Storage != ElementType.Float32)
             w.Line($"/// <para>Storage {node.Storage.ShortName()} (<c>Tensor&lt;{node.Storage.DisplayName()}&gt;</c>): every product, sum and the softmax run in fp32; " +
                    "the output is rounded once, to nearest even" + (node.HasLogSumExp ? ", and the log-sum-exp stays fp32" : "") +
