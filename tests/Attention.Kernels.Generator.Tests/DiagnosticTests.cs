@@ -164,6 +164,18 @@ public sealed class DiagnosticTests
         AssertSingle(Kernel("HeadDim = 64, Heads = 8, Mask = AttentionMask.Causal, Window = 128"), "AK0009", "Window = 128");
 
     [Fact]
+    public void AK0009_window_with_the_top_left_causal_mask()
+    {
+        // CausalTopLeft is causal only (PyTorch's is_causal): a window would be silently ignored, so it is an error.
+        var diagnostic = AssertSingle(Kernel("HeadDim = 64, Heads = 8, Mask = AttentionMask.CausalTopLeft, Window = 16"), "AK0009", "Window = 16");
+        Assert.Contains("AttentionMask.CausalTopLeft", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void The_top_left_causal_mask_is_accepted() =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 8, Mask = AttentionMask.CausalTopLeft")));
+
+    [Fact]
     public void AK0010_sliding_window_without_window() =>
         AssertSingle(Kernel("HeadDim = 64, Heads = 8, Mask = AttentionMask.SlidingWindow"), "AK0010", "Mask = AttentionMask.SlidingWindow");
 

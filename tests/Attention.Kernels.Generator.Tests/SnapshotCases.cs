@@ -17,6 +17,18 @@ public static class SnapshotCases
             }
             """,
 
+        ["CausalTopLeftGqaWithLse"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class PyTorchKernels
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2, Mask = AttentionMask.CausalTopLeft)]
+                public static partial void IsCausal(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp);
+            }
+            """,
+
         ["SlidingWindowBhtdWithLse"] = """
             using Attention.Kernels;
 

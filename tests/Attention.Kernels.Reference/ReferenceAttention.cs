@@ -22,14 +22,18 @@ public sealed record AttentionProblem(
 /// <summary>Scaled dot-product attention in fp64, the textbook way: scores, softmax, weighted sum.</summary>
 public static class ReferenceAttention
 {
-    /// <summary>Key <paramref name="j"/> is visible to query <paramref name="i"/> (masks aligned bottom-right).</summary>
+    /// <summary>
+    /// Key <paramref name="j"/> is visible to query <paramref name="i"/>: Causal and SlidingWindow aligned bottom-right
+    /// (FlashAttention: j ≤ i + Tk − Tq), CausalTopLeft aligned top-left (PyTorch's is_causal: j ≤ i). Written out here,
+    /// independently of the runtime's AttentionGeometry.
+    /// </summary>
     public static bool Visible(AttentionProblem p, int i, int j)
     {
-        int last = i + p.KeyLength - p.QueryLength; // the diagonal key of query i
+        int last = p.Mask == AttentionMask.CausalTopLeft ? i : i + p.KeyLength - p.QueryLength; // the diagonal key of query i
         return p.Mask switch
         {
             AttentionMask.None => true,
-            AttentionMask.Causal => j <= last,
+            AttentionMask.Causal or AttentionMask.CausalTopLeft => j <= last,
             AttentionMask.SlidingWindow => j <= last && j > last - p.Window,
             _ => throw new ArgumentOutOfRangeException(nameof(p)),
         };

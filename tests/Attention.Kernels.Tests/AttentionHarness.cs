@@ -37,15 +37,41 @@ public static class AttentionHarness
     }
 
     /// <summary>Uploads fresh random inputs, poisons the outputs with NaN, runs the kernel, compares with the reference.</summary>
-    public static AttentionCheck Run(KernelCase kernel, AttentionProblem p, Device device, Random random)
+    public static AttentionCheck Run(KernelCase kernel, AttentionProblem p, Device device, Random random) =>
+        RunCore(kernel, p, device, random, out _, out _);
+
+    /// <summary>
+    /// As <see cref="Run(KernelCase, AttentionProblem, Device, Random)"/>, and reports, per query row, whether its output
+    /// is zero in every batch, head and element (a row that saw no key) and how many log-sum-exp values are finite.
+    /// </summary>
+    public static AttentionCheck Run(KernelCase kernel, AttentionProblem p, Device device, Random random, out bool[] zeroRows, out int finiteLogSumExp)
+    {
+        var check = RunCore(kernel, p, device, random, out float[] output, out float[]? lse);
+        zeroRows = new bool[p.QueryLength];
+        for (int i = 0; i < p.QueryLength; i++)
+        {
+            bool zero = true;
+            for (int b = 0; b < p.Batch && zero; b++)
+            for (int h = 0; h < p.Heads && zero; h++)
+            for (int d = 0; d < p.HeadDim && zero; d++)
+                zero = output[p.Index(b, i, h, d, p.Heads, p.QueryLength)] == 0f;
+            zeroRows[i] = zero;
+        }
+        finiteLogSumExp = lse?.Count(float.IsFinite) ?? 0;
+        return check;
+    }
+
+    private static AttentionCheck RunCore(KernelCase kernel, AttentionProblem p, Device device, Random random, out float[] output, out float[]? lse)
     {
         float[] q = RandomData.Uniform(random, p.QueryElements, 2f);
         float[] k = RandomData.Uniform(random, p.KeyElements, 2f);
         float[] v = RandomData.Uniform(random, p.KeyElements);
         var (expected, expectedLse) = ReferenceAttention.Compute(p, q, k, v);
 
-        var (output, lse) = Launch(kernel, p, device, q, k, v);
-        return Evaluate(p, output, kernel.HasLogSumExp ? lse : null, expected, expectedLse);
+        var (launchedOutput, launchedLse) = Launch(kernel, p, device, q, k, v);
+        output = launchedOutput;
+        lse = kernel.HasLogSumExp ? launchedLse : null;
+        return Evaluate(p, output, lse, expected, expectedLse);
     }
 
     /// <summary>Uploads q, k, v to <paramref name="device"/>, poisons the outputs with NaN, runs the kernel, downloads output and log-sum-exp (empty without one).</summary>

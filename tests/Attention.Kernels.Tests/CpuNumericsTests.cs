@@ -68,6 +68,14 @@ public sealed class CpuNumericsTests(ITestOutputHelper log)
     }
 
     /// <summary>
+    /// Tq &gt; Tk: aligned top-left (PyTorch's is_causal), query i sees keys 0..min(i, Tk − 1), so every row sees key 0 and
+    /// none is zero; aligned bottom-right (FlashAttention), the first Tq − Tk rows see no key and are zero with lse −∞.
+    /// </summary>
+    [Fact]
+    public void More_queries_than_keys_top_left_rows_all_see_keys_bottom_right_rows_do_not() =>
+        MaskAlignment.AssertTopLeftAndBottomRightRows(Device.Cpu, log);
+
+    /// <summary>
     /// Heads whose K and V exceed FlashAttentionCpu.MaxContiguousKeyValueFloats are read in place instead of through
     /// the per-worker contiguous copy (random problems are too short to reach that path). BTHD kernels with D = 256.
     /// </summary>
@@ -75,6 +83,7 @@ public sealed class CpuNumericsTests(ITestOutputHelper log)
     [InlineData(AttentionMask.None)]
     [InlineData(AttentionMask.Causal)]
     [InlineData(AttentionMask.SlidingWindow)]
+    [InlineData(AttentionMask.CausalTopLeft)]
     public void Keys_too_long_for_a_contiguous_copy_match_fp64_reference(AttentionMask mask)
     {
         var kernel = TestKernels.All.First(k => k.HeadDim == 256 && k.Mask == mask && k.Layout == TensorLayout.BTHD);

@@ -147,6 +147,32 @@ public static partial class TestKernels
     [ScaledDotProductAttention(HeadDim = 128, Heads = 2, KvHeads = 2, Mask = AttentionMask.SlidingWindow, Window = 200)]
     public static partial void D128_H2_Kv2_SlidingWindow200_Lse(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp);
 
+    // Top-left causal (PyTorch's is_causal): odd and wide head dims, GQA and MQA, both layouts, with log-sum-exp.
+
+    [ScaledDotProductAttention(HeadDim = 1, Heads = 4, KvHeads = 2, Mask = AttentionMask.CausalTopLeft)]
+    public static partial void D1_H4_Kv2_CausalTopLeft(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+
+    [ScaledDotProductAttention(HeadDim = 3, Heads = 6, KvHeads = 3, Mask = AttentionMask.CausalTopLeft)]
+    public static partial void D3_H6_Kv3_CausalTopLeft(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+
+    [ScaledDotProductAttention(HeadDim = 17, Heads = 4, KvHeads = 2, Mask = AttentionMask.CausalTopLeft)]
+    public static partial void D17_H4_Kv2_CausalTopLeft(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+
+    [ScaledDotProductAttention(HeadDim = 33, Heads = 8, KvHeads = 1, Mask = AttentionMask.CausalTopLeft)]
+    public static partial void D33_H8_Kv1_CausalTopLeft_Lse(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp);
+
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 4, KvHeads = 2, Mask = AttentionMask.CausalTopLeft, Layout = TensorLayout.BHTD)]
+    public static partial void D64_H4_Kv2_CausalTopLeft_BHTD(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2, Mask = AttentionMask.CausalTopLeft)]
+    public static partial void D64_H8_Kv2_CausalTopLeft_Lse(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp);
+
+    [ScaledDotProductAttention(HeadDim = 80, Heads = 6, KvHeads = 3, Mask = AttentionMask.CausalTopLeft, Layout = TensorLayout.BHTD)]
+    public static partial void D80_H6_Kv3_CausalTopLeft_BHTD_Lse(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp);
+
+    [ScaledDotProductAttention(HeadDim = 256, Heads = 4, KvHeads = 2, Mask = AttentionMask.CausalTopLeft)]
+    public static partial void D256_H4_Kv2_CausalTopLeft(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+
     /// <summary>Every kernel above, with its constants read back from the generated class.</summary>
     public static readonly KernelCase[] All =
     [
@@ -198,5 +224,13 @@ public static partial class TestKernels
         new(nameof(D64_H8_Kv8_None_S), D64_H8_Kv8_None_SKernel.HeadDim, D64_H8_Kv8_None_SKernel.Heads, D64_H8_Kv8_None_SKernel.KvHeads, D64_H8_Kv8_None_SKernel.Mask, D64_H8_Kv8_None_SKernel.Window, D64_H8_Kv8_None_SKernel.Scale, D64_H8_Kv8_None_SKernel.Layout, false, (q, k, v, o, _) => D64_H8_Kv8_None_S(q, k, v, o), D64_H8_Kv8_None_SKernel.Cost),
         new(nameof(D64_H8_Kv4_Causal_Lse_S), D64_H8_Kv4_Causal_Lse_SKernel.HeadDim, D64_H8_Kv4_Causal_Lse_SKernel.Heads, D64_H8_Kv4_Causal_Lse_SKernel.KvHeads, D64_H8_Kv4_Causal_Lse_SKernel.Mask, D64_H8_Kv4_Causal_Lse_SKernel.Window, D64_H8_Kv4_Causal_Lse_SKernel.Scale, D64_H8_Kv4_Causal_Lse_SKernel.Layout, true, (q, k, v, o, l) => D64_H8_Kv4_Causal_Lse_S(q, k, v, o, l!), D64_H8_Kv4_Causal_Lse_SKernel.Cost),
         new(nameof(D128_H2_Kv2_SlidingWindow200_Lse), D128_H2_Kv2_SlidingWindow200_LseKernel.HeadDim, D128_H2_Kv2_SlidingWindow200_LseKernel.Heads, D128_H2_Kv2_SlidingWindow200_LseKernel.KvHeads, D128_H2_Kv2_SlidingWindow200_LseKernel.Mask, D128_H2_Kv2_SlidingWindow200_LseKernel.Window, D128_H2_Kv2_SlidingWindow200_LseKernel.Scale, D128_H2_Kv2_SlidingWindow200_LseKernel.Layout, true, (q, k, v, o, l) => D128_H2_Kv2_SlidingWindow200_Lse(q, k, v, o, l!), D128_H2_Kv2_SlidingWindow200_LseKernel.Cost),
+        new(nameof(D1_H4_Kv2_CausalTopLeft), D1_H4_Kv2_CausalTopLeftKernel.HeadDim, D1_H4_Kv2_CausalTopLeftKernel.Heads, D1_H4_Kv2_CausalTopLeftKernel.KvHeads, D1_H4_Kv2_CausalTopLeftKernel.Mask, D1_H4_Kv2_CausalTopLeftKernel.Window, D1_H4_Kv2_CausalTopLeftKernel.Scale, D1_H4_Kv2_CausalTopLeftKernel.Layout, false, (q, k, v, o, _) => D1_H4_Kv2_CausalTopLeft(q, k, v, o), D1_H4_Kv2_CausalTopLeftKernel.Cost),
+        new(nameof(D3_H6_Kv3_CausalTopLeft), D3_H6_Kv3_CausalTopLeftKernel.HeadDim, D3_H6_Kv3_CausalTopLeftKernel.Heads, D3_H6_Kv3_CausalTopLeftKernel.KvHeads, D3_H6_Kv3_CausalTopLeftKernel.Mask, D3_H6_Kv3_CausalTopLeftKernel.Window, D3_H6_Kv3_CausalTopLeftKernel.Scale, D3_H6_Kv3_CausalTopLeftKernel.Layout, false, (q, k, v, o, _) => D3_H6_Kv3_CausalTopLeft(q, k, v, o), D3_H6_Kv3_CausalTopLeftKernel.Cost),
+        new(nameof(D17_H4_Kv2_CausalTopLeft), D17_H4_Kv2_CausalTopLeftKernel.HeadDim, D17_H4_Kv2_CausalTopLeftKernel.Heads, D17_H4_Kv2_CausalTopLeftKernel.KvHeads, D17_H4_Kv2_CausalTopLeftKernel.Mask, D17_H4_Kv2_CausalTopLeftKernel.Window, D17_H4_Kv2_CausalTopLeftKernel.Scale, D17_H4_Kv2_CausalTopLeftKernel.Layout, false, (q, k, v, o, _) => D17_H4_Kv2_CausalTopLeft(q, k, v, o), D17_H4_Kv2_CausalTopLeftKernel.Cost),
+        new(nameof(D33_H8_Kv1_CausalTopLeft_Lse), D33_H8_Kv1_CausalTopLeft_LseKernel.HeadDim, D33_H8_Kv1_CausalTopLeft_LseKernel.Heads, D33_H8_Kv1_CausalTopLeft_LseKernel.KvHeads, D33_H8_Kv1_CausalTopLeft_LseKernel.Mask, D33_H8_Kv1_CausalTopLeft_LseKernel.Window, D33_H8_Kv1_CausalTopLeft_LseKernel.Scale, D33_H8_Kv1_CausalTopLeft_LseKernel.Layout, true, (q, k, v, o, l) => D33_H8_Kv1_CausalTopLeft_Lse(q, k, v, o, l!), D33_H8_Kv1_CausalTopLeft_LseKernel.Cost),
+        new(nameof(D64_H4_Kv2_CausalTopLeft_BHTD), D64_H4_Kv2_CausalTopLeft_BHTDKernel.HeadDim, D64_H4_Kv2_CausalTopLeft_BHTDKernel.Heads, D64_H4_Kv2_CausalTopLeft_BHTDKernel.KvHeads, D64_H4_Kv2_CausalTopLeft_BHTDKernel.Mask, D64_H4_Kv2_CausalTopLeft_BHTDKernel.Window, D64_H4_Kv2_CausalTopLeft_BHTDKernel.Scale, D64_H4_Kv2_CausalTopLeft_BHTDKernel.Layout, false, (q, k, v, o, _) => D64_H4_Kv2_CausalTopLeft_BHTD(q, k, v, o), D64_H4_Kv2_CausalTopLeft_BHTDKernel.Cost),
+        new(nameof(D64_H8_Kv2_CausalTopLeft_Lse), D64_H8_Kv2_CausalTopLeft_LseKernel.HeadDim, D64_H8_Kv2_CausalTopLeft_LseKernel.Heads, D64_H8_Kv2_CausalTopLeft_LseKernel.KvHeads, D64_H8_Kv2_CausalTopLeft_LseKernel.Mask, D64_H8_Kv2_CausalTopLeft_LseKernel.Window, D64_H8_Kv2_CausalTopLeft_LseKernel.Scale, D64_H8_Kv2_CausalTopLeft_LseKernel.Layout, true, (q, k, v, o, l) => D64_H8_Kv2_CausalTopLeft_Lse(q, k, v, o, l!), D64_H8_Kv2_CausalTopLeft_LseKernel.Cost),
+        new(nameof(D80_H6_Kv3_CausalTopLeft_BHTD_Lse), D80_H6_Kv3_CausalTopLeft_BHTD_LseKernel.HeadDim, D80_H6_Kv3_CausalTopLeft_BHTD_LseKernel.Heads, D80_H6_Kv3_CausalTopLeft_BHTD_LseKernel.KvHeads, D80_H6_Kv3_CausalTopLeft_BHTD_LseKernel.Mask, D80_H6_Kv3_CausalTopLeft_BHTD_LseKernel.Window, D80_H6_Kv3_CausalTopLeft_BHTD_LseKernel.Scale, D80_H6_Kv3_CausalTopLeft_BHTD_LseKernel.Layout, true, (q, k, v, o, l) => D80_H6_Kv3_CausalTopLeft_BHTD_Lse(q, k, v, o, l!), D80_H6_Kv3_CausalTopLeft_BHTD_LseKernel.Cost),
+        new(nameof(D256_H4_Kv2_CausalTopLeft), D256_H4_Kv2_CausalTopLeftKernel.HeadDim, D256_H4_Kv2_CausalTopLeftKernel.Heads, D256_H4_Kv2_CausalTopLeftKernel.KvHeads, D256_H4_Kv2_CausalTopLeftKernel.Mask, D256_H4_Kv2_CausalTopLeftKernel.Window, D256_H4_Kv2_CausalTopLeftKernel.Scale, D256_H4_Kv2_CausalTopLeftKernel.Layout, false, (q, k, v, o, _) => D256_H4_Kv2_CausalTopLeft(q, k, v, o), D256_H4_Kv2_CausalTopLeftKernel.Cost),
     ];
 }

@@ -56,7 +56,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UnsupportedMask = Error("AK0012",
         "Unsupported mask kind",
-        "Mask value {0} is not supported; use AttentionMask.None, Causal or SlidingWindow");
+        "Mask value {0} is not supported; use AttentionMask.None, Causal, CausalTopLeft or SlidingWindow");
 
     public static readonly DiagnosticDescriptor InvalidScale = Error("AK0013",
         "Scale must be finite and positive",

@@ -50,11 +50,34 @@ internal static class AttentionEmitter
         return string.Join(", ", parts);
     }
 
+    /// <summary>
+    /// The mask's diagonal d as a C# expression of the CPU kernel's fields (query i sees keys j ≤ i + d), or null for no
+    /// mask: Tk − Tq for the bottom-right aligned kinds (FlashAttention's convention), 0 for the top-left aligned
+    /// CausalTopLeft (PyTorch's is_causal). The one place the generated CPU kernel's alignment is decided; the key range
+    /// and the element masking both read it (AttentionGeometry.Diagonal and the ILGPU kernel's Diagonal agree).
+    /// </summary>
+    internal static string? DiagonalExpression(MaskKind mask) => mask switch
+    {
+        MaskKind.Causal or MaskKind.SlidingWindow => "KeyLength - QueryLength",
+        MaskKind.CausalTopLeft => "0",
+        _ => null,
+    };
+
+    /// <summary>The mask's rule in words, for the generated docs and comments (<paramref name="window"/>: how to name the window).</summary>
+    private static string MaskRule(MaskKind mask, string window) => mask switch
+    {
+        MaskKind.Causal => "Causal, aligned bottom-right (FlashAttention): query i sees keys j ≤ i + (Tk − Tq)",
+        MaskKind.CausalTopLeft => "Causal, aligned top-left (PyTorch's is_causal): query i sees keys j ≤ i, whatever Tq and Tk",
+        MaskKind.SlidingWindow => $"Sliding window, aligned bottom-right: query i sees keys i + (Tk − Tq) − {window} < j ≤ i + (Tk − Tq)",
+        _ => "No mask: every query sees every key",
+    };
+
     private static void WriteRemarks(CodeWriter w, string kernel, AttentionNode node, string qShape, string kvShape)
     {
         string maskText = node.Mask switch
         {
             MaskKind.Causal => " + causal mask",
+            MaskKind.CausalTopLeft => " + top-left causal mask",
             MaskKind.SlidingWindow => $" + sliding-window mask ({node.Window} keys)",
             _ => "",
         };
@@ -65,17 +88,12 @@ internal static class AttentionEmitter
                (node.HasLogSumExp ? $"; logSumExp [B, H={node.Heads}, Tq]" : "") + ".</para>");
         if (node.GroupSize > 1)
             w.Line($"/// <para>{(node.KvHeads == 1 ? "Multi-query" : "Grouped-query")} attention: {node.GroupSize} query heads share each key/value head; K and V are read in place, never repeated.</para>");
-        switch (node.Mask)
-        {
-            case MaskKind.Causal:
-                w.Line("/// <para>Causal mask aligned bottom-right: query i sees keys j ≤ i + (Tk − Tq). Key blocks above the diagonal are skipped, not computed.</para>");
-                break;
-            case MaskKind.SlidingWindow:
-                w.Line($"/// <para>Sliding window aligned bottom-right: query i sees keys i + (Tk − Tq) − {node.Window} &lt; j ≤ i + (Tk − Tq). Key blocks outside the band are skipped.</para>");
-                break;
-        }
         if (node.Mask != MaskKind.None)
+        {
+            string skipped = node.Mask == MaskKind.SlidingWindow ? "Key blocks outside the band are skipped." : "Key blocks above the diagonal are skipped, not computed.";
+            w.Line($"/// <para>{MaskRule(node.Mask, node.Window.ToString(System.Globalization.CultureInfo.InvariantCulture)).Replace("<", "&lt;")}. {skipped}</para>");
             w.Line("/// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>");
+        }
         if (node.Storage != ElementType.Float32)
             w.Line($"/// <para>Storage {node.Storage.ShortName()} (<c>Tensor&lt;{node.Storage.DisplayName()}&gt;</c>): every product, sum and the softmax run in fp32; " +
                    "the output is rounded once, to nearest even" + (node.HasLogSumExp ? ", and the log-sum-exp stays fp32" : "") +
@@ -261,22 +279,26 @@ internal static class AttentionEmitter
 
         w.Line("/// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>");
         w.Open("private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)");
+        string? diagonal = DiagonalExpression(node.Mask);
         switch (node.Mask)
         {
-            case MaskKind.None:
-                w.Line("// No mask: every query sees every key.");
-                w.Line("keyStart = 0;");
-                w.Line("keyEnd = KeyLength;");
-                break;
             case MaskKind.Causal:
-                w.Line("// Causal, bottom-right aligned: query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited.");
+            case MaskKind.CausalTopLeft:
+                w.Line($"// {MaskRule(node.Mask, "Window")}. Keys past the last row's diagonal are never visited.");
+                w.Line($"int diagonal = {diagonal};");
                 w.Line("keyStart = 0;");
-                w.Line("keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + KeyLength - QueryLength);");
+                w.Line("keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);");
                 break;
             case MaskKind.SlidingWindow:
-                w.Line("// Sliding window, bottom-right aligned: query i sees keys i + (Tk − Tq) − Window < j ≤ i + (Tk − Tq). Only that band is visited.");
-                w.Line("keyStart = global::System.Math.Max(0, firstQuery + KeyLength - QueryLength - Window + 1);");
-                w.Line("keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + KeyLength - QueryLength);");
+                w.Line($"// {MaskRule(node.Mask, "Window")}. Only that band is visited.");
+                w.Line($"int diagonal = {diagonal};");
+                w.Line("keyStart = global::System.Math.Max(0, firstQuery + diagonal - Window + 1);");
+                w.Line("keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);");
+                break;
+            default:
+                w.Line($"// {MaskRule(node.Mask, "Window")}.");
+                w.Line("keyStart = 0;");
+                w.Line("keyEnd = KeyLength;");
                 break;
         }
         w.Close();
@@ -370,8 +392,8 @@ internal static class AttentionEmitter
             w.Line("if (QueryTiles > 1)");
             w.Line($"    {Names.Flash}.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);");
         }
-        if (node.Mask != MaskKind.None)
-            w.Line("int diagonal = KeyLength - QueryLength;");
+        if (diagonal is not null)
+            w.Line($"int diagonal = {diagonal}; // query i sees keys j ≤ i + diagonal");
         w.Line();
         w.Line($"var t = {Names.Flash}.BeginTile<TVec>(worker, HeadDim);");
         w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
@@ -381,6 +403,7 @@ internal static class AttentionEmitter
         switch (node.Mask)
         {
             case MaskKind.Causal:
+            case MaskKind.CausalTopLeft:
                 w.Line("// Only blocks that cross the diagonal of some row of the tile need element-wise masking.");
                 w.Line("if (firstKey + keys - 1 > firstQuery + diagonal)");
                 w.Line($"    {Names.Flash}.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, window: 0);");

@@ -19,6 +19,7 @@ internal enum MaskKind
     None = 0,
     Causal = 1,
     SlidingWindow = 2,
+    CausalTopLeft = 3,
 }
 
 /// <summary>Layouts, mirroring <c>Attention.Kernels.TensorLayout</c>.</summary>

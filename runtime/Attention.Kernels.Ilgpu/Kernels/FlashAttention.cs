@@ -98,14 +98,23 @@ public static class FlashAttention
     private static class Entry<TKernel, TElement, TStorage>;
 
     /// <summary>
-    /// Keys [start, end) that some query row of [firstQuery, firstQuery + rows) may see: the mask's band, aligned
-    /// bottom-right (query i sees keys j ≤ i + Tk − Tq under a causal mask, and j &gt; i + Tk − Tq − Window under a
+    /// The mask's diagonal d (query i sees keys j ≤ i + d): Tk − Tq for the bottom-right aligned Causal and
+    /// SlidingWindow, 0 for the top-left aligned CausalTopLeft (PyTorch's <c>is_causal</c>). A literal test on the
+    /// kernel struct's mask, so each specialization keeps one branch. Mirrors <see cref="AttentionGeometry.Diagonal"/>.
+    /// </summary>
+    public static int Diagonal<TKernel>(Lengths lengths)
+        where TKernel : struct, IAttentionKernel =>
+        TKernel.Mask == AttentionMask.CausalTopLeft ? 0 : lengths.Key - lengths.Query;
+
+    /// <summary>
+    /// Keys [start, end) that some query row of [firstQuery, firstQuery + rows) may see: the mask's band below its
+    /// <see cref="Diagonal"/> d (query i sees keys j ≤ i + d under a causal mask, and j &gt; i + d − Window under a
     /// sliding window). Uniform across a group, so every thread reaches every barrier.
     /// </summary>
     public static void KeyRange<TKernel>(int firstQuery, int rows, Lengths lengths, out int start, out int end)
         where TKernel : struct, IAttentionKernel
     {
-        int diagonal = lengths.Key - lengths.Query;
+        int diagonal = Diagonal<TKernel>(lengths);
         start = 0;
         end = lengths.Key;
         if (TKernel.Mask != AttentionMask.None)
@@ -114,7 +123,10 @@ public static class FlashAttention
             start = XMath.Max(0, firstQuery + diagonal - TKernel.Window + 1);
     }
 
-    /// <summary>True if query row <paramref name="query"/> sees key <paramref name="key"/> (the element test inside a visited block).</summary>
+    /// <summary>
+    /// True if query row <paramref name="query"/> sees key <paramref name="key"/> (the element test inside a visited block);
+    /// <paramref name="diagonal"/> is <see cref="Diagonal"/>, so the causal kinds differ only there.
+    /// </summary>
     public static bool Visible<TKernel>(int query, int key, int diagonal)
         where TKernel : struct, IAttentionKernel =>
         TKernel.Mask == AttentionMask.None
@@ -144,7 +156,7 @@ public static class FlashAttention
         int firstQuery = Grid.IdxX * rows;
         int query = firstQuery + lane;
         bool active = query < lengths.Query;
-        int diagonal = lengths.Key - lengths.Query;
+        int diagonal = Diagonal<TKernel>(lengths);
         KeyRange<TKernel>(firstQuery, XMath.Min(rows, lengths.Query - firstQuery), lengths, out int keyStart, out int keyEnd);
 
         // The query, pre-scaled by Scale·log2(e) so the softmax can use 2^x.

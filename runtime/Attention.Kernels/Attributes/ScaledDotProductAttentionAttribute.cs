@@ -40,7 +40,7 @@ public sealed class ScaledDotProductAttentionAttribute : Attribute
     /// <summary>Number of key/value heads (0 = same as <see cref="Heads"/>). Heads must be a multiple: GQA, or MQA with 1.</summary>
     public int KvHeads { get; set; }
 
-    /// <summary>Which keys each query sees.</summary>
+    /// <summary>Which keys each query sees (<see cref="AttentionMask"/> describes the two causal alignments).</summary>
     public AttentionMask Mask { get; set; }
 
     /// <summary>For <see cref="AttentionMask.SlidingWindow"/>: how many keys (the diagonal one included) each query sees.</summary>

@@ -19,7 +19,7 @@ public interface IAttentionKernel
     /// <summary>Key/value heads; query head h reads key/value head h / (Heads / KvHeads).</summary>
     static abstract int KvHeads { get; }
 
-    /// <summary>Which keys each query sees (aligned bottom-right when the query and key lengths differ).</summary>
+    /// <summary>Which keys each query sees (when the query and key lengths differ, <see cref="AttentionMask.CausalTopLeft"/> aligns top-left, the others bottom-right).</summary>
     static abstract AttentionMask Mask { get; }
 
     /// <summary>Keys per query under <see cref="AttentionMask.SlidingWindow"/>; 0 otherwise.</summary>

@@ -209,9 +209,10 @@ namespace Demo.Models
                 /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>
                 private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)
                 {
-                    // Causal, bottom-right aligned: query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited.
+                    // Causal, aligned bottom-right (FlashAttention): query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited.
+                    int diagonal = KeyLength - QueryLength;
                     keyStart = 0;
-                    keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + KeyLength - QueryLength);
+                    keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);
                 }
 
                 private void Row<TVec>(int index, int worker) where TVec : struct
@@ -266,7 +267,7 @@ namespace Demo.Models
                     // (a single tile per head reads them once: no copy).
                     if (QueryTiles > 1)
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);
-                    int diagonal = KeyLength - QueryLength;
+                    int diagonal = KeyLength - QueryLength; // query i sees keys j ≤ i + diagonal
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);

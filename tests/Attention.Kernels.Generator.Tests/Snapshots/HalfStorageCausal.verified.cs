@@ -12,7 +12,7 @@ namespace Demo
         /// in one kernel that streams key/value blocks with an online softmax; the Tq×Tk score matrix is never stored.</para>
         /// <para>Shapes (BTHD): q and output [B, Tq, H=8, D=64]; k and v [B, Tk, KvH=2, D=64]; logSumExp [B, H=8, Tq].</para>
         /// <para>Grouped-query attention: 4 query heads share each key/value head; K and V are read in place, never repeated.</para>
-        /// <para>Causal mask aligned bottom-right: query i sees keys j ≤ i + (Tk − Tq). Key blocks above the diagonal are skipped, not computed.</para>
+        /// <para>Causal, aligned bottom-right (FlashAttention): query i sees keys j ≤ i + (Tk − Tq). Key blocks above the diagonal are skipped, not computed.</para>
         /// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>
         /// <para>Storage fp16 (<c>Tensor&lt;Half&gt;</c>): every product, sum and the softmax run in fp32; the output is rounded once, to nearest even, and the log-sum-exp stays fp32. On the CPU the tensors are widened to fp32 copies around the fp32 kernel (correct, not the fast path).</para>
         /// <para>Constants and the cost model: <see cref="CausalHalfKernel"/>.</para>
@@ -144,9 +144,10 @@ namespace Demo
                 /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>
                 private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)
                 {
-                    // Causal, bottom-right aligned: query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited.
+                    // Causal, aligned bottom-right (FlashAttention): query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited.
+                    int diagonal = KeyLength - QueryLength;
                     keyStart = 0;
-                    keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + KeyLength - QueryLength);
+                    keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);
                 }
 
                 private void Row<TVec>(int index, int worker) where TVec : struct
@@ -201,7 +202,7 @@ namespace Demo
                     // (a single tile per head reads them once: no copy).
                     if (QueryTiles > 1)
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);
-                    int diagonal = KeyLength - QueryLength;
+                    int diagonal = KeyLength - QueryLength; // query i sees keys j ≤ i + diagonal
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);

@@ -11,7 +11,7 @@ namespace Demo.Windows
         /// <para><b>Fused scaled dot-product attention</b> (generated): output = softmax(0.088388346f · q·kᵀ + sliding-window mask (256 keys)) · v,
         /// in one kernel that streams key/value blocks with an online softmax; the Tq×Tk score matrix is never stored.</para>
         /// <para>Shapes (BHTD): q and output [B, H=4, Tq, D=128]; k and v [B, KvH=4, Tk, D=128]; logSumExp [B, H=4, Tq].</para>
-        /// <para>Sliding window aligned bottom-right: query i sees keys i + (Tk − Tq) − 256 &lt; j ≤ i + (Tk − Tq). Key blocks outside the band are skipped.</para>
+        /// <para>Sliding window, aligned bottom-right: query i sees keys i + (Tk − Tq) − 256 &lt; j ≤ i + (Tk − Tq). Key blocks outside the band are skipped.</para>
         /// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>
         /// <para>Constants and the cost model: <see cref="LocalKernel"/>.</para>
         /// </remarks>
@@ -140,9 +140,10 @@ namespace Demo.Windows
                 /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>
                 private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)
                 {
-                    // Sliding window, bottom-right aligned: query i sees keys i + (Tk − Tq) − Window < j ≤ i + (Tk − Tq). Only that band is visited.
-                    keyStart = global::System.Math.Max(0, firstQuery + KeyLength - QueryLength - Window + 1);
-                    keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + KeyLength - QueryLength);
+                    // Sliding window, aligned bottom-right: query i sees keys i + (Tk − Tq) − Window < j ≤ i + (Tk − Tq). Only that band is visited.
+                    int diagonal = KeyLength - QueryLength;
+                    keyStart = global::System.Math.Max(0, firstQuery + diagonal - Window + 1);
+                    keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);
                 }
 
                 private void Row<TVec>(int index, int worker) where TVec : struct
@@ -193,7 +194,7 @@ namespace Demo.Windows
                         return;
                     }
                     long kvStride = KeyRowStride;
-                    int diagonal = KeyLength - QueryLength;
+                    int diagonal = KeyLength - QueryLength; // query i sees keys j ≤ i + diagonal
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);

@@ -44,6 +44,10 @@ public sealed class IlgpuNumericsTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void More_queries_than_keys_top_left_rows_all_see_keys_bottom_right_rows_do_not() =>
+        MaskAlignment.AssertTopLeftAndBottomRightRows(IlgpuTestDevice.Instance, log);
+
+    [Fact]
     public void Empty_key_sequence_gives_zeros_and_lse_negative_infinity()
     {
         var kernel = TestKernels.All.First(k => k.Mask == AttentionMask.None && k.HasLogSumExp);
