@@ -70,7 +70,11 @@ internal static class BenchmarkTrust
         if (string.IsNullOrWhiteSpace(reportedCore))
             return "the peer's BLAS core is unknown (not OpenBLAS, or it did not say)";
         if (IsGenericCore(reportedCore))
-            return $"the peer's OpenBLAS runs the generic core '{reportedCore}'" + (pinned is null ? " (not pinned: set OPENBLAS_CORETYPE)" : $" although pinned to '{pinned}'");
+            return $"the peer's OpenBLAS runs the generic core '{reportedCore}'" + (pinned is null
+                ? " (not pinned: set OPENBLAS_CORETYPE to the CPU's core, e.g. SkylakeX or Haswell)"
+                : string.Equals(pinned.Trim(), reportedCore.Trim(), StringComparison.OrdinalIgnoreCase)
+                    ? " (pinned so by OPENBLAS_CORETYPE)"
+                    : $" although pinned to '{pinned}'");
         if (pinned is not null && !string.Equals(pinned.Trim(), reportedCore.Trim(), StringComparison.OrdinalIgnoreCase))
             return $"the peer's OpenBLAS runs core '{reportedCore}', not the pinned '{pinned}' (the pin did not take)";
         return null;

@@ -8,17 +8,23 @@ using Attention.Kernels.Cpu;
 
 namespace Attention.Kernels.Benchmarks;
 
-/// <summary>The <c>compare</c> command's options: ours only, skip the limits probe, a shape filter, the output folder, the peer's Python.</summary>
-public sealed record CompareOptions(bool NoPeers, bool NoLimits, string? Only, string? OutDirectory, string Python);
+/// <summary>The <c>compare</c> command's options: ours only, skip the limits probe, a shape filter, the output folder, the peer's Python, rewrite docs/.</summary>
+public sealed record CompareOptions(bool NoPeers, bool NoLimits, string? Only, string? OutDirectory, string Python, bool WriteDocs = false);
 
 /// <summary>
 /// <c>compare</c> mode: in one run, the fused kernel, the unfused baseline and PyTorch naive attention on the
 /// standard shapes, interleaved shape by shape, plus the machine's ceilings (sgemm and copy/read bandwidth,
-/// measured before and after). Prints the table and writes docs/performance.md and docs/performance.svg.
+/// measured before and after). Prints the table and writes performance.md and performance.svg to artifacts/benchmarks/,
+/// or to the tracked docs/ with <c>--write-docs</c>. The peer's OpenBLAS kernel is pinned (OPENBLAS_CORETYPE) and the
+/// core it reports is checked; a run with a generic BLAS core or impossible rates is invalid: its goals are not
+/// evaluated, docs/ is never overwritten, and the process exits with <see cref="InvalidRunExitCode"/>.
 /// </summary>
 public static class Compare
 {
     public const string Command = "dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- compare";
+
+    /// <summary>The exit code of a run whose numbers cannot be trusted (see <see cref="BenchmarkTrust"/>).</summary>
+    public const int InvalidRunExitCode = 2;
 
     // ReadFloor, decode only: seconds to read the same K and V buffers once on all cores, in this process.
     private sealed record Row(AttentionShape Shape, KernelCost Cost, double Fused, double Unfused, double? Torch, double Agreement, double UnfusedExtraBytes,
@@ -30,17 +36,27 @@ public static class Compare
     public static int Run(CompareOptions options)
     {
         string root = RepoRoot();
-        string outDir = options.OutDirectory ?? Path.Combine(root, "docs");
         string python = options.Python;
         string? only = options.Only;
         int threads = CpuParallel.WorkerCount;
         var shapes = AttentionShape.Standard.Where(s => only is null || s.ToString().Contains(only, StringComparison.Ordinal)).ToArray();
 
         string loadBefore = LoadAverage();
-        using var peer = options.NoPeers ? null : TorchPeer.Start(root, threads, python);
+        var cpu = CpuFeatures();
+        var pin = BenchmarkTrust.ChooseCoreType(Environment.GetEnvironmentVariable(BenchmarkTrust.CoreTypeVariable), cpu);
+        // The user's pin wins, but a weaker one lowers the sgemm ceiling below what the CPU does (Haswell on an AVX-512
+        // CPU measured 207 vs 377 GFLOP/s here): say so, since the plausibility check may then refuse the run.
+        string? cpuDefault = BenchmarkTrust.ChooseCoreType(null, cpu).Value;
+        if (!options.NoPeers && pin.Value is not null && cpuDefault is not null && !string.Equals(pin.Value, cpuDefault, StringComparison.OrdinalIgnoreCase))
+            Console.Error.WriteLine($"note: your {BenchmarkTrust.CoreTypeVariable}={pin.Value} overrides this CPU's default {cpuDefault}; unset it to measure the peer on the CPU's own kernel.");
+        using var peer = options.NoPeers ? null : TorchPeer.Start(root, threads, python, pin.Value);
         var hello = peer?.Hello();
+        var blas = hello is null ? null : new BlasKernel(pin, hello["blas_core"]?.GetValue<string>(), hello["coretype_env"]?.GetValue<string>(),
+            string.Join(", ", (hello["blas_libraries"]?.AsArray() ?? []).Select(l => l?.GetValue<string>())));
         if (hello is not null)
             Console.WriteLine($"peer: torch {hello["torch"]}, {hello["blas"]}, {hello["threads"]} threads");
+        if (blas is not null)
+            Console.WriteLine($"BLAS kernel: pinned {blas.PinText}; the peer reports core {blas.ReportedCore ?? "(none)"} ({blas.Libraries})");
         var before = peer is null ? null : ReadCeilings(peer.Ceilings());
         if (before is not null)
             Console.WriteLine($"ceilings (before): {before.Detail}");
@@ -79,23 +95,68 @@ public static class Compare
             $"before: {before.Detail}; after: {after.Detail}");
 
         // Where the kernel's time goes (phases against the FMA peak), measured in the same run for the page.
+        // The FMA peak (registers only, all workers) bounds every kernel; without the probe it is measured alone (~0.2 s).
         string? limits = null;
+        double fmaPeak;
         if (!options.NoLimits)
         {
             var probe = new StringWriter(CultureInfo.InvariantCulture);
-            Limits.Write(probe);
+            fmaPeak = Limits.Write(probe);
             limits = probe.ToString();
         }
+        else
+        {
+            fmaPeak = Limits.AllThreadFmaPeak();
+        }
 
-        var report = new Report(rows, ceiling, hello, loadBefore, LoadAverage(), threads, limits);
+        var problems = new List<string>();
+        if (blas is not null && BenchmarkTrust.CoreProblem(blas.Pin.Value, blas.ReportedCore) is { } coreProblem)
+            problems.Add(coreProblem);
+        problems.AddRange(BenchmarkTrust.ImpossibleRates(
+            rows.SelectMany(r => new[]
+            {
+                new BenchmarkTrust.Rate($"fused at {r.Shape}", r.Cost.GflopsPerSecond(r.Fused)),
+                new BenchmarkTrust.Rate($"unfused at {r.Shape}", r.Cost.GflopsPerSecond(r.Unfused)),
+            }),
+            rows.Where(r => r.Torch is not null).Select(r => new BenchmarkTrust.Rate($"torch at {r.Shape}", r.Cost.GflopsPerSecond(r.Torch!.Value))),
+            ceiling?.SgemmGflops, fmaPeak));
+
+        var report = new Report(rows, ceiling, hello, loadBefore, LoadAverage(), threads, limits, blas, fmaPeak, problems);
         Console.WriteLine();
         string markdown = report.Markdown();
         Console.WriteLine(markdown);
+        var (outDir, refused) = BenchmarkTrust.OutputDirectory(root, options.OutDirectory, options.WriteDocs, valid: problems.Count == 0);
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "performance.md"), markdown);
         File.WriteAllText(Path.Combine(outDir, "performance.svg"), report.Svg());
-        Console.WriteLine($"wrote {Path.Combine(outDir, "performance.md")} and performance.svg");
-        return 0;
+        if (refused is not null)
+            Console.Error.WriteLine(refused);
+        Console.WriteLine($"wrote {Path.Combine(outDir, "performance.md")} and performance.svg" +
+                          (options.WriteDocs || options.OutDirectory is not null ? "" : " (docs/ is rewritten only with --write-docs)"));
+        if (blas is not null)
+            Console.WriteLine($"BLAS kernel: pinned {blas.PinText}; reported core {blas.ReportedCore ?? "(none)"}");
+        if (problems.Count == 0)
+            return 0;
+        Console.Error.WriteLine($"INVALID RUN: goals not evaluated, exit code {InvalidRunExitCode}:");
+        foreach (string problem in problems)
+            Console.Error.WriteLine($"  - {problem}");
+        return InvalidRunExitCode;
+    }
+
+    /// <summary>The peer's BLAS kernel: the pin it was started with, the core its OpenBLAS reports, the libraries mapped.</summary>
+    private sealed record BlasKernel(BenchmarkTrust.CorePin Pin, string? ReportedCore, string? PeerSawVariable, string Libraries)
+    {
+        public string PinText => Pin.Value is null ? Pin.Source : $"{BenchmarkTrust.CoreTypeVariable}={Pin.Value} ({Pin.Source}; the peer saw {PeerSawVariable ?? "none"})";
+    }
+
+    /// <summary>The CPU's features as OpenBLAS sees them (/proc/cpuinfo), else as .NET reports them.</summary>
+    private static BenchmarkTrust.CpuFeatures CpuFeatures()
+    {
+        if (File.Exists("/proc/cpuinfo"))
+            return BenchmarkTrust.ParseCpuInfo(File.ReadAllText("/proc/cpuinfo"));
+        return new BenchmarkTrust.CpuFeatures(
+            System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported && System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported,
+            System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported);
     }
 
     private static long CallsOfLastTime;
@@ -163,7 +224,8 @@ public static class Compare
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     /// <summary>The markdown page and the SVG chart of one compare run.</summary>
-    private sealed class Report(List<Row> rows, Ceilings? ceiling, JsonObject? peer, string loadBefore, string loadAfter, int threads, string? limits)
+    private sealed class Report(List<Row> rows, Ceilings? ceiling, JsonObject? peer, string loadBefore, string loadAfter, int threads, string? limits,
+        BlasKernel? blas, double fmaPeak, List<string> problems)
     {
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -173,12 +235,20 @@ public static class Compare
             void Line(FormattableString s) => md.AppendLine(s.ToString(Inv));
             md.AppendLine("# Performance: fused CPU attention side by side with PyTorch");
             md.AppendLine();
-            md.AppendLine("Generated by the side-by-side runner; re-run it to refresh this page (it overwrites this file and `performance.svg`):");
+            md.AppendLine("Generated by the side-by-side runner; this command refreshes this page and `performance.svg` (without `--write-docs` it writes them to `artifacts/benchmarks/`; an invalid run never replaces this page):");
             md.AppendLine();
             md.AppendLine("```");
-            md.AppendLine(Command);
+            md.AppendLine(Command + " --write-docs");
             md.AppendLine("```");
             md.AppendLine();
+            if (problems.Count > 0)
+            {
+                md.AppendLine("**INVALID RUN: the goals below are not evaluated.** The numbers are impossible or the peer is not a fair one:");
+                md.AppendLine();
+                foreach (string problem in problems)
+                    md.AppendLine($"- {problem}");
+                md.AppendLine();
+            }
             md.AppendLine("| item | value |");
             md.AppendLine("| --- | --- |");
             Line($"| date | {DateTime.Now:yyyy-MM-dd HH:mm zzz} |");
@@ -187,6 +257,10 @@ public static class Compare
             Line($"| ours | {RuntimeInformation.FrameworkDescription}, fp32, {threads} worker threads |");
             if (peer is not null)
                 Line($"| PyTorch | torch {peer["torch"]} (Python {peer["python"]}), {peer["threads"]} threads, no_grad; BLAS: {peer["blas"]} |");
+            if (blas is not null)
+                Line($"| BLAS kernel (peer) | pinned {blas.PinText}; reported core: {blas.ReportedCore ?? "none (not OpenBLAS)"}{(BenchmarkTrust.CoreProblem(blas.Pin.Value, blas.ReportedCore) is { } p ? " — UNTRUSTWORTHY: " + p : " (as pinned)")}; libraries mapped: {blas.Libraries} |");
+            Line($"| FMA peak (registers only, {threads} threads) | {fmaPeak:F1} GFLOP/s: no kernel can exceed it |");
+            Line($"| run | {(problems.Count == 0 ? "valid: every rate is positive, below the sgemm ceiling and the FMA peak; the peer's sgemm is above " + BenchmarkTrust.PeerSgemmFloorOfPeak.ToString("P0", Inv) + " of the FMA peak" : "INVALID (" + problems.Count + " problem(s), listed above)")} |");
             if (ceiling is not null)
                 Line($"| ceilings (best of before/after) | sgemm 4096³ {ceiling.SgemmGflops:F1} GFLOP/s (torch.matmul); copy {ceiling.CopyGbps:F1} GB/s (read+written, 512 MiB, {threads} threads); read stream {ceiling.ReadGbps:F1} GB/s (sgemv over 512 MiB) |");
             md.AppendLine();
@@ -237,8 +311,8 @@ public static class Compare
             md.AppendLine("- Timing, both sides: wall time per call, warm-up ≥ 1 call and ≥ 1 s (.NET's tiered JIT needs it), then 5–100 calls filling ~1 s (3 calls if one takes over 2 s); the median is reported.");
             md.AppendLine("- FLOPs for every method come from the fused kernel's cost model: 4·D per *visible* (query, key) pair, so causal rows count only the unmasked half (the unfused and torch methods compute the full matrix anyway). GB/s = compulsory Q+K+V+O bytes / time.");
             md.AppendLine("- `fused ≟ unfused` is the relative L2 difference of their outputs (a sanity check that both computed the same thing).");
-            md.AppendLine("- PyTorch on Debian: use `/usr/bin/python3` (the pyenv one lacks torch), OpenBLAS OpenMP via `LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp` (package `libopenblas0-openmp`; the default reference BLAS is 10–35× slower), and set the thread count (torch picks 1 here). The runner does all three; the BLAS line above says what actually ran.");
-            md.AppendLine("- Options: `-- compare --no-peers` (ours only), `--no-limits` (skip the limits probe), `--only \"T1024\"` (shapes whose label contains the text), `--out DIR`, `--python PATH`. The BenchmarkDotNet suite (fused vs unfused, allocations, GFLOP/s and GB/s columns): `dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- --filter '*'` (short in-process job by default, `--full` for BenchmarkDotNet's default job).");
+            md.AppendLine("- PyTorch on Debian: use `/usr/bin/python3` (the pyenv one lacks torch), OpenBLAS OpenMP via `LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp` (package `libopenblas0-openmp`; the default reference BLAS is 10–35× slower), and set the thread count (torch picks 1 here). The runner does all three and pins OpenBLAS's kernel with `OPENBLAS_CORETYPE` (SkylakeX on an AVX-512 CPU, Haswell with AVX2; your own `OPENBLAS_CORETYPE` wins), because OpenBLAS 0.3.21 falls back to a generic core on CPUs it does not know; the BLAS line above says what actually ran. A generic core, a pin that did not take, or an impossible rate makes the run invalid (goals not evaluated, exit code 2).");
+            md.AppendLine("- Options: `-- compare --write-docs` (write this page to docs/; default artifacts/benchmarks/), `--no-peers` (ours only), `--no-limits` (skip the limits probe), `--only \"T1024\"` (shapes whose label contains the text), `--out DIR`, `--python PATH`. The BenchmarkDotNet suite (fused vs unfused, allocations, GFLOP/s and GB/s columns): `dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- --filter '*'` (short in-process job by default, `--full` for BenchmarkDotNet's default job).");
             return md.ToString();
         }
 
@@ -246,7 +320,8 @@ public static class Compare
         private void Goals(StringBuilder md)
         {
             void Line(FormattableString s) => md.AppendLine(s.ToString(Inv));
-            static string Mark(bool? met) => met switch { true => "✔", false => "✘", null => "—" };
+            string? notEvaluated = problems.Count == 0 ? null : "not evaluated: " + problems[0] + (problems.Count > 1 ? $" (+{problems.Count - 1} more, see the top)" : "");
+            string Mark(bool? met) => notEvaluated ?? met switch { true => "✔", false => "✘", null => "—" };
             md.AppendLine("## Goals, evaluated from this run");
             md.AppendLine();
             md.AppendLine("| goal | shape | measured | met |");

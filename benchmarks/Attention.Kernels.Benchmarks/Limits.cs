@@ -27,7 +27,8 @@ public static unsafe class Limits
     }
 
     /// <summary>Measures and writes the report (also embedded in docs/performance.md by the <c>compare</c> runner).</summary>
-    public static void Write(TextWriter output)
+    /// <returns>The all-thread FMA peak in GFLOP/s (the <c>compare</c> runner's plausibility ceiling).</returns>
+    public static double Write(TextWriter output)
     {
         if (!Simd.UseVector512)
             output.WriteLine("note: no AVX-512 here; the phases run on the 256-bit path");
@@ -57,7 +58,11 @@ public static unsafe class Limits
         double fullFlops = 4.0 * Heads * Keys * (double)Keys * HeadDim;
         output.WriteLine($"full kernel B1 H8 T{Keys} D{HeadDim}, {CpuParallel.WorkerCount} threads: {full * 1e3,7:F2} ms  {fullFlops / full / 1e9,7:F1} GFLOP/s  ({Percent(fullFlops / full / 1e9, peakAll)} of the {CpuParallel.WorkerCount}-thread FMA peak; " +
                           $"{fullFlops / full / 1e9 / (2 * blockFlops / contiguous.StreamPerBlock / 1e9):F2}x the 1-thread contiguous tile)");
+        return peakAll;
     }
+
+    /// <summary>GFLOP/s of independent FMA chains on all workers, registers only: no kernel on this machine can exceed it.</summary>
+    public static double AllThreadFmaPeak() => FmaPeak(CpuParallel.WorkerCount);
 
     private static string Percent(double part, double whole) => $"{100 * part / whole:F0} %";
 

@@ -19,25 +19,27 @@ var root = new RootCommand("Attention.Kernels benchmarks. Without a command: the
 root.TreatUnmatchedTokensAsErrors = false;
 root.SetAction(parse => RunSuite(parse.GetValue(full), [.. parse.UnmatchedTokens]));
 
-// Side by side with PyTorch, ceilings included, writes docs/performance.md and docs/performance.svg:
-//   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- compare
+// Side by side with PyTorch, ceilings included, writes artifacts/benchmarks/performance.md and performance.svg
+// (docs/ with --write-docs, never for an invalid run; an invalid run exits with 2):
+//   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- compare --write-docs
 var noPeers = new Option<bool>("--no-peers") { Description = "ours only: no PyTorch peer, no ceilings" };
 var noLimits = new Option<bool>("--no-limits") { Description = "skip the limits probe" };
 var only = new Option<string?>("--only") { Description = "only the shapes whose label contains this text, e.g. \"T1024\"", HelpName = "text" };
-var outDir = new Option<string?>("--out") { Description = "where performance.md and performance.svg go (default: the repository's docs/)", HelpName = "dir" };
+var outDir = new Option<string?>("--out") { Description = "where performance.md and performance.svg go (default: artifacts/benchmarks/; an invalid run never writes docs/)", HelpName = "dir" };
+var writeDocs = new Option<bool>("--write-docs") { Description = "rewrite the tracked docs/performance.md and docs/performance.svg (refused for an invalid run)" };
 var python = new Option<string>("--python")
 {
     Description = "the Python with torch that runs the peer",
     HelpName = "path",
     DefaultValueFactory = _ => "/usr/bin/python3", // Debian's torch; the pyenv python3 on PATH lacks it
 };
-var compare = new Command("compare", "Fused vs unfused vs PyTorch on the standard shapes, with this machine's sgemm and bandwidth ceilings; rewrites docs/performance.md and its chart")
+var compare = new Command("compare", "Fused vs unfused vs PyTorch on the standard shapes, with this machine's sgemm and bandwidth ceilings and the peer's BLAS kernel pinned; writes the page to artifacts/benchmarks/ (docs/ with --write-docs); exit code 2 for an invalid run")
 {
-    noPeers, noLimits, only, outDir, python,
+    noPeers, noLimits, only, outDir, python, writeDocs,
 };
 compare.SetAction(parse => Compare.Run(new CompareOptions(
     NoPeers: parse.GetValue(noPeers), NoLimits: parse.GetValue(noLimits), Only: parse.GetValue(only),
-    OutDirectory: parse.GetValue(outDir), Python: parse.GetValue(python)!)));
+    OutDirectory: parse.GetValue(outDir), Python: parse.GetValue(python)!, WriteDocs: parse.GetValue(writeDocs))));
 root.Add(compare);
 
 // Where the fused CPU kernel's time goes, phase by phase, against the FMA peak:

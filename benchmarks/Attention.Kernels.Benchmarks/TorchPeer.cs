@@ -14,7 +14,11 @@ public sealed class TorchPeer : IDisposable
 
     private TorchPeer(Process process) => _process = process;
 
-    public static TorchPeer Start(string repoRoot, int threads, string python)
+    /// <param name="repoRoot">The repository (for benchmarks/peers/torch_peer.py).</param>
+    /// <param name="threads">Threads for torch and OpenBLAS.</param>
+    /// <param name="python">The Python with torch.</param>
+    /// <param name="coreType">OPENBLAS_CORETYPE for the peer (null: leave OpenBLAS to detect the CPU); see <see cref="BenchmarkTrust.ChooseCoreType"/>.</param>
+    public static TorchPeer Start(string repoRoot, int threads, string python, string? coreType)
     {
         var info = new ProcessStartInfo(python)
         {
@@ -28,6 +32,8 @@ public sealed class TorchPeer : IDisposable
             info.Environment["LD_LIBRARY_PATH"] = OpenBlasDirectory;
         else
             Console.Error.WriteLine($"warning: {OpenBlasDirectory} missing (apt-get install libopenblas0-openmp); torch will use a slow BLAS.");
+        if (coreType is not null)
+            info.Environment[BenchmarkTrust.CoreTypeVariable] = coreType;
         info.Environment["OMP_NUM_THREADS"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return new TorchPeer(Process.Start(info) ?? throw new InvalidOperationException($"Could not start {python}."));
     }

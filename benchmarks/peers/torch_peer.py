@@ -3,7 +3,7 @@
 
 The .NET runner starts this once and talks to it over stdin/stdout, one JSON object per line, so both
 sides are measured in the same run, interleaved shape by shape:
-  -> {"op": "hello"}                                 <- meta: torch, BLAS actually mapped, threads
+  -> {"op": "hello"}                                 <- meta: torch, BLAS actually mapped and its core, threads
   -> {"op": "ceilings"}                              <- sgemm 4096^3 GFLOP/s, copy and read GB/s
   -> {"op": "attention", "B":..,"H":..,"Tq":..,"Tk":..,"D":..,"causal":..}  <- median seconds of torch naive
   -> {"op": "quit"}
@@ -16,6 +16,7 @@ slower) and torch must be told to use all cores (it picks 1 here). Run with /usr
 import ctypes
 import json
 import math
+import os
 import statistics
 import sys
 import threading
@@ -75,17 +76,26 @@ def timed(fn):
 
 
 def hello():
+    """What BLAS kernel the sgemm actually runs: the library mapped into this process and, for OpenBLAS, the core it
+    chose (openblas_get_corename on the loaded library; torch.__config__.show() only says what torch was built
+    against). OPENBLAS_CORETYPE is read by OpenBLAS when it loads: the runner sets it before starting this process."""
     set_threads(THREADS)
     torch.matmul(torch.ones(64, 64), torch.ones(64, 64))  # map BLAS before describing it
+    libs = blas_libraries()
     ob = openblas()
-    blas = "not OpenBLAS: " + ", ".join(blas_libraries())
+    res = {"torch": torch.__version__, "numpy": np.__version__, "python": sys.version.split()[0],
+           "threads": torch.get_num_threads(), "coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+           "blas_libraries": libs, "blas_core": None, "blas_config": None, "blas_threading": None}
+    blas = "not OpenBLAS: " + ", ".join(libs)
     if ob is not None:
         ob.openblas_get_config.restype = ctypes.c_char_p
         ob.openblas_get_corename.restype = ctypes.c_char_p
         parallel = {0: "sequential", 1: "pthreads", 2: "OpenMP"}.get(ob.openblas_get_parallel(), "?")
-        blas = f"OpenBLAS {ob.openblas_get_config().decode()} core={ob.openblas_get_corename().decode()} threading={parallel}"
-    return {"torch": torch.__version__, "numpy": np.__version__, "python": sys.version.split()[0],
-            "blas": blas, "threads": torch.get_num_threads()}
+        res.update(blas_core=ob.openblas_get_corename().decode(), blas_config=ob.openblas_get_config().decode(),
+                   blas_threading=parallel)
+        blas = f"OpenBLAS {res['blas_config']} core={res['blas_core']} threading={parallel}"
+    res["blas"] = blas
+    return res
 
 
 def ceilings():
