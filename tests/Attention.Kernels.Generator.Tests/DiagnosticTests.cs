@@ -159,6 +159,54 @@ public sealed class DiagnosticTests
         Assert.Contains("[ScaledDotProductAttention]", message);
     }
 
+    /// <summary>A kernel with modifier arguments and extra members (the mod methods) in the declaring type.</summary>
+    private static string ModKernel(string modArguments, string members) => $$"""
+        using Attention.Kernels;
+        namespace Demo;
+        public static partial class Kernels
+        {
+            [ScaledDotProductAttention(HeadDim = 64, Heads = 8, {{modArguments}})]
+            public static partial void Attend({{Parameters}});
+            {{members}}
+        }
+        """;
+
+    [Fact]
+    public void Valid_private_mods_are_accepted()
+    {
+        var diagnostics = GeneratorHarness.GeneratorDiagnostics(ModKernel("ScoreMod = nameof(Alibi), MaskMod = nameof(Prefix)",
+            "private static float Alibi(float s, int b, int h, int q, int k) => s - (q - k);\n" +
+            "private static bool Prefix(int b, int h, int q, int k) => k < 7 || k <= q;"));
+        Assert.Empty(diagnostics);
+    }
+
+    [Fact]
+    public void AK0021_score_mod_not_found()
+    {
+        var diagnostic = AssertSingle(ModKernel("ScoreMod = \"Alibi\"", ""), "AK0021", "ScoreMod = \"Alibi\"");
+        Assert.Contains("static float Alibi(float score, int batch, int head, int query, int key)", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void AK0021_mask_mod_naming_a_field_is_not_found() =>
+        AssertSingle(ModKernel("MaskMod = nameof(Window)", "private static readonly int Window = 3;"), "AK0021", "MaskMod = nameof(Window)");
+
+    [Theory]
+    [InlineData("private float Alibi(float s, int b, int h, int q, int k) => s;")]                 // not static
+    [InlineData("private static float Alibi<T>(float s, int b, int h, int q, int k) => s;")]       // generic
+    [InlineData("private static double Alibi(double s, int b, int h, int q, int k) => s;")]        // wrong types
+    [InlineData("private static float Alibi(float s, int h, int q, int k) => s;")]                 // no batch
+    [InlineData("private static float Alibi(float s, int b, int h, int q, ref int k) => s;")]      // by ref
+    public void AK0022_score_mod_with_the_wrong_signature(string member)
+    {
+        var diagnostic = AssertSingle(ModKernel("ScoreMod = nameof(Alibi)", member), "AK0022", "ScoreMod = nameof(Alibi)");
+        Assert.Contains("static float Alibi(float score, int batch, int head, int query, int key)", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void AK0022_mask_mod_returning_float() =>
+        AssertSingle(ModKernel("MaskMod = nameof(Same)", "private static float Same(int b, int h, int q, int k) => 1;"), "AK0022", "MaskMod = nameof(Same)");
+
     [Fact]
     public void AK0009_window_with_a_mask_that_takes_none() =>
         AssertSingle(Kernel("HeadDim = 64, Heads = 8, Mask = AttentionMask.Causal, Window = 128"), "AK0009", "Window = 128");

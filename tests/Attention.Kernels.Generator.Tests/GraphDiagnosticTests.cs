@@ -105,6 +105,13 @@ public sealed class GraphDiagnosticTests
         """), "AK0107", "Layout = TensorLayout.BHTD");
 
     [Fact]
+    public void AK0107_mods_are_not_ignored_on_graph_attention_nodes() =>
+        AssertHas(Model("""
+            [Linear("qkv", From = "x", OutFeatures = 192)]
+            [ScaledDotProductAttention("y", From = "qkv", HeadDim = 16, Heads = 4, MaskMod = "Same")]
+        """), "AK0107", "MaskMod = \"Same\"");
+
+    [Fact]
     public void AK0108_residual_that_cannot_fuse_is_reported_as_info()
     {
         var diagnostic = AssertHas(Model("""

@@ -29,6 +29,25 @@ public static class SnapshotCases
             }
             """,
 
+        ["ScoreAndMaskMods"] = """
+            using System;
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class ModKernels
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2, Mask = AttentionMask.Causal,
+                    ScoreMod = nameof(Alibi), MaskMod = nameof(SameDocument))]
+                public static partial void Documents(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp);
+
+                private static float Alibi(float score, int batch, int head, int query, int key) =>
+                    score - MathF.Pow(2f, -8f * (head + 1) / 8) * (query - key);
+
+                private static bool SameDocument(int batch, int head, int query, int key) => query / 37 == key / 37;
+            }
+            """,
+
         ["SlidingWindowBhtdWithLse"] = """
             using Attention.Kernels;
 

@@ -1,10 +1,23 @@
 namespace Attention.Kernels.Reference;
 
+/// <summary>A score modifier in fp64: the natural-unit score scale·q·k of (batch, head, query, key) → the score to use.</summary>
+public delegate double ScoreModFunction(double score, int batch, int head, int query, int key);
+
+/// <summary>A mask modifier: true where query sees key (ANDed with the problem's mask).</summary>
+public delegate bool MaskModFunction(int batch, int head, int query, int key);
+
 /// <summary>The attention problem a reference is computed for (compile-time constants and runtime sizes together).</summary>
+/// <remarks><see cref="ScoreMod"/> and <see cref="MaskMod"/> are a declaration's modifiers (docs/kernels/mods.md), null for none.</remarks>
 public sealed record AttentionProblem(
     int Batch, int QueryLength, int KeyLength, int Heads, int KvHeads, int HeadDim,
     AttentionMask Mask, int Window, double Scale, TensorLayout Layout)
 {
+    /// <summary>The score modifier, applied to every visible pair's scaled score before the softmax; null for none.</summary>
+    public ScoreModFunction? ScoreMod { get; init; }
+
+    /// <summary>The mask modifier, ANDed with <see cref="Mask"/>; null for none.</summary>
+    public MaskModFunction? MaskMod { get; init; }
+
     public int[] QueryShape => Layout == TensorLayout.BTHD ? [Batch, QueryLength, Heads, HeadDim] : [Batch, Heads, QueryLength, HeadDim];
     public int[] KeyShape => Layout == TensorLayout.BTHD ? [Batch, KeyLength, KvHeads, HeadDim] : [Batch, KvHeads, KeyLength, HeadDim];
     public int QueryElements => Batch * QueryLength * Heads * HeadDim;
@@ -16,7 +29,8 @@ public sealed record AttentionProblem(
         : (((long)b * heads + h) * length + t) * HeadDim + d;
 
     public override string ToString() =>
-        $"B={Batch} Tq={QueryLength} Tk={KeyLength} H={Heads} KvH={KvHeads} D={HeadDim} {Mask}{(Window > 0 ? $"({Window})" : "")} {Layout} scale={Scale:G4}";
+        $"B={Batch} Tq={QueryLength} Tk={KeyLength} H={Heads} KvH={KvHeads} D={HeadDim} {Mask}{(Window > 0 ? $"({Window})" : "")} {Layout} scale={Scale:G4}" +
+        (ScoreMod is null ? "" : " +scoreMod") + (MaskMod is null ? "" : " +maskMod");
 }
 
 /// <summary>Scaled dot-product attention in fp64, the textbook way: scores, softmax, weighted sum.</summary>
@@ -39,6 +53,10 @@ public static class ReferenceAttention
         };
     }
 
+    /// <summary>Key <paramref name="j"/> is visible to query <paramref name="i"/> of (<paramref name="b"/>, <paramref name="h"/>): the mask AND the mask modifier.</summary>
+    public static bool Visible(AttentionProblem p, int b, int h, int i, int j) =>
+        Visible(p, i, j) && (p.MaskMod is null || p.MaskMod(b, h, i, j));
+
     /// <summary>Returns the output (in the problem's layout) and the log-sum-exp [B, H, Tq] (−∞ for rows that see no key).</summary>
     public static (double[] Output, double[] LogSumExp) Compute(AttentionProblem p, float[] q, float[] k, float[] v)
     {
@@ -54,7 +72,7 @@ public static class ReferenceAttention
             double max = double.NegativeInfinity;
             for (int j = 0; j < p.KeyLength; j++)
             {
-                if (!Visible(p, i, j))
+                if (!Visible(p, b, h, i, j))
                 {
                     scores[j] = double.NegativeInfinity;
                     continue;
@@ -62,7 +80,7 @@ public static class ReferenceAttention
                 double dot = 0;
                 for (int d = 0; d < p.HeadDim; d++)
                     dot += (double)q[p.Index(b, i, h, d, p.Heads, p.QueryLength)] * k[p.Index(b, j, kvh, d, p.KvHeads, p.KeyLength)];
-                scores[j] = dot * p.Scale;
+                scores[j] = p.ScoreMod is null ? dot * p.Scale : p.ScoreMod(dot * p.Scale, b, h, i, j);
                 max = Math.Max(max, scores[j]);
             }
             int lseIndex = (b * p.Heads + h) * p.QueryLength + i;

@@ -16,7 +16,8 @@ public static class AttentionHarness
 
     /// <summary>Random runtime sizes for a kernel: batch 1–3, lengths 1…<paramref name="maxLength"/> with odd and prime sizes, self or cross.</summary>
     public static AttentionProblem RandomProblem(KernelCase kernel, Random random, int maxLength = 300) =>
-        RandomProblem(kernel.HeadDim, kernel.Heads, kernel.KvHeads, kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout, random, maxLength);
+        RandomProblem(kernel.HeadDim, kernel.Heads, kernel.KvHeads, kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout, random, maxLength)
+            with { ScoreMod = kernel.ScoreMod, MaskMod = kernel.MaskMod };
 
     /// <summary>
     /// Random runtime sizes for a kernel with these compile-time constants; <paramref name="maxLength"/> is the longest sequence
@@ -122,15 +123,16 @@ public static class AttentionHarness
 
     private static string? CheckMaskedRowsAreZero(AttentionProblem p, float[] output)
     {
+        // Per (batch, head, row): a mask modifier may hide a row in some heads only.
+        for (int b = 0; b < p.Batch; b++)
+        for (int h = 0; h < p.Heads; h++)
         for (int i = 0; i < p.QueryLength; i++)
         {
             bool anyVisible = false;
             for (int j = 0; j < p.KeyLength && !anyVisible; j++)
-                anyVisible = ReferenceAttention.Visible(p, i, j);
+                anyVisible = ReferenceAttention.Visible(p, b, h, i, j);
             if (anyVisible)
                 continue;
-            for (int b = 0; b < p.Batch; b++)
-            for (int h = 0; h < p.Heads; h++)
             for (int d = 0; d < p.HeadDim; d++)
             {
                 float value = output[p.Index(b, i, h, d, p.Heads, p.QueryLength)];

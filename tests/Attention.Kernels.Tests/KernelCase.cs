@@ -8,5 +8,11 @@ public sealed record KernelCase(
     string Name, int HeadDim, int Heads, int KvHeads, AttentionMask Mask, int Window, float Scale, TensorLayout Layout,
     bool HasLogSumExp, KernelRunner Run, Func<int, int, int, KernelCost> Cost)
 {
+    /// <summary>The declaration's score modifier in fp64 for the reference (null for none).</summary>
+    public Attention.Kernels.Reference.ScoreModFunction? ScoreMod { get; init; }
+
+    /// <summary>The declaration's mask modifier for the reference (null for none).</summary>
+    public Attention.Kernels.Reference.MaskModFunction? MaskMod { get; init; }
+
     public override string ToString() => Name;
 }

@@ -323,6 +323,12 @@ internal static class GraphAnalyzer
                     Unsupported(node.Where("Layout"), $"In a graph, attention reads and writes [B, T, F] values; '{node.Name}' cannot set Layout");
                     return null;
                 }
+                if (node.Parsed.Arguments.FirstOrDefault(a => a.Name is "ScoreMod" or "MaskMod" && a.Text is not null) is { } mod)
+                {
+                    // Modifiers are compiled into single-kernel declarations only (docs/kernels/mods.md); never ignored silently.
+                    Unsupported(mod.Location, $"{mod.Name} is not supported on graph attention nodes yet: declare the attention as a [ScaledDotProductAttention] kernel method to use it");
+                    return null;
+                }
                 int before = diagnostics.Count;
                 var settings = KernelAnalyzer.ValidateAttention(arguments, node.Parsed.Location, diagnostics, node.Kind);
                 if (diagnostics.Count > before)

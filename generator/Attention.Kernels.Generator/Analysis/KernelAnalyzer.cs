@@ -156,12 +156,46 @@ internal static class KernelAnalyzer
         foreach (var argument in parsed.Arguments)
             arguments[argument.Name] = (argument.Value, argument.Location); // a repeated argument is CS0643 already; last wins
         var settings = ValidateAttention(arguments, parsed.AttributeLocation, diagnostics);
+        string? scoreMod = null, maskMod = null;
+        foreach (var mod in parsed.Mods)
+        {
+            bool score = mod.Argument == KernelParser.ScoreModArgument;
+            string expected = ModSignature(score, mod.Method);
+            switch (mod.Status)
+            {
+                case ModStatus.NotFound:
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModNotFound, mod.Location, mod.Argument, mod.Method, mod.TypeName, expected));
+                    break;
+                case ModStatus.WrongSignature:
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModSignature, mod.Location, mod.Argument, mod.Method, expected));
+                    break;
+                default:
+                    // Called fully qualified from the nested kernel struct, so no member of the struct (Mask, Scale…) can shadow it.
+                    string target = QualifiedTypeName(parsed) + "." + mod.Method;
+                    if (score)
+                        scoreMod = target;
+                    else
+                        maskMod = target;
+                    break;
+            }
+        }
         return new AttentionNode(
             parsed.Method.Name,
             AttentionParameters.Take(3).ToEquatableArray(),
             AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
-            settings.HeadDim, settings.Heads, settings.KvHeads, settings.Mask, settings.Window, settings.Scale, settings.Layout, hasLogSumExp, storage);
+            settings.HeadDim, settings.Heads, settings.KvHeads, settings.Mask, settings.Window, settings.Scale, settings.Layout, hasLogSumExp, storage,
+            scoreMod, maskMod);
     }
+
+    /// <summary>The signature a modifier method must have, for the diagnostics.</summary>
+    internal static string ModSignature(bool score, string name) => score
+        ? $"static float {name}(float score, int batch, int head, int query, int key)"
+        : $"static bool {name}(int batch, int head, int query, int key)";
+
+    /// <summary>The declaring type as the generated code names it: global::Namespace.Outer.Inner&lt;T&gt;.</summary>
+    private static string QualifiedTypeName(ParsedKernel parsed) =>
+        "global::" + string.Join(".", (parsed.Namespace is null ? Enumerable.Empty<string>() : new[] { parsed.Namespace })
+            .Concat(parsed.ContainingTypes.Select(t => t.Name)));
 
     /// <summary>Validated attention constants, defaults applied (invalid values replaced by safe ones after their diagnostic).</summary>
     internal sealed record AttentionSettings(int HeadDim, int Heads, int KvHeads, MaskKind Mask, int Window, double Scale, LayoutKind Layout);

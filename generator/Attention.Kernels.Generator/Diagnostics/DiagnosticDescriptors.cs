@@ -90,6 +90,14 @@ internal static class DiagnosticDescriptors
         "Required argument missing",
         "{0} is required: add {0} = <positive integer> ({1}) to [{2}]");
 
+    public static readonly DiagnosticDescriptor ModNotFound = Error("AK0021",
+        "Modifier method not found",
+        "{0} = \"{1}\" names no method of '{2}': declare '{3}' in '{2}'");
+
+    public static readonly DiagnosticDescriptor ModSignature = Error("AK0022",
+        "Modifier method has the wrong signature",
+        "{0} method '{1}' must be declared '{2}' (static, non-generic, by-value parameters; their names are free)");
+
     public static readonly DiagnosticDescriptor UnknownValue = Error("AK0100",
         "Unknown value name",
         "'{0}' is not a parameter or a node of graph '{1}'");

@@ -72,6 +72,9 @@ internal static class AttentionEmitter
         _ => "No mask: every query sees every key",
     };
 
+    /// <summary>The method name of a modifier's call target (global::Ns.Type.Method → Method).</summary>
+    private static string ModName(string target) => target.Substring(target.LastIndexOf('.') + 1);
+
     private static void WriteRemarks(CodeWriter w, string kernel, AttentionNode node, string qShape, string kvShape)
     {
         string maskText = node.Mask switch
@@ -93,6 +96,14 @@ internal static class AttentionEmitter
             string skipped = node.Mask == MaskKind.SlidingWindow ? "Key blocks outside the band are skipped." : "Key blocks above the diagonal are skipped, not computed.";
             w.Line($"/// <para>{MaskRule(node.Mask, node.Window.ToString(System.Globalization.CultureInfo.InvariantCulture)).Replace("<", "&lt;")}. {skipped}</para>");
             w.Line("/// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>");
+        }
+        if (node.HasMods)
+        {
+            w.Line("/// <para>Modifiers (docs/kernels/mods.md): " +
+                   (node.ScoreMod is not null ? $"each visible score s = scale·q·k becomes <c>{ModName(node.ScoreMod)}(s, batch, head, query, key)</c> before the softmax" : "") +
+                   (node.HasMods && node.ScoreMod is not null && node.MaskMod is not null ? "; " : "") +
+                   (node.MaskMod is not null ? $"query sees key only where <c>{ModName(node.MaskMod)}(batch, head, query, key)</c> is true (AND the mask), and key blocks it hides from a whole query tile are skipped" : "") +
+                   ". The CPU kernel always runs in tiles (no decode row path); the cost model counts the built-in mask only.</para>");
         }
         if (node.Storage != ElementType.Float32)
             w.Line($"/// <para>Storage {node.Storage.ShortName()} (<c>Tensor&lt;{node.Storage.DisplayName()}&gt;</c>): every product, sum and the softmax run in fp32; " +
@@ -168,6 +179,14 @@ internal static class AttentionEmitter
         w.Line($"static float {contract}.Scale => Scale;");
         w.Line($"static {Names.KernelLayout} {contract}.Layout => {Names.KernelLayout}.{layout};");
         w.Line($"static bool {contract}.HasLogSumExp => {(node.HasLogSumExp ? "true" : "false")};");
+        if (node.HasMods)
+            w.Line("// The modifiers (docs/kernels/mods.md): every backend calls these per (query, key) pair; the score is in natural units.");
+        w.Line($"static bool {contract}.HasScoreMod => {(node.ScoreMod is not null ? "true" : "false")};");
+        w.Line($"static bool {contract}.HasMaskMod => {(node.MaskMod is not null ? "true" : "false")};");
+        w.Line($"static float {contract}.ScoreMod(float score, int batch, int head, int query, int key) => " +
+               (node.ScoreMod is null ? "score;" : $"{node.ScoreMod}(score, batch, head, query, key);"));
+        w.Line($"static bool {contract}.MaskMod(int batch, int head, int query, int key) => " +
+               (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key);"));
         w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength) =>");
         w.Line("    RunCpuKernel(q, k, v, output, lse, batch, queryLength, keyLength);");
         w.Line();
@@ -215,7 +234,13 @@ internal static class AttentionEmitter
         w.Open("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)");
         w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
         w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
-        w.Line($"bool rowMode = queryLength <= {Names.Flash}.RowModeMaxQueries;");
+        if (node.HasMods)
+        {
+            w.Line("// The decode row path does not run modifiers: this kernel always uses tiles.");
+            w.Line("bool rowMode = false;");
+        }
+        else
+            w.Line($"bool rowMode = queryLength <= {Names.Flash}.RowModeMaxQueries;");
         w.Line($"int tileRows = rowMode ? 1 : {Names.Flash}.QueryTileRows;");
         w.Open("var kernel = new CpuKernel");
         w.Line("Q = q, K = k, V = v, O = output, Lse = lse,");
@@ -399,6 +424,13 @@ internal static class AttentionEmitter
         w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
         w.Open($"for (int firstKey = keyStart; firstKey < keyEnd; firstKey += {Names.Flash}.KeyBlock)");
         w.Line($"int keys = global::System.Math.Min({Names.Flash}.KeyBlock, keyEnd - firstKey);");
+        if (node.MaskMod is not null)
+        {
+            w.Line("// Block mask: a key block the mask modifier hides from every row of the tile is skipped (one mask evaluation per");
+            w.Line("// element at most; the test stops at the first visible pair).");
+            w.Line($"if (!{Names.Flash}.AnyVisible<{node.Name}Kernel>(batch, head, firstQuery, rows, firstKey, keys))");
+            w.Line("    continue;");
+        }
         w.Line($"{Names.Flash}.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);");
         switch (node.Mask)
         {
@@ -413,6 +445,13 @@ internal static class AttentionEmitter
                 w.Line("if (firstKey + keys - 1 > firstQuery + diagonal || firstKey <= firstQuery + rows - 1 + diagonal - Window)");
                 w.Line($"    {Names.Flash}.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, Window);");
                 break;
+        }
+        if (node.HasMods)
+        {
+            w.Line("// The modifiers, per element: " + (node.MaskMod is not null ? "−∞ where the mask modifier hides the pair" : "") +
+                   (node.MaskMod is not null && node.ScoreMod is not null ? ", else " : "") +
+                   (node.ScoreMod is not null ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
+            w.Line($"{Names.Flash}.ApplyMods<TVec, {node.Name}Kernel>(t, keys, firstKey, rows, firstQuery, batch, head);");
         }
         w.Line($"{Names.Flash}.Softmax<TVec>(t, keys, HeadDim);");
         w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);");

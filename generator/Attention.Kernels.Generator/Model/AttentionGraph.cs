@@ -36,6 +36,11 @@ internal enum LayoutKind
 /// <param name="Scale">The multiplier of q·kᵀ, 1/√HeadDim when the attribute left it 0.</param>
 /// <param name="HasLogSumExp">Whether the node also writes the per-row log-sum-exp.</param>
 /// <param name="Storage">Element type of q, k, v and output (the log-sum-exp is always fp32; arithmetic is fp32 either way).</param>
+/// <param name="ScoreMod">
+/// The score modifier's call target (the declaring type's method, fully qualified, e.g. <c>global::Ns.Model.Alibi</c>), or
+/// null for none; only a validated method is named here.
+/// </param>
+/// <param name="MaskMod">The mask modifier's call target, or null for none (see <paramref name="ScoreMod"/>).</param>
 internal sealed record AttentionNode(
     string Name,
     EquatableArray<string> Inputs,
@@ -48,7 +53,12 @@ internal sealed record AttentionNode(
     double Scale,
     LayoutKind Layout,
     bool HasLogSumExp,
-    ElementType Storage = ElementType.Float32) : GraphNode(Name, Inputs, Outputs)
+    ElementType Storage = ElementType.Float32,
+    string? ScoreMod = null,
+    string? MaskMod = null) : GraphNode(Name, Inputs, Outputs)
 {
     public int GroupSize => Heads / KvHeads;
+
+    /// <summary>True if the node has a score or mask modifier (the CPU kernel then runs in tile mode and calls them per element).</summary>
+    public bool HasMods => ScoreMod is not null || MaskMod is not null;
 }

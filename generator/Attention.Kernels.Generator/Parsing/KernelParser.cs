@@ -147,9 +147,57 @@ internal static class KernelParser
             }
         }
 
+        var mods = new List<ParsedMod>();
+        if (attribute is not null)
+        {
+            foreach (var named in attribute.NamedArguments)
+            {
+                if (named.Key is not (ScoreModArgument or MaskModArgument) || named.Value.Kind == TypedConstantKind.Error || named.Value.Value is not string name)
+                    continue; // null (the default) means no modifier
+                var argumentSyntax = attributeSyntax?.ArgumentList?.Arguments
+                    .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
+                mods.Add(new ParsedMod(named.Key, name, ModStatusOf(method.ContainingType, name, named.Key == ScoreModArgument),
+                    method.ContainingType?.Name ?? "", LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax)));
+            }
+        }
+
         return new ParsedKernel(attributeName, typeKey, namespaceName, containingTypes.ToEquatableArray(), nonPartial.ToEquatableArray(),
             parsedMethod, parameters.ToEquatableArray(), arguments.ToEquatableArray(), LocationInfo.From(attributeSyntax),
-            EquatableArray<DiagnosticInfo>.Empty);
+            EquatableArray<DiagnosticInfo>.Empty, mods.ToEquatableArray());
+    }
+
+    internal const string ScoreModArgument = "ScoreMod";
+    internal const string MaskModArgument = "MaskMod";
+
+    /// <summary>
+    /// Whether <paramref name="type"/> declares a method <paramref name="name"/> usable as a score modifier
+    /// (<c>static float M(float, int, int, int, int)</c>) or a mask modifier (<c>static bool M(int, int, int, int)</c>):
+    /// static, non-generic, by-value parameters of exactly those types (names free). Any accessibility works: the
+    /// generated kernel struct is nested in <paramref name="type"/>, so it may call private methods.
+    /// </summary>
+    private static ModStatus ModStatusOf(INamedTypeSymbol? type, string name, bool score)
+    {
+        var candidates = type?.GetMembers(name).OfType<IMethodSymbol>().Where(m => m.MethodKind == MethodKind.Ordinary).ToList();
+        if (candidates is null || candidates.Count == 0)
+            return ModStatus.NotFound;
+        var returnType = score ? SpecialType.System_Single : SpecialType.System_Boolean;
+        foreach (var candidate in candidates)
+        {
+            if (!candidate.IsStatic || candidate.IsGenericMethod || candidate.ReturnsByRef || candidate.ReturnsByRefReadonly ||
+                candidate.ReturnType.SpecialType != returnType || candidate.Parameters.Length != (score ? 5 : 4))
+                continue;
+            bool parametersOk = true;
+            for (int i = 0; i < candidate.Parameters.Length; i++)
+            {
+                var parameter = candidate.Parameters[i];
+                var expected = score && i == 0 ? SpecialType.System_Single : SpecialType.System_Int32;
+                if (parameter.RefKind != RefKind.None || parameter.IsParams || parameter.Type.SpecialType != expected)
+                    parametersOk = false;
+            }
+            if (parametersOk)
+                return ModStatus.Valid;
+        }
+        return ModStatus.WrongSignature;
     }
 
     /// <summary>A numeric attribute value (enums arrive as their integer, bools as 0/1); null for anything else.</summary>

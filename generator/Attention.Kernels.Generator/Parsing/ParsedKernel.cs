@@ -16,7 +16,29 @@ internal sealed record ParsedKernel(
     EquatableArray<ParsedParameter> Parameters,
     EquatableArray<AttributeArgument> Arguments,
     LocationInfo? AttributeLocation,
-    EquatableArray<DiagnosticInfo> Diagnostics);
+    EquatableArray<DiagnosticInfo> Diagnostics,
+    EquatableArray<ParsedMod> Mods = default);
+
+/// <summary>What the parser found for a modifier argument's method.</summary>
+internal enum ModStatus
+{
+    /// <summary>A static, non-generic method of the declaring type with exactly the modifier's signature.</summary>
+    Valid,
+
+    /// <summary>No method of that name is declared in the declaring type.</summary>
+    NotFound,
+
+    /// <summary>Methods of that name exist, but none is static, non-generic and of the modifier's signature.</summary>
+    WrongSignature,
+}
+
+/// <summary>
+/// A <c>ScoreMod</c> or <c>MaskMod</c> argument: the method name it gives, what the parser found (judged with symbols
+/// here, kept as data), and where the argument was written.
+/// </summary>
+/// <param name="Argument">"ScoreMod" or "MaskMod".</param>
+/// <param name="TypeName">The declaring type's name, for the diagnostics.</param>
+internal sealed record ParsedMod(string Argument, string Method, ModStatus Status, string TypeName, LocationInfo? Location);
 
 /// <summary>The method's shape.</summary>
 /// <param name="ReturnType">The declared return type, fully qualified (with <c>ref </c> for a by-ref return).</param>

@@ -175,7 +175,7 @@ public static class FlashAttention
             Group.Barrier();
             if (active)
             {
-                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, query, firstKey, keys, diagonal);
+                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, diagonal);
                 AccumulateValues<TKernel>(ref state, accumulator, valueTile, scores, keys, blockMax);
             }
             Group.Barrier(); // the tiles are restaged by the next block
@@ -222,9 +222,13 @@ public static class FlashAttention
         }
     }
 
-    /// <summary>scores[j] = q·k_j (log2 domain), −∞ where the mask hides key j; returns the block's max.</summary>
+    /// <summary>
+    /// scores[j] = q·k_j (log2 domain), −∞ where the mask (and the declaration's mask modifier) hides key j; returns the
+    /// block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e. HasScoreMod and
+    /// HasMaskMod are literals of the kernel struct, so without modifiers their branches are not compiled.
+    /// </summary>
     private static float Scores<TKernel>(ArrayView<float> queryRow, ArrayView<float> keyTile, ArrayView<float> scores,
-        int query, int firstKey, int keys, int diagonal)
+        int batch, int head, int query, int firstKey, int keys, int diagonal)
         where TKernel : struct, IAttentionKernel
     {
         float blockMax = float.NegativeInfinity;
@@ -235,6 +239,10 @@ public static class FlashAttention
                 dot += queryRow[d] * keyTile[j * TKernel.HeadDim + d];
             if (!Visible<TKernel>(query, firstKey + j, diagonal))
                 dot = float.NegativeInfinity;
+            else if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, query, firstKey + j))
+                dot = float.NegativeInfinity;
+            else if (TKernel.HasScoreMod)
+                dot = TKernel.ScoreMod(dot * Ln2, batch, head, query, firstKey + j) * Log2E;
             scores[j] = dot;
             blockMax = XMath.Max(blockMax, dot);
         }

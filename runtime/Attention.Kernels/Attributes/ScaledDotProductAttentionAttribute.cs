@@ -51,4 +51,19 @@ public sealed class ScaledDotProductAttentionAttribute : Attribute
 
     /// <summary>Layout of q, k, v and output.</summary>
     public TensorLayout Layout { get; set; }
+
+    /// <summary>
+    /// Optional score modifier: the name (write <c>nameof(Method)</c>) of a static method of the declaring type,
+    /// <c>static float Method(float score, int batch, int head, int query, int key)</c>. It receives the scaled score
+    /// scale·q·k (natural units, before the softmax) of every visible (query, key) pair and returns the score to use
+    /// (−∞ hides the pair). Compiled into the kernel on every backend; see docs/kernels/mods.md.
+    /// </summary>
+    public string? ScoreMod { get; set; }
+
+    /// <summary>
+    /// Optional mask modifier: the name (write <c>nameof(Method)</c>) of a static method of the declaring type,
+    /// <c>static bool Method(int batch, int head, int query, int key)</c>, true where query sees key. Combined (AND)
+    /// with <see cref="Mask"/>; key blocks it hides from a whole query tile are skipped. See docs/kernels/mods.md.
+    /// </summary>
+    public string? MaskMod { get; set; }
 }

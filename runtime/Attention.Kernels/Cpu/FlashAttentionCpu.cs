@@ -262,6 +262,50 @@ public static unsafe class FlashAttentionCpu
     }
 
     /// <summary>
+    /// Block mask of a declaration's mask modifier: true if <typeparamref name="TKernel"/>'s <c>MaskMod</c> shows some key of
+    /// [firstKey, firstKey + keys) to some real row of the tile (a key block hidden from the whole tile is then skipped
+    /// before its scores are computed). Evaluated per tile and key block, stopping at the first visible pair: a hidden
+    /// block costs one mask evaluation per element, a visible one usually a few.
+    /// </summary>
+    public static bool AnyVisible<TKernel>(int batch, int head, int firstQuery, int rows, int firstKey, int keys)
+        where TKernel : struct, IAttentionKernel
+    {
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < keys; j++)
+                if (TKernel.MaskMod(batch, head, firstQuery + i, firstKey + j))
+                    return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Applies a declaration's modifiers to a computed (and built-in-masked) score block, before <see cref="Softmax{TVec}"/>:
+    /// −∞ where <c>MaskMod</c> hides the pair, else <c>ScoreMod</c> on the natural-unit score. The tile holds
+    /// scale·log₂e·q·k (key-major: row i of key j at <c>Scores[j · tileRows + i]</c>), so a score s becomes
+    /// ScoreMod(s·ln2, …)·log₂e. Pairs already at −∞ (hidden by the built-in mask) stay hidden; padding rows are left alone.
+    /// One mask and one score evaluation per element, scalar: only declarations with modifiers call this.
+    /// </summary>
+    public static void ApplyMods<TVec, TKernel>(in Tile tile, int keys, int firstKey, int rows, int firstQuery, int batch, int head)
+        where TVec : struct
+        where TKernel : struct, IAttentionKernel
+    {
+        int tileRows = QueryTile<TVec>();
+        for (int j = 0; j < keys; j++)
+        {
+            float* s = tile.Scores + (long)j * tileRows;
+            int key = firstKey + j;
+            for (int i = 0; i < rows; i++)
+            {
+                if (float.IsNegativeInfinity(s[i]))
+                    continue;
+                if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, firstQuery + i, key))
+                    s[i] = float.NegativeInfinity;
+                else if (TKernel.HasScoreMod)
+                    s[i] = TKernel.ScoreMod(s[i] * Ln2, batch, head, firstQuery + i, key) * Log2E;
+            }
+        }
+    }
+
+    /// <summary>
     /// Online softmax step for one key block: new row max, P = 2^(S − max) in place of S, row sums and the
     /// accumulator rescaled by 2^(old max − new max). Rows that have seen only masked keys keep max = −∞ and sum = 0.
     /// </summary>

@@ -34,6 +34,21 @@ public interface IAttentionKernel
     /// <summary>True if the declaration has a log-sum-exp output ([B, H, Tq] fp32); it is then always written.</summary>
     static abstract bool HasLogSumExp { get; }
 
+    /// <summary>True if the declaration has a score modifier: backends then apply <see cref="ScoreMod"/> to every visible score.</summary>
+    static abstract bool HasScoreMod { get; }
+
+    /// <summary>True if the declaration has a mask modifier: backends then hide the pairs where <see cref="MaskMod"/> is false.</summary>
+    static abstract bool HasMaskMod { get; }
+
+    /// <summary>
+    /// The declaration's score modifier (the identity without one): <paramref name="score"/> is scale·q·k in natural units,
+    /// before the softmax; the result replaces it (−∞ hides the pair). Called only for pairs the masks leave visible.
+    /// </summary>
+    static abstract float ScoreMod(float score, int batch, int head, int query, int key);
+
+    /// <summary>The declaration's mask modifier (always true without one): whether <paramref name="query"/> sees <paramref name="key"/>, ANDed with <see cref="Mask"/>.</summary>
+    static abstract bool MaskMod(int batch, int head, int query, int key);
+
     /// <summary>
     /// The generated CPU kernel over fp32 data (shapes already checked; <paramref name="lse"/> is null exactly when
     /// <see cref="HasLogSumExp"/> is false).

@@ -61,6 +61,10 @@ namespace Demo
             static float global::Attention.Kernels.IAttentionKernel.Scale => Scale;
             static global::Attention.Kernels.KernelLayout global::Attention.Kernels.IAttentionKernel.Layout => global::Attention.Kernels.KernelLayout.Bhtd;
             static bool global::Attention.Kernels.IAttentionKernel.HasLogSumExp => false;
+            static bool global::Attention.Kernels.IAttentionKernel.HasScoreMod => false;
+            static bool global::Attention.Kernels.IAttentionKernel.HasMaskMod => false;
+            static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => score;
+            static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
             static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength) =>
                 RunCpuKernel(q, k, v, output, lse, batch, queryLength, keyLength);
 
