@@ -74,7 +74,9 @@ for package in "${nupkgs[@]}"; do
     fail "$name's README.md has a relative link (it is read on a package feed, not in the repository)"
   fi
   symbols="${package%.nupkg}.snupkg"
-  unzip -Z1 "$symbols" | grep -q '^lib/net10.0/.*\.pdb$' || fail "$(basename "$symbols") has no pdb"
+  # Listed first, then searched: 'unzip | grep -q' fails under pipefail when grep stops reading early (SIGPIPE).
+  symbols_listing=$(unzip -Z1 "$symbols")
+  grep -q '^lib/net10.0/.*\.pdb$' <<<"$symbols_listing" || fail "$(basename "$symbols") has no pdb"
 done
 core=("$feed"/Attention.Kernels.[0-9]*.nupkg)
 ((${#core[@]} == 1)) || fail "expected one Attention.Kernels package in $feed"

@@ -30,7 +30,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 case " $* " in
   *" --device ilgpu-cpu"*|*" --device opencl"*) ;;
   *)
-    if ! { ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; } && ! ls /usr/lib*/libcuda.so.1 /usr/lib/*/libcuda.so.1 >/dev/null 2>&1; then
+    if ! { ldconfig -p 2>/dev/null | grep 'libcuda\.so\.1' >/dev/null; } && ! ls /usr/lib*/libcuda.so.1 /usr/lib/*/libcuda.so.1 >/dev/null 2>&1; then
       echo "note: libcuda.so.1 (NVIDIA driver) not found on the loader path; ILGPU will see no CUDA device." >&2
     fi
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
