@@ -18,7 +18,7 @@ public static class AttentionWeights
     /// <see cref="AttentionGeometry.IsVisible"/>; <see cref="IAttentionKernel.MaskMod"/>; a
     /// <see cref="IAttentionKernel.ScoreMod"/> returning −∞) is exactly 0, and so is every entry of a row that sees no key
     /// (log-sum-exp −∞). The other rows sum to 1 up to the log-sum-exp's fp32 rounding (about 1e-6). Scores are computed in
-    /// fp64 from the fp32 tensors; a score modifier gets the score rounded to fp32, as in the kernels. Tensors on another
+    /// fp64 from q and k (fp16 and bf16 widened exactly to fp32); a score modifier gets the score rounded to fp32, as in the kernels. Tensors on another
     /// device are read back in part: the batch's rows of q and k (BTHD), or the head's rows (BHTD), and the head's
     /// log-sum-exp row.
     /// </remarks>
@@ -28,7 +28,25 @@ public static class AttentionWeights
     /// <exception cref="ArgumentException">A tensor's shape does not fit the kernel or the other tensors.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="head"/> is outside the tensors.</exception>
     public static float[,] Slice<TKernel>(Tensor<float> query, Tensor<float> key, Tensor<float> logSumExp, int batch, int head)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, float>(query, key, logSumExp, batch, head);
+
+    /// <summary>
+    /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> for a kernel with fp16 storage:
+    /// q and k are widened to fp32 exactly, then the scores are computed in fp64.
+    /// </summary>
+    public static float[,] Slice<TKernel>(Tensor<Half> query, Tensor<Half> key, Tensor<float> logSumExp, int batch, int head)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, Half>(query, key, logSumExp, batch, head);
+
+    /// <summary>
+    /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> for a kernel with bf16 storage:
+    /// q and k are widened to fp32 exactly, then the scores are computed in fp64.
+    /// </summary>
+    public static float[,] Slice<TKernel>(Tensor<BFloat16> query, Tensor<BFloat16> key, Tensor<float> logSumExp, int batch, int head)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, BFloat16>(query, key, logSumExp, batch, head);
+
+    private static float[,] Compute<TKernel, T>(Tensor<T> query, Tensor<T> key, Tensor<float> logSumExp, int batch, int head)
         where TKernel : struct, IAttentionKernel
+        where T : unmanaged
     {
         string kernel = typeof(TKernel).Name;
         if (!TKernel.HasLogSumExp)
@@ -112,11 +130,24 @@ public static class AttentionWeights
         return weights;
     }
 
-    /// <summary>Copies <paramref name="count"/> elements of <paramref name="tensor"/> from element <paramref name="start"/> to the host.</summary>
-    private static float[] Read(Tensor<float> tensor, long start, int count)
+    /// <summary>Copies <paramref name="count"/> elements of <paramref name="tensor"/> from element <paramref name="start"/> to the host, widened to fp32.</summary>
+    private static float[] Read<T>(Tensor<T> tensor, long start, int count) where T : unmanaged
     {
         var host = new float[count];
-        tensor.Device.CopyToHost(tensor.Buffer, host.AsSpan(), start * sizeof(float));
+        long offset = start * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        if (typeof(T) == typeof(float))
+        {
+            tensor.Device.CopyToHost(tensor.Buffer, host.AsSpan(), offset);
+            return host;
+        }
+        var raw = new T[count];
+        tensor.Device.CopyToHost(tensor.Buffer, raw.AsSpan(), offset);
+        if (typeof(T) == typeof(Half))
+            StorageConvert.ToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<T, Half>(raw), host);
+        else if (typeof(T) == typeof(BFloat16))
+            StorageConvert.ToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<T, BFloat16>(raw), host);
+        else
+            throw new NotSupportedException($"Storage type {typeof(T).Name} is not float, Half or BFloat16.");
         return host;
     }
 }

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace Attention.Kernels.Tests.Weights;
 
 /// <summary>
-/// <see cref="AttentionWeights.Slice"/> against the fp64 softmax of the reference (same masks and modifiers, in fp64):
+/// <see cref="AttentionWeights.Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> against the fp64 softmax of the reference (same masks and modifiers, in fp64):
 /// the log-sum-exp comes from a real launch of the kernel, on the CPU backend and on ILGPU's CPU accelerator.
 /// </summary>
 public sealed class AttentionWeightsTests(ITestOutputHelper log)
@@ -117,8 +117,54 @@ public sealed class AttentionWeightsTests(ITestOutputHelper log)
         weightCase.Kernel.Run(qt, kt, vt, ot, lt);
         device.Synchronize();
         float[,] weights = weightCase.Slice(qt, kt, lt, batch, head);
+        Compare(weightCase.Kernel.Name, device, problem, q, k, weights, batch, head);
+        return weights;
+    }
 
-        double[] expected = ReferenceAttention.Weights(problem, q, k, batch, head);
+    [Theory]
+    [InlineData("half")]
+    [InlineData("bf16")]
+    public void Sixteen_bit_storage_slices_match_fp64_softmax_of_the_rounded_inputs(string storage)
+    {
+        bool half = storage == "half";
+        var problem = half
+            ? new AttentionProblem(2, 77, 93, 8, 2, 64, AttentionMask.Causal, 0, Storage.StorageKernels.Half_D64_H8_Kv2_Causal_LseKernel.Scale, TensorLayout.BTHD)
+            : new AttentionProblem(1, 65, 65, 4, 1, 80, AttentionMask.Causal, 0, Storage.StorageKernels.BF16_D80_H4_Kv1_Causal_BHTD_LseKernel.Scale, TensorLayout.BHTD);
+        var random = new Random(AttentionHarness.RunSeed + 31);
+        float[] q = RandomData.Uniform(random, problem.QueryElements, 2f), k = RandomData.Uniform(random, problem.KeyElements, 2f);
+        float[] v = RandomData.Uniform(random, problem.KeyElements);
+        using var lt = Tensor.Create<float>(Device.Cpu, problem.Batch, problem.Heads, problem.QueryLength);
+        float[,] weights;
+        if (half)
+        {
+            Half[] qh = [.. q.Select(x => (Half)x)], kh = [.. k.Select(x => (Half)x)], vh = [.. v.Select(x => (Half)x)];
+            (q, k) = ([.. qh.Select(x => (float)x)], [.. kh.Select(x => (float)x)]);
+            using var qt = Tensor.FromArray<Half>(Device.Cpu, qh, problem.QueryShape);
+            using var kt = Tensor.FromArray<Half>(Device.Cpu, kh, problem.KeyShape);
+            using var vt = Tensor.FromArray<Half>(Device.Cpu, vh, problem.KeyShape);
+            using var ot = Tensor.Create<Half>(Device.Cpu, problem.QueryShape);
+            Storage.StorageKernels.Half_D64_H8_Kv2_Causal_Lse(qt, kt, vt, ot, lt);
+            weights = AttentionWeights.Slice<Storage.StorageKernels.Half_D64_H8_Kv2_Causal_LseKernel>(qt, kt, lt, 1, 5);
+            Compare(storage, Device.Cpu, problem, q, k, weights, 1, 5);
+        }
+        else
+        {
+            BFloat16[] qb = [.. q.Select(x => (BFloat16)x)], kb = [.. k.Select(x => (BFloat16)x)], vb = [.. v.Select(x => (BFloat16)x)];
+            (q, k) = ([.. qb.Select(x => (float)x)], [.. kb.Select(x => (float)x)]);
+            using var qt = Tensor.FromArray<BFloat16>(Device.Cpu, qb, problem.QueryShape);
+            using var kt = Tensor.FromArray<BFloat16>(Device.Cpu, kb, problem.KeyShape);
+            using var vt = Tensor.FromArray<BFloat16>(Device.Cpu, vb, problem.KeyShape);
+            using var ot = Tensor.Create<BFloat16>(Device.Cpu, problem.QueryShape);
+            Storage.StorageKernels.BF16_D80_H4_Kv1_Causal_BHTD_Lse(qt, kt, vt, ot, lt);
+            weights = AttentionWeights.Slice<Storage.StorageKernels.BF16_D80_H4_Kv1_Causal_BHTD_LseKernel>(qt, kt, lt, 0, 3);
+            Compare(storage, Device.Cpu, problem, q, k, weights, 0, 3);
+        }
+    }
+
+    /// <summary>Asserts the slice against the fp64 softmax: exact zeros where hidden, rows summing to 1, relative Frobenius error.</summary>
+    private void Compare(string name, Device device, AttentionProblem problem, float[] q, float[] k, float[,] weights, int batch, int head)
+    {
+                double[] expected = ReferenceAttention.Weights(problem, q, k, batch, head);
         Assert.Equal(problem.QueryLength, weights.GetLength(0));
         Assert.Equal(problem.KeyLength, weights.GetLength(1));
         double diff = 0, norm = 0, worstRowSum = 0;
@@ -144,10 +190,9 @@ public sealed class AttentionWeightsTests(ITestOutputHelper log)
                 Assert.True(rowSum == 0, $"row {i} sees no key but its weights sum to {rowSum}");
         }
         double error = norm == 0 ? Math.Sqrt(diff) : Math.Sqrt(diff / norm);
-        log.WriteLine($"{weightCase.Kernel.Name} on {device}, {problem}, b={batch} h={head}: ‖P−ref‖/‖ref‖ = {error:E2}, max |row sum − 1| = {worstRowSum:E2}");
-        Assert.True(error <= AttentionHarness.Tolerance, $"{weightCase.Kernel.Name} {problem} b={batch} h={head}: error {error:E2}");
-        Assert.True(worstRowSum <= AttentionHarness.Tolerance, $"{weightCase.Kernel.Name} {problem} b={batch} h={head}: row sum off by {worstRowSum:E2}");
-        return weights;
+        log.WriteLine($"{name} on {device}, {problem}, b={batch} h={head}: ‖P−ref‖/‖ref‖ = {error:E2}, max |row sum − 1| = {worstRowSum:E2}");
+        Assert.True(error <= AttentionHarness.Tolerance, $"{name} {problem} b={batch} h={head}: error {error:E2}");
+        Assert.True(worstRowSum <= AttentionHarness.Tolerance, $"{name} {problem} b={batch} h={head}: row sum off by {worstRowSum:E2}");
     }
 
     private static AttentionProblem Problem(KernelCase kernel, int batch, int queryLength, int keyLength) =>
