@@ -121,10 +121,9 @@ public static class Program
         Console.WriteLine($"Block mask ({Block}×{Block}; rows: query blocks, columns: key blocks; . empty, # full, + partial):");
         for (int qb = 0; qb < kinds.GetLength(0); qb++)
         {
-            Console.Write("  ");
-            for (int kb = 0; kb < kinds.GetLength(1); kb++)
-                Console.Write(kinds[qb, kb] switch { BlockKind.Empty => ". ", BlockKind.Full => "# ", _ => "+ " });
-            Console.WriteLine();
+            var row = Enumerable.Range(0, kinds.GetLength(1))
+                .Select(kb => kinds[qb, kb] switch { BlockKind.Empty => ".", BlockKind.Full => "#", _ => "+" });
+            Console.WriteLine("  " + string.Join(' ', row));
         }
     }
 
