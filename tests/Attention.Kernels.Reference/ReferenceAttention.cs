@@ -57,6 +57,45 @@ public static class ReferenceAttention
     public static bool Visible(AttentionProblem p, int b, int h, int i, int j) =>
         Visible(p, i, j) && (p.MaskMod is null || p.MaskMod(b, h, i, j));
 
+    /// <summary>
+    /// The attention weights of (<paramref name="b"/>, <paramref name="h"/>) as a row-major [Tq, Tk] array: the softmax of
+    /// each row's visible scores in fp64, 0 where a pair is hidden, and a row of zeros where a query sees no key.
+    /// </summary>
+    public static double[] Weights(AttentionProblem p, float[] q, float[] k, int b, int h)
+    {
+        var weights = new double[p.QueryLength * p.KeyLength];
+        int kvh = h / (p.Heads / p.KvHeads);
+        for (int i = 0; i < p.QueryLength; i++)
+        {
+            var row = weights.AsSpan(i * p.KeyLength, p.KeyLength);
+            double max = double.NegativeInfinity;
+            for (int j = 0; j < p.KeyLength; j++)
+            {
+                if (!Visible(p, b, h, i, j))
+                {
+                    row[j] = double.NegativeInfinity;
+                    continue;
+                }
+                double dot = 0;
+                for (int d = 0; d < p.HeadDim; d++)
+                    dot += (double)q[p.Index(b, i, h, d, p.Heads, p.QueryLength)] * k[p.Index(b, j, kvh, d, p.KvHeads, p.KeyLength)];
+                row[j] = p.ScoreMod is null ? dot * p.Scale : p.ScoreMod(dot * p.Scale, b, h, i, j);
+                max = Math.Max(max, row[j]);
+            }
+            if (double.IsNegativeInfinity(max))
+            {
+                row.Clear(); // no visible key: zeros
+                continue;
+            }
+            double sum = 0;
+            for (int j = 0; j < p.KeyLength; j++)
+                sum += row[j] = Math.Exp(row[j] - max);
+            for (int j = 0; j < p.KeyLength; j++)
+                row[j] /= sum;
+        }
+        return weights;
+    }
+
     /// <summary>Returns the output (in the problem's layout) and the log-sum-exp [B, H, Tq] (−∞ for rows that see no key).</summary>
     public static (double[] Output, double[] LogSumExp) Compute(AttentionProblem p, float[] q, float[] k, float[] v)
     {
