@@ -48,6 +48,16 @@ var limits = new Command("limits", "Where the fused CPU kernel's time goes, phas
 limits.SetAction(_ => Limits.Run());
 root.Add(limits);
 
+// The first seconds of a fresh process (tiered compilation), one B1 H8 T512 D64 kernel launched back to back:
+//   DOTNET_PROCESSOR_COUNT=1 dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- warmup
+var warmupSeconds = new Option<double>("--seconds") { Description = "how long to launch (the steady state is the last second)", DefaultValueFactory = _ => 4.0 };
+var warmup = new Command("warmup", "First launch, first-second median and steady-state median of one kernel in a fresh process")
+{
+    warmupSeconds,
+};
+warmup.SetAction(parse => Warmup.Run(parse.GetValue(warmupSeconds)));
+root.Add(warmup);
+
 return root.Parse(args).Invoke();
 
 static int RunSuite(bool full, string[] benchmarkDotNetArgs)
