@@ -286,6 +286,8 @@ internal static class AttentionEmitter
                 break;
         }
         w.Line();
+        w.Line("// Fully optimized at first call (no tier 0, no OSR): one launch calls these few times, so tiering would keep them slow for seconds on 1 CPU.");
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
         w.Open("public void Invoke(int index, int worker)");
         w.Line("// Simd.UseVector512 is a JIT-time constant: only one of these calls is compiled.");
         w.Line($"if ({Names.Simd}.UseVector512)");
@@ -329,6 +331,7 @@ internal static class AttentionEmitter
         w.Close();
         w.Line();
 
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
         w.Open("private void Row<TVec>(int index, int worker) where TVec : struct");
         w.Line("// Work item → (batch, query row, chunk of HeadsPerItem consecutive heads).");
         w.Line("int chunks = Heads / HeadsPerItem;");
@@ -371,6 +374,7 @@ internal static class AttentionEmitter
         w.Close();
         w.Line();
 
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
         w.Open("private void Tile<TVec>(int index, int worker) where TVec : struct");
         w.Line("// Work item → (batch, head, query tile). Within a head the last tiles come first: under a causal mask they see");
         w.Line("// the most keys, so the launch ends on light tiles and the cores finish together. Consecutive items share a");

@@ -104,9 +104,11 @@ public static unsafe class CpuParallel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Invoke<TBody>(void* body, int index, int worker) where TBody : struct, ICpuParallelBody =>
         Unsafe.AsRef<TBody>(body).Invoke(index, worker);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Drain(int worker)
     {
         int index;

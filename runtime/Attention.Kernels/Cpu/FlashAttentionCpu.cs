@@ -136,6 +136,7 @@ public static unsafe class FlashAttentionCpu
     }
 
     /// <summary>Qᵀ[d][i] = q[i][d] · scale · log₂e for the tile's <paramref name="rows"/> rows, zero for padding rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void PackQueries<TVec>(in Tile tile, float* q, long rowStride, int rows, int headDim, float scale)
         where TVec : struct
     {
@@ -184,6 +185,7 @@ public static unsafe class FlashAttentionCpu
     }
 
     /// <summary>Sᵀ[j][·] = Σ_d k[j][d] · Qᵀ[d][·] for <paramref name="keys"/> keys (register tile: 4 keys × 4 vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void Scores<TVec>(in Tile tile, float* k, long keyStride, int keys, int headDim) where TVec : struct
     {
         int w = Simd.Count<TVec>();
@@ -242,6 +244,7 @@ public static unsafe class FlashAttentionCpu
     /// <paramref name="firstQuery"/>+i: allowed iff j − i ≤ diagonal and, with a window, j − i &gt; diagonal − window.
     /// Called only on blocks that straddle a mask edge.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void ApplyMask<TVec>(in Tile tile, int keys, int firstKey, int firstQuery, int diagonal, int window)
         where TVec : struct
     {
@@ -284,6 +287,7 @@ public static unsafe class FlashAttentionCpu
     /// ScoreMod(s·ln2, …)·log₂e. Pairs already at −∞ (hidden by the built-in mask) stay hidden; padding rows are left alone.
     /// One mask and one score evaluation per element, scalar: only declarations with modifiers call this.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void ApplyMods<TVec, TKernel>(in Tile tile, int keys, int firstKey, int rows, int firstQuery, int batch, int head)
         where TVec : struct
         where TKernel : struct, IAttentionKernel
@@ -309,6 +313,7 @@ public static unsafe class FlashAttentionCpu
     /// Online softmax step for one key block: new row max, P = 2^(S − max) in place of S, row sums and the
     /// accumulator rescaled by 2^(old max − new max). Rows that have seen only masked keys keep max = −∞ and sum = 0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void Softmax<TVec>(in Tile tile, int keys, int headDim) where TVec : struct
     {
         int w = Simd.Count<TVec>();
@@ -351,6 +356,7 @@ public static unsafe class FlashAttentionCpu
     /// first packed contiguously: the micro-kernel walks them column-wise (fixed d, every key), and in place they lie
     /// H·D floats apart (BTHD), a power-of-two stride that maps them all to a few L1 sets and evicts them every pass.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void AccumulateValues<TVec>(in Tile tile, float* values, long valueRowStride, int keys, int headDim)
         where TVec : struct
     {
@@ -415,6 +421,7 @@ public static unsafe class FlashAttentionCpu
     /// out[i][d] = Oᵀ[d][i] / sum[i] for the tile's real rows; rows that saw no key get zeros.
     /// If <paramref name="logSumExp"/> is not null, lse[i] = ln Σ_j e^(scale·s_ij) (−∞ for a row that saw no key).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void Store<TVec>(in Tile tile, float* output, long rowStride, int rows, int headDim, float* logSumExp, long lseStride)
         where TVec : struct
     {
@@ -488,6 +495,7 @@ public static unsafe class FlashAttentionCpu
     /// Strides are in floats: between heads in q and output, between key/value heads (query head h reads kv head
     /// h / groupSize), between keys, and between heads in the log-sum-exp output.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void AttendRow<TVec>(int worker, float* q, long queryHeadStride, int firstHead, int heads, int groupSize,
         float* k, float* v, long keyStride, long kvHeadStride, int keys, int headDim, float scale,
         float* output, float* logSumExp, long lseHeadStride) where TVec : struct

@@ -125,6 +125,8 @@ namespace Demo
                 // Distance in floats between consecutive sequence positions of one head.
                 private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;
 
+                // Fully optimized at first call (no tier 0, no OSR): one launch calls these few times, so tiering would keep them slow for seconds on 1 CPU.
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 public void Invoke(int index, int worker)
                 {
                     // Simd.UseVector512 is a JIT-time constant: only one of these calls is compiled.
@@ -151,6 +153,7 @@ namespace Demo
                     keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);
                 }
 
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 private void Row<TVec>(int index, int worker) where TVec : struct
                 {
                     // Work item → (batch, query row, chunk of HeadsPerItem consecutive heads).
@@ -175,6 +178,7 @@ namespace Demo
                         KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, QueryLength);
                 }
 
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 private void Tile<TVec>(int index, int worker) where TVec : struct
                 {
                     // Work item → (batch, head, query tile). Within a head the last tiles come first: under a causal mask they see

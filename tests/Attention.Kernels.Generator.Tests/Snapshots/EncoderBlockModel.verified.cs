@@ -193,6 +193,8 @@ namespace Demo.Models
                 // q, k and v are read in place from the packed projection [B, T, (Heads + 2·KvHeads)·HeadDim]: no split, no copy.
                 private const int QueryRowStride = (Heads + 2 * KvHeads) * HeadDim, KeyRowStride = QueryRowStride, OutputRowStride = Heads * HeadDim;
 
+                // Fully optimized at first call (no tier 0, no OSR): one launch calls these few times, so tiering would keep them slow for seconds on 1 CPU.
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 public void Invoke(int index, int worker)
                 {
                     // Simd.UseVector512 is a JIT-time constant: only one of these calls is compiled.
@@ -219,6 +221,7 @@ namespace Demo.Models
                     keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);
                 }
 
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 private void Row<TVec>(int index, int worker) where TVec : struct
                 {
                     // Work item → (batch, query row, chunk of HeadsPerItem consecutive heads).
@@ -243,6 +246,7 @@ namespace Demo.Models
                         KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, QueryLength);
                 }
 
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 private void Tile<TVec>(int index, int worker) where TVec : struct
                 {
                     // Work item → (batch, head, query tile). Within a head the last tiles come first: under a causal mask they see

@@ -123,6 +123,8 @@ partial class Model
                 // Distance in floats between consecutive sequence positions of one head.
                 private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;
 
+                // Fully optimized at first call (no tier 0, no OSR): one launch calls these few times, so tiering would keep them slow for seconds on 1 CPU.
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 public void Invoke(int index, int worker)
                 {
                     // Simd.UseVector512 is a JIT-time constant: only one of these calls is compiled.
@@ -148,6 +150,7 @@ partial class Model
                     keyEnd = KeyLength;
                 }
 
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 private void Row<TVec>(int index, int worker) where TVec : struct
                 {
                     // Work item → (batch, query row, chunk of HeadsPerItem consecutive heads).
@@ -172,6 +175,7 @@ partial class Model
                         KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, QueryLength);
                 }
 
+                [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 private void Tile<TVec>(int index, int worker) where TVec : struct
                 {
                     // Work item → (batch, head, query tile). Within a head the last tiles come first: under a causal mask they see
