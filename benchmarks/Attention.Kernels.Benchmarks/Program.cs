@@ -53,9 +53,9 @@ root.Add(limits);
 var warmupSeconds = new Option<double>("--seconds") { Description = "how long to launch (the steady state is the last second)", DefaultValueFactory = _ => 4.0 };
 var warmup = new Command("warmup", "First launch, first-second median and steady-state median of one kernel in a fresh process")
 {
-    warmupSeconds,
+    warmupSeconds, only,
 };
-warmup.SetAction(parse => Warmup.Run(parse.GetValue(warmupSeconds)));
+warmup.SetAction(parse => Warmup.Run(parse.GetValue(warmupSeconds), parse.GetValue(only)));
 root.Add(warmup);
 
 return root.Parse(args).Invoke();

@@ -10,9 +10,10 @@ namespace Attention.Kernels.Benchmarks;
 /// </summary>
 public static class Warmup
 {
-    public static int Run(double seconds)
+    public static int Run(double seconds, string? only)
     {
-        var shape = new AttentionShape(1, 8, 512, 512, 64, Causal: false);
+        var shape = only is null ? new AttentionShape(1, 8, 512, 512, 64, Causal: false)
+            : AttentionShape.Standard.First(s => s.ToString().Contains(only, StringComparison.Ordinal));
         using var work = new Workload(shape, Device.Cpu);
         var times = new List<(double At, double Ms)>();
         var clock = Stopwatch.StartNew();
