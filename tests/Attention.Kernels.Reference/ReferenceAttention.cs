@@ -64,24 +64,10 @@ public static class ReferenceAttention
     public static double[] Weights(AttentionProblem p, float[] q, float[] k, int b, int h)
     {
         var weights = new double[p.QueryLength * p.KeyLength];
-        int kvh = h / (p.Heads / p.KvHeads);
         for (int i = 0; i < p.QueryLength; i++)
         {
             var row = weights.AsSpan(i * p.KeyLength, p.KeyLength);
-            double max = double.NegativeInfinity;
-            for (int j = 0; j < p.KeyLength; j++)
-            {
-                if (!Visible(p, b, h, i, j))
-                {
-                    row[j] = double.NegativeInfinity;
-                    continue;
-                }
-                double dot = 0;
-                for (int d = 0; d < p.HeadDim; d++)
-                    dot += (double)q[p.Index(b, i, h, d, p.Heads, p.QueryLength)] * k[p.Index(b, j, kvh, d, p.KvHeads, p.KeyLength)];
-                row[j] = p.ScoreMod is null ? dot * p.Scale : p.ScoreMod(dot * p.Scale, b, h, i, j);
-                max = Math.Max(max, row[j]);
-            }
+            double max = Scores(p, q, k, b, h, i, row);
             if (double.IsNegativeInfinity(max))
             {
                 row.Clear(); // no visible key: zeros
@@ -96,6 +82,30 @@ public static class ReferenceAttention
         return weights;
     }
 
+    /// <summary>
+    /// Query row <paramref name="i"/> of (<paramref name="b"/>, <paramref name="h"/>): scale·q·k (through the score mod) for
+    /// every visible key, −∞ for hidden ones, into <paramref name="scores"/>; returns the row's max (−∞ if it sees no key).
+    /// </summary>
+    private static double Scores(AttentionProblem p, float[] q, float[] k, int b, int h, int i, Span<double> scores)
+    {
+        int kvh = h / (p.Heads / p.KvHeads);
+        double max = double.NegativeInfinity;
+        for (int j = 0; j < p.KeyLength; j++)
+        {
+            if (!Visible(p, b, h, i, j))
+            {
+                scores[j] = double.NegativeInfinity;
+                continue;
+            }
+            double dot = 0;
+            for (int d = 0; d < p.HeadDim; d++)
+                dot += (double)q[p.Index(b, i, h, d, p.Heads, p.QueryLength)] * k[p.Index(b, j, kvh, d, p.KvHeads, p.KeyLength)];
+            scores[j] = p.ScoreMod is null ? dot * p.Scale : p.ScoreMod(dot * p.Scale, b, h, i, j);
+            max = Math.Max(max, scores[j]);
+        }
+        return max;
+    }
+
     /// <summary>Returns the output (in the problem's layout) and the log-sum-exp [B, H, Tq] (−∞ for rows that see no key).</summary>
     public static (double[] Output, double[] LogSumExp) Compute(AttentionProblem p, float[] q, float[] k, float[] v)
     {
@@ -108,20 +118,7 @@ public static class ReferenceAttention
         for (int i = 0; i < p.QueryLength; i++)
         {
             int kvh = h / group;
-            double max = double.NegativeInfinity;
-            for (int j = 0; j < p.KeyLength; j++)
-            {
-                if (!Visible(p, b, h, i, j))
-                {
-                    scores[j] = double.NegativeInfinity;
-                    continue;
-                }
-                double dot = 0;
-                for (int d = 0; d < p.HeadDim; d++)
-                    dot += (double)q[p.Index(b, i, h, d, p.Heads, p.QueryLength)] * k[p.Index(b, j, kvh, d, p.KvHeads, p.KeyLength)];
-                scores[j] = p.ScoreMod is null ? dot * p.Scale : p.ScoreMod(dot * p.Scale, b, h, i, j);
-                max = Math.Max(max, scores[j]);
-            }
+            double max = Scores(p, q, k, b, h, i, scores);
             int lseIndex = (b * p.Heads + h) * p.QueryLength + i;
             if (double.IsNegativeInfinity(max))
             {
