@@ -39,7 +39,11 @@ public static class MiniLmCheckpoint
     public const double LayerNormEpsilon = 1e-12;
 
     /// <summary>The package's model.onnx as a checkpoint in PyTorch names and layout (reads and parses 91 MB: about a second).</summary>
-    public static CheckpointView Load() => FromOnnx(OnnxCheckpoint.Load(MiniLmResources.ReadModel(), MiniLmResources.ModelResource));
+    public static CheckpointView Load()
+    {
+        using var model = MiniLmResources.OpenModel(); // parsed from the resource in place: no 91 MB byte[] copy first
+        return FromOnnx(OnnxCheckpoint.Load(model, MiniLmResources.ModelResource));
+    }
 
     /// <summary>
     /// <paramref name="onnx"/>'s weights in PyTorch names and layout: each traced linear weight under its bias's name

@@ -7,7 +7,8 @@ public static class CheckpointLoading
     /// Loads every weight <paramref name="map"/> names from <paramref name="checkpoint"/> (converted to float; transposed and
     /// stacked as the map says). First checks everything and throws one <see cref="CheckpointMismatchException"/> listing every
     /// problem, having loaded nothing: a model weight with no source (unless <paramref name="requireAll"/> is false), a mapped
-    /// tensor the checkpoint lacks, a checkpoint tensor neither mapped nor ignored, a shape that differs from the weight's.
+    /// tensor the checkpoint lacks, a floating-point checkpoint tensor neither mapped nor ignored (integer ones cannot be
+    /// weights and need no <see cref="CheckpointMap.Ignore"/>), a shape that differs from the weight's.
     /// Data a file only shows to be corrupt when it is read (an exception from <see cref="ICheckpoint.ReadSingle"/>) stops
     /// the load there: the weights before it are loaded, that one and the rest are not.
     /// </summary>
@@ -87,9 +88,11 @@ public static class CheckpointLoading
                     missing.Add($"{spec.Node}.{spec.Name} {TensorShape.Format(spec.Shape)} has no entry in the map");
             }
         }
+        // Integer tensors (position-id buffers, an ONNX graph's shape constants) can never be weights, so leaving them
+        // unmapped tells nothing about the map: only floating-point ones are "unmapped".
         foreach (var tensor in checkpoint.Tensors)
         {
-            if (!used.Contains(tensor.Name) && !map.IsIgnored(tensor.Name))
+            if (tensor.DType != CheckpointDType.Unsupported && !used.Contains(tensor.Name) && !map.IsIgnored(tensor.Name))
                 unmapped.Add(tensor.ToString());
         }
         if (missing.Count + unmapped.Count + misshaped.Count + other.Count > 0)

@@ -105,7 +105,10 @@ public sealed class CheckpointMismatchException : ArgumentException
     /// <summary>Model weights no checkpoint tensor provides, and mapped tensors the checkpoint does not have.</summary>
     public IReadOnlyList<string> Missing { get; }
 
-    /// <summary>Checkpoint tensors neither mapped to a weight nor ignored (a name the map got wrong, usually).</summary>
+    /// <summary>
+    /// Floating-point checkpoint tensors neither mapped to a weight nor ignored (a name the map got wrong, usually; integer
+    /// tensors such as position ids are never listed: they cannot be weights).
+    /// </summary>
     public IReadOnlyList<string> Unmapped { get; }
 
     /// <summary>Mapped tensors whose shape (after any transposition and stacking) is not the weight's.</summary>
