@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
 
@@ -107,12 +106,7 @@ public sealed class OnnxCheckpoint : ICheckpoint
             var raw = proto.RawData.Span;
             if (raw.Length != tensor.Length * size)
                 throw Corrupt(tensor, $"{raw.Length} bytes of raw_data");
-            switch (tensor.DType)
-            {
-                case CheckpointDType.F32: MemoryMarshal.Cast<byte, float>(raw).CopyTo(destination); break;
-                case CheckpointDType.F16: StorageConvert.ToSingle(MemoryMarshal.Cast<byte, Half>(raw), destination); break;
-                default: StorageConvert.ToSingle(MemoryMarshal.Cast<byte, BFloat16>(raw), destination); break;
-            }
+            StorageConvert.ToSingle(raw, tensor.DType, destination);
         }
         else if (tensor.DType == CheckpointDType.F32)
         {

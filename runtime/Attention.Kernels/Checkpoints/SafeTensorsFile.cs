@@ -97,20 +97,9 @@ public sealed unsafe class SafeTensorsFile : ICheckpoint, IDisposable
     {
         var bytes = Data(name, out var tensor);
         CheckDestination(tensor, destination.Length);
-        switch (tensor.DType)
-        {
-            case CheckpointDType.F32:
-                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
-                break;
-            case CheckpointDType.F16:
-                StorageConvert.ToSingle(MemoryMarshal.Cast<byte, Half>(bytes), destination);
-                break;
-            case CheckpointDType.BF16:
-                StorageConvert.ToSingle(MemoryMarshal.Cast<byte, BFloat16>(bytes), destination);
-                break;
-            default:
-                throw Unsupported(tensor);
-        }
+        if (tensor.DType == CheckpointDType.Unsupported)
+            throw Unsupported(tensor);
+        StorageConvert.ToSingle(bytes, tensor.DType, destination);
     }
 
     /// <summary>Tensor <paramref name="name"/> converted to a new float array.</summary>

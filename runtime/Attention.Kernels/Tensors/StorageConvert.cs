@@ -42,6 +42,30 @@ public static class StorageConvert
             destination[i] = source[i];
     }
 
+    /// <summary>
+    /// Widens little-endian stored values of <paramref name="type"/> (a checkpoint's raw tensor data: F32 copied, F16 and
+    /// BF16 widened exactly) into <paramref name="destination"/>, which holds one float per stored value.
+    /// </summary>
+    /// <exception cref="NotSupportedException"><paramref name="type"/> is <see cref="CheckpointDType.Unsupported"/>.</exception>
+    public static void ToSingle(ReadOnlySpan<byte> data, CheckpointDType type, Span<float> destination)
+    {
+        switch (type)
+        {
+            case CheckpointDType.F32:
+                CheckLengths(data.Length / sizeof(float), destination.Length);
+                MemoryMarshal.Cast<byte, float>(data).CopyTo(destination);
+                break;
+            case CheckpointDType.F16:
+                ToSingle(MemoryMarshal.Cast<byte, Half>(data), destination);
+                break;
+            case CheckpointDType.BF16:
+                ToSingle(MemoryMarshal.Cast<byte, BFloat16>(data), destination);
+                break;
+            default:
+                throw new NotSupportedException($"Stored type {type} does not convert to float.");
+        }
+    }
+
     /// <summary>Rounds floats to fp16 (nearest, ties to even; past 65504 to ±∞; NaN stays NaN).</summary>
     public static void ToHalf(ReadOnlySpan<float> source, Span<Half> destination)
     {
