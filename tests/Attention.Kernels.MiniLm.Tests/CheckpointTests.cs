@@ -28,15 +28,12 @@ public sealed class CheckpointTests(OnnxPeerFixture peer, ITestOutputHelper log)
     [Fact]
     public void Weights_loaded_through_a_map_reproduce_onnx_runtime()
     {
-        // A model whose nodes are the PyTorch modules (node "encoder.layer.0.attention.self.query", weight "weight"):
-        // the identity map, written out the way a model's own map is.
+        // A model whose nodes are the PyTorch modules (node "encoder.layer.0.attention.self.query", weight "weight").
         var layout = MiniLmCheckpoint.Names
             .Where(n => !n.Name.StartsWith("pooler.", StringComparison.Ordinal))
             .Select(n => new WeightSpec(n.Name[..n.Name.LastIndexOf('.')], n.Name[(n.Name.LastIndexOf('.') + 1)..], n.Shape, n.Name))
             .ToArray();
-        var map = new CheckpointMap().IgnoreWhere(name => name.StartsWith("pooler.", StringComparison.Ordinal));
-        foreach (var spec in layout)
-            map.Add(spec.Node + "." + spec.Name, spec.Node, spec.Name);
+        var map = CheckpointMap.FromPyTorchNames(layout).IgnoreWhere(name => name.StartsWith("pooler.", StringComparison.Ordinal));
         using var weights = new ModelWeights(layout);
         foreach (var spec in layout)
             weights[spec.Node, spec.Name].Fill(float.NaN);

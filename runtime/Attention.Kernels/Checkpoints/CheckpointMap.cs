@@ -35,6 +35,24 @@ public sealed class CheckpointMap
     private readonly HashSet<string> _ignored = new(StringComparer.Ordinal);
     private readonly List<Func<string, bool>> _ignoredWhere = [];
 
+    /// <summary>
+    /// The map for a model whose nodes are named like the PyTorch modules they replace: every weight of
+    /// <paramref name="layout"/> from the state-dict entry <c>{node}.{name}</c>, except a norm's <c>gamma</c> and
+    /// <c>beta</c>, which PyTorch calls <c>weight</c> and <c>bias</c>. Nothing is transposed. Add ignores for what the
+    /// model does not use.
+    /// </summary>
+    public static CheckpointMap FromPyTorchNames(IEnumerable<WeightSpec> layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        var map = new CheckpointMap();
+        foreach (var spec in layout)
+        {
+            string name = spec.Name switch { "gamma" => "weight", "beta" => "bias", _ => spec.Name };
+            map.Add(spec.Node + "." + name, spec.Node, spec.Name);
+        }
+        return map;
+    }
+
     /// <summary>The weights mapped so far, in the order they were added.</summary>
     public IReadOnlyList<CheckpointMapEntry> Entries => _entries;
 

@@ -243,6 +243,32 @@ public sealed class CheckpointLoadingTests
     }
 
     [Fact]
+    public void PyTorch_names_map_a_model_named_like_its_modules()
+    {
+        var random = new Random(12);
+        WeightSpec[] layout =
+        [
+            new("encoder.dense", "weight", [3, 5], "W"),
+            new("encoder.dense", "bias", [3], "b"),
+            new("encoder.LayerNorm", "gamma", [3], "γ"),
+            new("encoder.LayerNorm", "beta", [3], "β"),
+        ];
+        var builder = new SafeTensorsBuilder()
+            .Add("encoder.dense.weight", "BF16", [3, 5], random).Add("encoder.dense.bias", "F32", [3], random)
+            .Add("encoder.LayerNorm.weight", "F16", [3], random).Add("encoder.LayerNorm.bias", "F32", [3], random);
+        using var temp = new TempFile(builder.Build());
+        using var file = SafeTensorsFile.Open(temp.Path);
+        using var weights = new ModelWeights(layout);
+        Poison(weights);
+        var map = CheckpointMap.FromPyTorchNames(layout);
+        Assert.Equal("encoder.LayerNorm.gamma ← encoder.LayerNorm.weight", map.Entries[2].ToString());
+        weights.LoadCheckpoint(file, map);
+        Assert.Equal(builder.Entries[0].Expected, weights["encoder.dense", "weight"].ToArray());
+        Assert.Equal(builder.Entries[2].Expected, weights["encoder.LayerNorm", "gamma"].ToArray());
+        Assert.Equal(builder.Entries[3].Expected, weights["encoder.LayerNorm", "beta"].ToArray());
+    }
+
+    [Fact]
     public void A_weight_mapped_twice_is_refused_when_mapped()
     {
         var map = new CheckpointMap().Add("a", "proj", "weight");
