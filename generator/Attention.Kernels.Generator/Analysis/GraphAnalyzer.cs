@@ -27,7 +27,7 @@ internal static class GraphAnalyzer
         public int Order { get; } = order;
         public string Name => Parsed.Name;
         public string Kind => Parsed.Kind;
-        public List<(string Value, LocationInfo? Location)> Inputs { get; } = [];
+        public List<(string Value, LocationInfo? Location, string Role)> Inputs { get; } = [];
         public GraphValue? Output { get; set; }
 
         public NodeArgument? Argument(string name) => Parsed.Arguments.FirstOrDefault(a => a.Name == name);
@@ -127,7 +127,7 @@ internal static class GraphAnalyzer
                 continue; // an output
             if (parameter.Kind == ParameterKind.IntTensor)
             {
-                values[parameter.Name] = new GraphValue(parameter.Name, 0, false, IntRole.Offsets);
+                values[parameter.Name] = new GraphValue(parameter.Name, 0, false, IntRole.Unassigned); // its readers give it a role below
             }
             else if (parameter.Features <= 0)
             {
@@ -152,12 +152,13 @@ internal static class GraphAnalyzer
         {
             if (!NodeKinds.All.TryGetValue(node.Kind, out var kind))
                 continue; // reported by the shape rule below
-            foreach (string role in kind.InputRoles)
+            foreach (string role in kind.InputRoles.Concat(kind.OptionalRoles))
             {
                 var argument = node.Argument(role);
                 if (string.IsNullOrWhiteSpace(argument?.Text))
                 {
-                    Report(DiagnosticDescriptors.UnsupportedCombination, node.Parsed.Location, $"Node '{node.Name}' needs {role} = \"value name\"");
+                    if (!kind.OptionalRoles.Contains(role))
+                        Report(DiagnosticDescriptors.UnsupportedCombination, node.Parsed.Location, $"Node '{node.Name}' needs {role} = \"value name\"");
                     continue;
                 }
                 var names = kind.ListInput && role == "From"
@@ -168,9 +169,25 @@ internal static class GraphAnalyzer
                     if (!byName.ContainsKey(name) && !parameters.ContainsKey(name))
                         Report(DiagnosticDescriptors.UnknownValue, argument.Location, name, method.Name);
                     else
-                        node.Inputs.Add((name, argument.Location));
+                        node.Inputs.Add((name, argument.Location, role));
                 }
             }
+        }
+
+        // An int parameter holds what the nodes reading it say (offsets, ids or padding): one role per parameter.
+        foreach (var parameter in parsed.Parameters.Where(p => p.Kind == ParameterKind.IntTensor && values.ContainsKey(p.Name)))
+        {
+            var uses = nodes.SelectMany(n => n.Inputs.Where(i => i.Value == parameter.Name)
+                    .Select(i => (Node: n, i.Role, i.Location, Int: NodeKinds.All[n.Kind].IntInput(i.Role))))
+                .Where(u => u.Int is not null).ToList();
+            if (uses.Count == 0)
+                continue; // read as floats (reported by the shape rule) or never read (AK0105)
+            var first = uses[0];
+            if (uses.FirstOrDefault(u => u.Int != first.Int) is { Node: not null } other)
+                Report(DiagnosticDescriptors.IntRoleConflict, other.Location, parameter.Name, ShapeContext.RoleText(first.Int!.Value), first.Node.Name,
+                    ShapeContext.RoleText(other.Int!.Value), other.Node.Name);
+            values[parameter.Name] = values[parameter.Name] with { Int = first.Int!.Value };
+            inputs[inputs.FindIndex(i => i.Name == parameter.Name)] = values[parameter.Name];
         }
 
         // 3. Order: dependencies first, source order otherwise. Whatever cannot be ordered is a cycle.
@@ -181,10 +198,10 @@ internal static class GraphAnalyzer
         // 4. Shapes, in order.
         foreach (var node in order)
         {
-            var inputValues = node.Inputs.Select(i => (Value: values.TryGetValue(i.Value, out var v) ? v : null, i.Location)).ToList();
+            var inputValues = node.Inputs.Select(i => (Value: values.TryGetValue(i.Value, out var v) ? v : null, i.Location, i.Role)).ToList();
             if (inputValues.Any(i => i.Value is null))
                 continue; // an input that failed earlier was reported there
-            node.Output = InferShape(node, inputValues!, diagnostics);
+            node.Output = InferShape(node, inputValues.Select(i => (i.Value!, i.Location, i.Role)).ToList(), diagnostics);
             if (node.Output is not null)
                 values[node.Name] = node.Output;
         }
@@ -258,7 +275,7 @@ internal static class GraphAnalyzer
     }
 
     /// <summary>The node's output shape from its inputs, or null after reporting why it does not fit.</summary>
-    private static GraphValue? InferShape(Node node, List<(GraphValue Value, LocationInfo? Location)> inputs, List<DiagnosticInfo> diagnostics)
+    private static GraphValue? InferShape(Node node, List<(GraphValue Value, LocationInfo? Location, string Role)> inputs, List<DiagnosticInfo> diagnostics)
     {
         if (!NodeKinds.All.TryGetValue(node.Kind, out var kind))
         {
@@ -267,41 +284,26 @@ internal static class GraphAnalyzer
         }
         if (inputs.Count == 0)
             return null;
-        // Int tensors go only where the kind reads them, float values everywhere else.
-        var roles = kind.InputRoles.SelectMany(r => kind.ListInput && r == "From" ? inputs.Skip(0).Select(_ => r) : [r]).ToList();
-        for (int i = 0; i < inputs.Count; i++)
+        // Int tensors go only where the kind reads them, float values everywhere else (AK0112).
+        foreach (var (value, at, role) in inputs)
         {
-            var (value, at) = inputs[i];
-            string role = i < roles.Count ? roles[i] : "From";
             var wanted = kind.IntInput(role);
-            if (wanted is null && value.IsInt)
+            if ((wanted ?? IntRole.None) != value.Int)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedCombination, at,
-                    $"'{value.Name}' is a Tensor<int>; node '{node.Name}' needs a Tensor<float> value"));
-                return null;
-            }
-            if (wanted is { } intRole && value.Int != intRole)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedCombination, at,
-                    $"{role} of '{node.Name}' must name a Tensor<int> parameter ({IntRoleText(intRole)})"));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongValueKind, at, role, node.Name,
+                    wanted is { } w ? $"a Tensor<int> parameter of {ShapeContext.RoleText(w)}" : "a Tensor<float> value", value.Name, ShapeContext.Describe(value)));
                 return null;
             }
         }
-        var (x, xAt) = inputs[0];
+        var (x, xAt, _) = inputs[0];
         if (x.Pooled && !kind.AcceptsPooled)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedCombination, xAt,
                 $"Node '{node.Name}' ({node.Kind}) needs a [B, T, F] sequence, but '{x.Name}' is pooled to [B, {x.Features}]"));
             return null;
         }
-        return kind.Shape(new ShapeContext(node, inputs, diagnostics));
+        return kind.Shape(new ShapeContext(node, inputs.Select(i => (i.Value, i.Location)).ToList(), diagnostics));
     }
-
-    private static string IntRoleText(IntRole role) => role switch
-    {
-        IntRole.Offsets => "segment offsets [B, S + 1]",
-        _ => role.ToString(),
-    };
 
     /// <summary>Builds the steps: each node kind plans its own (Nodes/), with the shared helpers here: weights, Linear and epilogue fusion.</summary>
     internal sealed class Planner(Dictionary<string, GraphValue> values, IEnumerable<string> parameterNames,

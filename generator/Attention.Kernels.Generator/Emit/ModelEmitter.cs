@@ -74,16 +74,20 @@ internal static class ModelEmitter
         var shapes = new Dictionary<string, GraphValue>();
         foreach (var input in graph.Inputs)
             shapes[input.Name] = input;
-        var first = graph.Inputs.First(i => !i.IsInt);
-
+        var first = graph.Inputs.FirstOrDefault(i => !i.IsInt) ?? graph.Inputs.First(i => i.Int == IntRole.Ids);
         w.Line("// Batch and length come from the tensors at each call; feature counts were fixed at compile time.");
-        w.Line($"{Names.TensorShape}.ExpectRank({first.Name}, nameof({first.Name}), \"{Shape(first)}\", 3);");
+        w.Line($"{Names.TensorShape}.ExpectRank({first.Name}, nameof({first.Name}), \"{Shape(first)}\", {(first.IsInt ? 2 : 3)});");
         w.Line($"int batch = {first.Name}.Dim(0), length = {first.Name}.Dim(1);");
         w.Line($"var device = {first.Name}.Device;");
         foreach (var input in graph.Inputs)
             WriteCheck(w, input, input.Name);
         foreach (var output in graph.Outputs)
             WriteCheck(w, output, output.Name);
+        foreach (var padding in graph.Inputs.Where(i => i.Int == IntRole.Padding))
+        {
+            w.Line($"// Padding as per-row lengths [B] on the device, computed once (a mask must list each row's tokens first).");
+            w.Line($"using var {Id(padding.Name)}Lengths = {StepWriter.Ops}.PaddingLengths({padding.Name}, nameof({padding.Name}), batch, length);");
+        }
         w.Line();
         w.Line("// Host memory on the CPU; elsewhere a copy made on first use and kept until the weights change.");
         w.Line($"var weights = {model.Method.Name}Weights.On(device);");
@@ -107,18 +111,23 @@ internal static class ModelEmitter
 
     private static void WriteCheck(CodeWriter w, GraphValue value, string parameter)
     {
-        if (value.IsOffsets)
+        switch (value.Int)
         {
-            w.Line($"{Names.TensorShape}.ExpectRank({parameter}, nameof({parameter}), \"[B, S + 1]\", 2);");
-            w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"[B, S + 1]\", batch, {parameter}.Dim(1));");
-        }
-        else if (value.Pooled)
-        {
-            w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"{Shape(value)}\", batch, {value.Features});");
-        }
-        else
-        {
-            w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"{Shape(value)}\", batch, length, {value.Features});");
+            case IntRole.Offsets:
+                w.Line($"{Names.TensorShape}.ExpectRank({parameter}, nameof({parameter}), \"[B, S + 1]\", 2);");
+                w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"[B, S + 1]\", batch, {parameter}.Dim(1));");
+                break;
+            case IntRole.Ids:
+                w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"[B, T]\", batch, length);");
+                break;
+            case IntRole.Padding:
+                break; // [B, T] or [B]: checked where it becomes lengths
+            default:
+                if (value.Pooled)
+                    w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"{Shape(value)}\", batch, {value.Features});");
+                else
+                    w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"{Shape(value)}\", batch, length, {value.Features});");
+                break;
         }
         w.Line($"{Names.TensorShape}.ExpectDevice({parameter}, nameof({parameter}), device);");
     }
@@ -156,7 +165,7 @@ internal static class ModelEmitter
         w.Close();
     }
 
-    private static string Shape(GraphValue value) => value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
+    private static string Shape(GraphValue value) => value.IsInt ? "[B, T]" : value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
 
     /// <summary>C# identifiers for values: parameters keep their names, intermediates get a "v_" prefix ('.' → '_').</summary>
     private static System.Func<string, string> Identifiers(KernelMethodInfo method)

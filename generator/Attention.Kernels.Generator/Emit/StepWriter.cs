@@ -29,6 +29,9 @@ internal sealed class StepWriter(CodeWriter writer, string method, System.Func<s
     /// <summary>Floats of a value, as a long expression.</summary>
     public string Count(string value) => forCost ? $"{Rows(value)} * {shapes[value].Features}" : $"(long)({Rows(value)}) * {shapes[value].Features}";
 
+    /// <summary>The per-row lengths [B] computed once from a padding parameter (see the graph body's start).</summary>
+    public string Lengths(string padding) => Id(padding) + "Lengths";
+
     public string Weight(int index) => $"weights[{index}]";
 
     public static string Activation(int value) => $"{Names.Runtime}.Activation.{(value == 2 ? "Gelu" : value == 1 ? "Relu" : "None")}";

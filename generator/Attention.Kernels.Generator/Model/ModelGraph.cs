@@ -44,6 +44,15 @@ internal enum IntRole
 
     /// <summary>Segment offsets [B, S + 1].</summary>
     Offsets = 1,
+
+    /// <summary>Token ids [B, T] (an embedding's tokens or token types); token ids also size batch and length.</summary>
+    Ids = 2,
+
+    /// <summary>Padding: an attention mask [B, T] (1 = token, tokens first) or lengths [B]; read as per-row lengths.</summary>
+    Padding = 3,
+
+    /// <summary>An int parameter no node reads as ints (so far): its role is unknown.</summary>
+    Unassigned = 4,
 }
 
 /// <summary>A learned tensor owned by a node.</summary>

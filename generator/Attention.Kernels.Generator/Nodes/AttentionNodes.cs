@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Attention.Kernels.Generator.Analysis;
 using Attention.Kernels.Generator.Emit;
@@ -12,6 +13,10 @@ namespace Attention.Kernels.Generator.Nodes;
 internal sealed class AttentionKind(string name) : NodeKind(name)
 {
     private bool MultiHead => Name == "MultiHeadAttention";
+
+    public override IReadOnlyList<string> OptionalRoles { get; } = ["KeyPadding"];
+
+    public override IntRole? IntInput(string role) => role == "KeyPadding" ? IntRole.Padding : null;
 
     public override GraphValue? Shape(ShapeContext c)
     {
@@ -67,19 +72,21 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
     private static void AddAttention(GraphAnalyzer.Node node, GraphAnalyzer.Planner plan, string output, string packed)
     {
         var s = Settings(node);
-        plan.Steps.Add(new AttentionStep(output, packed, s.HeadDim, s.Heads, s.KvHeads, s.Mask, s.Window, s.Scale,
-            $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask, heads read in place from the packed projection"));
+        string? padding = node.Inputs.FirstOrDefault(i => i.Role == "KeyPadding").Value;
+        plan.Steps.Add(new AttentionStep(output, packed, s.HeadDim, s.Heads, s.KvHeads, s.Mask, s.Window, s.Scale, padding,
+            $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask{(padding is null ? "" : $", keys padded by {padding}")}, heads read in place from the packed projection"));
     }
 }
 
-internal sealed record AttentionStep(string Output, string Input, int HeadDim, int Heads, int KvHeads, MaskKind Mask, int Window, double Scale, string Explanation)
+internal sealed record AttentionStep(string Output, string Input, int HeadDim, int Heads, int KvHeads, MaskKind Mask, int Window, double Scale, string? KeyPadding, string Explanation)
     : ModelStep(Output, Heads * HeadDim, false, Explanation, -1)
 {
     public int PackedFeatures => (Heads + 2 * KvHeads) * HeadDim;
 
     public override string Kind => "Attention";
 
-    public override void WriteRun(StepWriter s) => s.W.Line($"{s.NextAttentionClass()}.Run({s.Id(Input)}, {s.Id(Output)}, batch, length);");
+    public override void WriteRun(StepWriter s) =>
+        s.W.Line($"{s.NextAttentionClass()}.Run({s.Id(Input)}, {s.Id(Output)}, batch, length{(KeyPadding is null ? "" : ", " + s.Lengths(KeyPadding))});");
 
     public override string Cost(StepWriter s) => $"{s.NextAttentionClass()}.Cost(batch, length, length)";
 
@@ -97,9 +104,18 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
         AttentionEmitter.WriteCost(w, node);
         AttentionEmitter.WriteKernelContract(w, node);
         w.Line("/// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>");
-        w.Open($"public static void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length)");
-        w.Line("// q, k and v are the same tensor: the kernels address the heads inside each packed row (no split, no copy).");
-        w.Line($"packed.Device.RunAttention<{className}, float>(new {Names.Runtime}.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));");
+        if (KeyPadding is null)
+        {
+            w.Open($"public static void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length)");
+            w.Line("// q, k and v are the same tensor: the kernels address the heads inside each packed row (no split, no copy).");
+            w.Line($"packed.Device.RunAttention<{className}, float>(new {Names.Runtime}.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));");
+        }
+        else
+        {
+            w.Open($"public static void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length, {Names.Runtime}.Tensor<int> keyLengths)");
+            w.Line("// q, k and v are the same tensor, read in place; keys at or past a row's length are never visited.");
+            w.Line($"{StepWriter.Ops}.PackedAttention<{className}>(packed, output, batch, length, keyLengths);");
+        }
         w.Close();
         w.Line();
         AttentionEmitter.WriteCpuLaunch(w, node);

@@ -21,6 +21,9 @@ internal abstract class NodeKind(string name)
     /// <summary>The arguments that name values the node reads; the first is the main input.</summary>
     public virtual IReadOnlyList<string> InputRoles { get; } = ["From"];
 
+    /// <summary>Arguments that may name a value the node reads; absent, the node does without.</summary>
+    public virtual IReadOnlyList<string> OptionalRoles { get; } = [];
+
     /// <summary>Whether <c>From</c> lists several values (comma-separated).</summary>
     public virtual bool ListInput => false;
 
@@ -46,7 +49,7 @@ internal static class NodeKinds
         new ActivationKind("Gelu"), new ActivationKind("Relu"),
         new AttentionKind("ScaledDotProductAttention"), new AttentionKind("MultiHeadAttention"),
         new AttentionPoolingKind(), new HierarchicalAttentionKind(), new SqueezeExcitationKind(), new PositionalWeightingKind(),
-        new LayerwiseAdaptiveKind(),
+        new LayerwiseAdaptiveKind(), new EmbeddingKind(), new MeanPoolingKind(), new L2NormalizeKind(),
     }.ToDictionary(k => k.Name, StringComparer.Ordinal);
 
     /// <summary>The node attributes that only mean something inside an [AttentionModel] class (attention only when named).</summary>
@@ -86,5 +89,15 @@ internal sealed class ShapeContext(GraphAnalyzer.Node node, List<(GraphValue Val
     /// <summary>The node's output: the main input's form under the node's name.</summary>
     public GraphValue SameAsInput() => X with { Name = Node.Name };
 
-    public static string Describe(GraphValue value) => value.IsInt ? "int tensor" : value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
+    public static string Describe(GraphValue value) => value.IsInt ? $"a Tensor<int> of {RoleText(value.Int)}" : value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
+
+    /// <summary>What an int role holds, for messages.</summary>
+    public static string RoleText(IntRole role) => role switch
+    {
+        IntRole.Offsets => "segment offsets [B, S + 1]",
+        IntRole.Ids => "token ids [B, T]",
+        IntRole.Padding => "padding (an attention mask [B, T] or lengths [B])",
+        IntRole.Unassigned => "ints",
+        _ => "floats",
+    };
 }

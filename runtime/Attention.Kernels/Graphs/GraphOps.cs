@@ -91,6 +91,73 @@ public static class GraphOps
         device.GraphOpKernels.LayerwiseMix(layers, coefficients, count, y);
     }
 
+    /// <summary>
+    /// Per-row lengths [batch] on <paramref name="padding"/>'s device from a padding parameter: lengths [batch] or an
+    /// attention mask [batch, length] (1 = token, 0 = padding, each row's tokens first). Validated here, once for every
+    /// backend (off the CPU this reads the small tensor back); a bad one throws naming <paramref name="argument"/>.
+    /// </summary>
+    public static Tensor<int> PaddingLengths(Tensor<int> padding, string argument, int batch, int length)
+    {
+        ArgumentNullException.ThrowIfNull(padding, argument);
+        if (padding.Rank == 1)
+            TensorShape.Expect(padding, argument, "[B] lengths or [B, T] mask", batch);
+        else
+            TensorShape.Expect(padding, argument, "[B, T] mask or [B] lengths", batch, length);
+        var lengths = new int[batch];
+        GraphMath.PaddingLengths(padding.ToArray(), padding.Rank, batch, length, lengths, argument);
+        return Tensor.FromArray<int>(padding.Device, lengths, batch);
+    }
+
+    /// <summary>
+    /// Self-attention of a graph step over packed q|k|v rows with key padding: keys at or past <c>keyLengths[b]</c> are never
+    /// visited; every query row (padded ones too) attends to its batch row's valid keys; a row of length 0 gives zeros.
+    /// </summary>
+    public static void PackedAttention<TKernel>(Tensor<float> packed, Tensor<float> output, int batch, int length, Tensor<int> keyLengths)
+        where TKernel : struct, IAttentionKernel
+    {
+        var device = On(packed, output);
+        TensorShape.ExpectDevice(keyLengths, nameof(keyLengths), device);
+        throw new NotSupportedException("Key padding in graph attention needs the kernel's per-row key lengths.");
+    }
+
+    /// <summary>
+    /// Token embedding: y[b, t] = tokens[ids[b, t]] + positions[t] + types[typeIds[b, t]] (position and type tables optional,
+    /// typeIds null = type 0), then LayerNorm(γ, β, ε) when <paramref name="epsilon"/> &gt; 0. ids and typeIds are [batch, length];
+    /// an id outside its table throws naming the tensor; length must not exceed <paramref name="maxPositions"/>.
+    /// </summary>
+    public static void Embedding(Tensor<int> ids, Tensor<int>? typeIds, int batch, int length, int features,
+        GraphWeight tokens, int vocabulary, GraphWeight positions, int maxPositions, GraphWeight types, int typeCount,
+        GraphWeight gamma, GraphWeight beta, float epsilon, Tensor<float> y)
+    {
+        var device = y.Device;
+        TensorShape.ExpectDevice(ids, nameof(ids), device);
+        if (!positions.IsNone && length > maxPositions)
+            throw new ArgumentException($"Sequence length {length} exceeds the position table's {maxPositions} positions.", nameof(ids));
+        // The kernels trust the ids: check them here, once for every backend (off the CPU this reads them back).
+        GraphMath.ValidateIds(ids.ToArray(), vocabulary, nameof(ids));
+        if (typeIds is not null)
+        {
+            TensorShape.ExpectDevice(typeIds, nameof(typeIds), device);
+            if (types.IsNone)
+                throw new ArgumentException("Token-type ids given to an embedding without a token-type table.", nameof(typeIds));
+            GraphMath.ValidateIds(typeIds.ToArray(), typeCount, nameof(typeIds));
+        }
+        device.GraphOpKernels.Embedding(ids, typeIds, batch, length, features, tokens, positions, types, epsilon > 0, gamma, beta, epsilon, y);
+    }
+
+    /// <summary>y[b] = mean of x[b, t] over t &lt; lengths[b] (from <see cref="PaddingLengths"/>; all t when null); zeros for an empty row.</summary>
+    public static void MeanPooling(Tensor<float> x, int batch, int length, int features, Tensor<int>? lengths, Tensor<float> y)
+    {
+        var device = On(x, y);
+        if (lengths is not null)
+            TensorShape.ExpectDevice(lengths, nameof(lengths), device);
+        device.GraphOpKernels.MeanPooling(x, batch, length, features, lengths, y);
+    }
+
+    /// <summary>y = x / max(‖x‖₂, ε) for each of <paramref name="rows"/> rows (PyTorch's <c>F.normalize</c>).</summary>
+    public static void L2Normalize(Tensor<float> x, int rows, int features, float epsilon, Tensor<float> y) =>
+        On(x, y).GraphOpKernels.L2Normalize(x, rows, features, epsilon, y);
+
     /// <summary>The device of the first tensor; throws unless the others (non-null) live there too.</summary>
     private static Device On(Tensor<float> first, Tensor<float>? second = null, Tensor<float>? third = null)
     {
