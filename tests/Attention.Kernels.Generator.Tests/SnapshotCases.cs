@@ -48,6 +48,18 @@ public static class SnapshotCases
             }
             """,
 
+        ["KeyPaddingCausalWithLse"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class PaddedKernels
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2, Mask = AttentionMask.Causal)]
+                public static partial void Padded(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths);
+            }
+            """,
+
         ["SlidingWindowBhtdWithLse"] = """
             using Attention.Kernels;
 

@@ -127,7 +127,8 @@ internal static class KernelParser
                 parameter.Name,
                 ParameterType(parameter),
                 parameter.RefKind == RefKind.None && !parameter.IsParams ? TensorElement(parameter.Type) : null,
-                LocationInfo.From(parameterSyntax)));
+                LocationInfo.From(parameterSyntax),
+                parameter.RefKind == RefKind.None && !parameter.IsParams && IsIntTensor(parameter.Type)));
         }
 
         var arguments = new List<AttributeArgument>();
@@ -239,6 +240,11 @@ internal static class KernelParser
             _ => null,
         };
     }
+
+    /// <summary>True for <c>Attention.Kernels.Tensor&lt;int&gt;</c>.</summary>
+    private static bool IsIntTensor(ITypeSymbol type) =>
+        type is INamedTypeSymbol { Name: "Tensor", Arity: 1 } named && named.ContainingNamespace?.ToDisplayString() == "Attention.Kernels" &&
+        named.TypeArguments[0].SpecialType == SpecialType.System_Int32;
 
     private static string TypeKeyword(TypeDeclarationSyntax type) => type switch
     {
