@@ -149,6 +149,24 @@ public static class SnapshotCases
             }
             """,
 
+        ["SentenceEncoderModel"] = """
+            using Attention.Kernels;
+
+            namespace Demo.Models;
+
+            [AttentionModel]
+            public partial class SentenceEncoder
+            {
+                [Embedding("emb", From = "inputIds", Vocabulary = 1000, Features = 64, Positions = 128, TokenTypes = 2, TokenTypeIds = "tokenTypeIds", Epsilon = 1e-12)]
+                [MultiHeadAttention("attn", From = "emb", HeadDim = 16, Heads = 4, KeyPadding = "attentionMask")]
+                [Residual("res", From = "attn", Skip = "emb")]
+                [LayerNorm("hidden", From = "res", Epsilon = 1e-12)]
+                [MeanPooling("pooled", From = "hidden", Padding = "attentionMask")]
+                [L2Normalize("embeddings", From = "pooled")]
+                public partial void Forward(Tensor<int> inputIds, Tensor<int> tokenTypeIds, Tensor<int> attentionMask, Tensor<float> hidden, Tensor<float> embeddings);
+            }
+            """,
+
         ["DocumentClassifierModel"] = """
             using Attention.Kernels;
 

@@ -117,7 +117,8 @@ public static class GraphOps
     {
         var device = On(packed, output);
         TensorShape.ExpectDevice(keyLengths, nameof(keyLengths), device);
-        throw new NotSupportedException("Key padding in graph attention needs the kernel's per-row key lengths.");
+        // q, k and v are the same tensor, read in place; the lengths were validated when they were made (PaddingLengths).
+        device.RunAttention<TKernel, float>(new AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length) { KeyLengths = keyLengths });
     }
 
     /// <summary>
