@@ -93,9 +93,16 @@ internal static class ModelEmitter
         w.Line($"var weights = {model.Method.Name}Weights.On(device);");
         var outputs = new HashSet<string>(graph.Outputs.Select(o => o.Name));
         var writer = new StepWriter(w, model.Method.Name, Id, shapes, forCost: false);
+        // Each intermediate goes back to the pool right after its last reader, so a deep graph holds about one layer's
+        // activations at a time, not all of them (the pool hands a block out again only once the queue is past its readers).
+        var lastReader = new Dictionary<string, int>();
+        for (int i = 0; i < graph.Steps.Count; i++)
+            foreach (string read in graph.Steps[i].Reads)
+                lastReader[read] = i;
         int stepNumber = 0;
         foreach (var step in graph.Steps)
         {
+            int index = stepNumber;
             stepNumber++;
             w.Line();
             w.Line($"// {stepNumber}. {step.Explanation}");
@@ -106,6 +113,9 @@ internal static class ModelEmitter
                     : $"using var {target} = {Names.Runtime}.Tensor.Create<float>(device, batch, length, {step.Features});");
             writer.Produced(step);
             step.WriteRun(writer);
+            var released = graph.Steps.Take(index).Select(p => p.Output).Where(v => !outputs.Contains(v) && lastReader.TryGetValue(v, out int last) && last == index).ToList();
+            if (released.Count > 0)
+                w.Line($"{string.Join(" ", released.Select(v => Id(v) + ".Dispose();"))} // last read: back to the pool");
         }
     }
 

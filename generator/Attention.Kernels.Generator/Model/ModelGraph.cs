@@ -65,6 +65,9 @@ internal sealed record WeightDeclaration(string Node, string Name, EquatableArra
 /// </summary>
 internal abstract record ModelStep(string Output, int Features, bool Pooled, string Explanation, int FirstWeight)
 {
+    /// <summary>The values this step reads (so the emitter can release each intermediate after its last reader).</summary>
+    public abstract System.Collections.Generic.IEnumerable<string> Reads { get; }
+
     /// <summary>The kind named in the cost summary (<c>StepCost.Kind</c>).</summary>
     public abstract string Kind { get; }
 

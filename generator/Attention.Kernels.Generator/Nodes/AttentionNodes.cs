@@ -81,6 +81,8 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
 internal sealed record AttentionStep(string Output, string Input, int HeadDim, int Heads, int KvHeads, MaskKind Mask, int Window, double Scale, string? KeyPadding, string Explanation)
     : ModelStep(Output, Heads * HeadDim, false, Explanation, -1)
 {
+    public override IEnumerable<string> Reads => [Input];
+
     public int PackedFeatures => (Heads + 2 * KvHeads) * HeadDim;
 
     public override string Kind => "Attention";

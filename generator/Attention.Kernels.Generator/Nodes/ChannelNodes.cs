@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Attention.Kernels.Generator.Analysis;
 using Attention.Kernels.Generator.Emit;
@@ -38,6 +39,8 @@ internal sealed class SqueezeExcitationKind() : NodeKind("SqueezeExcitation")
 internal sealed record SqueezeStep(string Output, string Input, int Channels, int Reduced, string Explanation, int FirstWeight)
     : ModelStep(Output, Channels, false, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => [Input];
+
     public override string Kind => "SqueezeExcitation";
 
     public override void WriteRun(StepWriter s) =>
@@ -63,6 +66,8 @@ internal sealed class PositionalWeightingKind() : NodeKind("PositionalWeighting"
 internal sealed record PositionalStep(string Output, string Input, int Width, int MaxLength, string Explanation, int FirstWeight)
     : ModelStep(Output, Width, false, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => [Input];
+
     public override string Kind => "PositionalWeighting";
 
     public override void WriteRun(StepWriter s) =>
@@ -105,6 +110,8 @@ internal sealed class LayerwiseAdaptiveKind() : NodeKind("LayerwiseAdaptive")
 internal sealed record MixStep(string Output, EquatableArray<string> Inputs, int Width, bool InputsPooled, string Explanation, int FirstWeight)
     : ModelStep(Output, Width, InputsPooled, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => Inputs;
+
     public override string Kind => "LayerwiseAdaptive";
 
     public override void WriteRun(StepWriter s) =>

@@ -25,6 +25,8 @@ internal sealed class LinearKind() : NodeKind("Linear")
 internal sealed record LinearStep(string Output, string Input, int InFeatures, int OutFeatures, bool Bias, int Activation, string? Residual,
     bool Pooled, string Explanation, int FirstWeight) : ModelStep(Output, OutFeatures, Pooled, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => Residual is null ? [Input] : [Input, Residual];
+
     public override string Kind => "Linear";
 
     public override void WriteRun(StepWriter s) =>
@@ -64,6 +66,8 @@ internal sealed class ResidualKind() : NodeKind("Residual")
 internal sealed record AddStep(string Output, string Left, string Right, int Width, bool Pooled, string Explanation)
     : ModelStep(Output, Width, Pooled, Explanation, -1)
 {
+    public override IEnumerable<string> Reads => [Left, Right];
+
     public override string Kind => "Residual";
     public override void WriteRun(StepWriter s) => s.W.Line($"{StepWriter.Ops}.Add({s.Id(Left)}, {s.Id(Right)}, {s.Count(Left)}, {s.Id(Output)});");
     public override string Cost(StepWriter s) => $"{StepWriter.NodeCost}.Add({s.Count(Left)})";
@@ -100,6 +104,8 @@ internal sealed class NormKind(string name) : NodeKind(name)
 internal sealed record NormStep(string Output, string Input, int Width, bool Rms, double Epsilon, bool Pooled, string Explanation, int FirstWeight)
     : ModelStep(Output, Width, Pooled, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => [Input];
+
     public override string Kind => Rms ? "RmsNorm" : "LayerNorm";
 
     public override void WriteRun(StepWriter s) => s.W.Line(Rms
@@ -130,6 +136,8 @@ internal sealed class ActivationKind(string name) : NodeKind(name)
 internal sealed record ActivationStep(string Output, string Input, int Width, int Activation, bool Pooled, string Explanation)
     : ModelStep(Output, Width, Pooled, Explanation, -1)
 {
+    public override IEnumerable<string> Reads => [Input];
+
     public override string Kind => Activation == GraphAnalyzer.ActivationGelu ? "Gelu" : "Relu";
     public override void WriteRun(StepWriter s) => s.W.Line($"{StepWriter.Ops}.Activate({s.Id(Input)}, {s.Count(Input)}, {StepWriter.Activation(Activation)}, {s.Id(Output)});");
     public override string Cost(StepWriter s) => $"{StepWriter.NodeCost}.Activate({s.Count(Input)}, {StepWriter.Activation(Activation)})";

@@ -64,6 +64,8 @@ internal sealed class EmbeddingKind() : NodeKind("Embedding")
 internal sealed record EmbeddingStep(string Output, string Ids, string? TypeIds, int Width, int Vocabulary, int Positions, int TokenTypes, double Epsilon,
     string Explanation, int FirstWeight) : ModelStep(Output, Width, false, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => TypeIds is null ? [Ids] : [Ids, TypeIds];
+
     public override string Kind => "Embedding";
 
     public override void WriteRun(StepWriter s)
@@ -101,6 +103,8 @@ internal sealed class MeanPoolingKind() : NodeKind("MeanPooling")
 internal sealed record MeanPoolingStep(string Output, string Input, string? Padding, int Width, string Explanation, int FirstWeight)
     : ModelStep(Output, Width, true, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => Padding is null ? [Input] : [Input, Padding];
+
     public override string Kind => "MeanPooling";
 
     public override void WriteRun(StepWriter s) =>
@@ -136,6 +140,8 @@ internal sealed class L2NormalizeKind() : NodeKind("L2Normalize")
 internal sealed record L2NormalizeStep(string Output, string Input, int Width, double Epsilon, bool Pooled, string Explanation, int FirstWeight)
     : ModelStep(Output, Width, Pooled, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => [Input];
+
     public override string Kind => "L2Normalize";
 
     public override void WriteRun(StepWriter s) =>

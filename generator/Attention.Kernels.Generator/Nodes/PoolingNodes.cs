@@ -43,6 +43,8 @@ internal sealed class AttentionPoolingKind() : NodeKind("AttentionPooling")
 internal sealed record PoolingStep(string Output, string Input, int Width, int Hidden, string Explanation, int FirstWeight)
     : ModelStep(Output, Width, true, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => [Input];
+
     public override string Kind => "AttentionPooling";
 
     public override void WriteRun(StepWriter s) =>
@@ -74,6 +76,8 @@ internal sealed class HierarchicalAttentionKind() : NodeKind("HierarchicalAttent
 internal sealed record HierarchicalStep(string Output, string Input, string Segments, int Width, int WordHidden, int SegmentHidden, string Explanation, int FirstWeight)
     : ModelStep(Output, Width, true, Explanation, FirstWeight)
 {
+    public override IEnumerable<string> Reads => [Input, Segments];
+
     public override string Kind => "HierarchicalAttention";
 
     public override string? CostSize => "segments";

@@ -85,14 +85,17 @@ namespace Demo.Models
             // 2. ctx = attention(qkv): 8 heads (KV 8) of 64, Causal mask, heads read in place from the packed projection
             using var v_ctx = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
             ForwardAttention1.Run(v_qkv, v_ctx, batch, length);
+            v_qkv.Dispose(); // last read: back to the pool
 
             // 3. proj = ctx·Wᵀ + b (512 → 512), then h (Residual) fused: the residual add happens in the GEMM epilogue
             using var v_h = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
             global::Attention.Kernels.GraphOps.Linear(v_ctx, batch * length, 512, weights[2], weights[3], 512, v_h, global::Attention.Kernels.Activation.None, x);
+            v_ctx.Dispose(); // last read: back to the pool
 
             // 4. norm = LayerNorm(h) over 512 features
             using var v_norm = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
             global::Attention.Kernels.GraphOps.LayerNorm(v_h, batch * length, 512, weights[4], weights[5], 1E-05f, v_norm);
+            v_h.Dispose(); // last read: back to the pool
 
             // 5. up = norm·Wᵀ + b (512 → 2048), then act (Gelu) fused: Gelu is applied in the GEMM epilogue
             using var v_act = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 2048);
@@ -100,6 +103,7 @@ namespace Demo.Models
 
             // 6. down = act·Wᵀ + b (2048 → 512), then y (Residual) fused: the residual add happens in the GEMM epilogue
             global::Attention.Kernels.GraphOps.Linear(v_act, batch * length, 2048, weights[8], weights[9], 512, y, global::Attention.Kernels.Activation.None, v_norm);
+            v_norm.Dispose(); v_act.Dispose(); // last read: back to the pool
         }
 
         /// <summary>Fused self-attention of step 'ctx', reading q, k and v heads in place from the packed projection 'qkv'.</summary>

@@ -80,10 +80,12 @@ partial class Mixer
         // 2. attn.attention = attention(attn.qkv): 4 heads (KV 2) of 16, None mask, heads read in place from the packed projection
         using var v_attn_attention = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
         RunAttention1.Run(v_attn_qkv, v_attn_attention, batch, length);
+        v_attn_qkv.Dispose(); // last read: back to the pool
 
         // 3. attn = attn.attention·Wᵀ + b (64 → 64), then h1 (Residual) fused: the residual add happens in the GEMM epilogue
         using var v_h1 = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
         global::Attention.Kernels.GraphOps.Linear(v_attn_attention, batch * length, 64, weights[2], weights[3], 64, v_h1, global::Attention.Kernels.Activation.None, x);
+        v_attn_attention.Dispose(); // last read: back to the pool
 
         // 4. r = Relu(h1)
         using var v_r = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
@@ -92,9 +94,11 @@ partial class Mixer
         // 5. mixed = γ·Σ softmax(logits)_l·{x, h1, r}
         using var v_mixed = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
         global::Attention.Kernels.GraphOps.LayerwiseMix(new global::Attention.Kernels.Tensor<float>[] { x, v_h1, v_r }, (long)(batch * length) * 64, weights[4], weights[5], v_mixed);
+        v_h1.Dispose(); v_r.Dispose(); // last read: back to the pool
 
         // 6. pooled = Σ_t softmax_t(score(x_t))·x_t over mixed, one streaming pass
         global::Attention.Kernels.GraphOps.AttentionPooling(v_mixed, batch, length, 64, weights[6], global::Attention.Kernels.GraphWeight.None, global::Attention.Kernels.GraphWeight.None, 0, pooled);
+        v_mixed.Dispose(); // last read: back to the pool
     }
 
     /// <summary>Fused self-attention of step 'attn.attention', reading q, k and v heads in place from the packed projection 'attn.qkv'.</summary>

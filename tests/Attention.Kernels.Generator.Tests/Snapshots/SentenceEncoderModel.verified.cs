@@ -99,13 +99,16 @@ namespace Demo.Models
             // 3. attn.attention = attention(attn.qkv): 4 heads (KV 4) of 16, None mask, keys padded by attentionMask, heads read in place from the packed projection
             using var v_attn_attention = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
             ForwardAttention1.Run(v_attn_qkv, v_attn_attention, batch, length, attentionMaskLengths);
+            v_attn_qkv.Dispose(); // last read: back to the pool
 
             // 4. attn = attn.attention·Wᵀ + b (64 → 64), then res (Residual) fused: the residual add happens in the GEMM epilogue
             using var v_res = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
             global::Attention.Kernels.GraphOps.Linear(v_attn_attention, batch * length, 64, weights[7], weights[8], 64, v_res, global::Attention.Kernels.Activation.None, v_emb);
+            v_emb.Dispose(); v_attn_attention.Dispose(); // last read: back to the pool
 
             // 5. hidden = LayerNorm(res) over 64 features
             global::Attention.Kernels.GraphOps.LayerNorm(v_res, batch * length, 64, weights[9], weights[10], 1E-12f, hidden);
+            v_res.Dispose(); // last read: back to the pool
 
             // 6. pooled = mean over the valid (attentionMask) tokens of hidden
             using var v_pooled = global::Attention.Kernels.Tensor.Create<float>(device, batch, 64);
@@ -113,6 +116,7 @@ namespace Demo.Models
 
             // 7. embeddings = pooled / max(‖pooled‖₂, ε) per row
             global::Attention.Kernels.GraphOps.L2Normalize(v_pooled, batch, 64, 1E-12f, embeddings);
+            v_pooled.Dispose(); // last read: back to the pool
         }
 
         /// <summary>Fused self-attention of step 'attn.attention', reading q, k and v heads in place from the packed projection 'attn.qkv'.</summary>
