@@ -31,7 +31,7 @@ public sealed record CheckpointTensor(string Name, CheckpointDType DType, string
 }
 
 /// <summary>
-/// A set of named tensors a model's weights can be loaded from (<c>ModelWeights.LoadCheckpoint</c>): a safetensors
+/// A set of named tensors a model's weights can be loaded from (<see cref="CheckpointLoading.LoadCheckpoint"/>): a safetensors
 /// file (<see cref="SafeTensorsFile"/>), an ONNX model's initializers (Attention.Kernels.Onnx), or any other source.
 /// </summary>
 public interface ICheckpoint
