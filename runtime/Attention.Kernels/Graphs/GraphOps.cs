@@ -17,24 +17,46 @@ public static class GraphOps
 {
     /// <summary>y = activation(x·Wᵀ + bias) + residual; W is [outFeatures, inFeatures] (PyTorch layout). Bias and residual are optional.</summary>
     public static void Linear(Tensor<float> x, int rows, int inFeatures, GraphWeight weight, GraphWeight bias, int outFeatures,
-        Tensor<float> y, Activation activation = Activation.None, Tensor<float>? residual = null) =>
+        Tensor<float> y, Activation activation = Activation.None, Tensor<float>? residual = null)
+    {
+        long start = OpTimer.Start();
         On(x, y, residual).GraphOpKernels.Linear(x, rows, inFeatures, weight, bias, outFeatures, y, activation, residual);
+        if (Timer is not null) // the label is built only when timing
+            OpTimer.Stop($"Linear {inFeatures}→{outFeatures}{(activation == Activation.None ? "" : " +" + activation)}{(residual is null ? "" : " +residual")}", start);
+    }
 
     /// <summary>y = a + b over <paramref name="count"/> floats (a residual node that was not fused into a GEMM).</summary>
-    public static void Add(Tensor<float> a, Tensor<float> b, long count, Tensor<float> y) =>
+    public static void Add(Tensor<float> a, Tensor<float> b, long count, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
         On(a, b, y).GraphOpKernels.Map(a, b, count, Activation.None, y);
+        OpTimer.Stop("Add", start);
+    }
 
     /// <summary>y = activation(x) over <paramref name="count"/> floats (GELU is the exact, erf-based one).</summary>
-    public static void Activate(Tensor<float> x, long count, Activation activation, Tensor<float> y) =>
+    public static void Activate(Tensor<float> x, long count, Activation activation, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
         On(x, y).GraphOpKernels.Map(x, null, count, activation, y);
+        if (Timer is not null)
+            OpTimer.Stop(activation.ToString(), start);
+    }
 
     /// <summary>LayerNorm over the last axis (biased variance): y = (x − mean)/√(var + ε)·γ + β.</summary>
-    public static void LayerNorm(Tensor<float> x, int rows, int features, GraphWeight gamma, GraphWeight beta, float epsilon, Tensor<float> y) =>
+    public static void LayerNorm(Tensor<float> x, int rows, int features, GraphWeight gamma, GraphWeight beta, float epsilon, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
         On(x, y).GraphOpKernels.Norm(x, rows, features, gamma, beta, epsilon, centered: true, y);
+        OpTimer.Stop("LayerNorm", start);
+    }
 
     /// <summary>RMSNorm over the last axis: y = x/√(mean(x²) + ε)·γ.</summary>
-    public static void RmsNorm(Tensor<float> x, int rows, int features, GraphWeight gamma, float epsilon, Tensor<float> y) =>
+    public static void RmsNorm(Tensor<float> x, int rows, int features, GraphWeight gamma, float epsilon, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
         On(x, y).GraphOpKernels.Norm(x, rows, features, gamma, GraphWeight.None, epsilon, centered: false, y);
+        OpTimer.Stop("RmsNorm", start);
+    }
 
     /// <summary>
     /// Attention pooling, y[b] = Σ_t softmax_t(score(x[b, t]))·x[b, t] with score = u·x (hidden 0) or u·tanh(W x + b);
@@ -118,7 +140,9 @@ public static class GraphOps
         var device = On(packed, output);
         TensorShape.ExpectDevice(keyLengths, nameof(keyLengths), device);
         // q, k and v are the same tensor, read in place; the lengths were validated when they were made (PaddingLengths).
+        long start = OpTimer.Start();
         device.RunAttention<TKernel, float>(new AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length) { KeyLengths = keyLengths });
+        OpTimer.Stop("Attention (key padding)", start);
     }
 
     /// <summary>
@@ -143,7 +167,9 @@ public static class GraphOps
                 throw new ArgumentException("Token-type ids given to an embedding without a token-type table.", nameof(typeIds));
             GraphMath.ValidateIds(typeIds.ToArray(), typeCount, nameof(typeIds));
         }
+        long start = OpTimer.Start();
         device.GraphOpKernels.Embedding(ids, typeIds, batch, length, features, tokens, positions, types, epsilon > 0, gamma, beta, epsilon, y);
+        OpTimer.Stop("Embedding", start);
     }
 
     /// <summary>y[b] = mean of x[b, t] over t &lt; lengths[b] (from <see cref="PaddingLengths"/>; all t when null); zeros for an empty row.</summary>
@@ -152,12 +178,25 @@ public static class GraphOps
         var device = On(x, y);
         if (lengths is not null)
             TensorShape.ExpectDevice(lengths, nameof(lengths), device);
+        long start = OpTimer.Start();
         device.GraphOpKernels.MeanPooling(x, batch, length, features, lengths, y);
+        OpTimer.Stop("MeanPooling", start);
     }
 
     /// <summary>y = x / max(‖x‖₂, ε) for each of <paramref name="rows"/> rows (PyTorch's <c>F.normalize</c>).</summary>
-    public static void L2Normalize(Tensor<float> x, int rows, int features, float epsilon, Tensor<float> y) =>
+    public static void L2Normalize(Tensor<float> x, int rows, int features, float epsilon, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
         On(x, y).GraphOpKernels.L2Normalize(x, rows, features, epsilon, y);
+        OpTimer.Stop("L2Normalize", start);
+    }
+
+    /// <summary>
+    /// Per-op wall time, for benchmarks: while set, the ops above add their time under a label (the op and its widths) to it.
+    /// Meaningful on the CPU backend (synchronous); off the CPU it times the launches, not the kernels. One process-wide
+    /// recorder: set it around single-threaded measurements only.
+    /// </summary>
+    public static GraphOpTimer? Timer { get; set; }
 
     /// <summary>The device of the first tensor; throws unless the others (non-null) live there too.</summary>
     private static Device On(Tensor<float> first, Tensor<float>? second = null, Tensor<float>? third = null)
@@ -168,5 +207,48 @@ public static class GraphOps
         if (third is not null)
             TensorShape.ExpectDevice(third, nameof(third), device);
         return device;
+    }
+}
+
+/// <summary>Wall time of graph ops by label (see <see cref="GraphOps.Timer"/>).</summary>
+public sealed class GraphOpTimer
+{
+    private readonly Dictionary<string, (long Ticks, long Calls)> _totals = new(StringComparer.Ordinal);
+
+    /// <summary>Each label's total seconds and call count since the last <see cref="Clear"/>, largest first.</summary>
+    public IReadOnlyList<(string Label, double Seconds, long Calls)> Totals =>
+        [.. _totals.Select(t => (t.Key, t.Value.Ticks / (double)System.Diagnostics.Stopwatch.Frequency, t.Value.Calls)).OrderByDescending(t => t.Item2)];
+
+    /// <summary>Sampled after every op when set (e.g. a memory pool's bytes in use); the largest sample is <see cref="ProbeMax"/>.</summary>
+    public Func<long>? Probe { get; set; }
+
+    /// <summary>The largest <see cref="Probe"/> sample since the last <see cref="Clear"/> (long.MinValue before any).</summary>
+    public long ProbeMax { get; private set; } = long.MinValue;
+
+    /// <summary>Forgets everything recorded.</summary>
+    public void Clear()
+    {
+        _totals.Clear();
+        ProbeMax = long.MinValue;
+    }
+
+    internal void Add(string label, long ticks)
+    {
+        var (total, calls) = _totals.GetValueOrDefault(label);
+        _totals[label] = (total + ticks, calls + 1);
+        if (Probe is { } probe)
+            ProbeMax = Math.Max(ProbeMax, probe());
+    }
+}
+
+/// <summary>The timestamps around an op when <see cref="GraphOps.Timer"/> is set (nothing otherwise).</summary>
+internal static class OpTimer
+{
+    public static long Start() => GraphOps.Timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+
+    public static void Stop(string label, long start)
+    {
+        if (GraphOps.Timer is { } timer)
+            timer.Add(label, System.Diagnostics.Stopwatch.GetTimestamp() - start);
     }
 }
