@@ -4,18 +4,32 @@ using Xunit.Abstractions;
 
 namespace Attention.Kernels.MiniLm.Tests;
 
-/// <summary>One ONNX Runtime session for the whole class: creating it reads and optimizes the 91 MB model (seconds).</summary>
+/// <summary>
+/// One ONNX Runtime session and one parsed checkpoint for every test of the project: each reads the 91 MB model (about a
+/// second each).
+/// </summary>
 public sealed class OnnxPeerFixture : IDisposable
 {
     public MiniLmOnnx Onnx { get; } = new(intraOpThreads: 2);
 
     public MiniLmTokenizer Tokenizer { get; } = new();
 
+    /// <summary>The package's model as a checkpoint in PyTorch names (parsed once: about a second).</summary>
+    public Lazy<CheckpointView> Checkpoint { get; } = new(MiniLmCheckpoint.Load);
+
     public void Dispose() => Onnx.Dispose();
 }
 
+/// <summary>The tests that share <see cref="OnnxPeerFixture"/>.</summary>
+[CollectionDefinition(Name)]
+public sealed class MiniLmCollection : ICollectionFixture<OnnxPeerFixture>
+{
+    public const string Name = "MiniLM";
+}
+
 /// <summary>The peer itself: the package's model through ONNX Runtime reproduces what sentence-transformers publishes.</summary>
-public sealed class OnnxPeerTests(OnnxPeerFixture peer, ITestOutputHelper log) : IClassFixture<OnnxPeerFixture>
+[Collection(MiniLmCollection.Name)]
+public sealed class OnnxPeerTests(OnnxPeerFixture peer, ITestOutputHelper log)
 {
     /// <summary>The example of the sentence-transformers documentation (sbert.net, "Usage") and its printed similarities.</summary>
     public static readonly string[] DocumentationSentences = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."];

@@ -8,6 +8,8 @@ public static class CheckpointLoading
     /// stacked as the map says). First checks everything and throws one <see cref="CheckpointMismatchException"/> listing every
     /// problem, having loaded nothing: a model weight with no source (unless <paramref name="requireAll"/> is false), a mapped
     /// tensor the checkpoint lacks, a checkpoint tensor neither mapped nor ignored, a shape that differs from the weight's.
+    /// Data a file only shows to be corrupt when it is read (an exception from <see cref="ICheckpoint.ReadSingle"/>) stops
+    /// the load there: the weights before it are loaded, that one and the rest are not.
     /// </summary>
     /// <param name="weights">The model's weights (e.g. <c>model.ForwardWeights</c>).</param>
     /// <param name="checkpoint">Where the values come from.</param>
@@ -93,14 +95,11 @@ public static class CheckpointLoading
         if (missing.Count + unmapped.Count + misshaped.Count + other.Count > 0)
             throw new CheckpointMismatchException(missing, unmapped, misshaped, other);
 
+        // Each weight goes through a buffer of its own, so a read that fails on corrupt data (found only when the data is
+        // read) leaves that weight unloaded rather than half written and counted as loaded.
         foreach (var (spec, entry) in plan)
         {
-            if (entry.Sources is [{ Transposed: false } only])
-            {
-                checkpoint.ReadSingle(only.Tensor, weights[spec.Node, spec.Name]); // straight into the weight's storage
-                continue;
-            }
-            var values = new float[spec.Length];
+            var values = GC.AllocateUninitializedArray<float>(checked((int)spec.Length));
             int offset = 0;
             foreach (var source in entry.Sources)
                 offset += Read(checkpoint, source, values.AsSpan(offset));

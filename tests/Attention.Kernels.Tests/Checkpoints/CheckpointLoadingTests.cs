@@ -215,6 +215,34 @@ public sealed class CheckpointLoadingTests
         Assert.Equal(["qkv.weight", "qkv.bias", "proj.weight"], weights.Unloaded);
     }
 
+    /// <summary>A checkpoint whose data for one tensor turns out corrupt only when read (as a short ONNX raw_data does).</summary>
+    private sealed class CorruptOnRead(ICheckpoint inner, string corrupt) : ICheckpoint
+    {
+        public IReadOnlyList<CheckpointTensor> Tensors => inner.Tensors;
+
+        public CheckpointTensor? Find(string name) => inner.Find(name);
+
+        public void ReadSingle(string name, Span<float> destination)
+        {
+            inner.ReadSingle(name, destination);
+            if (name == corrupt)
+                throw new InvalidDataException($"'{name}' is corrupt");
+        }
+    }
+
+    [Fact]
+    public void Data_corrupt_on_read_leaves_that_weight_unloaded()
+    {
+        var random = new Random(11);
+        var sizes = RandomSizes(random);
+        using var temp = new TempFile(Checkpoint(sizes, random).Build());
+        using var file = SafeTensorsFile.Open(temp.Path);
+        using var weights = new ModelWeights(sizes.Layout);
+        var error = Assert.Throws<InvalidDataException>(() => weights.LoadCheckpoint(new CorruptOnRead(file, "out.weight_t"), Map()));
+        Assert.Contains("out.weight_t", error.Message);
+        Assert.Equal(["proj.weight", "norm.gamma"], weights.Unloaded); // qkv before it loaded; proj not half written and counted
+    }
+
     [Fact]
     public void A_weight_mapped_twice_is_refused_when_mapped()
     {
