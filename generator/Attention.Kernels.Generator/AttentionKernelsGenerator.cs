@@ -116,13 +116,8 @@ public sealed class AttentionKernelsGenerator : IIncrementalGenerator
             spc.AddSource(SourceEmitter.ModelHintName(group[0].TypeKey), SourceEmitter.EmitModels(group)));
     }
 
-    /// <summary>The node attributes that only mean something inside an [AttentionModel] class.</summary>
-    private static readonly string[] GraphNodeAttributes =
-    [
-        "Linear", "Residual", "LayerNorm", "RmsNorm", "Gelu", "Relu", "MultiHeadAttention", "AttentionPooling",
-        "HierarchicalAttention", "SqueezeExcitation", "PositionalWeighting", "LayerwiseAdaptive",
-        "ScaledDotProductAttention", // only when named: unnamed, it is a single kernel
-    ];
+    /// <summary>The node attributes that only mean something inside an [AttentionModel] class (attention only when named: unnamed, it is a single kernel).</summary>
+    private static readonly string[] GraphNodeAttributes = Nodes.NodeKinds.AttributeNames.ToArray();
 
     /// <summary>Diagnostics travel through the pipeline as data and become Roslyn diagnostics only here.</summary>
     private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)

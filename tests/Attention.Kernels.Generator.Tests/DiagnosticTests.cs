@@ -88,6 +88,48 @@ public sealed class DiagnosticTests
         Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 8",
             $"public static partial void Attend(Tensor<{element}> q, Tensor<{element}> k, Tensor<{element}> v, Tensor<{element}> output, Tensor<float> logSumExp);"), true));
 
+    [Theory]
+    [InlineData("Tensor<float> output, Tensor<int> keyLengths")]
+    [InlineData("Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths")]
+    public void Key_lengths_after_output_or_log_sum_exp_are_accepted(string tail) =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 8",
+            $"public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, {tail});"), true));
+
+    [Fact]
+    public void AK0004_key_lengths_must_be_int_tensors()
+    {
+        var diagnostic = AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> keyLengths);"),
+            "AK0004", "Tensor<float> keyLengths");
+        Assert.Contains("Tensor<int>", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void AK0005_optional_parameters_out_of_order_say_the_order()
+    {
+        var diagnostic = AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> keyLengths, Tensor<float> logSumExp);"),
+            "AK0005", "Tensor<int> keyLengths");
+        string message = diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("(q, k, v, output, logSumExp, keyLengths), not (q, k, v, output, keyLengths, logSumExp)", message);
+    }
+
+    [Fact]
+    public void AK0005_unknown_optional_parameter_name()
+    {
+        var diagnostic = AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> lengths);"),
+            "AK0005", "Tensor<int> lengths");
+        Assert.Contains("logSumExp, keyLengths", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void AK0003_too_many_parameters_names_the_optional_ones() =>
+        Assert.Contains("keyLengths", AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<int> extra);"),
+            "AK0003", "(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<int> extra)")
+            .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
     [Fact]
     public void AK0005_wrong_parameter_name() =>
         AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> q, Tensor<float> v, Tensor<float> k, Tensor<float> output);"),

@@ -105,11 +105,11 @@ public sealed class GraphDiagnosticTests
         """), "AK0107", "Layout = TensorLayout.BHTD");
 
     [Fact]
-    public void AK0107_mods_are_not_ignored_on_graph_attention_nodes() =>
+    public void AK0021_mods_of_graph_attention_nodes_are_checked_like_kernels() =>
         AssertHas(Model("""
             [Linear("qkv", From = "x", OutFeatures = 192)]
             [ScaledDotProductAttention("y", From = "qkv", HeadDim = 16, Heads = 4, MaskMod = "Same")]
-        """), "AK0107", "MaskMod = \"Same\"");
+        """), "AK0021", "MaskMod = \"Same\"");
 
     [Fact]
     public void AK0108_residual_that_cannot_fuse_is_reported_as_info()
@@ -219,4 +219,66 @@ public sealed class GraphDiagnosticTests
         Assert.Contains("'up' + 'act' fused: Gelu is applied in the GEMM epilogue.", source);
         Assert.Contains("heads read in place from the packed projection", source);
     }
+
+    [Fact]
+    public void AK0112_float_value_named_as_padding() =>
+        AssertHas(Model("""
+            [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, KeyPadding = "x")]
+        """), "AK0112", "KeyPadding = \"x\"");
+
+    [Fact]
+    public void AK0112_int_parameter_read_as_floats() =>
+        AssertHas(Model("""
+            [Linear("h", From = "x", OutFeatures = 64)]
+            [Residual("y", From = "h", Skip = "mask")]
+            [MeanPooling("pooled", From = "x", Padding = "mask")]
+        """, "[Features(64)] Tensor<float> x, Tensor<int> mask, Tensor<float> y, Tensor<float> pooled"), "AK0112", "Skip = \"mask\"");
+
+    [Fact]
+    public void AK0113_int_parameter_in_two_roles() =>
+        AssertHas(Model("""
+            [Embedding("h", From = "ids", Vocabulary = 100, Features = 64)]
+            [MeanPooling("y", From = "h", Padding = "ids")]
+        """, "Tensor<int> ids, Tensor<float> y"), "AK0113", "Padding = \"ids\"");
+
+    [Fact]
+    public void AK0114_token_type_ids_without_a_table() =>
+        AssertHas(Model("""
+            [Embedding("y", From = "ids", Vocabulary = 100, Features = 64, TokenTypeIds = "types")]
+        """, "Tensor<int> ids, Tensor<int> types, Tensor<float> y"), "AK0114", "TokenTypeIds = \"types\"");
+
+    [Fact]
+    public void An_encoder_from_token_ids_to_embeddings_is_valid() =>
+        Assert.DoesNotContain(GeneratorHarness.GeneratorDiagnostics(Model("""
+            [Embedding("h", From = "ids", Vocabulary = 100, Features = 64, Positions = 16, TokenTypes = 2, TokenTypeIds = "types", Epsilon = 1e-12)]
+            [MultiHeadAttention("attn", From = "h", HeadDim = 16, Heads = 4, KeyPadding = "mask")]
+            [MeanPooling("pooled", From = "attn", Padding = "mask")]
+            [L2Normalize("y", From = "pooled")]
+        """, "Tensor<int> ids, Tensor<int> types, Tensor<int> mask, Tensor<float> y")), d => d.Severity >= DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void Embedding_sizes_must_be_positive() =>
+        AssertHas(Model("""
+            [Embedding("y", From = "ids", Vocabulary = 0, Features = 64)]
+        """, "Tensor<int> ids, Tensor<float> y"), "AK0008", "Vocabulary = 0");
+
+    [Fact]
+    public void AK0021_graph_attention_modifier_not_found() =>
+        AssertHas(Model("""
+            [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, ScoreMod = "Missing")]
+        """), "AK0021", "ScoreMod = \"Missing\"");
+
+    [Fact]
+    public void AK0022_graph_attention_modifier_with_the_wrong_signature() =>
+        AssertHas("""
+            using Attention.Kernels;
+            [AttentionModel]
+            public partial class M
+            {
+                private static bool Near(int batch, int query, int key) => true;
+
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, MaskMod = nameof(Near))]
+                public partial void Forward([Features(64)] Tensor<float> x, Tensor<float> y);
+            }
+            """, "AK0022", "MaskMod = nameof(Near)");
 }

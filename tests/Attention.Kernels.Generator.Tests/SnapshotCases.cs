@@ -48,6 +48,18 @@ public static class SnapshotCases
             }
             """,
 
+        ["KeyPaddingCausalWithLse"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class PaddedKernels
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2, Mask = AttentionMask.Causal)]
+                public static partial void Padded(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths);
+            }
+            """,
+
         ["SlidingWindowBhtdWithLse"] = """
             using Attention.Kernels;
 
@@ -134,6 +146,40 @@ public static class SnapshotCases
                 [Linear("down", From = "act", OutFeatures = 512)]
                 [Residual("y", From = "down", Skip = "norm")]
                 public partial void Forward([Features(512)] Tensor<float> x, Tensor<float> y);
+            }
+            """,
+
+        ["SentenceEncoderModel"] = """
+            using Attention.Kernels;
+
+            namespace Demo.Models;
+
+            [AttentionModel]
+            public partial class SentenceEncoder
+            {
+                [Embedding("emb", From = "inputIds", Vocabulary = 1000, Features = 64, Positions = 128, TokenTypes = 2, TokenTypeIds = "tokenTypeIds", Epsilon = 1e-12)]
+                [MultiHeadAttention("attn", From = "emb", HeadDim = 16, Heads = 4, KeyPadding = "attentionMask")]
+                [Residual("res", From = "attn", Skip = "emb")]
+                [LayerNorm("hidden", From = "res", Epsilon = 1e-12)]
+                [MeanPooling("pooled", From = "hidden", Padding = "attentionMask")]
+                [L2Normalize("embeddings", From = "pooled")]
+                public partial void Forward(Tensor<int> inputIds, Tensor<int> tokenTypeIds, Tensor<int> attentionMask, Tensor<float> hidden, Tensor<float> embeddings);
+            }
+            """,
+
+        ["GraphAttentionModsModel"] = """
+            using Attention.Kernels;
+
+            namespace Demo.Models;
+
+            [AttentionModel]
+            public partial class Modded
+            {
+                [MultiHeadAttention("attn", From = "x", HeadDim = 8, Heads = 2, KeyPadding = "lengths", ScoreMod = nameof(Alibi), MaskMod = nameof(Near))]
+                public partial void Forward([Features(16)] Tensor<float> x, Tensor<int> lengths, Tensor<float> attn);
+
+                private static float Alibi(float score, int batch, int head, int query, int key) => score - 0.25f * (head + 1) * (query - key);
+                private static bool Near(int batch, int head, int query, int key) => query - key <= 5;
             }
             """,
 

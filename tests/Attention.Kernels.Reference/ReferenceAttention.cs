@@ -18,6 +18,9 @@ public sealed record AttentionProblem(
     /// <summary>The mask modifier, ANDed with <see cref="Mask"/>; null for none.</summary>
     public MaskModFunction? MaskMod { get; init; }
 
+    /// <summary>Key padding: the real keys of each batch entry (key j of entry b is visible only if j &lt; KeyLengths[b]); null for none.</summary>
+    public int[]? KeyLengths { get; init; }
+
     public int[] QueryShape => Layout == TensorLayout.BTHD ? [Batch, QueryLength, Heads, HeadDim] : [Batch, Heads, QueryLength, HeadDim];
     public int[] KeyShape => Layout == TensorLayout.BTHD ? [Batch, KeyLength, KvHeads, HeadDim] : [Batch, KvHeads, KeyLength, HeadDim];
     public int QueryElements => Batch * QueryLength * Heads * HeadDim;
@@ -30,7 +33,8 @@ public sealed record AttentionProblem(
 
     public override string ToString() =>
         $"B={Batch} Tq={QueryLength} Tk={KeyLength} H={Heads} KvH={KvHeads} D={HeadDim} {Mask}{(Window > 0 ? $"({Window})" : "")} {Layout} scale={Scale:G4}" +
-        (ScoreMod is null ? "" : " +scoreMod") + (MaskMod is null ? "" : " +maskMod");
+        (ScoreMod is null ? "" : " +scoreMod") + (MaskMod is null ? "" : " +maskMod") +
+        (KeyLengths is null ? "" : " keyLengths=[" + string.Join(",", KeyLengths) + "]");
 }
 
 /// <summary>Scaled dot-product attention in fp64, the textbook way: scores, softmax, weighted sum.</summary>
@@ -53,9 +57,12 @@ public static class ReferenceAttention
         };
     }
 
-    /// <summary>Key <paramref name="j"/> is visible to query <paramref name="i"/> of (<paramref name="b"/>, <paramref name="h"/>): the mask AND the mask modifier.</summary>
+    /// <summary>
+    /// Key <paramref name="j"/> is visible to query <paramref name="i"/> of (<paramref name="b"/>, <paramref name="h"/>): the
+    /// mask (aligned on the full Tk) AND the mask modifier AND the key padding.
+    /// </summary>
     public static bool Visible(AttentionProblem p, int b, int h, int i, int j) =>
-        Visible(p, i, j) && (p.MaskMod is null || p.MaskMod(b, h, i, j));
+        Visible(p, i, j) && (p.MaskMod is null || p.MaskMod(b, h, i, j)) && (p.KeyLengths is null || j < p.KeyLengths[b]);
 
     /// <summary>
     /// The attention weights of (<paramref name="b"/>, <paramref name="h"/>) as a row-major [Tq, Tk] array: the softmax of

@@ -221,4 +221,75 @@ public static class ReferenceOps
         }
         return y;
     }
+
+    /// <summary>
+    /// Token embedding: y[b, t] = tokens[ids[b, t]] + positions[t] + types[typeIds[b, t] or 0], then LayerNorm (biased
+    /// variance) with γ, β, ε when <paramref name="epsilon"/> &gt; 0; all in double.
+    /// </summary>
+    public static double[] Embedding(int[] ids, int[]? typeIds, int batch, int length, int features, float[] tokens, float[]? positions,
+        float[]? types, float[]? gamma, float[]? beta, double epsilon)
+    {
+        int rows = batch * length;
+        var y = new double[rows * features];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int f = 0; f < features; f++)
+            {
+                double v = tokens[ids[r] * features + f];
+                if (positions is not null)
+                    v += positions[r % length * features + f];
+                if (types is not null)
+                    v += types[(typeIds?[r] ?? 0) * features + f];
+                y[r * features + f] = v;
+            }
+            if (epsilon > 0)
+            {
+                double mean = 0, variance = 0;
+                for (int f = 0; f < features; f++)
+                    mean += y[r * features + f];
+                mean /= features;
+                for (int f = 0; f < features; f++)
+                    variance += (y[r * features + f] - mean) * (y[r * features + f] - mean);
+                variance /= features;
+                double scale = 1 / Math.Sqrt(variance + epsilon);
+                for (int f = 0; f < features; f++)
+                    y[r * features + f] = (y[r * features + f] - mean) * scale * (gamma?[f] ?? 1) + (beta?[f] ?? 0);
+            }
+        }
+        return y;
+    }
+
+    /// <summary>y[b] = Σ_{t &lt; n_b} x[b, t] / n_b with n_b = lengths[b] (or length); zeros when n_b = 0.</summary>
+    public static double[] MeanPooling(float[] x, int batch, int length, int features, int[]? lengths)
+    {
+        var y = new double[batch * features];
+        for (int b = 0; b < batch; b++)
+        {
+            int n = lengths?[b] ?? length;
+            for (int f = 0; f < features; f++)
+            {
+                double sum = 0;
+                for (int t = 0; t < n; t++)
+                    sum += x[(b * length + t) * features + f];
+                y[b * features + f] = n == 0 ? 0 : sum / n;
+            }
+        }
+        return y;
+    }
+
+    /// <summary>y = x / max(‖x‖₂, ε) per row.</summary>
+    public static double[] L2Normalize(float[] x, int rows, int features, double epsilon)
+    {
+        var y = new double[rows * features];
+        for (int r = 0; r < rows; r++)
+        {
+            double squares = 0;
+            for (int f = 0; f < features; f++)
+                squares += (double)x[r * features + f] * x[r * features + f];
+            double scale = 1 / Math.Max(Math.Sqrt(squares), epsilon);
+            for (int f = 0; f < features; f++)
+                y[r * features + f] = x[r * features + f] * scale;
+        }
+        return y;
+    }
 }

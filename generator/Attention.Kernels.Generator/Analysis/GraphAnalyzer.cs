@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using Attention.Kernels.Generator.Diagnostics;
 using Attention.Kernels.Generator.Model;
+using Attention.Kernels.Generator.Nodes;
 using Attention.Kernels.Generator.Parsing;
 
 namespace Attention.Kernels.Generator.Analysis;
@@ -14,19 +15,19 @@ namespace Attention.Kernels.Generator.Analysis;
 /// </summary>
 internal static class GraphAnalyzer
 {
-    private const int ActivationNone = 0, ActivationRelu = 1, ActivationGelu = 2;
+    public const int ActivationNone = 0, ActivationRelu = 1, ActivationGelu = 2;
 
     /// <summary>The largest feature count (and hidden size, output width, positional length) a graph takes: 2^20.</summary>
     public const int MaxFeatures = 1 << 20;
 
     /// <summary>A node after name resolution: what it reads, with the location to blame for each input.</summary>
-    private sealed class Node(ParsedNode parsed, int order)
+    internal sealed class Node(ParsedNode parsed, int order)
     {
         public ParsedNode Parsed { get; } = parsed;
         public int Order { get; } = order;
         public string Name => Parsed.Name;
         public string Kind => Parsed.Kind;
-        public List<(string Value, LocationInfo? Location)> Inputs { get; } = [];
+        public List<(string Value, LocationInfo? Location, string Role)> Inputs { get; } = [];
         public GraphValue? Output { get; set; }
 
         public NodeArgument? Argument(string name) => Parsed.Arguments.FirstOrDefault(a => a.Name == name);
@@ -126,7 +127,7 @@ internal static class GraphAnalyzer
                 continue; // an output
             if (parameter.Kind == ParameterKind.IntTensor)
             {
-                values[parameter.Name] = new GraphValue(parameter.Name, 0, false, IsOffsets: true);
+                values[parameter.Name] = new GraphValue(parameter.Name, 0, false, IntRole.Unassigned); // its readers give it a role below
             }
             else if (parameter.Features <= 0)
             {
@@ -141,7 +142,7 @@ internal static class GraphAnalyzer
             }
             else
             {
-                values[parameter.Name] = new GraphValue(parameter.Name, parameter.Features, false, false);
+                values[parameter.Name] = new GraphValue(parameter.Name, parameter.Features, false, IntRole.None);
             }
             inputs.Add(values[parameter.Name]);
         }
@@ -149,15 +150,18 @@ internal static class GraphAnalyzer
         // 2. What each node reads.
         foreach (var node in nodes)
         {
-            foreach (string role in InputRoles(node.Kind))
+            if (!NodeKinds.All.TryGetValue(node.Kind, out var kind))
+                continue; // reported by the shape rule below
+            foreach (string role in kind.InputRoles.Concat(kind.OptionalRoles))
             {
                 var argument = node.Argument(role);
                 if (string.IsNullOrWhiteSpace(argument?.Text))
                 {
-                    Report(DiagnosticDescriptors.UnsupportedCombination, node.Parsed.Location, $"Node '{node.Name}' needs {role} = \"value name\"");
+                    if (!kind.OptionalRoles.Contains(role))
+                        Report(DiagnosticDescriptors.UnsupportedCombination, node.Parsed.Location, $"Node '{node.Name}' needs {role} = \"value name\"");
                     continue;
                 }
-                var names = node.Kind == "LayerwiseAdaptive" && role == "From"
+                var names = kind.ListInput && role == "From"
                     ? argument!.Text!.Split(',').Select(n => n.Trim()).Where(n => n.Length > 0)
                     : [argument!.Text!.Trim()];
                 foreach (string name in names)
@@ -165,9 +169,25 @@ internal static class GraphAnalyzer
                     if (!byName.ContainsKey(name) && !parameters.ContainsKey(name))
                         Report(DiagnosticDescriptors.UnknownValue, argument.Location, name, method.Name);
                     else
-                        node.Inputs.Add((name, argument.Location));
+                        node.Inputs.Add((name, argument.Location, role));
                 }
             }
+        }
+
+        // An int parameter holds what the nodes reading it say (offsets, ids or padding): one role per parameter.
+        foreach (var parameter in parsed.Parameters.Where(p => p.Kind == ParameterKind.IntTensor && values.ContainsKey(p.Name)))
+        {
+            var uses = nodes.SelectMany(n => n.Inputs.Where(i => i.Value == parameter.Name)
+                    .Select(i => (Node: n, i.Role, i.Location, Int: NodeKinds.All[n.Kind].IntInput(i.Role))))
+                .Where(u => u.Int is not null).ToList();
+            if (uses.Count == 0)
+                continue; // read as floats (reported by the shape rule) or never read (AK0105)
+            var first = uses[0];
+            if (uses.FirstOrDefault(u => u.Int != first.Int) is { Node: not null } other)
+                Report(DiagnosticDescriptors.IntRoleConflict, other.Location, parameter.Name, ShapeContext.RoleText(first.Int!.Value), first.Node.Name,
+                    ShapeContext.RoleText(other.Int!.Value), other.Node.Name);
+            values[parameter.Name] = values[parameter.Name] with { Int = first.Int!.Value };
+            inputs[inputs.FindIndex(i => i.Name == parameter.Name)] = values[parameter.Name];
         }
 
         // 3. Order: dependencies first, source order otherwise. Whatever cannot be ordered is a cycle.
@@ -178,10 +198,10 @@ internal static class GraphAnalyzer
         // 4. Shapes, in order.
         foreach (var node in order)
         {
-            var inputValues = node.Inputs.Select(i => (Value: values.TryGetValue(i.Value, out var v) ? v : null, i.Location)).ToList();
+            var inputValues = node.Inputs.Select(i => (Value: values.TryGetValue(i.Value, out var v) ? v : null, i.Location, i.Role)).ToList();
             if (inputValues.Any(i => i.Value is null))
                 continue; // an input that failed earlier was reported there
-            node.Output = InferShape(node, inputValues!, diagnostics);
+            node.Output = InferShape(node, inputValues.Select(i => (i.Value!, i.Location, i.Role)).ToList(), diagnostics);
             if (node.Output is not null)
                 values[node.Name] = node.Output;
         }
@@ -213,7 +233,9 @@ internal static class GraphAnalyzer
             return Declaration(parsed, EmptyGraph, diagnostics, canEmit: true);
 
         // 6. Plan: expand, fuse, lay out weights.
-        var plan = new Planner(values, parameters.Keys, readers, diagnostics);
+        string declaringType = "global::" + string.Join(".", (parsed.Namespace is null ? Enumerable.Empty<string>() : [parsed.Namespace])
+            .Concat(parsed.ContainingTypes.Select(t => t.Name)));
+        var plan = new Planner(values, parameters.Keys, readers, diagnostics, declaringType);
         foreach (var node in order)
         {
             int before = plan.Weights.Count;
@@ -232,13 +254,6 @@ internal static class GraphAnalyzer
             plan.Weights.ToEquatableArray(), plan.Notes.ToEquatableArray());
         return Declaration(parsed, graph, diagnostics, canEmit: true);
     }
-
-    private static IEnumerable<string> InputRoles(string kind) => kind switch
-    {
-        "Residual" => ["From", "Skip"],
-        "HierarchicalAttention" => ["From", "Segments"],
-        _ => ["From"],
-    };
 
     private static List<Node> TopologicalOrder(List<Node> nodes, Dictionary<string, Node> byName, out List<Node> cyclic)
     {
@@ -262,131 +277,43 @@ internal static class GraphAnalyzer
     }
 
     /// <summary>The node's output shape from its inputs, or null after reporting why it does not fit.</summary>
-    private static GraphValue? InferShape(Node node, List<(GraphValue Value, LocationInfo? Location)> inputs, List<DiagnosticInfo> diagnostics)
+    private static GraphValue? InferShape(Node node, List<(GraphValue Value, LocationInfo? Location, string Role)> inputs, List<DiagnosticInfo> diagnostics)
     {
-        void Mismatch(LocationInfo? at, string message) => diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DimensionMismatch, at, message));
-        void Unsupported(LocationInfo? at, string message) => diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedCombination, at, message));
-        bool Positive(string name, int value)
+        if (!NodeKinds.All.TryGetValue(node.Kind, out var kind))
         {
-            if (value > MaxFeatures)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ValueTooLarge, node.Where(name), name, value, MaxFeatures));
-                return false;
-            }
-            if (value > 0)
-                return true;
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotPositive, node.Where(name), name, value));
-            return false;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedCombination, node.Parsed.Location, $"Node kind [{node.Kind}] is not supported in a graph"));
+            return null;
         }
-
         if (inputs.Count == 0)
             return null;
-        var (x, at) = inputs[0];
-        if (x.IsOffsets)
+        // Int tensors go only where the kind reads them, float values everywhere else (AK0112).
+        foreach (var (value, at, role) in inputs)
         {
-            Unsupported(at, $"'{x.Name}' holds segment offsets (Tensor<int>); node '{node.Name}' needs a Tensor<float> value");
-            return null;
-        }
-        bool sequenceOnly = node.Kind is not ("Linear" or "Residual" or "LayerNorm" or "RmsNorm" or "Gelu" or "Relu" or "LayerwiseAdaptive");
-        if (x.Pooled && sequenceOnly)
-        {
-            Unsupported(at, $"Node '{node.Name}' ({node.Kind}) needs a [B, T, F] sequence, but '{x.Name}' is pooled to [B, {x.Features}]");
-            return null;
-        }
-
-        switch (node.Kind)
-        {
-            case "Linear":
-                return Positive("OutFeatures", node.Int("OutFeatures")) ? new GraphValue(node.Name, node.Int("OutFeatures"), x.Pooled, false) : null;
-            case "Residual":
+            var wanted = kind.IntInput(role);
+            if ((wanted ?? IntRole.None) != value.Int)
             {
-                var (skip, skipAt) = inputs.Count > 1 ? inputs[1] : (x, at);
-                if (skip.IsOffsets || skip.Features != x.Features || skip.Pooled != x.Pooled)
-                {
-                    Mismatch(skipAt, $"Residual '{node.Name}' adds '{skip.Name}' ({Describe(skip)}) to '{x.Name}' ({Describe(x)}); both must have the same shape");
-                    return null;
-                }
-                return x with { Name = node.Name };
-            }
-            case "LayerNorm" or "RmsNorm" or "Gelu" or "Relu":
-                if (node.Kind is "LayerNorm" or "RmsNorm" && !(node.Number("Epsilon", 1e-5) > 0))
-                {
-                    Unsupported(node.Where("Epsilon"), $"Epsilon of '{node.Name}' must be positive");
-                    return null;
-                }
-                return x with { Name = node.Name };
-            case "ScaledDotProductAttention" or "MultiHeadAttention":
-            {
-                var arguments = node.Parsed.Arguments.Where(a => a.Number is not null).ToDictionary(a => a.Name, a => (a.Number!.Value, a.Location));
-                if (arguments.ContainsKey("Layout") || arguments.ContainsKey("Scale") && node.Kind == "MultiHeadAttention")
-                {
-                    Unsupported(node.Where("Layout"), $"In a graph, attention reads and writes [B, T, F] values; '{node.Name}' cannot set Layout");
-                    return null;
-                }
-                if (node.Parsed.Arguments.FirstOrDefault(a => a.Name is "ScoreMod" or "MaskMod" && a.Text is not null) is { } mod)
-                {
-                    // Modifiers are compiled into single-kernel declarations only (docs/kernels/mods.md); never ignored silently.
-                    Unsupported(mod.Location, $"{mod.Name} is not supported on graph attention nodes yet: declare the attention as a [ScaledDotProductAttention] kernel method to use it");
-                    return null;
-                }
-                int before = diagnostics.Count;
-                var settings = KernelAnalyzer.ValidateAttention(arguments, node.Parsed.Location, diagnostics, node.Kind);
-                if (diagnostics.Count > before)
-                    return null;
-                int packed = (settings.Heads + 2 * settings.KvHeads) * settings.HeadDim;
-                if (node.Kind == "ScaledDotProductAttention" && x.Features != packed)
-                {
-                    Mismatch(at, $"Attention '{node.Name}' reads packed [q | k | v] of (Heads + 2·KvHeads)·HeadDim = {packed} features, but '{x.Name}' has {x.Features}");
-                    return null;
-                }
-                return new GraphValue(node.Name, node.Kind == "MultiHeadAttention" ? x.Features : settings.Heads * settings.HeadDim, false, false);
-            }
-            case "AttentionPooling":
-                return node.Int("Hidden") is var hidden && (hidden == 0 || Positive("Hidden", hidden)) ? new GraphValue(node.Name, x.Features, true, false) : null;
-            case "HierarchicalAttention":
-                if (inputs.Count < 2 || !inputs[1].Value.IsOffsets)
-                {
-                    Unsupported(inputs.Count > 1 ? inputs[1].Location : node.Parsed.Location,
-                        $"Segments of '{node.Name}' must name a Tensor<int> parameter of offsets [B, S + 1]");
-                    return null;
-                }
-                return new GraphValue(node.Name, x.Features, true, false);
-            case "SqueezeExcitation":
-            {
-                int reduction = node.Int("Reduction", 4);
-                if (!Positive("Reduction", reduction))
-                    return null;
-                if (x.Features % reduction != 0)
-                {
-                    Mismatch(node.Where("Reduction"), $"Squeeze-excitation '{node.Name}': {x.Features} channels do not divide by Reduction = {reduction}");
-                    return null;
-                }
-                return x with { Name = node.Name };
-            }
-            case "PositionalWeighting":
-                return Positive("MaxLength", node.Int("MaxLength")) ? x with { Name = node.Name } : null;
-            case "LayerwiseAdaptive":
-                foreach (var (layer, layerAt) in inputs.Skip(1))
-                {
-                    if (layer.Features != x.Features || layer.Pooled != x.Pooled || layer.IsOffsets)
-                    {
-                        Mismatch(layerAt, $"Layer-wise mix '{node.Name}': '{layer.Name}' ({Describe(layer)}) differs from '{x.Name}' ({Describe(x)})");
-                        return null;
-                    }
-                }
-                return x with { Name = node.Name };
-            default:
-                Unsupported(node.Parsed.Location, $"Node kind [{node.Kind}] is not supported in a graph");
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongValueKind, at, role, node.Name,
+                    wanted is { } w ? $"a Tensor<int> parameter of {ShapeContext.RoleText(w)}" : "a Tensor<float> value", value.Name, ShapeContext.Describe(value)));
                 return null;
+            }
         }
+        var (x, xAt, _) = inputs[0];
+        if (x.Pooled && !kind.AcceptsPooled)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedCombination, xAt,
+                $"Node '{node.Name}' ({node.Kind}) needs a [B, T, F] sequence, but '{x.Name}' is pooled to [B, {x.Features}]"));
+            return null;
+        }
+        return kind.Shape(new ShapeContext(node, inputs.Select(i => (i.Value, i.Location)).ToList(), diagnostics));
     }
 
-    private static string Describe(GraphValue value) => value.IsOffsets ? "offsets" : value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
-
-    /// <summary>Builds the steps: expands MultiHeadAttention, fuses epilogues into Linear, lays out the weights.</summary>
-    private sealed class Planner(Dictionary<string, GraphValue> values, IEnumerable<string> parameterNames,
-        ILookup<string, Node> readers, List<DiagnosticInfo> diagnostics)
+    /// <summary>Builds the steps: each node kind plans its own (Nodes/), with the shared helpers here: weights, Linear and epilogue fusion.</summary>
+    internal sealed class Planner(Dictionary<string, GraphValue> values, IEnumerable<string> parameterNames,
+        ILookup<string, Node> readers, List<DiagnosticInfo> diagnostics, string declaringType)
     {
+        /// <summary>The model class as generated code names it (global::Namespace.Outer.Model), for calls to its methods.</summary>
+        public string DeclaringType { get; } = declaringType;
+
         private readonly HashSet<string> _parameters = new(parameterNames, StringComparer.Ordinal);
         private readonly Dictionary<string, LinearStep> _pendingLinear = new(StringComparer.Ordinal);
 
@@ -394,113 +321,18 @@ internal static class GraphAnalyzer
         public List<WeightDeclaration> Weights { get; } = [];
         public List<string> Notes { get; } = [];
 
-        public void Add(Node node)
-        {
-            string input = node.Inputs.Count > 0 ? node.Inputs[0].Value : "";
-            var x = values[input];
-            var output = values[node.Name];
-            switch (node.Kind)
-            {
-                case "Linear":
-                    AddLinear(node.Name, input, x.Features, output.Features, node.Int("Bias", 1) != 0, node.Int("Activation"), x.Pooled);
-                    break;
-                case "Residual":
-                    if (!TryFuse(node, input, node.Inputs[1].Value, fuse: (linear, other) => linear with { Output = node.Name, Residual = other },
-                            what: "the residual add happens in the GEMM epilogue"))
-                        Steps.Add(new AddStep(node.Name, input, node.Inputs[1].Value, output.Features, x.Pooled, $"{node.Name} = {input} + {node.Inputs[1].Value}"));
-                    break;
-                case "Gelu" or "Relu":
-                {
-                    int activation = node.Kind == "Gelu" ? ActivationGelu : ActivationRelu;
-                    if (!TryFuse(node, input, null, fuse: (linear, _) => linear.Activation == ActivationNone ? linear with { Output = node.Name, Activation = activation } : null,
-                            what: $"{node.Kind} is applied in the GEMM epilogue"))
-                        Steps.Add(new ActivationStep(node.Name, input, output.Features, activation, x.Pooled, $"{node.Name} = {node.Kind}({input})"));
-                    break;
-                }
-                case "LayerNorm" or "RmsNorm":
-                {
-                    bool rms = node.Kind == "RmsNorm";
-                    int first = Weight(node.Name, "gamma", [x.Features], "scale γ");
-                    if (!rms)
-                        Weight(node.Name, "beta", [x.Features], "shift β");
-                    Steps.Add(new NormStep(node.Name, input, x.Features, rms, node.Number("Epsilon", rms ? 1e-6 : 1e-5), x.Pooled,
-                        $"{node.Name} = {node.Kind}({input}) over {x.Features} features", first));
-                    break;
-                }
-                case "ScaledDotProductAttention":
-                    AddAttention(node, node.Name, input);
-                    break;
-                case "MultiHeadAttention":
-                {
-                    var settings = Settings(node);
-                    string qkv = node.Name + ".qkv", context = node.Name + ".attention";
-                    AddLinear(qkv, input, x.Features, (settings.Heads + 2 * settings.KvHeads) * settings.HeadDim, bias: true, ActivationNone, pooled: false);
-                    AddAttention(node, context, qkv);
-                    // The output projection writes the node's value; its weights are '{name}.out', as the attribute's docs say.
-                    AddLinear(node.Name, context, settings.Heads * settings.HeadDim, x.Features, bias: true, ActivationNone, pooled: false,
-                        weightNode: node.Name + ".out");
-                    Notes.Add($"'{node.Name}' expands to {qkv} (QKV projection) → {context} (fused attention) → {node.Name} (output projection, weights {node.Name}.out).");
-                    break;
-                }
-                case "AttentionPooling":
-                {
-                    int hidden = node.Int("Hidden");
-                    int first = PoolingWeights(node.Name, "", x.Features, hidden);
-                    Steps.Add(new PoolingStep(node.Name, input, x.Features, hidden,
-                        $"{node.Name} = Σ_t softmax_t(score(x_t))·x_t over {input}, one streaming pass", first));
-                    break;
-                }
-                case "HierarchicalAttention":
-                {
-                    int wordHidden = node.Int("WordHidden"), segmentHidden = node.Int("SegmentHidden");
-                    int first = PoolingWeights(node.Name, "word.", x.Features, wordHidden);
-                    PoolingWeights(node.Name, "segment.", x.Features, segmentHidden);
-                    Steps.Add(new HierarchicalStep(node.Name, input, node.Inputs[1].Value, x.Features, wordHidden, segmentHidden,
-                        $"{node.Name} = pool over segments of (pool within each segment of {input})", first));
-                    break;
-                }
-                case "SqueezeExcitation":
-                {
-                    int reduced = x.Features / node.Int("Reduction", 4);
-                    int first = Weight(node.Name, "w1", [reduced, x.Features], "squeeze FC");
-                    Weight(node.Name, "b1", [reduced], "squeeze bias");
-                    Weight(node.Name, "w2", [x.Features, reduced], "excite FC");
-                    Weight(node.Name, "b2", [x.Features], "excite bias");
-                    Steps.Add(new SqueezeStep(node.Name, input, x.Features, reduced,
-                        $"{node.Name} = {input}·sigmoid(FC(ReLU(FC(mean_t {input})))), two passes", first));
-                    break;
-                }
-                case "PositionalWeighting":
-                {
-                    int maxLength = node.Int("MaxLength");
-                    int first = Weight(node.Name, "p", [maxLength, x.Features], "per-position weights");
-                    Steps.Add(new PositionalStep(node.Name, input, x.Features, maxLength, $"{node.Name} = {input}·(1 + p[t])", first));
-                    break;
-                }
-                case "LayerwiseAdaptive":
-                {
-                    var layers = node.Inputs.Select(i => i.Value).ToEquatableArray();
-                    int first = Weight(node.Name, "logits", [layers.Count], "mixing logits");
-                    Weight(node.Name, "gamma", [1], "scale γ");
-                    Steps.Add(new MixStep(node.Name, layers, x.Features, x.Pooled,
-                        $"{node.Name} = γ·Σ softmax(logits)_l·{{{string.Join(", ", layers)}}}", first));
-                    break;
-                }
-            }
-        }
+        public void Add(Node node) => NodeKinds.All[node.Kind].Plan(node, this);
 
-        private static KernelAnalyzer.AttentionSettings Settings(Node node) =>
-            KernelAnalyzer.ValidateAttention(node.Parsed.Arguments.Where(a => a.Number is not null).ToDictionary(a => a.Name, a => (a.Number!.Value, a.Location)),
-                node.Parsed.Location, []);
+        /// <summary>The node's main input (the value its first role names).</summary>
+        public GraphValue Input(Node node) => values[node.Inputs[0].Value];
 
-        private void AddAttention(Node node, string output, string packed)
-        {
-            var s = Settings(node);
-            Steps.Add(new AttentionStep(output, packed, s.HeadDim, s.Heads, s.KvHeads, s.Mask, s.Window, s.Scale,
-                $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask, heads read in place from the packed projection"));
-        }
+        /// <summary>The node's output, as its shape rule inferred it.</summary>
+        public GraphValue Output(Node node) => values[node.Name];
 
-        private void AddLinear(string name, string input, int inFeatures, int outFeatures, bool bias, int activation, bool pooled,
+        /// <summary>A value by name.</summary>
+        public GraphValue Value(string name) => values[name];
+
+        public void AddLinear(string name, string input, int inFeatures, int outFeatures, bool bias, int activation, bool pooled,
             string? weightNode = null)
         {
             int first = Weight(weightNode ?? name, "weight", [outFeatures, inFeatures], "W, [out, in]");
@@ -517,7 +349,7 @@ internal static class GraphAnalyzer
         /// Folds this node into the Linear that produced <paramref name="input"/> if that Linear is read by this node only
         /// and is not a graph output; otherwise reports AK0108 saying why.
         /// </summary>
-        private bool TryFuse(Node node, string input, string? other, Func<LinearStep, string?, LinearStep?> fuse, string what)
+        public bool TryFuse(Node node, string input, string? other, Func<LinearStep, string?, LinearStep?> fuse, string what)
         {
             // For a residual, either operand may be the Linear.
             var operands = other is null
@@ -547,17 +379,7 @@ internal static class GraphAnalyzer
             return false;
         }
 
-        private int PoolingWeights(string node, string prefix, int features, int hidden)
-        {
-            if (hidden == 0)
-                return Weight(node, prefix + "u", [features], "scoring vector");
-            int first = Weight(node, prefix + "w", [hidden, features], "scoring layer W");
-            Weight(node, prefix + "b", [hidden], "scoring layer b");
-            Weight(node, prefix + "u", [hidden], "scoring vector");
-            return first;
-        }
-
-        private int Weight(string node, string name, int[] shape, string description)
+        public int Weight(string node, string name, int[] shape, string description)
         {
             Weights.Add(new WeightDeclaration(node, name, shape.ToEquatableArray(), description));
             return Weights.Count - 1;

@@ -18,8 +18,17 @@ internal static class KernelAnalyzer
     public const int MaxHeadDim = 256;
     public const int MaxHeads = 4096;
 
-    /// <summary>The parameters of an attention kernel, in order; the last one is optional.</summary>
-    public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp"];
+    /// <summary>The parameters of an attention kernel, in order: the first four are required, the rest (<see cref="OptionalParameters"/>) optional.</summary>
+    public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp", "keyLengths"];
+
+    /// <summary>Parameters required before the optional ones: q, k, v, output.</summary>
+    public const int RequiredParameters = 4;
+
+    /// <summary>
+    /// The optional parameters after output, each bound by its name and type, in this order when several are declared:
+    /// the log-sum-exp output (Tensor&lt;float&gt; [B, H, Tq]) and the key padding (Tensor&lt;int&gt; [B], docs/kernels/masks.md).
+    /// </summary>
+    public static readonly string[] OptionalParameters = ["logSumExp", "keyLengths"];
 
     /// <summary>PyTorch's names for the first three parameters, accepted as well (the generated body renames them).</summary>
     public static readonly string[] PyTorchNames = ["query", "key", "value"];
@@ -78,16 +87,50 @@ internal static class KernelAnalyzer
         // One mistake, one diagnostic: a signature that has to be rewritten (AK0001) is not also checked parameter by parameter.
         var (hasLogSumExp, storage) = shapeOk
             ? CheckParameters(parsed, diagnostics)
-            : (parsed.Parameters.Count == AttentionParameters.Length, ElementType.Float32);
-        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics);
+            : (parsed.Parameters.Any(p => p.Name == "logSumExp"), ElementType.Float32);
+        bool hasKeyLengths = parsed.Parameters.Skip(RequiredParameters).Any(p => p.Name == "keyLengths");
+        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics) with { HasKeyLengths = hasKeyLengths };
 
         return Declaration(parsed, Graph(hasLogSumExp, new GraphNode[] { node }.ToEquatableArray()), diagnostics, canEmit);
     }
 
     private static AttentionGraph Graph(bool hasLogSumExp, EquatableArray<GraphNode> nodes) => new(
         AttentionParameters.Take(3).ToEquatableArray(),
-        AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
+        Outputs(hasLogSumExp),
         nodes);
+
+    private static EquatableArray<string> Outputs(bool hasLogSumExp) =>
+        (hasLogSumExp ? new[] { "output", "logSumExp" } : new[] { "output" }).ToEquatableArray();
+
+    /// <summary>
+    /// The names the first <paramref name="count"/> parameters should have: q, k, v, output, then optional parameters in
+    /// their documented order: the known ones the user wrote, completed with the others in order (what AK0005 lists).
+    /// <paramref name="misnamedOptional"/> is the first optional position whose name differs from that, or −1.
+    /// </summary>
+    private static string[] ExpectedNames(EquatableArray<ParsedParameter> parameters, int count, out int misnamedOptional)
+    {
+        var names = AttentionParameters.Take(Math.Min(count, RequiredParameters)).ToList();
+        var written = new HashSet<string>(parameters.Skip(RequiredParameters).Take(Math.Max(0, count - RequiredParameters)).Select(p => p.Name));
+        int wanted = Math.Max(0, count - RequiredParameters);
+        var chosen = new HashSet<string>(OptionalParameters.Where(written.Contains));
+        foreach (string name in OptionalParameters)
+        {
+            if (chosen.Count >= wanted)
+                break;
+            chosen.Add(name);
+        }
+        names.AddRange(OptionalParameters.Where(chosen.Contains));
+        misnamedOptional = -1;
+        for (int i = RequiredParameters; i < count; i++)
+        {
+            if (parameters[i].Name != names[i])
+            {
+                misnamedOptional = i;
+                break;
+            }
+        }
+        return names.ToArray();
+    }
 
     private static KernelDeclaration Declaration(ParsedKernel parsed, AttentionGraph graph, List<DiagnosticInfo> diagnostics, bool canEmit) => new(
         parsed.TypeKey,
@@ -106,17 +149,18 @@ internal static class KernelAnalyzer
     private static (bool HasLogSumExp, ElementType Storage) CheckParameters(ParsedKernel parsed, List<DiagnosticInfo> diagnostics)
     {
         var parameters = parsed.Parameters;
-        int required = AttentionParameters.Length - 1;
+        int required = RequiredParameters;
         if (parameters.Count < required || parameters.Count > AttentionParameters.Length)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterCount, parsed.Method.ParameterListLocation ?? parsed.Method.Location,
-                parsed.Method.Name, parameters.Count, $"{required} (q, k, v, output) or {AttentionParameters.Length} (…, logSumExp)"));
+                parsed.Method.Name, parameters.Count, $"{required} (q, k, v, output), optionally followed by {string.Join(" and/or ", OptionalParameters)}, in that order"));
         }
         ParsedParameter? first = null; // the first storage tensor with a valid type sets the storage type
         int checkedCount = Math.Min(parameters.Count, AttentionParameters.Length);
         // Names: one diagnostic for the whole list (PyTorch users write query, key, value: one mistake, not three).
-        int misnamed = -1;
-        for (int i = checkedCount - 1; i >= 0; i--)
+        var expectedNames = ExpectedNames(parameters, checkedCount, out int misnamedOptional);
+        int misnamed = misnamedOptional;
+        for (int i = Math.Min(checkedCount, required) - 1; i >= 0; i--)
         {
             if (!IsParameterName(i, parameters[i].Name))
                 misnamed = i;
@@ -124,14 +168,25 @@ internal static class KernelAnalyzer
         if (misnamed >= 0)
         {
             var names = parameters.Take(checkedCount).Select(p => p.Name).ToList();
-            string hint = checkedCount > 0 ? " (q, k, v may also be written query, key, value, as in PyTorch)" : "";
+            string hint = misnamed < required ? " (q, k, v may also be written query, key, value, as in PyTorch)"
+                : $" (after output come, each optional and in this order: {string.Join(", ", OptionalParameters)})";
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterName, parameters[misnamed].Location,
-                string.Join(", ", AttentionParameters.Take(checkedCount)), string.Join(", ", names), hint));
+                string.Join(", ", expectedNames), string.Join(", ", names), hint));
         }
         for (int i = 0; i < checkedCount; i++)
         {
             var parameter = parameters[i];
-            if (i == required)
+            // An optional parameter's type is checked against its own name (a misnamed or misplaced one is AK0005 already).
+            if (i >= required && !OptionalParameters.Contains(parameter.Name))
+                continue;
+            if (i >= required && parameter.Name == "keyLengths")
+            {
+                // Key padding: per-batch lengths, ints (docs/kernels/masks.md).
+                if (!parameter.IsIntTensor)
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterType, parameter.Location, parameter.Name,
+                        "Tensor<int> (passed by value; the number of real keys of each batch entry, [B])", parameter.Type));
+            }
+            else if (i >= required)
             {
                 // The log-sum-exp is a float statistic for every storage type (fp16 would lose its precision and range).
                 if (parameter.TensorElement != ElementType.Float32)
@@ -147,7 +202,7 @@ internal static class KernelAnalyzer
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MixedElementTypes, parameter.Location, parameter.Name,
                     "Tensor<" + element.DisplayName() + ">", first.Name, "Tensor<" + first.TensorElement!.Value.DisplayName() + ">"));
         }
-        return (parameters.Count == AttentionParameters.Length, first?.TensorElement ?? ElementType.Float32);
+        return (parameters.Skip(required).Any(p => p.Name == "logSumExp"), first?.TensorElement ?? ElementType.Float32);
     }
 
     private static AttentionNode BuildAttentionNode(ParsedKernel parsed, bool hasLogSumExp, ElementType storage, List<DiagnosticInfo> diagnostics)
@@ -182,7 +237,7 @@ internal static class KernelAnalyzer
         return new AttentionNode(
             parsed.Method.Name,
             AttentionParameters.Take(3).ToEquatableArray(),
-            AttentionParameters.Skip(3).Take(hasLogSumExp ? 2 : 1).ToEquatableArray(),
+            Outputs(hasLogSumExp),
             settings.HeadDim, settings.Heads, settings.KvHeads, settings.Mask, settings.Window, settings.Scale, settings.Layout, hasLogSumExp, storage,
             scoreMod, maskMod);
     }

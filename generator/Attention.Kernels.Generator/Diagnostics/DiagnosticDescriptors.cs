@@ -148,6 +148,18 @@ internal static class DiagnosticDescriptors
         "Graph method has no nodes",
         "'{0}' is a partial method of [AttentionModel] class '{1}' but carries no graph node, so nothing would implement it; add nodes (e.g. [Linear(\"y\", From = \"x\", OutFeatures = 64)]) or give it a body");
 
+    public static readonly DiagnosticDescriptor WrongValueKind = Error("AK0112",
+        "Value of the wrong kind for its role",
+        "{0} of node '{1}' must name {2}, but '{3}' is {4}");
+
+    public static readonly DiagnosticDescriptor IntRoleConflict = Error("AK0113",
+        "Int tensor read in two roles",
+        "Tensor<int> parameter '{0}' is read as {1} by '{2}' and as {3} by '{4}'; give each role its own parameter");
+
+    public static readonly DiagnosticDescriptor TokenTypesWithoutTable = Error("AK0114",
+        "Token-type ids without a token-type table",
+        "Embedding '{0}' reads token-type ids '{1}' but has no table: set TokenTypes to the number of token types");
+
     public static readonly DiagnosticDescriptor InternalError = Error("AK0099",
         "Internal generator error",
         "The Attention.Kernels generator failed on '{0}': {1}. Please report this with the declaration that caused it.");

@@ -105,6 +105,10 @@ internal static class AttentionEmitter
                    (node.MaskMod is not null ? $"query sees key only where <c>{ModName(node.MaskMod)}(batch, head, query, key)</c> is true (AND the mask), and key blocks it hides from a whole query tile are skipped" : "") +
                    ". The CPU kernel always runs in tiles (no decode row path); the cost model counts the built-in mask only.</para>");
         }
+        if (node.HasKeyLengths)
+            w.Line("/// <para>Key padding (docs/kernels/masks.md): batch entry b sees only keys j &lt; keyLengths[b] ([B] ints, each 0..Tk, checked before the launch); " +
+                   "the keys past it are never read. " + (node.Mask == MaskKind.None ? "" : "The mask is aligned on the full Tk first. ") +
+                   "A query left with no key gets zeros (and a log-sum-exp of −∞).</para>");
         if (node.Storage != ElementType.Float32)
             w.Line($"/// <para>Storage {node.Storage.ShortName()} (<c>Tensor&lt;{node.Storage.DisplayName()}&gt;</c>): every product, sum and the softmax run in fp32; " +
                    "the output is rounded once, to nearest even" + (node.HasLogSumExp ? ", and the log-sum-exp stays fp32" : "") +
@@ -187,8 +191,8 @@ internal static class AttentionEmitter
                (node.ScoreMod is null ? "score;" : $"{node.ScoreMod}(score, batch, head, query, key);"));
         w.Line($"static bool {contract}.MaskMod(int batch, int head, int query, int key) => " +
                (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key);"));
-        w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength) =>");
-        w.Line("    RunCpuKernel(q, k, v, output, lse, batch, queryLength, keyLength);");
+        w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength) =>");
+        w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, batch, queryLength, keyLength);");
         w.Line();
     }
 
@@ -202,7 +206,8 @@ internal static class AttentionEmitter
 
         w.Line("/// <summary>Checks shapes and devices, then runs the kernel on the tensors' device (which picks its backend).</summary>");
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>");
-        w.Open($"public static void Launch({tensor} q, {tensor} k, {tensor} v, {tensor} output{(node.HasLogSumExp ? $", {Names.Tensor} logSumExp" : "")})");
+        w.Open($"public static void Launch({tensor} q, {tensor} k, {tensor} v, {tensor} output{(node.HasLogSumExp ? $", {Names.Tensor} logSumExp" : "")}" +
+               $"{(node.HasKeyLengths ? $", {Names.IntTensor} keyLengths" : "")})");
         w.Line("// Runtime sizes come from the tensors; everything else was fixed at compile time.");
         w.Line($"{Names.TensorShape}.ExpectRank(q, nameof(q), \"{qShape}\", 4);");
         w.Line($"{Names.TensorShape}.ExpectRank(k, nameof(k), \"{kvShape}\", 4);");
@@ -219,10 +224,13 @@ internal static class AttentionEmitter
         w.Line($"{Names.TensorShape}.ExpectDevice(output, nameof(output), device);");
         if (node.HasLogSumExp)
             w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
+        if (node.HasKeyLengths)
+            w.Line($"{Names.TensorShape}.ExpectLengths(keyLengths, nameof(keyLengths), batch, keyLength, \"Tk of k \" + {Names.TensorShape}.Format(k.Shape), device);");
         w.Line(node.Storage == ElementType.Float32
             ? "// The device runs this kernel: the CPU its generated SIMD code below, an accelerator its kernel specialized on this struct."
             : $"// The device runs this kernel: an accelerator reads and writes {node.Storage.ShortName()} directly; the CPU runs the fp32 kernel below on fp32 copies (pooled), rounding the output back to nearest even.");
-        w.Line($"device.RunAttention<{kernel}, {element}>(new {Names.Runtime}.AttentionLaunch<{element}>(q, k, v, output, {(node.HasLogSumExp ? "logSumExp" : "null")}, batch, queryLength, keyLength));");
+        w.Line($"device.RunAttention<{kernel}, {element}>(new {Names.Runtime}.AttentionLaunch<{element}>(q, k, v, output, {(node.HasLogSumExp ? "logSumExp" : "null")}, batch, queryLength, keyLength)" +
+               (node.HasKeyLengths ? " { KeyLengths = keyLengths });" : ");"));
         w.Close();
         w.Line();
     }
@@ -230,8 +238,8 @@ internal static class AttentionEmitter
     /// <summary>The CPU launch: picks row mode (decode) or tile mode and runs the kernel on all cores.</summary>
     internal static void WriteCpuLaunch(CodeWriter w, AttentionNode node)
     {
-        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse may be null).</summary>");
-        w.Open("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)");
+        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse and keyLengths may be null).</summary>");
+        w.Open("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength)");
         w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
         w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
         if (node.HasMods)
@@ -243,7 +251,7 @@ internal static class AttentionEmitter
             w.Line($"bool rowMode = queryLength <= {Names.Flash}.RowModeMaxQueries;");
         w.Line($"int tileRows = rowMode ? 1 : {Names.Flash}.QueryTileRows;");
         w.Open("var kernel = new CpuKernel");
-        w.Line("Q = q, K = k, V = v, O = output, Lse = lse,");
+        w.Line("Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,");
         w.Line("QueryLength = queryLength,");
         w.Line("KeyLength = keyLength,");
         w.Line("TileRows = tileRows,");
@@ -267,6 +275,7 @@ internal static class AttentionEmitter
         w.Line("/// </summary>");
         w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}");
         w.Line("public float* Q, K, V, O, Lse;");
+        w.Line("public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)");
         w.Line("public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;");
         if (node.Layout != LayoutKind.BHTD)
             w.Line("public long Launch; // identifies this launch to the per-worker contiguous K/V copies");
@@ -304,28 +313,33 @@ internal static class AttentionEmitter
         w.Close();
         w.Line();
 
-        w.Line("/// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>");
-        w.Open("private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)");
+        w.Line("/// <summary>Real keys of batch entry <paramref name=\"batch\"/>: the rest is padding, never read (AttentionLaunch.KeyLengths; clamped, so never out of bounds).</summary>");
+        w.Line("private readonly int KeysOf(int batch) => KeyLengths == null ? KeyLength : global::System.Math.Clamp(KeyLengths[batch], 0, KeyLength);");
+        w.Line();
+        w.Line("/// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) of <paramref name=\"batch\"/> sees (exact for one row).</summary>");
+        w.Open("private readonly void KeyRange(int batch, int firstQuery, int rows, out int keyStart, out int keyEnd)");
         string? diagonal = DiagonalExpression(node.Mask);
         switch (node.Mask)
         {
             case MaskKind.Causal:
             case MaskKind.CausalTopLeft:
-                w.Line($"// {MaskRule(node.Mask, "Window")}. Keys past the last row's diagonal are never visited.");
+                w.Line($"// {MaskRule(node.Mask, "Window")}. Keys past the last row's diagonal are never visited;");
+                w.Line("// the diagonal is placed on the full Tk, then key padding cuts the range (docs/kernels/masks.md).");
                 w.Line($"int diagonal = {diagonal};");
                 w.Line("keyStart = 0;");
-                w.Line("keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);");
+                w.Line("keyEnd = global::System.Math.Min(KeysOf(batch), firstQuery + rows + diagonal);");
                 break;
             case MaskKind.SlidingWindow:
-                w.Line($"// {MaskRule(node.Mask, "Window")}. Only that band is visited.");
+                w.Line($"// {MaskRule(node.Mask, "Window")}. Only that band is visited;");
+                w.Line("// the band is placed on the full Tk, then key padding cuts it (docs/kernels/masks.md).");
                 w.Line($"int diagonal = {diagonal};");
                 w.Line("keyStart = global::System.Math.Max(0, firstQuery + diagonal - Window + 1);");
-                w.Line("keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);");
+                w.Line("keyEnd = global::System.Math.Min(KeysOf(batch), firstQuery + rows + diagonal);");
                 break;
             default:
-                w.Line($"// {MaskRule(node.Mask, "Window")}.");
+                w.Line($"// {MaskRule(node.Mask, "Window")}, except the key padding.");
                 w.Line("keyStart = 0;");
-                w.Line("keyEnd = KeyLength;");
+                w.Line("keyEnd = KeysOf(batch);");
                 break;
         }
         w.Close();
@@ -363,7 +377,7 @@ internal static class AttentionEmitter
             w.Line("long queryHeadStride = (long)QueryLength * HeadDim, kvHeadStride = (long)KeyLength * HeadDim;");
         }
         w.Line("float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;");
-        w.Line("KeyRange(query, 1, out int keyStart, out int keyEnd);");
+        w.Line("KeyRange(batch, query, 1, out int keyStart, out int keyEnd);");
         w.Open("if (keyEnd <= keyStart)");
         w.Line($"{Names.Flash}.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);");
         w.Line("return;");
@@ -408,7 +422,7 @@ internal static class AttentionEmitter
             w.Line("float* o = O + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;");
         }
         w.Line("float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;");
-        w.Line("KeyRange(firstQuery, rows, out int keyStart, out int keyEnd);");
+        w.Line("KeyRange(batch, firstQuery, rows, out int keyStart, out int keyEnd);");
         w.Open("if (keyEnd <= keyStart)");
         w.Line($"{Names.Flash}.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Line("return;");
@@ -419,7 +433,7 @@ internal static class AttentionEmitter
             w.Line("// A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles");
             w.Line("// (a single tile per head reads them once: no copy).");
             w.Line("if (QueryTiles > 1)");
-            w.Line($"    {Names.Flash}.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);");
+            w.Line($"    {Names.Flash}.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeysOf(batch), HeadDim);");
         }
         if (diagonal is not null)
             w.Line($"int diagonal = {diagonal}; // query i sees keys j ≤ i + diagonal");

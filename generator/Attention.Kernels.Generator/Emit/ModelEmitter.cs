@@ -13,8 +13,6 @@ namespace Attention.Kernels.Generator.Emit;
 /// </summary>
 internal static class ModelEmitter
 {
-    private const string Ops = Names.Runtime + ".GraphOps";
-    private const string NodeCost = Names.Runtime + ".NodeCost";
     private const string WeightSpec = Names.Runtime + ".WeightSpec";
     private const string ModelWeights = Names.Runtime + ".ModelWeights";
 
@@ -50,12 +48,9 @@ internal static class ModelEmitter
         WriteBody(w, model);
         w.Close();
 
-        int attentionIndex = 0;
-        foreach (var step in graph.Steps.OfType<AttentionStep>())
-        {
-            w.Line();
-            WriteAttentionKernel(w, AttentionClass(name, attentionIndex++), step);
-        }
+        var members = new StepWriter(w, name, Identifiers(method), new Dictionary<string, GraphValue>(), forCost: false);
+        foreach (var step in graph.Steps)
+            step.WriteMembers(members);
     }
 
     private static void WriteRemarks(CodeWriter w, ModelGraph graph, string name, long parameterCount)
@@ -79,24 +74,35 @@ internal static class ModelEmitter
         var shapes = new Dictionary<string, GraphValue>();
         foreach (var input in graph.Inputs)
             shapes[input.Name] = input;
-        var first = graph.Inputs.First(i => !i.IsOffsets);
-
+        var first = graph.Inputs.FirstOrDefault(i => !i.IsInt) ?? graph.Inputs.First(i => i.Int == IntRole.Ids);
         w.Line("// Batch and length come from the tensors at each call; feature counts were fixed at compile time.");
-        w.Line($"{Names.TensorShape}.ExpectRank({first.Name}, nameof({first.Name}), \"{Shape(first)}\", 3);");
+        w.Line($"{Names.TensorShape}.ExpectRank({first.Name}, nameof({first.Name}), \"{Shape(first)}\", {(first.IsInt ? 2 : 3)});");
         w.Line($"int batch = {first.Name}.Dim(0), length = {first.Name}.Dim(1);");
         w.Line($"var device = {first.Name}.Device;");
         foreach (var input in graph.Inputs)
             WriteCheck(w, input, input.Name);
         foreach (var output in graph.Outputs)
             WriteCheck(w, output, output.Name);
+        foreach (var padding in graph.Inputs.Where(i => i.Int == IntRole.Padding))
+        {
+            w.Line($"// Padding as per-row lengths [B] on the device, computed once (a mask must list each row's tokens first).");
+            w.Line($"using var {Id(padding.Name)}Lengths = {StepWriter.Ops}.PaddingLengths({padding.Name}, nameof({padding.Name}), batch, length);");
+        }
         w.Line();
         w.Line("// Host memory on the CPU; elsewhere a copy made on first use and kept until the weights change.");
         w.Line($"var weights = {model.Method.Name}Weights.On(device);");
         var outputs = new HashSet<string>(graph.Outputs.Select(o => o.Name));
-        int attentionIndex = 0;
+        var writer = new StepWriter(w, model.Method.Name, Id, shapes, forCost: false);
+        // Each intermediate goes back to the pool right after its last reader, so a deep graph holds about one layer's
+        // activations at a time, not all of them (the pool hands a block out again only once the queue is past its readers).
+        var lastReader = new Dictionary<string, int>();
+        for (int i = 0; i < graph.Steps.Count; i++)
+            foreach (string read in graph.Steps[i].Reads)
+                lastReader[read] = i;
         int stepNumber = 0;
         foreach (var step in graph.Steps)
         {
+            int index = stepNumber;
             stepNumber++;
             w.Line();
             w.Line($"// {stepNumber}. {step.Explanation}");
@@ -105,85 +111,36 @@ internal static class ModelEmitter
                 w.Line(step.Pooled
                     ? $"using var {target} = {Names.Runtime}.Tensor.Create<float>(device, batch, {step.Features});"
                     : $"using var {target} = {Names.Runtime}.Tensor.Create<float>(device, batch, length, {step.Features});");
-            shapes[step.Output] = new GraphValue(step.Output, step.Features, step.Pooled, false);
-            WriteStep(w, step, shapes, Id, ref attentionIndex, model.Method.Name);
+            writer.Produced(step);
+            step.WriteRun(writer);
+            var released = graph.Steps.Take(index).Select(p => p.Output).Where(v => !outputs.Contains(v) && lastReader.TryGetValue(v, out int last) && last == index).ToList();
+            if (released.Count > 0)
+                w.Line($"{string.Join(" ", released.Select(v => Id(v) + ".Dispose();"))} // last read: back to the pool");
         }
     }
 
     private static void WriteCheck(CodeWriter w, GraphValue value, string parameter)
     {
-        if (value.IsOffsets)
+        switch (value.Int)
         {
-            w.Line($"{Names.TensorShape}.ExpectRank({parameter}, nameof({parameter}), \"[B, S + 1]\", 2);");
-            w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"[B, S + 1]\", batch, {parameter}.Dim(1));");
-        }
-        else if (value.Pooled)
-        {
-            w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"{Shape(value)}\", batch, {value.Features});");
-        }
-        else
-        {
-            w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"{Shape(value)}\", batch, length, {value.Features});");
+            case IntRole.Offsets:
+                w.Line($"{Names.TensorShape}.ExpectRank({parameter}, nameof({parameter}), \"[B, S + 1]\", 2);");
+                w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"[B, S + 1]\", batch, {parameter}.Dim(1));");
+                break;
+            case IntRole.Ids:
+                w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"[B, T]\", batch, length);");
+                break;
+            case IntRole.Padding:
+                break; // [B, T] or [B]: checked where it becomes lengths
+            default:
+                if (value.Pooled)
+                    w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"{Shape(value)}\", batch, {value.Features});");
+                else
+                    w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"{Shape(value)}\", batch, length, {value.Features});");
+                break;
         }
         w.Line($"{Names.TensorShape}.ExpectDevice({parameter}, nameof({parameter}), device);");
     }
-
-    private static void WriteStep(CodeWriter w, ModelStep step, Dictionary<string, GraphValue> shapes, System.Func<string, string> Id,
-        ref int attentionIndex, string method)
-    {
-        string Rows(string value) => shapes[value].Pooled ? "batch" : "batch * length";
-        string Weight(int index) => $"weights[{index}]";
-        string Count(string value) => $"(long)({Rows(value)}) * {shapes[value].Features}";
-        string Activation(int value) => $"{Names.Runtime}.Activation.{(value == 2 ? "Gelu" : value == 1 ? "Relu" : "None")}";
-
-        switch (step)
-        {
-            case LinearStep s:
-                w.Line($"{Ops}.Linear({Id(s.Input)}, {Rows(s.Input)}, {s.InFeatures}, {Weight(s.FirstWeight)}, {(s.Bias ? Weight(s.FirstWeight + 1) : None)}, {s.OutFeatures}, {Id(s.Output)}, {Activation(s.Activation)}, {(s.Residual is null ? "null" : Id(s.Residual))});");
-                break;
-            case AddStep s:
-                w.Line($"{Ops}.Add({Id(s.Left)}, {Id(s.Right)}, {Count(s.Left)}, {Id(s.Output)});");
-                break;
-            case ActivationStep s:
-                w.Line($"{Ops}.Activate({Id(s.Input)}, {Count(s.Input)}, {Activation(s.Activation)}, {Id(s.Output)});");
-                break;
-            case NormStep s when s.Rms:
-                w.Line($"{Ops}.RmsNorm({Id(s.Input)}, {Rows(s.Input)}, {s.Width}, {Weight(s.FirstWeight)}, {Names.Float(s.Epsilon)}, {Id(s.Output)});");
-                break;
-            case NormStep s:
-                w.Line($"{Ops}.LayerNorm({Id(s.Input)}, {Rows(s.Input)}, {s.Width}, {Weight(s.FirstWeight)}, {Weight(s.FirstWeight + 1)}, {Names.Float(s.Epsilon)}, {Id(s.Output)});");
-                break;
-            case AttentionStep s:
-                w.Line($"{AttentionClass(method, attentionIndex++)}.Run({Id(s.Input)}, {Id(s.Output)}, batch, length);");
-                break;
-            case PoolingStep s:
-                w.Line($"{Ops}.AttentionPooling({Id(s.Input)}, batch, length, {s.Width}, {PoolingWeights(s.FirstWeight, s.Hidden)}, {Id(s.Output)});");
-                break;
-            case HierarchicalStep s:
-            {
-                int second = s.FirstWeight + (s.WordHidden == 0 ? 1 : 3);
-                w.Line($"{Ops}.HierarchicalAttention({Id(s.Input)}, batch, length, {s.Width}, {s.Segments}, {s.Segments}.Dim(1) - 1,");
-                w.Line($"    {PoolingWeights(s.FirstWeight, s.WordHidden)}, {PoolingWeights(second, s.SegmentHidden)}, {Id(s.Output)});");
-                break;
-            }
-            case SqueezeStep s:
-                w.Line($"{Ops}.SqueezeExcitation({Id(s.Input)}, batch, length, {s.Channels}, {Weight(s.FirstWeight)}, {Weight(s.FirstWeight + 1)}, {s.Reduced}, {Weight(s.FirstWeight + 2)}, {Weight(s.FirstWeight + 3)}, {Id(s.Output)});");
-                break;
-            case PositionalStep s:
-                w.Line($"{Ops}.PositionalWeighting({Id(s.Input)}, batch, length, {s.Width}, {Weight(s.FirstWeight)}, {s.MaxLength}, {Id(s.Output)});");
-                break;
-            case MixStep s:
-                w.Line($"{Ops}.LayerwiseMix(new {Names.Tensor}[] {{ {string.Join(", ", s.Inputs.Select(Id))} }}, {Count(s.Inputs[0])}, {Weight(s.FirstWeight)}, {Weight(s.FirstWeight + 1)}, {Id(s.Output)});");
-                break;
-        }
-    }
-
-    private const string None = Names.Runtime + ".GraphWeight.None";
-
-    /// <summary>u, W, b, hidden arguments of a pooling op: weights are [u] or [W, b, u].</summary>
-    private static string PoolingWeights(int first, int hidden) => hidden == 0
-        ? $"weights[{first}], {None}, {None}, 0"
-        : $"weights[{first + 2}], weights[{first}], weights[{first + 1}], {hidden}";
 
     /// <summary>
     /// <c>{Method}Cost(batch, length[, segments])</c>: the graph's cost model, one <c>StepCost</c> per step from the runtime's
@@ -193,87 +150,32 @@ internal static class ModelEmitter
     {
         var graph = model.Graph;
         string name = model.Method.Name;
-        bool hasSegments = graph.Steps.OfType<HierarchicalStep>().Any();
+        var sizes = graph.Steps.Select(s => s.CostSize).Where(s => s is not null).Distinct().ToList();
         var shapes = new Dictionary<string, GraphValue>();
         foreach (var input in graph.Inputs)
             shapes[input.Name] = input;
-        string Rows(string value) => shapes[value].Pooled ? "batch" : "(long)batch * length";
-        string Count(string value) => $"{Rows(value)} * {shapes[value].Features}";
-        string Activation(int value) => $"{Names.Runtime}.Activation.{(value == 2 ? "Gelu" : value == 1 ? "Relu" : "None")}";
+        var writer = new StepWriter(w, name, Identifiers(model.Method), shapes, forCost: true);
 
         w.Line("/// <summary>");
         w.Line($"/// Cost model of <see cref=\"{name}\"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch");
         w.Line("/// of every step, in execution order, and their total. Sizes that only the data knows (segment lengths) are upper bounds.");
         w.Line("/// </summary>");
         w.Line(Names.GeneratedCode);
-        w.Open($"public static {Names.Runtime}.GraphCost {name}Cost(int batch, int length{(hasSegments ? ", int segments" : "")})");
+        w.Open($"public static {Names.Runtime}.GraphCost {name}Cost(int batch, int length{string.Concat(sizes.Select(s => ", int " + s))})");
         w.Line($"return new {Names.Runtime}.GraphCost(new {Names.Runtime}.StepCost[]");
         w.Line("{");
         w.Indent();
-        int attentionIndex = 0;
         foreach (var step in graph.Steps)
         {
-            string cost = step switch
-            {
-                LinearStep s => $"{NodeCost}.Linear({Rows(s.Input)}, {s.InFeatures}, {s.OutFeatures}, {(s.Bias ? "true" : "false")}, {Activation(s.Activation)}, {(s.Residual is null ? "false" : "true")})",
-                AddStep s => $"{NodeCost}.Add({Count(s.Left)})",
-                ActivationStep s => $"{NodeCost}.Activate({Count(s.Input)}, {Activation(s.Activation)})",
-                NormStep s => $"{NodeCost}.Norm({Rows(s.Input)}, {s.Width}, rms: {(s.Rms ? "true" : "false")})",
-                AttentionStep => $"{AttentionClass(name, attentionIndex++)}.Cost(batch, length, length)",
-                PoolingStep s => $"{NodeCost}.AttentionPooling((long)batch * length, batch, {s.Width}, {s.Hidden})",
-                HierarchicalStep s => $"{NodeCost}.HierarchicalAttention(batch, length, {s.Width}, segments, {s.WordHidden}, {s.SegmentHidden})",
-                SqueezeStep s => $"{NodeCost}.SqueezeExcitation(batch, length, {s.Channels}, {s.Reduced})",
-                PositionalStep s => $"{NodeCost}.PositionalWeighting(batch, length, {s.Width})",
-                MixStep s => $"{NodeCost}.LayerwiseMix({s.Inputs.Count}, {Count(s.Inputs[0])})",
-                _ => $"default({Names.KernelCost})",
-            };
-            w.Line($"new(\"{step.Output}\", \"{Kind(step)}\", {cost}),");
-            shapes[step.Output] = new GraphValue(step.Output, step.Features, step.Pooled, false);
+            w.Line($"new(\"{step.Output}\", \"{step.Kind}\", {step.Cost(writer)}),");
+            writer.Produced(step);
         }
         w.Unindent();
         w.Line("});");
         w.Close();
     }
 
-    private static string Kind(ModelStep step) => step switch
-    {
-        LinearStep => "Linear",
-        AddStep => "Residual",
-        ActivationStep s => s.Activation == 2 ? "Gelu" : "Relu",
-        NormStep s => s.Rms ? "RmsNorm" : "LayerNorm",
-        AttentionStep => "Attention",
-        PoolingStep => "AttentionPooling",
-        HierarchicalStep => "HierarchicalAttention",
-        SqueezeStep => "SqueezeExcitation",
-        PositionalStep => "PositionalWeighting",
-        MixStep => "LayerwiseAdaptive",
-        _ => step.GetType().Name,
-    };
-
-    private static void WriteAttentionKernel(CodeWriter w, string className, AttentionStep step)
-    {
-        var node = new AttentionNode(step.Output, new[] { step.Input }.ToEquatableArray(), new[] { step.Output }.ToEquatableArray(),
-            step.HeadDim, step.Heads, step.KvHeads, step.Mask, step.Window, step.Scale, LayoutKind.PackedQkv, HasLogSumExp: false);
-        w.Line($"/// <summary>Fused self-attention of step '{step.Output}', reading q, k and v heads in place from the packed projection '{step.Input}'.</summary>");
-        w.Line(Names.GeneratedCode);
-        w.Open($"private readonly struct {className} : {Names.AttentionKernel}");
-        AttentionEmitter.WriteConstants(w, node);
-        AttentionEmitter.WriteCost(w, node);
-        AttentionEmitter.WriteKernelContract(w, node);
-        w.Line("/// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>");
-        w.Open($"public static void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length)");
-        w.Line("// q, k and v are the same tensor: the kernels address the heads inside each packed row (no split, no copy).");
-        w.Line($"packed.Device.RunAttention<{className}, float>(new {Names.Runtime}.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));");
-        w.Close();
-        w.Line();
-        AttentionEmitter.WriteCpuLaunch(w, node);
-        AttentionEmitter.WriteCpuKernel(w, node);
-        w.Close();
-    }
-
-    private static string AttentionClass(string method, int index) => $"{method}Attention{index + 1}";
-
-    private static string Shape(GraphValue value) => value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
+    private static string Shape(GraphValue value) => value.IsInt ? "[B, T]" : value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
 
     /// <summary>C# identifiers for values: parameters keep their names, intermediates get a "v_" prefix ('.' → '_').</summary>
     private static System.Func<string, string> Identifiers(KernelMethodInfo method)

@@ -41,6 +41,10 @@ internal enum LayoutKind
 /// null for none; only a validated method is named here.
 /// </param>
 /// <param name="MaskMod">The mask modifier's call target, or null for none (see <paramref name="ScoreMod"/>).</param>
+/// <param name="HasKeyLengths">
+/// Whether the declaration takes a <c>keyLengths</c> tensor (key padding, [B] ints): its Launch then checks it and passes it
+/// on. Every generated CPU kernel honours key lengths a launch carries, whatever this says (graph steps pass them too).
+/// </param>
 internal sealed record AttentionNode(
     string Name,
     EquatableArray<string> Inputs,
@@ -55,7 +59,8 @@ internal sealed record AttentionNode(
     bool HasLogSumExp,
     ElementType Storage = ElementType.Float32,
     string? ScoreMod = null,
-    string? MaskMod = null) : GraphNode(Name, Inputs, Outputs)
+    string? MaskMod = null,
+    bool HasKeyLengths = false) : GraphNode(Name, Inputs, Outputs)
 {
     public int GroupSize => Heads / KvHeads;
 

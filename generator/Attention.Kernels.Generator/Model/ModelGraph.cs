@@ -26,45 +26,62 @@ internal sealed record ModelGraph(
     EquatableArray<WeightDeclaration> Weights,
     EquatableArray<string> FusionNotes);
 
-/// <summary>A value flowing between steps: [B, T, Features] (a sequence), [B, Features] (pooled), or int offsets.</summary>
-internal sealed record GraphValue(string Name, int Features, bool Pooled, bool IsOffsets);
+/// <summary>
+/// A value flowing between steps: [B, T, Features] (a sequence), [B, Features] (pooled), or an int tensor whose
+/// <see cref="Int"/> role says what it holds.
+/// </summary>
+internal sealed record GraphValue(string Name, int Features, bool Pooled, IntRole Int)
+{
+    public bool IsInt => Int != IntRole.None;
+    public bool IsOffsets => Int == IntRole.Offsets;
+}
+
+/// <summary>What an int tensor value holds; a parameter gets the role of the nodes that read it.</summary>
+internal enum IntRole
+{
+    /// <summary>Not an int value.</summary>
+    None = 0,
+
+    /// <summary>Segment offsets [B, S + 1].</summary>
+    Offsets = 1,
+
+    /// <summary>Token ids [B, T] (an embedding's tokens or token types); token ids also size batch and length.</summary>
+    Ids = 2,
+
+    /// <summary>Padding: an attention mask [B, T] (1 = token, tokens first) or lengths [B]; read as per-row lengths.</summary>
+    Padding = 3,
+
+    /// <summary>An int parameter no node reads as ints (so far): its role is unknown.</summary>
+    Unassigned = 4,
+}
 
 /// <summary>A learned tensor owned by a node.</summary>
 internal sealed record WeightDeclaration(string Node, string Name, EquatableArray<int> Shape, string Description);
 
-/// <summary>One kernel launch of the planned graph, producing <see cref="Output"/>. <see cref="FirstWeight"/> indexes the weight list.</summary>
-internal abstract record ModelStep(string Output, int Features, bool Pooled, string Explanation, int FirstWeight);
-
-// Linear, Add, Norm and Activation keep their input's form: [B, T, F] stays a sequence, pooled [B, F] stays pooled.
-internal sealed record LinearStep(string Output, string Input, int InFeatures, int OutFeatures, bool Bias, int Activation, string? Residual,
-    bool Pooled, string Explanation, int FirstWeight) : ModelStep(Output, OutFeatures, Pooled, Explanation, FirstWeight);
-
-internal sealed record AddStep(string Output, string Left, string Right, int Width, bool Pooled, string Explanation)
-    : ModelStep(Output, Width, Pooled, Explanation, -1);
-
-internal sealed record NormStep(string Output, string Input, int Width, bool Rms, double Epsilon, bool Pooled, string Explanation, int FirstWeight)
-    : ModelStep(Output, Width, Pooled, Explanation, FirstWeight);
-
-internal sealed record ActivationStep(string Output, string Input, int Width, int Activation, bool Pooled, string Explanation)
-    : ModelStep(Output, Width, Pooled, Explanation, -1);
-
-internal sealed record AttentionStep(string Output, string Input, int HeadDim, int Heads, int KvHeads, MaskKind Mask, int Window, double Scale, string Explanation)
-    : ModelStep(Output, Heads * HeadDim, false, Explanation, -1)
+/// <summary>
+/// One kernel launch (or a small group of them) of the planned graph, producing <see cref="Output"/>.
+/// <see cref="FirstWeight"/> indexes the weight list. Each kind's steps live with its <c>NodeKind</c> (Nodes/) and write
+/// their own launch and cost, so the emitter is generic over steps.
+/// </summary>
+internal abstract record ModelStep(string Output, int Features, bool Pooled, string Explanation, int FirstWeight)
 {
-    public int PackedFeatures => (Heads + 2 * KvHeads) * HeadDim;
+    /// <summary>The values this step reads (so the emitter can release each intermediate after its last reader).</summary>
+    public abstract System.Collections.Generic.IEnumerable<string> Reads { get; }
+
+    /// <summary>The kind named in the cost summary (<c>StepCost.Kind</c>).</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>Writes the launch of this step (the output tensor exists).</summary>
+    public abstract void WriteRun(Emit.StepWriter s);
+
+    /// <summary>The <c>KernelCost</c> expression of this step at (batch, length[, segments]).</summary>
+    public abstract string Cost(Emit.StepWriter s);
+
+    /// <summary>A size beyond (batch, length) that this step's cost depends on: a parameter of <c>{Method}Cost</c>, or null.</summary>
+    public virtual string? CostSize => null;
+
+    /// <summary>Writes members of the model class this step needs (a kernel struct), after the graph method.</summary>
+    public virtual void WriteMembers(Emit.StepWriter s)
+    {
+    }
 }
-
-internal sealed record PoolingStep(string Output, string Input, int Width, int Hidden, string Explanation, int FirstWeight)
-    : ModelStep(Output, Width, true, Explanation, FirstWeight);
-
-internal sealed record HierarchicalStep(string Output, string Input, string Segments, int Width, int WordHidden, int SegmentHidden, string Explanation, int FirstWeight)
-    : ModelStep(Output, Width, true, Explanation, FirstWeight);
-
-internal sealed record SqueezeStep(string Output, string Input, int Channels, int Reduced, string Explanation, int FirstWeight)
-    : ModelStep(Output, Channels, false, Explanation, FirstWeight);
-
-internal sealed record PositionalStep(string Output, string Input, int Width, int MaxLength, string Explanation, int FirstWeight)
-    : ModelStep(Output, Width, false, Explanation, FirstWeight);
-
-internal sealed record MixStep(string Output, EquatableArray<string> Inputs, int Width, bool InputsPooled, string Explanation, int FirstWeight)
-    : ModelStep(Output, Width, InputsPooled, Explanation, FirstWeight);

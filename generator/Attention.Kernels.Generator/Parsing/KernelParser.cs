@@ -127,7 +127,8 @@ internal static class KernelParser
                 parameter.Name,
                 ParameterType(parameter),
                 parameter.RefKind == RefKind.None && !parameter.IsParams ? TensorElement(parameter.Type) : null,
-                LocationInfo.From(parameterSyntax)));
+                LocationInfo.From(parameterSyntax),
+                parameter.RefKind == RefKind.None && !parameter.IsParams && IsIntTensor(parameter.Type)));
         }
 
         var arguments = new List<AttributeArgument>();
@@ -175,7 +176,7 @@ internal static class KernelParser
     /// static, non-generic, by-value parameters of exactly those types (names free). Any accessibility works: the
     /// generated kernel struct is nested in <paramref name="type"/>, so it may call private methods.
     /// </summary>
-    private static ModStatus ModStatusOf(INamedTypeSymbol? type, string name, bool score)
+    internal static ModStatus ModStatusOf(INamedTypeSymbol? type, string name, bool score)
     {
         var candidates = type?.GetMembers(name).OfType<IMethodSymbol>().Where(m => m.MethodKind == MethodKind.Ordinary).ToList();
         if (candidates is null || candidates.Count == 0)
@@ -239,6 +240,11 @@ internal static class KernelParser
             _ => null,
         };
     }
+
+    /// <summary>True for <c>Attention.Kernels.Tensor&lt;int&gt;</c>.</summary>
+    private static bool IsIntTensor(ITypeSymbol type) =>
+        type is INamedTypeSymbol { Name: "Tensor", Arity: 1 } named && named.ContainingNamespace?.ToDisplayString() == "Attention.Kernels" &&
+        named.TypeArguments[0].SpecialType == SpecialType.System_Int32;
 
     private static string TypeKeyword(TypeDeclarationSyntax type) => type switch
     {

@@ -59,7 +59,8 @@ internal sealed record ParsedMethod(
 /// One parameter: its declared type, and the element type when it is a by-value <c>Tensor&lt;float&gt;</c>,
 /// <c>Tensor&lt;Half&gt;</c> or <c>Tensor&lt;BFloat16&gt;</c> (null for anything else).
 /// </summary>
-internal sealed record ParsedParameter(string Name, string Type, ElementType? TensorElement, LocationInfo? Location);
+/// <param name="IsIntTensor">True for a by-value <c>Tensor&lt;int&gt;</c> (lengths, offsets).</param>
+internal sealed record ParsedParameter(string Name, string Type, ElementType? TensorElement, LocationInfo? Location, bool IsIntTensor = false);
 
 /// <summary>A named attribute argument: its numeric value (enums as their integer) and where it was written.</summary>
 internal sealed record AttributeArgument(string Name, double Value, LocationInfo? Location);

@@ -84,14 +84,15 @@ public static class FlashAttention
         if (launch.Batch == 0 || launch.QueryLength == 0)
             return; // no query rows: nothing to write
         var kernel = device.Kernel(typeof(Entry<TKernel, TElement, TStorage>), static accelerator =>
-            accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, Lengths>(
+            accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, Lengths>(
                 Kernel<TKernel, TElement, TStorage>));
         int rows = GroupSize(launch.QueryLength, device.MaxGroupSize);
         var grid = new Index3D((launch.QueryLength + rows - 1) / rows, TKernel.Heads, launch.Batch);
         var lse = launch.LogSumExp is { } l ? l.View() : ArrayView<float>.Empty;
+        var keyLengths = launch.KeyLengths is { } lengths ? lengths.View() : ArrayView<int>.Empty; // empty: no key padding
         kernel(new KernelConfig(grid, new Index3D(rows, 1, 1)),
             launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>(),
-            lse, new Lengths(launch.QueryLength, launch.KeyLength));
+            lse, keyLengths, new Lengths(launch.QueryLength, launch.KeyLength));
     }
 
     /// <summary>The key to the loaded kernel of one specialization in a device's kernel cache.</summary>
@@ -107,18 +108,26 @@ public static class FlashAttention
         TKernel.Mask == AttentionMask.CausalTopLeft ? 0 : lengths.Key - lengths.Query;
 
     /// <summary>
+    /// Real keys of batch entry <paramref name="batch"/>: keyLengths[batch] with key padding (the launch's
+    /// <see cref="AttentionLaunch{T}.KeyLengths"/>), all Tk keys when <paramref name="keyLengths"/> is empty.
+    /// </summary>
+    public static int KeysOf(ArrayView<int> keyLengths, int batch, Lengths lengths) =>
+        keyLengths.Length > 0 ? keyLengths[batch] : lengths.Key;
+
+    /// <summary>
     /// Keys [start, end) that some query row of [firstQuery, firstQuery + rows) may see: the mask's band below its
     /// <see cref="Diagonal"/> d (query i sees keys j ≤ i + d under a causal mask, and j &gt; i + d − Window under a
-    /// sliding window). Uniform across a group, so every thread reaches every barrier.
+    /// sliding window), placed on the full Tk, then cut to the batch entry's <paramref name="keys"/> real keys (key
+    /// padding). Uniform across a group, so every thread reaches every barrier.
     /// </summary>
-    public static void KeyRange<TKernel>(int firstQuery, int rows, Lengths lengths, out int start, out int end)
+    public static void KeyRange<TKernel>(int firstQuery, int rows, Lengths lengths, int keys, out int start, out int end)
         where TKernel : struct, IAttentionKernel
     {
         int diagonal = Diagonal<TKernel>(lengths);
         start = 0;
-        end = lengths.Key;
+        end = XMath.Min(lengths.Key, keys);
         if (TKernel.Mask != AttentionMask.None)
-            end = XMath.Min(lengths.Key, firstQuery + rows + diagonal);
+            end = XMath.Min(end, firstQuery + rows + diagonal);
         if (TKernel.Mask == AttentionMask.SlidingWindow)
             start = XMath.Max(0, firstQuery + diagonal - TKernel.Window + 1);
     }
@@ -135,7 +144,7 @@ public static class FlashAttention
     /// <summary>The kernel: one group per (query block, head, batch), one thread per query row.</summary>
     public static void Kernel<TKernel, TElement, TStorage>(
         ArrayView<TElement> q, ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<TElement> output, ArrayView<float> logSumExp,
-        Lengths lengths)
+        ArrayView<int> keyLengths, Lengths lengths)
         where TKernel : struct, IAttentionKernel
         where TElement : unmanaged
         where TStorage : struct, IStorage<TElement>
@@ -157,7 +166,7 @@ public static class FlashAttention
         int query = firstQuery + lane;
         bool active = query < lengths.Query;
         int diagonal = Diagonal<TKernel>(lengths);
-        KeyRange<TKernel>(firstQuery, XMath.Min(rows, lengths.Query - firstQuery), lengths, out int keyStart, out int keyEnd);
+        KeyRange<TKernel>(firstQuery, XMath.Min(rows, lengths.Query - firstQuery), lengths, KeysOf(keyLengths, batch, lengths), out int keyStart, out int keyEnd);
 
         // The query, pre-scaled by Scale·log2(e) so the softmax can use 2^x.
         long queryAt = active ? AttentionAddressing<TKernel>.Query(batch, head, query, lengths) : 0;

@@ -21,6 +21,9 @@ public static class GraphOpKernelMethods
         Explicit(typeof(PoolingKernels), nameof(PoolingKernels.HierarchicalWords)),
         Explicit(typeof(PoolingKernels), nameof(PoolingKernels.HierarchicalSegments)),
         Explicit(typeof(SqueezeKernel), nameof(SqueezeKernel.Run)),
+        Explicit(typeof(EmbeddingKernel), nameof(EmbeddingKernel.Run)),
+        Explicit(typeof(MeanPoolingKernel), nameof(MeanPoolingKernel.Run)),
+        Explicit(typeof(L2NormalizeKernel), nameof(L2NormalizeKernel.Run)),
     ];
 
     private static GraphOpKernel Explicit(Type type, string name) =>

@@ -169,6 +169,40 @@ internal sealed class IlgpuGraphOpKernels(IlgpuDevice device) : IGraphOpKernels
         }
     }
 
+    public void Embedding(Tensor<int> ids, Tensor<int>? typeIds, int batch, int length, int features, GraphWeight tokens, GraphWeight positions,
+        GraphWeight types, bool norm, GraphWeight gamma, GraphWeight beta, float epsilon, Tensor<float> y)
+    {
+        int rows = batch * length;
+        if (rows == 0 || features == 0)
+            return; // y is empty
+        var kernel = Device.Kernel(typeof(EmbeddingKernel), static a =>
+            a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                EmbeddingKernel.Sizes>(EmbeddingKernel.Run));
+        kernel(RowConfig(rows, features), ids.View(), typeIds is null ? ArrayView<int>.Empty : typeIds.View(), tokens.Device.View(), Optional(positions),
+            Optional(types), Optional(gamma), Optional(beta), y.View(),
+            new EmbeddingKernel.Sizes(length, features, positions.IsNone ? 0 : 1, types.IsNone ? 0 : 1, typeIds is null ? 0 : 1, norm ? 1 : 0,
+                gamma.IsNone ? 0 : 1, beta.IsNone ? 0 : 1, epsilon));
+    }
+
+    public void MeanPooling(Tensor<float> x, int batch, int length, int features, Tensor<int>? lengths, Tensor<float> y)
+    {
+        if (batch == 0 || features == 0)
+            return; // y is empty
+        var kernel = Device.Kernel(typeof(MeanPoolingKernel), static a =>
+            a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, MeanPoolingKernel.Sizes>(MeanPoolingKernel.Run));
+        kernel(RowConfig(batch, features), x.View(), lengths is null ? ArrayView<int>.Empty : lengths.View(), y.View(),
+            new MeanPoolingKernel.Sizes(length, features, lengths is null ? 0 : 1));
+    }
+
+    public void L2Normalize(Tensor<float> x, int rows, int features, float epsilon, Tensor<float> y)
+    {
+        if (rows == 0 || features == 0)
+            return; // y is empty
+        var kernel = Device.Kernel(typeof(L2NormalizeKernel), static a =>
+            a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, L2NormalizeKernel.Sizes>(L2NormalizeKernel.Run));
+        kernel(RowConfig(rows, features), x.View(), y.View(), new L2NormalizeKernel.Sizes(features, epsilon));
+    }
+
     /// <summary>The device copy of an optional weight, or an empty view when it is absent.</summary>
     private static ArrayView<float> Optional(GraphWeight weight) => weight.IsNone ? ArrayView<float>.Empty : weight.Device.View();
 

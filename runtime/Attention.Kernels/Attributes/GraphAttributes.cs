@@ -92,6 +92,25 @@ public sealed class MultiHeadAttentionAttribute(string name) : GraphNodeAttribut
 
     /// <summary>Window for <see cref="AttentionMask.SlidingWindow"/>.</summary>
     public int Window { get; set; }
+
+    /// <summary>
+    /// Name of a Tensor&lt;int&gt; padding parameter, an attention mask [B, T] (1 = token, 0 = padding, tokens first) or
+    /// lengths [B]: keys at or past a row's length are never visited. Padded query rows still attend to the row's valid
+    /// keys (their outputs are defined, as in BERT); a row of length 0 gives zeros.
+    /// </summary>
+    public string? KeyPadding { get; set; }
+
+    /// <summary>
+    /// Name of a static method of the model class, <c>float M(float score, int batch, int head, int query, int key)</c>,
+    /// applied to every visible scaled score before the softmax (as <see cref="ScaledDotProductAttentionAttribute.ScoreMod"/>).
+    /// </summary>
+    public string? ScoreMod { get; set; }
+
+    /// <summary>
+    /// Name of a static method of the model class, <c>bool M(int batch, int head, int query, int key)</c>: false hides the
+    /// pair (ANDed with <see cref="Mask"/> and the key padding; as <see cref="ScaledDotProductAttentionAttribute.MaskMod"/>).
+    /// </summary>
+    public string? MaskMod { get; set; }
 }
 
 /// <summary>
@@ -139,3 +158,48 @@ public sealed class PositionalWeightingAttribute(string name) : GraphNodeAttribu
 /// (comma-separated, same shape), with learned logits a and scale γ.
 /// </summary>
 public sealed class LayerwiseAdaptiveAttribute(string name) : GraphNodeAttribute(name);
+
+/// <summary>
+/// Token embedding, [B, T] int ids → [B, T, Features]: y[b, t] = tokens[ids[b, t]] + positions[t] + types[typeIds[b, t]]
+/// (BERT's embeddings; position and token-type tables optional), then LayerNorm when <see cref="Epsilon"/> is positive
+/// (weights <c>gamma</c>, <c>beta</c>), all in one pass. Weights: <c>tokens</c> [Vocabulary, Features],
+/// <c>positions</c> [Positions, Features], <c>types</c> [TokenTypes, Features]. An id outside its table throws
+/// <see cref="ArgumentException"/> naming the tensor; T must not exceed <see cref="Positions"/>.
+/// </summary>
+public sealed class EmbeddingAttribute(string name) : GraphNodeAttribute(name)
+{
+    /// <summary>Rows of the token table.</summary>
+    public int Vocabulary { get; set; }
+
+    /// <summary>Embedding width.</summary>
+    public int Features { get; set; }
+
+    /// <summary>Rows of the learned position table (0 = no position embedding).</summary>
+    public int Positions { get; set; }
+
+    /// <summary>Rows of the token-type table (0 = none).</summary>
+    public int TokenTypes { get; set; }
+
+    /// <summary>Name of a Tensor&lt;int&gt; parameter [B, T] of token-type ids; without it every token has type 0.</summary>
+    public string? TokenTypeIds { get; set; }
+
+    /// <summary>ε of the LayerNorm applied to the sum; 0 (the default) applies none.</summary>
+    public double Epsilon { get; set; }
+}
+
+/// <summary>
+/// Mean over time of the valid tokens, [B, T, F] → [B, F]: y[b] = Σ_{t &lt; n_b} x[b, t] / n_b with n_b from
+/// <see cref="Padding"/> (all T without it); a row with no valid token gives zeros (sentence-transformers' mean pooling).
+/// </summary>
+public sealed class MeanPoolingAttribute(string name) : GraphNodeAttribute(name)
+{
+    /// <summary>Name of a Tensor&lt;int&gt; padding parameter: an attention mask [B, T] (1 = token, 0 = padding, tokens first) or lengths [B].</summary>
+    public string? Padding { get; set; }
+}
+
+/// <summary>L2 normalization of each row over the features: y = x / max(‖x‖₂, ε) (PyTorch's <c>F.normalize</c>).</summary>
+public sealed class L2NormalizeAttribute(string name) : GraphNodeAttribute(name)
+{
+    /// <summary>ε (default 1e-12).</summary>
+    public double Epsilon { get; set; } = 1e-12;
+}

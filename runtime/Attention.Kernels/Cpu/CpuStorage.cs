@@ -24,10 +24,11 @@ public static unsafe class CpuStorage
     {
         var (q, k, v, output, logSumExp, batch, queryLength, keyLength) = launch;
         float* lse = logSumExp is null ? null : CpuTensor.Pointer(logSumExp);
+        int* keyLengths = launch.KeyLengths is null ? null : CpuTensor.Pointer(launch.KeyLengths);
         if (typeof(T) == typeof(float))
         {
             TKernel.RunCpu((float*)CpuTensor.Pointer(q), (float*)CpuTensor.Pointer(k), (float*)CpuTensor.Pointer(v), (float*)CpuTensor.Pointer(output),
-                lse, batch, queryLength, keyLength);
+                lse, keyLengths, batch, queryLength, keyLength);
         }
         else
         {
@@ -39,7 +40,7 @@ public static unsafe class CpuStorage
             Widen(q, q32);
             Widen(k, k32);
             Widen(v, v32);
-            TKernel.RunCpu(q32, k32, v32, o32, lse, batch, queryLength, keyLength);
+            TKernel.RunCpu(q32, k32, v32, o32, lse, keyLengths, batch, queryLength, keyLength);
             Narrow(o32, output);
         }
         // The tensors own the memory the kernel used through raw pointers: keep them alive until it is done.
@@ -48,6 +49,7 @@ public static unsafe class CpuStorage
         GC.KeepAlive(v);
         GC.KeepAlive(output);
         GC.KeepAlive(logSumExp);
+        GC.KeepAlive(launch.KeyLengths);
     }
 
     private static void Widen<T>(Tensor<T> tensor, float* destination) where T : unmanaged

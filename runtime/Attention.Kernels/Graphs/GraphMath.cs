@@ -33,4 +33,43 @@ internal static class GraphMath
             }
         }
     }
+
+    /// <summary>
+    /// Per-row lengths from a padding tensor: lengths [batch] (each in [0, length]) or an attention mask [batch, length] of
+    /// 0/1 whose ones come first (a tokenizer's padding on the right). Anything else throws, naming <paramref name="argument"/>.
+    /// </summary>
+    public static void PaddingLengths(ReadOnlySpan<int> padding, int rank, int batch, int length, Span<int> lengths, string argument)
+    {
+        if (rank == 1)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                if ((uint)padding[b] > (uint)length)
+                    throw new ArgumentException($"Length {padding[b]} of batch row {b} is outside [0, {length}].", argument);
+                lengths[b] = padding[b];
+            }
+            return;
+        }
+        for (int b = 0; b < batch; b++)
+        {
+            var row = padding.Slice(b * length, length);
+            int n = row.IndexOfAnyExcept(1);
+            n = n < 0 ? length : n;
+            int bad = row.Slice(n).IndexOfAnyExcept(0);
+            if (bad >= 0)
+                throw new ArgumentException(
+                    $"Attention mask row {b} has {row[n + bad]} at position {n + bad} after padding began at {n}: masks must be 0/1 with each row's tokens first.", argument);
+            lengths[b] = n;
+        }
+    }
+
+    /// <summary>Throws unless every id is in [0, <paramref name="count"/>), naming <paramref name="argument"/> and the first bad id.</summary>
+    public static void ValidateIds(ReadOnlySpan<int> ids, int count, string argument)
+    {
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if ((uint)ids[i] >= (uint)count)
+                throw new ArgumentException($"Id {ids[i]} at flat position {i} is outside the table's [0, {count}).", argument);
+        }
+    }
 }

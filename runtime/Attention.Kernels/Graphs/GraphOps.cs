@@ -17,24 +17,46 @@ public static class GraphOps
 {
     /// <summary>y = activation(x·Wᵀ + bias) + residual; W is [outFeatures, inFeatures] (PyTorch layout). Bias and residual are optional.</summary>
     public static void Linear(Tensor<float> x, int rows, int inFeatures, GraphWeight weight, GraphWeight bias, int outFeatures,
-        Tensor<float> y, Activation activation = Activation.None, Tensor<float>? residual = null) =>
+        Tensor<float> y, Activation activation = Activation.None, Tensor<float>? residual = null)
+    {
+        long start = OpTimer.Start();
         On(x, y, residual).GraphOpKernels.Linear(x, rows, inFeatures, weight, bias, outFeatures, y, activation, residual);
+        if (Timer is not null) // the label is built only when timing
+            OpTimer.Stop($"Linear {inFeatures}→{outFeatures}{(activation == Activation.None ? "" : " +" + activation)}{(residual is null ? "" : " +residual")}", start);
+    }
 
     /// <summary>y = a + b over <paramref name="count"/> floats (a residual node that was not fused into a GEMM).</summary>
-    public static void Add(Tensor<float> a, Tensor<float> b, long count, Tensor<float> y) =>
+    public static void Add(Tensor<float> a, Tensor<float> b, long count, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
         On(a, b, y).GraphOpKernels.Map(a, b, count, Activation.None, y);
+        OpTimer.Stop("Add", start);
+    }
 
     /// <summary>y = activation(x) over <paramref name="count"/> floats (GELU is the exact, erf-based one).</summary>
-    public static void Activate(Tensor<float> x, long count, Activation activation, Tensor<float> y) =>
+    public static void Activate(Tensor<float> x, long count, Activation activation, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
         On(x, y).GraphOpKernels.Map(x, null, count, activation, y);
+        if (Timer is not null)
+            OpTimer.Stop(activation.ToString(), start);
+    }
 
     /// <summary>LayerNorm over the last axis (biased variance): y = (x − mean)/√(var + ε)·γ + β.</summary>
-    public static void LayerNorm(Tensor<float> x, int rows, int features, GraphWeight gamma, GraphWeight beta, float epsilon, Tensor<float> y) =>
+    public static void LayerNorm(Tensor<float> x, int rows, int features, GraphWeight gamma, GraphWeight beta, float epsilon, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
         On(x, y).GraphOpKernels.Norm(x, rows, features, gamma, beta, epsilon, centered: true, y);
+        OpTimer.Stop("LayerNorm", start);
+    }
 
     /// <summary>RMSNorm over the last axis: y = x/√(mean(x²) + ε)·γ.</summary>
-    public static void RmsNorm(Tensor<float> x, int rows, int features, GraphWeight gamma, float epsilon, Tensor<float> y) =>
+    public static void RmsNorm(Tensor<float> x, int rows, int features, GraphWeight gamma, float epsilon, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
         On(x, y).GraphOpKernels.Norm(x, rows, features, gamma, GraphWeight.None, epsilon, centered: false, y);
+        OpTimer.Stop("RmsNorm", start);
+    }
 
     /// <summary>
     /// Attention pooling, y[b] = Σ_t softmax_t(score(x[b, t]))·x[b, t] with score = u·x (hidden 0) or u·tanh(W x + b);
@@ -91,6 +113,91 @@ public static class GraphOps
         device.GraphOpKernels.LayerwiseMix(layers, coefficients, count, y);
     }
 
+    /// <summary>
+    /// Per-row lengths [batch] on <paramref name="padding"/>'s device from a padding parameter: lengths [batch] or an
+    /// attention mask [batch, length] (1 = token, 0 = padding, each row's tokens first). Validated here, once for every
+    /// backend (off the CPU this reads the small tensor back); a bad one throws naming <paramref name="argument"/>.
+    /// </summary>
+    public static Tensor<int> PaddingLengths(Tensor<int> padding, string argument, int batch, int length)
+    {
+        ArgumentNullException.ThrowIfNull(padding, argument);
+        if (padding.Rank == 1)
+            TensorShape.Expect(padding, argument, "[B] lengths or [B, T] mask", batch);
+        else
+            TensorShape.Expect(padding, argument, "[B, T] mask or [B] lengths", batch, length);
+        var lengths = new int[batch];
+        GraphMath.PaddingLengths(padding.ToArray(), padding.Rank, batch, length, lengths, argument);
+        return Tensor.FromArray<int>(padding.Device, lengths, batch);
+    }
+
+    /// <summary>
+    /// Self-attention of a graph step over packed q|k|v rows with key padding: keys at or past <c>keyLengths[b]</c> are never
+    /// visited; every query row (padded ones too) attends to its batch row's valid keys; a row of length 0 gives zeros.
+    /// </summary>
+    public static void PackedAttention<TKernel>(Tensor<float> packed, Tensor<float> output, int batch, int length, Tensor<int> keyLengths)
+        where TKernel : struct, IAttentionKernel
+    {
+        var device = On(packed, output);
+        TensorShape.ExpectDevice(keyLengths, nameof(keyLengths), device);
+        // q, k and v are the same tensor, read in place; the lengths were validated when they were made (PaddingLengths).
+        long start = OpTimer.Start();
+        device.RunAttention<TKernel, float>(new AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length) { KeyLengths = keyLengths });
+        OpTimer.Stop("Attention (key padding)", start);
+    }
+
+    /// <summary>
+    /// Token embedding: y[b, t] = tokens[ids[b, t]] + positions[t] + types[typeIds[b, t]] (position and type tables optional,
+    /// typeIds null = type 0), then LayerNorm(γ, β, ε) when <paramref name="epsilon"/> &gt; 0. ids and typeIds are [batch, length];
+    /// an id outside its table throws naming the tensor; length must not exceed <paramref name="maxPositions"/>.
+    /// </summary>
+    public static void Embedding(Tensor<int> ids, Tensor<int>? typeIds, int batch, int length, int features,
+        GraphWeight tokens, int vocabulary, GraphWeight positions, int maxPositions, GraphWeight types, int typeCount,
+        GraphWeight gamma, GraphWeight beta, float epsilon, Tensor<float> y)
+    {
+        var device = y.Device;
+        TensorShape.ExpectDevice(ids, nameof(ids), device);
+        if (!positions.IsNone && length > maxPositions)
+            throw new ArgumentException($"Sequence length {length} exceeds the position table's {maxPositions} positions.", nameof(ids));
+        // The kernels trust the ids: check them here, once for every backend (off the CPU this reads them back).
+        GraphMath.ValidateIds(ids.ToArray(), vocabulary, nameof(ids));
+        if (typeIds is not null)
+        {
+            TensorShape.ExpectDevice(typeIds, nameof(typeIds), device);
+            if (types.IsNone)
+                throw new ArgumentException("Token-type ids given to an embedding without a token-type table.", nameof(typeIds));
+            GraphMath.ValidateIds(typeIds.ToArray(), typeCount, nameof(typeIds));
+        }
+        long start = OpTimer.Start();
+        device.GraphOpKernels.Embedding(ids, typeIds, batch, length, features, tokens, positions, types, epsilon > 0, gamma, beta, epsilon, y);
+        OpTimer.Stop("Embedding", start);
+    }
+
+    /// <summary>y[b] = mean of x[b, t] over t &lt; lengths[b] (from <see cref="PaddingLengths"/>; all t when null); zeros for an empty row.</summary>
+    public static void MeanPooling(Tensor<float> x, int batch, int length, int features, Tensor<int>? lengths, Tensor<float> y)
+    {
+        var device = On(x, y);
+        if (lengths is not null)
+            TensorShape.ExpectDevice(lengths, nameof(lengths), device);
+        long start = OpTimer.Start();
+        device.GraphOpKernels.MeanPooling(x, batch, length, features, lengths, y);
+        OpTimer.Stop("MeanPooling", start);
+    }
+
+    /// <summary>y = x / max(‖x‖₂, ε) for each of <paramref name="rows"/> rows (PyTorch's <c>F.normalize</c>).</summary>
+    public static void L2Normalize(Tensor<float> x, int rows, int features, float epsilon, Tensor<float> y)
+    {
+        long start = OpTimer.Start();
+        On(x, y).GraphOpKernels.L2Normalize(x, rows, features, epsilon, y);
+        OpTimer.Stop("L2Normalize", start);
+    }
+
+    /// <summary>
+    /// Per-op wall time, for benchmarks: while set, the ops above add their time under a label (the op and its widths) to it.
+    /// Meaningful on the CPU backend (synchronous); off the CPU it times the launches, not the kernels. One process-wide
+    /// recorder: set it around single-threaded measurements only.
+    /// </summary>
+    public static GraphOpTimer? Timer { get; set; }
+
     /// <summary>The device of the first tensor; throws unless the others (non-null) live there too.</summary>
     private static Device On(Tensor<float> first, Tensor<float>? second = null, Tensor<float>? third = null)
     {
@@ -100,5 +207,48 @@ public static class GraphOps
         if (third is not null)
             TensorShape.ExpectDevice(third, nameof(third), device);
         return device;
+    }
+}
+
+/// <summary>Wall time of graph ops by label (see <see cref="GraphOps.Timer"/>).</summary>
+public sealed class GraphOpTimer
+{
+    private readonly Dictionary<string, (long Ticks, long Calls)> _totals = new(StringComparer.Ordinal);
+
+    /// <summary>Each label's total seconds and call count since the last <see cref="Clear"/>, largest first.</summary>
+    public IReadOnlyList<(string Label, double Seconds, long Calls)> Totals =>
+        [.. _totals.Select(t => (t.Key, t.Value.Ticks / (double)System.Diagnostics.Stopwatch.Frequency, t.Value.Calls)).OrderByDescending(t => t.Item2)];
+
+    /// <summary>Sampled after every op when set (e.g. a memory pool's bytes in use); the largest sample is <see cref="ProbeMax"/>.</summary>
+    public Func<long>? Probe { get; set; }
+
+    /// <summary>The largest <see cref="Probe"/> sample since the last <see cref="Clear"/> (long.MinValue before any).</summary>
+    public long ProbeMax { get; private set; } = long.MinValue;
+
+    /// <summary>Forgets everything recorded.</summary>
+    public void Clear()
+    {
+        _totals.Clear();
+        ProbeMax = long.MinValue;
+    }
+
+    internal void Add(string label, long ticks)
+    {
+        var (total, calls) = _totals.GetValueOrDefault(label);
+        _totals[label] = (total + ticks, calls + 1);
+        if (Probe is { } probe)
+            ProbeMax = Math.Max(ProbeMax, probe());
+    }
+}
+
+/// <summary>The timestamps around an op when <see cref="GraphOps.Timer"/> is set (nothing otherwise).</summary>
+internal static class OpTimer
+{
+    public static long Start() => GraphOps.Timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+
+    public static void Stop(string label, long start)
+    {
+        if (GraphOps.Timer is { } timer)
+            timer.Add(label, System.Diagnostics.Stopwatch.GetTimestamp() - start);
     }
 }

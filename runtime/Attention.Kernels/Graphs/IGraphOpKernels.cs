@@ -38,4 +38,17 @@ public interface IGraphOpKernels
 
     /// <summary>y = Σ_l coefficients[l]·layers[l] over <paramref name="count"/> floats per layer.</summary>
     void LayerwiseMix(ReadOnlySpan<Tensor<float>> layers, ReadOnlySpan<float> coefficients, long count, Tensor<float> y);
+
+    /// <summary>
+    /// y[r] = tokens[ids[r]] + positions[r mod length] + types[typeIds[r]] over batch·length rows (tables optional, ids
+    /// validated), then LayerNorm with γ, β and ε when <paramref name="norm"/>.
+    /// </summary>
+    void Embedding(Tensor<int> ids, Tensor<int>? typeIds, int batch, int length, int features, GraphWeight tokens, GraphWeight positions,
+        GraphWeight types, bool norm, GraphWeight gamma, GraphWeight beta, float epsilon, Tensor<float> y);
+
+    /// <summary>y[b] = mean of x[b, t] over t &lt; lengths[b] (all t when lengths is null); zeros for a row of length 0.</summary>
+    void MeanPooling(Tensor<float> x, int batch, int length, int features, Tensor<int>? lengths, Tensor<float> y);
+
+    /// <summary>y = x / max(‖x‖₂, ε) per row.</summary>
+    void L2Normalize(Tensor<float> x, int rows, int features, float epsilon, Tensor<float> y);
 }

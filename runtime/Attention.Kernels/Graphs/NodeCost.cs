@@ -84,6 +84,33 @@ public static class NodeCost
     public static KernelCost LayerwiseMix(int layers, long count) =>
         new(2.0 * layers * count, ((layers + 1.0) * count + layers + 1) * F, 0);
 
+    /// <summary>
+    /// Token embedding of <paramref name="rows"/> tokens: one gathered row per table (token, position, type) summed, then an
+    /// optional LayerNorm. Bytes: the ids, the gathered rows (not whole tables) and the output.
+    /// </summary>
+    public static KernelCost Embedding(long rows, int features, bool positions, bool types, bool norm)
+    {
+        int tables = 1 + (positions ? 1 : 0) + (types ? 1 : 0);
+        double count = (double)rows * features;
+        double flops = (tables - 1) * count + (norm ? Norm(rows, features, rms: false).Flops : 0);
+        double bytes = rows * (types ? 2.0 : 1.0) * sizeof(int) + (tables + 1) * count * F + (norm ? 2.0 * features * F : 0);
+        return new KernelCost(flops, bytes, 0);
+    }
+
+    /// <summary>Mean pooling of [batch, length, features] into [batch, features] (an upper bound: padded tokens are skipped).</summary>
+    public static KernelCost MeanPooling(int batch, int length, int features)
+    {
+        double count = (double)batch * length * features;
+        return new KernelCost(count + (double)batch * features, (count + (double)batch * features) * F + batch * sizeof(int), 0);
+    }
+
+    /// <summary>y = x / max(‖x‖, ε) over <paramref name="rows"/> rows: a multiply-add per element for ‖x‖², a multiply to scale, one √ per row.</summary>
+    public static KernelCost L2Normalize(long rows, int features)
+    {
+        double count = (double)rows * features;
+        return new KernelCost(3 * count + rows, 2 * count * F, 0);
+    }
+
     private static double ActivationFlops(Activation activation) => activation switch
     {
         Activation.Relu => 1,

@@ -51,9 +51,11 @@ public interface IAttentionKernel
 
     /// <summary>
     /// The generated CPU kernel over fp32 data (shapes already checked; <paramref name="lse"/> is null exactly when
-    /// <see cref="HasLogSumExp"/> is false).
+    /// <see cref="HasLogSumExp"/> is false). <paramref name="keyLengths"/> is <see cref="AttentionLaunch{T}.KeyLengths"/>
+    /// ([B] ints, each in 0..keyLength), or null when every batch entry has all <paramref name="keyLength"/> keys: keys at
+    /// or past keyLengths[b] are never read nor computed (docs/kernels/masks.md, "Key padding").
     /// </summary>
-    static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength);
+    static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength);
 }
 
 /// <summary>Memory layout of an attention kernel's tensors.</summary>
@@ -81,4 +83,15 @@ public enum KernelLayout
 public readonly record struct AttentionLaunch<T>(
     Tensor<T> Query, Tensor<T> Key, Tensor<T> Value, Tensor<T> Output, Tensor<float>? LogSumExp,
     int Batch, int QueryLength, int KeyLength)
-    where T : unmanaged;
+    where T : unmanaged
+{
+    /// <summary>
+    /// Key padding: the number of real keys of each batch entry ([B] ints on the launch's device, each in 0..KeyLength),
+    /// or null when all KeyLength keys are real. Every kernel honours it (user declarations that take a
+    /// <c>keyLengths</c> parameter and graph attention steps alike): batch entry b attends only to keys j &lt; KeyLengths[b],
+    /// and the keys past it are never read, so padding costs nothing. The mask's alignment still uses the full
+    /// KeyLength (PyTorch and FlashAttention: padding applies after the causal diagonal is placed); a row left with no key
+    /// gets zeros and a log-sum-exp of −∞. Check it first with <see cref="TensorShape.ExpectLengths"/>.
+    /// </summary>
+    public Tensor<int>? KeyLengths { get; init; }
+}

@@ -48,4 +48,26 @@ public static class TensorShape
         if (!ReferenceEquals(tensor.Device, device))
             throw new ArgumentException($"Tensor '{argument}' is on {tensor.Device}, but the other tensors are on {device}.", argument);
     }
+
+    /// <summary>
+    /// Checks a per-batch length tensor (key padding): shape [B] = [<paramref name="batch"/>], on <paramref name="device"/>,
+    /// every value in 0..<paramref name="max"/>. Throws an <see cref="ArgumentException"/> naming <paramref name="argument"/>,
+    /// the offending entry and <paramref name="bound"/> (what the maximum is, e.g. <c>Tk of k [2, 64, 4, 8]</c>). The values
+    /// are read on the host (an accelerator's tensor is copied down: B ints).
+    /// </summary>
+    public static void ExpectLengths(Tensor<int>? lengths, string argument, int batch, int max, string bound, Device device)
+    {
+        Expect(lengths, argument, "[B]", batch);
+        ExpectDevice(lengths!, argument, device);
+        Span<int> values = batch <= 256 ? stackalloc int[batch] : new int[batch];
+        lengths!.CopyTo(values);
+        for (int b = 0; b < batch; b++)
+        {
+            if ((uint)values[b] > (uint)max)
+                throw new ArgumentOutOfRangeException(argument, values[b],
+                    $"Tensor '{argument}' {TypeName(lengths)}: {argument}[{b}] = {values[b]} is outside 0..{max} ({bound}).");
+        }
+    }
+
+    private static string TypeName<T>(Tensor<T> tensor) where T : unmanaged => $"{typeof(T).Name}{Format(tensor.Shape)}";
 }

@@ -85,18 +85,22 @@ namespace Demo.Models
             // 2. excited = positioned·sigmoid(FC(ReLU(FC(mean_t positioned)))), two passes
             using var v_excited = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
             global::Attention.Kernels.GraphOps.SqueezeExcitation(v_positioned, batch, length, 64, weights[1], weights[2], 8, weights[3], weights[4], v_excited);
+            v_positioned.Dispose(); // last read: back to the pool
 
             // 3. document = pool over segments of (pool within each segment of excited)
             using var v_document = global::Attention.Kernels.Tensor.Create<float>(device, batch, 64);
             global::Attention.Kernels.GraphOps.HierarchicalAttention(v_excited, batch, length, 64, sentences, sentences.Dim(1) - 1,
                 weights[7], weights[5], weights[6], 32, weights[8], global::Attention.Kernels.GraphWeight.None, global::Attention.Kernels.GraphWeight.None, 0, v_document);
+            v_excited.Dispose(); // last read: back to the pool
 
             // 4. normalized = RmsNorm(document) over 64 features
             using var v_normalized = global::Attention.Kernels.Tensor.Create<float>(device, batch, 64);
             global::Attention.Kernels.GraphOps.RmsNorm(v_document, batch, 64, weights[9], 1E-06f, v_normalized);
+            v_document.Dispose(); // last read: back to the pool
 
             // 5. logits = normalized·Wᵀ + b (64 → 5)
             global::Attention.Kernels.GraphOps.Linear(v_normalized, batch, 64, weights[10], weights[11], 5, logits, global::Attention.Kernels.Activation.None, null);
+            v_normalized.Dispose(); // last read: back to the pool
         }
     }
 }

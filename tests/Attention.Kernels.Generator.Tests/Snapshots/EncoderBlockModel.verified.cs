@@ -40,7 +40,7 @@ namespace Demo.Models
             return new global::Attention.Kernels.GraphCost(new global::Attention.Kernels.StepCost[]
             {
                 new("qkv", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 512, 1536, true, global::Attention.Kernels.Activation.None, false)),
-                new("ctx", "Attention", ForwardAttention1.Cost(batch, length, length)),
+                new("ctx", "Attention", ForwardAttention1Kernel.Cost(batch, length, length)),
                 new("h", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 512, 512, true, global::Attention.Kernels.Activation.None, true)),
                 new("norm", "LayerNorm", global::Attention.Kernels.NodeCost.Norm((long)batch * length, 512, rms: false)),
                 new("act", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 512, 2048, true, global::Attention.Kernels.Activation.Gelu, false)),
@@ -84,15 +84,18 @@ namespace Demo.Models
 
             // 2. ctx = attention(qkv): 8 heads (KV 8) of 64, Causal mask, heads read in place from the packed projection
             using var v_ctx = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
-            ForwardAttention1.Run(v_qkv, v_ctx, batch, length);
+            ForwardAttention1Kernel.Run(v_qkv, v_ctx, batch, length);
+            v_qkv.Dispose(); // last read: back to the pool
 
             // 3. proj = ctx·Wᵀ + b (512 → 512), then h (Residual) fused: the residual add happens in the GEMM epilogue
             using var v_h = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
             global::Attention.Kernels.GraphOps.Linear(v_ctx, batch * length, 512, weights[2], weights[3], 512, v_h, global::Attention.Kernels.Activation.None, x);
+            v_ctx.Dispose(); // last read: back to the pool
 
             // 4. norm = LayerNorm(h) over 512 features
             using var v_norm = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
             global::Attention.Kernels.GraphOps.LayerNorm(v_h, batch * length, 512, weights[4], weights[5], 1E-05f, v_norm);
+            v_h.Dispose(); // last read: back to the pool
 
             // 5. up = norm·Wᵀ + b (512 → 2048), then act (Gelu) fused: Gelu is applied in the GEMM epilogue
             using var v_act = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 2048);
@@ -100,11 +103,12 @@ namespace Demo.Models
 
             // 6. down = act·Wᵀ + b (2048 → 512), then y (Residual) fused: the residual add happens in the GEMM epilogue
             global::Attention.Kernels.GraphOps.Linear(v_act, batch * length, 2048, weights[8], weights[9], 512, y, global::Attention.Kernels.Activation.None, v_norm);
+            v_norm.Dispose(); v_act.Dispose(); // last read: back to the pool
         }
 
         /// <summary>Fused self-attention of step 'ctx', reading q, k and v heads in place from the packed projection 'qkv'.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
-        private readonly struct ForwardAttention1 : global::Attention.Kernels.IAttentionKernel
+        private readonly struct ForwardAttention1Kernel : global::Attention.Kernels.IAttentionKernel
         {
             /// <summary>Length of one head's query, key and value vectors.</summary>
             public const int HeadDim = 64;
@@ -147,18 +151,18 @@ namespace Demo.Models
             static bool global::Attention.Kernels.IAttentionKernel.HasMaskMod => false;
             static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => score;
             static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
-            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength) =>
-                RunCpuKernel(q, k, v, output, lse, batch, queryLength, keyLength);
+            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength) =>
+                RunCpuKernel(q, k, v, output, lse, keyLengths, batch, queryLength, keyLength);
 
             /// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>
             public static void Run(global::Attention.Kernels.Tensor<float> packed, global::Attention.Kernels.Tensor<float> output, int batch, int length)
             {
                 // q, k and v are the same tensor: the kernels address the heads inside each packed row (no split, no copy).
-                packed.Device.RunAttention<ForwardAttention1, float>(new global::Attention.Kernels.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));
+                packed.Device.RunAttention<ForwardAttention1Kernel, float>(new global::Attention.Kernels.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));
             }
 
-            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse may be null).</summary>
-            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)
+            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse and keyLengths may be null).</summary>
+            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength)
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
@@ -166,7 +170,7 @@ namespace Demo.Models
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
                 var kernel = new CpuKernel
                 {
-                    Q = q, K = k, V = v, O = output, Lse = lse,
+                    Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,
                     QueryLength = queryLength,
                     KeyLength = keyLength,
                     TileRows = tileRows,
@@ -186,6 +190,7 @@ namespace Demo.Models
             private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
             {
                 public float* Q, K, V, O, Lse;
+                public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
                 public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
@@ -212,13 +217,17 @@ namespace Demo.Models
                         Tile<TVec>(index, worker);
                 }
 
-                /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>
-                private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)
+                /// <summary>Real keys of batch entry <paramref name="batch"/>: the rest is padding, never read (AttentionLaunch.KeyLengths; clamped, so never out of bounds).</summary>
+                private readonly int KeysOf(int batch) => KeyLengths == null ? KeyLength : global::System.Math.Clamp(KeyLengths[batch], 0, KeyLength);
+
+                /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) of <paramref name="batch"/> sees (exact for one row).</summary>
+                private readonly void KeyRange(int batch, int firstQuery, int rows, out int keyStart, out int keyEnd)
                 {
-                    // Causal, aligned bottom-right (FlashAttention): query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited.
+                    // Causal, aligned bottom-right (FlashAttention): query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited;
+                    // the diagonal is placed on the full Tk, then key padding cuts the range (docs/kernels/masks.md).
                     int diagonal = KeyLength - QueryLength;
                     keyStart = 0;
-                    keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);
+                    keyEnd = global::System.Math.Min(KeysOf(batch), firstQuery + rows + diagonal);
                 }
 
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -235,7 +244,7 @@ namespace Demo.Models
                     float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads) * HeadDim;
                     const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;
-                    KeyRange(query, 1, out int keyStart, out int keyEnd);
+                    KeyRange(batch, query, 1, out int keyStart, out int keyEnd);
                     if (keyEnd <= keyStart)
                     {
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);
@@ -264,7 +273,7 @@ namespace Demo.Models
                     float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads + kvHead) * HeadDim;
                     float* o = O + (long)(batch * QueryLength + firstQuery) * OutputRowStride + head * HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;
-                    KeyRange(firstQuery, rows, out int keyStart, out int keyEnd);
+                    KeyRange(batch, firstQuery, rows, out int keyStart, out int keyEnd);
                     if (keyEnd <= keyStart)
                     {
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
@@ -274,7 +283,7 @@ namespace Demo.Models
                     // A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles
                     // (a single tile per head reads them once: no copy).
                     if (QueryTiles > 1)
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeysOf(batch), HeadDim);
                     int diagonal = KeyLength - QueryLength; // query i sees keys j ≤ i + diagonal
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);

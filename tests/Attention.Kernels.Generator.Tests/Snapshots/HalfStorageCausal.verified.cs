@@ -68,8 +68,8 @@ namespace Demo
             static bool global::Attention.Kernels.IAttentionKernel.HasMaskMod => false;
             static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => score;
             static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
-            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength) =>
-                RunCpuKernel(q, k, v, output, lse, batch, queryLength, keyLength);
+            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength) =>
+                RunCpuKernel(q, k, v, output, lse, keyLengths, batch, queryLength, keyLength);
 
             /// <summary>Checks shapes and devices, then runs the kernel on the tensors' device (which picks its backend).</summary>
             /// <exception cref="global::System.ArgumentException">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>
@@ -93,8 +93,8 @@ namespace Demo
                 device.RunAttention<CausalHalfKernel, global::System.Half>(new global::Attention.Kernels.AttentionLaunch<global::System.Half>(q, k, v, output, logSumExp, batch, queryLength, keyLength));
             }
 
-            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse may be null).</summary>
-            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)
+            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse and keyLengths may be null).</summary>
+            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength)
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
@@ -102,7 +102,7 @@ namespace Demo
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
                 var kernel = new CpuKernel
                 {
-                    Q = q, K = k, V = v, O = output, Lse = lse,
+                    Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,
                     QueryLength = queryLength,
                     KeyLength = keyLength,
                     TileRows = tileRows,
@@ -122,6 +122,7 @@ namespace Demo
             private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
             {
                 public float* Q, K, V, O, Lse;
+                public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
                 public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
@@ -147,13 +148,17 @@ namespace Demo
                         Tile<TVec>(index, worker);
                 }
 
-                /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>
-                private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)
+                /// <summary>Real keys of batch entry <paramref name="batch"/>: the rest is padding, never read (AttentionLaunch.KeyLengths; clamped, so never out of bounds).</summary>
+                private readonly int KeysOf(int batch) => KeyLengths == null ? KeyLength : global::System.Math.Clamp(KeyLengths[batch], 0, KeyLength);
+
+                /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) of <paramref name="batch"/> sees (exact for one row).</summary>
+                private readonly void KeyRange(int batch, int firstQuery, int rows, out int keyStart, out int keyEnd)
                 {
-                    // Causal, aligned bottom-right (FlashAttention): query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited.
+                    // Causal, aligned bottom-right (FlashAttention): query i sees keys j ≤ i + (Tk − Tq). Keys past the last row's diagonal are never visited;
+                    // the diagonal is placed on the full Tk, then key padding cuts the range (docs/kernels/masks.md).
                     int diagonal = KeyLength - QueryLength;
                     keyStart = 0;
-                    keyEnd = global::System.Math.Min(KeyLength, firstQuery + rows + diagonal);
+                    keyEnd = global::System.Math.Min(KeysOf(batch), firstQuery + rows + diagonal);
                 }
 
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -170,7 +175,7 @@ namespace Demo
                     float* v = V + (long)batch * KeyLength * KvHeads * HeadDim;
                     const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;
-                    KeyRange(query, 1, out int keyStart, out int keyEnd);
+                    KeyRange(batch, query, 1, out int keyStart, out int keyEnd);
                     if (keyEnd <= keyStart)
                     {
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);
@@ -199,7 +204,7 @@ namespace Demo
                     float* v = V + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;
                     float* o = O + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;
-                    KeyRange(firstQuery, rows, out int keyStart, out int keyEnd);
+                    KeyRange(batch, firstQuery, rows, out int keyStart, out int keyEnd);
                     if (keyEnd <= keyStart)
                     {
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
@@ -209,7 +214,7 @@ namespace Demo
                     // A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles
                     // (a single tile per head reads them once: no copy).
                     if (QueryTiles > 1)
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeysOf(batch), HeadDim);
                     int diagonal = KeyLength - QueryLength; // query i sees keys j ≤ i + diagonal
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);

@@ -35,7 +35,7 @@ partial class Mixer
         return new global::Attention.Kernels.GraphCost(new global::Attention.Kernels.StepCost[]
         {
             new("attn.qkv", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 64, 128, true, global::Attention.Kernels.Activation.None, false)),
-            new("attn.attention", "Attention", RunAttention1.Cost(batch, length, length)),
+            new("attn.attention", "Attention", RunAttention1Kernel.Cost(batch, length, length)),
             new("h1", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 64, 64, true, global::Attention.Kernels.Activation.None, true)),
             new("r", "Relu", global::Attention.Kernels.NodeCost.Activate((long)batch * length * 64, global::Attention.Kernels.Activation.Relu)),
             new("mixed", "LayerwiseAdaptive", global::Attention.Kernels.NodeCost.LayerwiseMix(3, (long)batch * length * 64)),
@@ -79,11 +79,13 @@ partial class Mixer
 
         // 2. attn.attention = attention(attn.qkv): 4 heads (KV 2) of 16, None mask, heads read in place from the packed projection
         using var v_attn_attention = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
-        RunAttention1.Run(v_attn_qkv, v_attn_attention, batch, length);
+        RunAttention1Kernel.Run(v_attn_qkv, v_attn_attention, batch, length);
+        v_attn_qkv.Dispose(); // last read: back to the pool
 
         // 3. attn = attn.attention·Wᵀ + b (64 → 64), then h1 (Residual) fused: the residual add happens in the GEMM epilogue
         using var v_h1 = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
         global::Attention.Kernels.GraphOps.Linear(v_attn_attention, batch * length, 64, weights[2], weights[3], 64, v_h1, global::Attention.Kernels.Activation.None, x);
+        v_attn_attention.Dispose(); // last read: back to the pool
 
         // 4. r = Relu(h1)
         using var v_r = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
@@ -92,14 +94,16 @@ partial class Mixer
         // 5. mixed = γ·Σ softmax(logits)_l·{x, h1, r}
         using var v_mixed = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
         global::Attention.Kernels.GraphOps.LayerwiseMix(new global::Attention.Kernels.Tensor<float>[] { x, v_h1, v_r }, (long)(batch * length) * 64, weights[4], weights[5], v_mixed);
+        v_h1.Dispose(); v_r.Dispose(); // last read: back to the pool
 
         // 6. pooled = Σ_t softmax_t(score(x_t))·x_t over mixed, one streaming pass
         global::Attention.Kernels.GraphOps.AttentionPooling(v_mixed, batch, length, 64, weights[6], global::Attention.Kernels.GraphWeight.None, global::Attention.Kernels.GraphWeight.None, 0, pooled);
+        v_mixed.Dispose(); // last read: back to the pool
     }
 
     /// <summary>Fused self-attention of step 'attn.attention', reading q, k and v heads in place from the packed projection 'attn.qkv'.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
-    private readonly struct RunAttention1 : global::Attention.Kernels.IAttentionKernel
+    private readonly struct RunAttention1Kernel : global::Attention.Kernels.IAttentionKernel
     {
         /// <summary>Length of one head's query, key and value vectors.</summary>
         public const int HeadDim = 16;
@@ -142,18 +146,18 @@ partial class Mixer
         static bool global::Attention.Kernels.IAttentionKernel.HasMaskMod => false;
         static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => score;
         static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
-        static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength) =>
-            RunCpuKernel(q, k, v, output, lse, batch, queryLength, keyLength);
+        static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength) =>
+            RunCpuKernel(q, k, v, output, lse, keyLengths, batch, queryLength, keyLength);
 
         /// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>
         public static void Run(global::Attention.Kernels.Tensor<float> packed, global::Attention.Kernels.Tensor<float> output, int batch, int length)
         {
             // q, k and v are the same tensor: the kernels address the heads inside each packed row (no split, no copy).
-            packed.Device.RunAttention<RunAttention1, float>(new global::Attention.Kernels.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));
+            packed.Device.RunAttention<RunAttention1Kernel, float>(new global::Attention.Kernels.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));
         }
 
-        /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse may be null).</summary>
-        internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)
+        /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse and keyLengths may be null).</summary>
+        internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength)
         {
             // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
             // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
@@ -161,7 +165,7 @@ partial class Mixer
             int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
             var kernel = new CpuKernel
             {
-                Q = q, K = k, V = v, O = output, Lse = lse,
+                Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,
                 QueryLength = queryLength,
                 KeyLength = keyLength,
                 TileRows = tileRows,
@@ -181,6 +185,7 @@ partial class Mixer
         private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
         {
             public float* Q, K, V, O, Lse;
+            public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
             public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
             public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
@@ -207,12 +212,15 @@ partial class Mixer
                     Tile<TVec>(index, worker);
             }
 
-            /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>
-            private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)
+            /// <summary>Real keys of batch entry <paramref name="batch"/>: the rest is padding, never read (AttentionLaunch.KeyLengths; clamped, so never out of bounds).</summary>
+            private readonly int KeysOf(int batch) => KeyLengths == null ? KeyLength : global::System.Math.Clamp(KeyLengths[batch], 0, KeyLength);
+
+            /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) of <paramref name="batch"/> sees (exact for one row).</summary>
+            private readonly void KeyRange(int batch, int firstQuery, int rows, out int keyStart, out int keyEnd)
             {
-                // No mask: every query sees every key.
+                // No mask: every query sees every key, except the key padding.
                 keyStart = 0;
-                keyEnd = KeyLength;
+                keyEnd = KeysOf(batch);
             }
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -229,7 +237,7 @@ partial class Mixer
                 float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads) * HeadDim;
                 const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;
                 float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;
-                KeyRange(query, 1, out int keyStart, out int keyEnd);
+                KeyRange(batch, query, 1, out int keyStart, out int keyEnd);
                 if (keyEnd <= keyStart)
                 {
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);
@@ -258,7 +266,7 @@ partial class Mixer
                 float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads + kvHead) * HeadDim;
                 float* o = O + (long)(batch * QueryLength + firstQuery) * OutputRowStride + head * HeadDim;
                 float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;
-                KeyRange(firstQuery, rows, out int keyStart, out int keyEnd);
+                KeyRange(batch, firstQuery, rows, out int keyStart, out int keyEnd);
                 if (keyEnd <= keyStart)
                 {
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
@@ -268,7 +276,7 @@ partial class Mixer
                 // A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles
                 // (a single tile per head reads them once: no copy).
                 if (QueryTiles > 1)
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeysOf(batch), HeadDim);
 
                 var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                 global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);

@@ -65,8 +65,8 @@ partial class Model
             static bool global::Attention.Kernels.IAttentionKernel.HasMaskMod => false;
             static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => score;
             static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
-            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength) =>
-                RunCpuKernel(q, k, v, output, lse, batch, queryLength, keyLength);
+            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength) =>
+                RunCpuKernel(q, k, v, output, lse, keyLengths, batch, queryLength, keyLength);
 
             /// <summary>Checks shapes and devices, then runs the kernel on the tensors' device (which picks its backend).</summary>
             /// <exception cref="global::System.ArgumentException">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>
@@ -88,8 +88,8 @@ partial class Model
                 device.RunAttention<DecodeKernel, float>(new global::Attention.Kernels.AttentionLaunch<float>(q, k, v, output, null, batch, queryLength, keyLength));
             }
 
-            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse may be null).</summary>
-            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int batch, int queryLength, int keyLength)
+            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse and keyLengths may be null).</summary>
+            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength)
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
@@ -97,7 +97,7 @@ partial class Model
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
                 var kernel = new CpuKernel
                 {
-                    Q = q, K = k, V = v, O = output, Lse = lse,
+                    Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,
                     QueryLength = queryLength,
                     KeyLength = keyLength,
                     TileRows = tileRows,
@@ -117,6 +117,7 @@ partial class Model
             private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
             {
                 public float* Q, K, V, O, Lse;
+                public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
                 public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
@@ -142,12 +143,15 @@ partial class Model
                         Tile<TVec>(index, worker);
                 }
 
-                /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) sees (exact for one row).</summary>
-                private readonly void KeyRange(int firstQuery, int rows, out int keyStart, out int keyEnd)
+                /// <summary>Real keys of batch entry <paramref name="batch"/>: the rest is padding, never read (AttentionLaunch.KeyLengths; clamped, so never out of bounds).</summary>
+                private readonly int KeysOf(int batch) => KeyLengths == null ? KeyLength : global::System.Math.Clamp(KeyLengths[batch], 0, KeyLength);
+
+                /// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) of <paramref name="batch"/> sees (exact for one row).</summary>
+                private readonly void KeyRange(int batch, int firstQuery, int rows, out int keyStart, out int keyEnd)
                 {
-                    // No mask: every query sees every key.
+                    // No mask: every query sees every key, except the key padding.
                     keyStart = 0;
-                    keyEnd = KeyLength;
+                    keyEnd = KeysOf(batch);
                 }
 
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -164,7 +168,7 @@ partial class Model
                     float* v = V + (long)batch * KeyLength * KvHeads * HeadDim;
                     const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;
-                    KeyRange(query, 1, out int keyStart, out int keyEnd);
+                    KeyRange(batch, query, 1, out int keyStart, out int keyEnd);
                     if (keyEnd <= keyStart)
                     {
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);
@@ -193,7 +197,7 @@ partial class Model
                     float* v = V + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;
                     float* o = O + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;
-                    KeyRange(firstQuery, rows, out int keyStart, out int keyEnd);
+                    KeyRange(batch, firstQuery, rows, out int keyStart, out int keyEnd);
                     if (keyEnd <= keyStart)
                     {
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
@@ -203,7 +207,7 @@ partial class Model
                     // A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles
                     // (a single tile per head reads them once: no copy).
                     if (QueryTiles > 1)
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeyLength, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeysOf(batch), HeadDim);
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);

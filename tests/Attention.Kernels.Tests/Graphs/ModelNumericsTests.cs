@@ -127,6 +127,73 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed} B={batch} T={length}: error {error:E2}");
     }
 
+    [Theory]
+    [MemberData(nameof(DevicesAndSeeds))]
+    public void Tiny_bert_with_padding_matches_the_composed_reference(string deviceName, int seed)
+    {
+        var device = GetDevice(deviceName);
+        var random = new Random(seed);
+        int batch = random.Next(1, 5), length = random.Next(1, deviceName == "cpu" ? 40 : 20);
+        const int F = TinyBert.Features;
+        // Row 0 full, the others padded to random lengths, one of them possibly empty; the padding ids are junk (never read).
+        int[] lengths = Enumerable.Range(0, batch).Select(b => b == 0 ? length : random.Next(0, length + 1)).ToArray();
+        int[] ids = Enumerable.Range(0, batch * length).Select(_ => random.Next(TinyBert.Vocabulary)).ToArray();
+        int[] types = Enumerable.Range(0, batch * length).Select(_ => random.Next(2)).ToArray();
+        int[] mask = Enumerable.Range(0, batch * length).Select(i => i % length < lengths[i / length] ? 1 : 0).ToArray();
+        var model = new TinyBert();
+        model.ForwardWeights.InitializeRandom(seed);
+        float[] Weight(string node, string name) => W(model.ForwardWeights, node, name);
+
+        var emb = Floats(ReferenceOps.Embedding(ids, types, batch, length, F, Weight("emb", "tokens"), Weight("emb", "positions"), Weight("emb", "types"),
+            Weight("emb", "gamma"), Weight("emb", "beta"), 1e-12));
+        var spec = new EncoderLayerSpec("attn", "norm1", "up", "down", "hidden", F, TinyBert.Heads, TinyBert.Heads, TinyBert.HeadDim, TinyBert.Hidden, AttentionMask.None);
+        var hidden = ReferenceModels.EncoderLayer(emb, batch, length, spec, Weight, lengths, 1e-12);
+        var pooled = Floats(ReferenceOps.MeanPooling(Floats(hidden), batch, length, F, lengths));
+        var embedding = ReferenceOps.L2Normalize(pooled, batch, F, 1e-12);
+
+        using var idsT = Tensor.FromArray<int>(device, ids, batch, length);
+        using var typesT = Tensor.FromArray<int>(device, types, batch, length);
+        using var maskT = Tensor.FromArray<int>(device, mask, batch, length);
+        using var hiddenT = Tensor.Create<float>(device, batch, length, F);
+        using var embeddingT = Tensor.Create<float>(device, batch, F);
+        hiddenT.Fill(float.NaN);
+        var (actual, error) = RunAndCompare(embeddingT, embedding, () => model.Forward(idsT, typesT, maskT, hiddenT, embeddingT));
+        double hiddenError = Accuracy.RelativeError(hiddenT.ToArray(), hidden);
+        log.WriteLine($"{device.Kind} B={batch} T={length} lengths={string.Join(",", lengths)}: hidden {hiddenError:E2}, embedding {error:E2}");
+        Assert.True(hiddenError <= Tolerance, $"{device.Kind} seed {seed}: hidden error {hiddenError:E2}");
+        Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: embedding error {error:E2}");
+        for (int b = 0; b < batch; b++)
+            if (lengths[b] == 0)
+                Assert.All(actual.Skip(b * F).Take(F), v => Assert.Equal(0f, v)); // no valid token: a zero embedding
+    }
+
+    [Theory]
+    [MemberData(nameof(DevicesAndSeeds))]
+    public void Graph_attention_with_mods_and_key_padding_matches_the_reference(string deviceName, int seed)
+    {
+        var device = GetDevice(deviceName);
+        var random = new Random(seed);
+        int batch = random.Next(1, 4), length = random.Next(1, deviceName == "cpu" ? 50 : 24);
+        const int F = ModdedAttention.Features, H = ModdedAttention.Heads, D = ModdedAttention.HeadDim;
+        int[] lengths = Enumerable.Range(0, batch).Select(_ => random.Next(0, length + 1)).ToArray();
+        var model = new ModdedAttention();
+        model.ForwardWeights.InitializeRandom(seed);
+        float[] Weight(string node, string name) => W(model.ForwardWeights, node, name);
+        float[] x = RandomData.Uniform(random, batch * length * F);
+        int rows = batch * length;
+        var qkv = Floats(ReferenceOps.Linear(x, rows, F, Weight("attn.qkv", "weight"), Weight("attn.qkv", "bias"), 3 * H * D, Activation.None, null));
+        var context = Floats(ReferenceModels.PackedAttention(qkv, batch, length, H, H, D, AttentionMask.None, lengths,
+            (score, b, h, q, k) => ModdedAttention.Alibi((float)score, b, h, q, k), ModdedAttention.Near));
+        var expected = ReferenceOps.Linear(context, rows, H * D, Weight("attn.out", "weight"), Weight("attn.out", "bias"), F, Activation.None, null);
+
+        using var xt = Tensor.FromArray<float>(device, x, batch, length, F);
+        using var lt = Tensor.FromArray<int>(device, lengths, batch);
+        using var yt = Tensor.Create<float>(device, batch, length, F);
+        var (_, error) = RunAndCompare(yt, expected, () => model.Forward(xt, lt, yt));
+        log.WriteLine($"{device.Kind} B={batch} T={length} lengths={string.Join(",", lengths)}: error {error:E2}");
+        Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
+    }
+
     [Fact]
     public void Weights_report_their_layout_and_parameter_count()
     {

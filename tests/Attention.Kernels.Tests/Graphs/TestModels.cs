@@ -52,3 +52,41 @@ public partial class Mixer
     [AttentionPooling("pooled", From = "mixed", Hidden = 8)]
     public static partial void Run([Features(Features)] Tensor<float> x, Tensor<float> pooled);
 }
+
+/// <summary>
+/// A one-layer BERT from token ids: embeddings (token + position + token type, LayerNorm), self-attention with key padding,
+/// post-LN residual blocks, then masked mean pooling and L2 normalization (a sentence embedding).
+/// </summary>
+[AttentionModel]
+public partial class TinyBert
+{
+    public const int Vocabulary = 37, Features = 24, Positions = 64, Heads = 3, HeadDim = 8, Hidden = 40;
+
+    [Embedding("emb", From = "ids", Vocabulary = Vocabulary, Features = Features, Positions = Positions, TokenTypes = 2, TokenTypeIds = "types", Epsilon = 1e-12)]
+    [MultiHeadAttention("attn", From = "emb", Heads = Heads, HeadDim = HeadDim, KeyPadding = "mask")]
+    [Residual("res1", From = "attn", Skip = "emb")]
+    [LayerNorm("norm1", From = "res1", Epsilon = 1e-12)]
+    [Linear("up", From = "norm1", OutFeatures = Hidden, Activation = Activation.Gelu)]
+    [Linear("down", From = "up", OutFeatures = Features)]
+    [Residual("res2", From = "down", Skip = "norm1")]
+    [LayerNorm("hidden", From = "res2", Epsilon = 1e-12)]
+    [MeanPooling("pooled", From = "hidden", Padding = "mask")]
+    [L2Normalize("embedding", From = "pooled")]
+    public partial void Forward(Tensor<int> ids, Tensor<int> types, Tensor<int> mask, Tensor<float> hidden, Tensor<float> embedding);
+}
+
+/// <summary>Multi-head attention with key padding and the user's score and mask modifiers (FlexAttention's idea) in a graph.</summary>
+[AttentionModel]
+public partial class ModdedAttention
+{
+    public const int Features = 16, Heads = 2, HeadDim = 8, Window = 5;
+
+    [MultiHeadAttention("attn", From = "x", Heads = Heads, HeadDim = HeadDim, KeyPadding = "lengths", ScoreMod = nameof(Alibi), MaskMod = nameof(Near))]
+    public partial void Forward([Features(Features)] Tensor<float> x, Tensor<int> lengths, Tensor<float> attn);
+
+    /// <summary>ALiBi-style: a per-head slope times the distance.</summary>
+    public static float Alibi(float score, int batch, int head, int query, int key) => score - 0.25f * (head + 1) * (query >= key ? query - key : key - query);
+
+    /// <summary>Keys within a window that widens with the batch row.</summary>
+    public static bool Near(int batch, int head, int query, int key) => (query >= key ? query - key : key - query) <= Window + batch;
+}

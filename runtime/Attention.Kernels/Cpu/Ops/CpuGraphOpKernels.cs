@@ -70,6 +70,26 @@ internal sealed unsafe class CpuGraphOpKernels : IGraphOpKernels
         GC.KeepAlive(y);
     }
 
+    public void Embedding(Tensor<int> ids, Tensor<int>? typeIds, int batch, int length, int features, GraphWeight tokens, GraphWeight positions,
+        GraphWeight types, bool norm, GraphWeight gamma, GraphWeight beta, float epsilon, Tensor<float> y)
+    {
+        CpuOps.Embedding(CpuTensor.Pointer(ids), typeIds is null ? null : CpuTensor.Pointer(typeIds), batch, length, features,
+            tokens.Host, positions.Host, types.Host, norm, gamma.Host, beta.Host, epsilon, P(y));
+        Keep(ids, typeIds, y);
+    }
+
+    public void MeanPooling(Tensor<float> x, int batch, int length, int features, Tensor<int>? lengths, Tensor<float> y)
+    {
+        CpuOps.MeanPooling(P(x), batch, length, features, lengths is null ? null : CpuTensor.Pointer(lengths), P(y));
+        Keep(x, lengths, y);
+    }
+
+    public void L2Normalize(Tensor<float> x, int rows, int features, float epsilon, Tensor<float> y)
+    {
+        CpuOps.L2Normalize(P(x), rows, features, epsilon, P(y));
+        Keep(x, y);
+    }
+
     private static float* P(Tensor<float> tensor) => CpuTensor.Pointer(tensor);
 
     /// <summary>The ops read the tensors through raw pointers: keep the tensors (owners of that memory) alive until the op returns.</summary>
