@@ -60,6 +60,19 @@ public static class SnapshotCases
             }
             """,
 
+        ["VarlenCausalWithLse"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class PackedKernels
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2, Mask = AttentionMask.Causal)]
+                public static partial void Packed(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp,
+                    Tensor<int> queryOffsets, Tensor<int> keyOffsets);
+            }
+            """,
+
         ["SlidingWindowBhtdWithLse"] = """
             using Attention.Kernels;
 

@@ -45,6 +45,10 @@ internal enum LayoutKind
 /// Whether the declaration takes a <c>keyLengths</c> tensor (key padding, [B] ints): its Launch then checks it and passes it
 /// on. Every generated CPU kernel honours key lengths a launch carries, whatever this says (graph steps pass them too).
 /// </param>
+/// <param name="IsVarlen">
+/// Packed variable-length batches (FlashAttention's varlen): the declaration takes <c>queryOffsets</c> and <c>keyOffsets</c>
+/// ([B + 1] ints); q, k, v and output are token-major [Total, heads, D] and the log-sum-exp [H, TotalQ].
+/// </param>
 internal sealed record AttentionNode(
     string Name,
     EquatableArray<string> Inputs,
@@ -60,7 +64,8 @@ internal sealed record AttentionNode(
     ElementType Storage = ElementType.Float32,
     string? ScoreMod = null,
     string? MaskMod = null,
-    bool HasKeyLengths = false) : GraphNode(Name, Inputs, Outputs)
+    bool HasKeyLengths = false,
+    bool IsVarlen = false) : GraphNode(Name, Inputs, Outputs)
 {
     public int GroupSize => Heads / KvHeads;
 

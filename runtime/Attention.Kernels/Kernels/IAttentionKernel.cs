@@ -34,6 +34,13 @@ public interface IAttentionKernel
     /// <summary>True if the declaration has a log-sum-exp output ([B, H, Tq] fp32); it is then always written.</summary>
     static abstract bool HasLogSumExp { get; }
 
+    /// <summary>
+    /// True for a packed variable-length kernel (FlashAttention's varlen): q and output are [TotalQ, H, D], k and v
+    /// [TotalK, KvH, D], the log-sum-exp [H, TotalQ], and a launch carries <see cref="AttentionLaunch{T}.QueryOffsets"/> and
+    /// <see cref="AttentionLaunch{T}.KeyOffsets"/>; each sequence is attended alone, its mask aligned on its own lengths.
+    /// </summary>
+    static abstract bool IsVarlen { get; }
+
     /// <summary>True if the declaration has a score modifier: backends then apply <see cref="ScoreMod"/> to every visible score.</summary>
     static abstract bool HasScoreMod { get; }
 
@@ -54,8 +61,11 @@ public interface IAttentionKernel
     /// <see cref="HasLogSumExp"/> is false). <paramref name="keyLengths"/> is <see cref="AttentionLaunch{T}.KeyLengths"/>
     /// ([B] ints, each in 0..keyLength), or null when every batch entry has all <paramref name="keyLength"/> keys: keys at
     /// or past keyLengths[b] are never read nor computed (docs/kernels/masks.md, "Key padding").
+    /// <paramref name="queryOffsets"/> and <paramref name="keyOffsets"/> are a varlen launch's [B + 1] offsets (null
+    /// otherwise); then <paramref name="queryLength"/> and <paramref name="keyLength"/> are the longest sequence's lengths.
     /// </summary>
-    static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength);
+    static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
+        int batch, int queryLength, int keyLength);
 }
 
 /// <summary>Memory layout of an attention kernel's tensors.</summary>
@@ -94,4 +104,29 @@ public readonly record struct AttentionLaunch<T>(
     /// gets zeros and a log-sum-exp of −∞. Check it first with <see cref="TensorShape.ExpectLengths"/>.
     /// </summary>
     public Tensor<int>? KeyLengths { get; init; }
+
+    /// <summary>
+    /// Packed variable-length batches (FlashAttention's <c>cu_seqlens_q</c>; only for kernels with
+    /// <see cref="IAttentionKernel.IsVarlen"/>): [B + 1] ints, sequence b's queries are rows QueryOffsets[b] ..
+    /// QueryOffsets[b + 1] − 1 of q [TotalQ, H, D]. <see cref="QueryLength"/> is then the longest sequence's query count.
+    /// Check with <see cref="TensorShape.ExpectOffsets"/>.
+    /// </summary>
+    public Tensor<int>? QueryOffsets { get; init; }
+
+    /// <summary>As <see cref="QueryOffsets"/> for the keys and values (<c>cu_seqlens_k</c>); <see cref="KeyLength"/> is the longest sequence's key count.</summary>
+    public Tensor<int>? KeyOffsets { get; init; }
+
+    /// <summary>
+    /// Throws unless the launch's optional tensors fit <typeparamref name="TKernel"/>: offsets exactly for a varlen kernel
+    /// (both of them), and no key padding with offsets. Backends call this before they read any of them.
+    /// </summary>
+    public void ExpectSequencesFor<TKernel>() where TKernel : struct, IAttentionKernel
+    {
+        if (TKernel.IsVarlen != QueryOffsets is not null || TKernel.IsVarlen != KeyOffsets is not null)
+            throw new ArgumentException(TKernel.IsVarlen
+                ? $"{typeof(TKernel).Name} is a packed variable-length kernel: its launch needs QueryOffsets and KeyOffsets."
+                : $"{typeof(TKernel).Name} is not a packed variable-length kernel: its launch takes no QueryOffsets or KeyOffsets.");
+        if (TKernel.IsVarlen && KeyLengths is not null)
+            throw new ArgumentException($"{typeof(TKernel).Name}: a packed variable-length launch takes no KeyLengths (each sequence has its own length already).");
+    }
 }
