@@ -126,8 +126,8 @@ public sealed class DiagnosticTests
     [Fact]
     public void AK0003_too_many_parameters_names_the_optional_ones() =>
         Assert.Contains("keyLengths", AssertSingle(Kernel("HeadDim = 64, Heads = 8",
-            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra);"),
-            "AK0003", "(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra)")
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra);"),
+            "AK0003", "(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra)")
             .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
@@ -164,6 +164,26 @@ public sealed class DiagnosticTests
         AssertSingle(Kernel("HeadDim = 64, Heads = 8",
             "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<long> queryOffsets, Tensor<int> keyOffsets);"),
             "AK0004", "Tensor<long> queryOffsets");
+
+    [Theory]
+    [InlineData("Tensor<bool> attnMask")]
+    [InlineData("Tensor<float> attnMask")]
+    [InlineData("Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask")]
+    public void Attention_mask_tensors_are_accepted(string tail) =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 8",
+            $"public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, {tail});"), true));
+
+    [Fact]
+    public void AK0004_attention_mask_must_be_bool_or_float() =>
+        Assert.Contains("Tensor<bool>", AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> attnMask);"),
+            "AK0004", "Tensor<int> attnMask").GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void AK0026_attention_mask_with_varlen_offsets() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<bool> attnMask, Tensor<int> queryOffsets, Tensor<int> keyOffsets);"),
+            "AK0026", "Tensor<bool> attnMask");
 
     [Fact]
     public void AK0005_wrong_parameter_name() =>

@@ -73,6 +73,21 @@ public static class SnapshotCases
             }
             """,
 
+        ["AttentionMaskTensors"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class PyTorchMasks
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, Mask = AttentionMask.CausalTopLeft)]
+                public static partial void Boolean(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> keyLengths, Tensor<bool> attnMask);
+
+                [ScaledDotProductAttention(HeadDim = 32, Heads = 4, Layout = TensorLayout.BHTD)]
+                public static partial void Additive(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<float> attnMask);
+            }
+            """,
+
         ["SlidingWindowBhtdWithLse"] = """
             using Attention.Kernels;
 

@@ -19,17 +19,18 @@ internal static class KernelAnalyzer
     public const int MaxHeads = 4096;
 
     /// <summary>The parameters of an attention kernel, in order: the first four are required, the rest (<see cref="OptionalParameters"/>) optional.</summary>
-    public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp", "keyLengths", "queryOffsets", "keyOffsets"];
+    public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp", "keyLengths", "attnMask", "queryOffsets", "keyOffsets"];
 
     /// <summary>Parameters required before the optional ones: q, k, v, output.</summary>
     public const int RequiredParameters = 4;
 
     /// <summary>
     /// The optional parameters after output, each bound by its name and type, in this order when several are declared:
-    /// the log-sum-exp output (Tensor&lt;float&gt; [B, H, Tq]), the key padding (Tensor&lt;int&gt; [B]) and the offsets of a packed
-    /// variable-length batch (Tensor&lt;int&gt; [B + 1] each; docs/kernels/masks.md).
+    /// the log-sum-exp output (Tensor&lt;float&gt; [B, H, Tq]), the key padding (Tensor&lt;int&gt; [B]), PyTorch's attn_mask
+    /// (Tensor&lt;bool&gt; or Tensor&lt;float&gt;, broadcast to [B, H, Tq, Tk]) and the offsets of a packed variable-length batch
+    /// (Tensor&lt;int&gt; [B + 1] each; docs/kernels/masks.md).
     /// </summary>
-    public static readonly string[] OptionalParameters = ["logSumExp", "keyLengths", "queryOffsets", "keyOffsets"];
+    public static readonly string[] OptionalParameters = ["logSumExp", "keyLengths", "attnMask", "queryOffsets", "keyOffsets"];
 
     /// <summary>The optional parameters that are int tensors.</summary>
     private static readonly string[] IntParameters = ["keyLengths", "queryOffsets", "keyOffsets"];
@@ -94,7 +95,9 @@ internal static class KernelAnalyzer
             : (parsed.Parameters.Any(p => p.Name == "logSumExp"), ElementType.Float32);
         var optional = parsed.Parameters.Skip(RequiredParameters).ToList();
         bool hasKeyLengths = optional.Any(p => p.Name == "keyLengths");
-        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics) with { HasKeyLengths = hasKeyLengths };
+        var attnMask = optional.FirstOrDefault(p => p.Name == "attnMask");
+        var maskTensor = attnMask is null ? MaskTensorKind.None : attnMask.IsBoolTensor ? MaskTensorKind.Boolean : MaskTensorKind.Additive;
+        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics) with { HasKeyLengths = hasKeyLengths, MaskTensor = maskTensor };
         if (shapeOk && parsed.Parameters.Count <= AttentionParameters.Length) // a wrong count is AK0003 alone
             node = CheckVarlen(parsed, node, optional, diagnostics);
 
@@ -119,6 +122,8 @@ internal static class KernelAnalyzer
         }
         if (optional.FirstOrDefault(p => p.Name == "keyLengths") is { } keyLengths)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VarlenWithKeyLengths, keyLengths.Location));
+        if (optional.FirstOrDefault(p => p.Name == "attnMask") is { } attnMask)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VarlenWithAttnMask, attnMask.Location));
         if (node.Layout != LayoutKind.BTHD)
         {
             var layout = parsed.Arguments.LastOrDefault(a => a.Name == "Layout");
@@ -220,6 +225,13 @@ internal static class KernelAnalyzer
                         parameter.Name == "keyLengths"
                             ? "Tensor<int> (passed by value; the number of real keys of each batch entry, [B])"
                             : "Tensor<int> (passed by value; the offsets of a packed variable-length batch, [B + 1])", parameter.Type));
+            }
+            else if (i >= required && parameter.Name == "attnMask")
+            {
+                // PyTorch's attn_mask: boolean (true takes part) or additive; fp32 for every storage type, like the log-sum-exp.
+                if (!parameter.IsBoolTensor && parameter.TensorElement != ElementType.Float32)
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterType, parameter.Location, parameter.Name,
+                        "Tensor<bool> (true: the pair takes part) or Tensor<float> (added to the scaled score), passed by value", parameter.Type));
             }
             else if (i >= required)
             {

@@ -111,6 +111,13 @@ internal static class AttentionEmitter
                    (node.MaskMod is not null ? $"query sees key only where <c>{ModName(node.MaskMod)}(batch, head, query, key)</c> is true (AND the mask), and key blocks it hides from a whole query tile are skipped" : "") +
                    ". The CPU kernel always runs in tiles (no decode row path); the cost model counts the built-in mask only.</para>");
         }
+        if (node.MaskTensor != MaskTensorKind.None)
+            w.Line("/// <para>Mask tensor (PyTorch SDPA's attn_mask; docs/kernels/masks.md): attnMask broadcasts to [B, H, Tq, Tk] " +
+                   "([Tq, Tk], [B|1, H|1, Tq|1, Tk|1], …); " +
+                   (node.MaskTensor == MaskTensorKind.Boolean
+                       ? "a pair takes part only where it is true (ANDed with the mask). "
+                       : "it is added to each scaled score (after a score modifier); −∞ hides the pair. ") +
+                   "The CPU kernel always runs in tiles and reads it per element.</para>");
         if (node.HasKeyLengths)
             w.Line("/// <para>Key padding (docs/kernels/masks.md): batch entry b sees only keys j &lt; keyLengths[b] ([B] ints, each 0..Tk, checked before the launch); " +
                    "the keys past it are never read. " + (node.Mask == MaskKind.None ? "" : "The mask is aligned on the full Tk first. ") +
@@ -198,8 +205,10 @@ internal static class AttentionEmitter
         w.Line($"static bool {contract}.MaskMod(int batch, int head, int query, int key) => " +
                (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key);"));
         w.Line($"static bool {contract}.IsVarlen => {(node.IsVarlen ? "true" : "false")};");
-        w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets, int batch, int queryLength, int keyLength) =>");
-        w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, batch, queryLength, keyLength);");
+        w.Line($"static {Names.MaskTensorKind} {contract}.MaskTensor => {Names.MaskTensorKind}.{node.MaskTensor};");
+        w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
+        w.Line($"    void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength) =>");
+        w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, attnMask, maskStrides, batch, queryLength, keyLength);");
         w.Line();
     }
 
@@ -215,6 +224,7 @@ internal static class AttentionEmitter
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>");
         w.Open($"public static void Launch({tensor} q, {tensor} k, {tensor} v, {tensor} output{(node.HasLogSumExp ? $", {Names.Tensor} logSumExp" : "")}" +
                $"{(node.HasKeyLengths ? $", {Names.IntTensor} keyLengths" : "")}" +
+               (node.MaskTensor switch { MaskTensorKind.Boolean => $", {Names.BoolTensor} attnMask", MaskTensorKind.Additive => $", {Names.Tensor} attnMask", _ => "" }) +
                $"{(node.IsVarlen ? $", {Names.IntTensor} queryOffsets, {Names.IntTensor} keyOffsets" : "")})");
         if (node.IsVarlen)
         {
@@ -241,11 +251,18 @@ internal static class AttentionEmitter
             w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
         if (node.HasKeyLengths)
             w.Line($"{Names.TensorShape}.ExpectLengths(keyLengths, nameof(keyLengths), batch, keyLength, \"Tk of k \" + {Names.TensorShape}.Format(k.Shape), device);");
+        if (node.MaskTensor != MaskTensorKind.None)
+            w.Line($"{Names.TensorShape}.ExpectMask(attnMask, nameof(attnMask), batch, Heads, queryLength, keyLength, device);");
         w.Line(node.Storage == ElementType.Float32
             ? "// The device runs this kernel: the CPU its generated SIMD code below, an accelerator its kernel specialized on this struct."
             : $"// The device runs this kernel: an accelerator reads and writes {node.Storage.ShortName()} directly; the CPU runs the fp32 kernel below on fp32 copies (pooled), rounding the output back to nearest even.");
+        var inputs = new System.Collections.Generic.List<string>();
+        if (node.HasKeyLengths)
+            inputs.Add("KeyLengths = keyLengths");
+        if (node.MaskTensor != MaskTensorKind.None)
+            inputs.Add($"{node.MaskTensor}Mask = attnMask");
         w.Line($"device.RunAttention<{kernel}, {element}>(new {Names.Runtime}.AttentionLaunch<{element}>(q, k, v, output, {(node.HasLogSumExp ? "logSumExp" : "null")}, batch, queryLength, keyLength)" +
-               (node.HasKeyLengths ? " { KeyLengths = keyLengths });" : ");"));
+               (inputs.Count > 0 ? " { " + string.Join(", ", inputs) + " });" : ");"));
         w.Close();
         w.Line();
     }
@@ -282,13 +299,16 @@ internal static class AttentionEmitter
     /// <summary>The CPU launch: picks row mode (decode) or tile mode and runs the kernel on all cores.</summary>
     internal static void WriteCpuLaunch(CodeWriter w, AttentionNode node)
     {
-        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths and the varlen offsets may be null).</summary>");
-        w.Open("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets, int batch, int queryLength, int keyLength)");
+        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets and attnMask may be null).</summary>");
+        w.Line("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
+        w.Open($"    void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength)");
         w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
         w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
-        if (node.HasMods)
+        if (node.HasElementPass)
         {
-            w.Line("// The decode row path does not run modifiers: this kernel always uses tiles.");
+            w.Line(node.HasMods
+                ? "// The decode row path does not run modifiers: this kernel always uses tiles."
+                : "// The decode row path does not read a mask tensor: this kernel always uses tiles.");
             w.Line("bool rowMode = false;");
         }
         else
@@ -298,6 +318,8 @@ internal static class AttentionEmitter
         w.Line("Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,");
         if (node.IsVarlen)
             w.Line("QueryOffsets = queryOffsets, KeyOffsets = keyOffsets, TotalQueries = queryOffsets[batch], // lengths below are the longest sequence's");
+        if (node.MaskTensor != MaskTensorKind.None)
+            w.Line($"AttnMask = ({(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}*)attnMask, MaskStrides = maskStrides,");
         w.Line("QueryLength = queryLength,");
         w.Line("KeyLength = keyLength,");
         w.Line("TileRows = tileRows,");
@@ -322,6 +344,11 @@ internal static class AttentionEmitter
         w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}");
         w.Line("public float* Q, K, V, O, Lse;");
         w.Line("public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)");
+        if (node.MaskTensor != MaskTensorKind.None)
+        {
+            w.Line($"public {(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}* AttnMask; // PyTorch's attn_mask, broadcast over [B, H, Tq, Tk] by MaskStrides");
+            w.Line($"public {Names.MaskStrides} MaskStrides;");
+        }
         if (node.IsVarlen)
         {
             w.Line("public int* QueryOffsets, KeyOffsets; // packed variable-length batch: sequence b's rows are [Offsets[b], Offsets[b + 1])");
@@ -534,6 +561,8 @@ internal static class AttentionEmitter
         if (diagonal is not null)
             w.Line($"int diagonal = {diagonal}; // query i sees keys j ≤ i + diagonal");
         w.Line();
+        if (node.MaskTensor != MaskTensorKind.None)
+            w.Line($"{(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}* mask = AttnMask + MaskStrides.Batch * batch + MaskStrides.Head * head; // this (batch, head)'s plane");
         w.Line($"var t = {Names.Flash}.BeginTile<TVec>(worker, HeadDim);");
         w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
         w.Open($"for (int firstKey = keyStart; firstKey < keyEnd; firstKey += {Names.Flash}.KeyBlock)");
@@ -560,12 +589,22 @@ internal static class AttentionEmitter
                 w.Line($"    {Names.Flash}.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, Window);");
                 break;
         }
+        if (node.MaskTensor == MaskTensorKind.Boolean)
+        {
+            w.Line("// The boolean attnMask, per element, before the modifiers: −∞ where it is false (PyTorch: True takes part).");
+            w.Line($"{Names.Flash}.ApplyBooleanMask<TVec>(t, keys, firstKey, rows, firstQuery, mask, MaskStrides.Query, MaskStrides.Key);");
+        }
         if (node.HasMods)
         {
             w.Line("// The modifiers, per element: " + (node.MaskMod is not null ? "−∞ where the mask modifier hides the pair" : "") +
                    (node.MaskMod is not null && node.ScoreMod is not null ? ", else " : "") +
                    (node.ScoreMod is not null ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
             w.Line($"{Names.Flash}.ApplyMods<TVec, {node.Name}Kernel>(t, keys, firstKey, rows, firstQuery, batch, head);");
+        }
+        if (node.MaskTensor == MaskTensorKind.Additive)
+        {
+            w.Line("// The additive attnMask, per element, after the score modifier: s + mask (PyTorch adds it to the scaled score).");
+            w.Line($"{Names.Flash}.ApplyAdditiveMask<TVec>(t, keys, firstKey, rows, firstQuery, mask, MaskStrides.Query, MaskStrides.Key);");
         }
         w.Line($"{Names.Flash}.Softmax<TVec>(t, keys, HeadDim);");
         w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);");

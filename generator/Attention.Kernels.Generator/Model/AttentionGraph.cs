@@ -22,6 +22,14 @@ internal enum MaskKind
     CausalTopLeft = 3,
 }
 
+/// <summary>The attnMask tensor, mirroring <c>Attention.Kernels.MaskTensorKind</c>.</summary>
+internal enum MaskTensorKind
+{
+    None = 0,
+    Boolean = 1,
+    Additive = 2,
+}
+
 /// <summary>Layouts, mirroring <c>Attention.Kernels.TensorLayout</c>.</summary>
 internal enum LayoutKind
 {
@@ -49,6 +57,7 @@ internal enum LayoutKind
 /// Packed variable-length batches (FlashAttention's varlen): the declaration takes <c>queryOffsets</c> and <c>keyOffsets</c>
 /// ([B + 1] ints); q, k, v and output are token-major [Total, heads, D] and the log-sum-exp [H, TotalQ].
 /// </param>
+/// <param name="MaskTensor">The declaration's <c>attnMask</c>: Tensor&lt;bool&gt; (Boolean) or Tensor&lt;float&gt; (Additive), or none.</param>
 internal sealed record AttentionNode(
     string Name,
     EquatableArray<string> Inputs,
@@ -65,10 +74,14 @@ internal sealed record AttentionNode(
     string? ScoreMod = null,
     string? MaskMod = null,
     bool HasKeyLengths = false,
-    bool IsVarlen = false) : GraphNode(Name, Inputs, Outputs)
+    bool IsVarlen = false,
+    MaskTensorKind MaskTensor = MaskTensorKind.None) : GraphNode(Name, Inputs, Outputs)
 {
     public int GroupSize => Heads / KvHeads;
 
     /// <summary>True if the node has a score or mask modifier (the CPU kernel then runs in tile mode and calls them per element).</summary>
     public bool HasMods => ScoreMod is not null || MaskMod is not null;
+
+    /// <summary>True if the CPU kernel needs a per-element pass over every block (modifiers or a mask tensor): it then runs in tiles only.</summary>
+    public bool HasElementPass => HasMods || MaskTensor != MaskTensorKind.None;
 }

@@ -81,11 +81,12 @@ public static class FlashAttention
         where TElement : unmanaged
         where TStorage : struct, IStorage<TElement>
     {
-        launch.ExpectSequencesFor<TKernel>();
+        launch.ExpectInputsFor<TKernel>();
         if (launch.Batch == 0 || launch.QueryLength == 0)
             return; // no query rows: nothing to write
         var kernel = device.Kernel(typeof(Entry<TKernel, TElement, TStorage>), static accelerator =>
-            accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, Lengths>(
+            accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+                ArrayView<byte>, ArrayView<float>, MaskStrides, Lengths>(
                 Kernel<TKernel, TElement, TStorage>));
         int rows = GroupSize(launch.QueryLength, device.MaxGroupSize);
         var grid = new Index3D((launch.QueryLength + rows - 1) / rows, TKernel.Heads, launch.Batch);
@@ -94,9 +95,12 @@ public static class FlashAttention
         // A varlen launch: grid x covers the longest sequence's query blocks (launch.QueryLength); shorter ones exit early.
         var queryOffsets = launch.QueryOffsets is { } qo ? qo.View() : ArrayView<int>.Empty;
         var keyOffsets = launch.KeyOffsets is { } ko ? ko.View() : ArrayView<int>.Empty;
+        // PyTorch's attn_mask: bools read as bytes (a bool is one byte, 0 or 1), or floats; broadcast by the strides.
+        var booleanMask = launch.BooleanMask is { } bm ? bm.View<bool, byte>() : ArrayView<byte>.Empty;
+        var additiveMask = launch.AdditiveMask is { } am ? am.View() : ArrayView<float>.Empty;
         kernel(new KernelConfig(grid, new Index3D(rows, 1, 1)),
             launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>(),
-            lse, keyLengths, queryOffsets, keyOffsets, new Lengths(launch.QueryLength, launch.KeyLength));
+            lse, keyLengths, queryOffsets, keyOffsets, booleanMask, additiveMask, launch.MaskStridesFor(TKernel.Heads), new Lengths(launch.QueryLength, launch.KeyLength));
     }
 
     /// <summary>The key to the loaded kernel of one specialization in a device's kernel cache.</summary>
@@ -148,7 +152,8 @@ public static class FlashAttention
     /// <summary>The kernel: one group per (query block, head, batch), one thread per query row.</summary>
     public static void Kernel<TKernel, TElement, TStorage>(
         ArrayView<TElement> q, ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<TElement> output, ArrayView<float> logSumExp,
-        ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets, Lengths lengths)
+        ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets,
+        ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides, Lengths lengths)
         where TKernel : struct, IAttentionKernel
         where TElement : unmanaged
         where TStorage : struct, IStorage<TElement>
@@ -198,7 +203,7 @@ public static class FlashAttention
             Group.Barrier();
             if (active)
             {
-                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, diagonal);
+                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, diagonal, booleanMask, additiveMask, maskStrides);
                 AccumulateValues<TKernel>(ref state, accumulator, valueTile, scores, keys, blockMax);
             }
             Group.Barrier(); // the tiles are restaged by the next block
@@ -249,12 +254,14 @@ public static class FlashAttention
     }
 
     /// <summary>
-    /// scores[j] = q·k_j (log2 domain), −∞ where the mask (and the declaration's mask modifier) hides key j; returns the
-    /// block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e. HasScoreMod and
-    /// HasMaskMod are literals of the kernel struct, so without modifiers their branches are not compiled.
+    /// scores[j] = q·k_j (log2 domain), −∞ where the mask (and the declaration's boolean attnMask, and its mask modifier)
+    /// hides key j; returns the block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e;
+    /// an additive attnMask is added after it (·log₂e). HasScoreMod, HasMaskMod and MaskTensor are literals of the kernel
+    /// struct, so without them their branches are not compiled.
     /// </summary>
     private static float Scores<TKernel>(ArrayView<float> queryRow, ArrayView<float> keyTile, ArrayView<float> scores,
-        int batch, int head, int query, int firstKey, int keys, int diagonal)
+        int batch, int head, int query, int firstKey, int keys, int diagonal,
+        ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides)
         where TKernel : struct, IAttentionKernel
     {
         float blockMax = float.NegativeInfinity;
@@ -265,10 +272,17 @@ public static class FlashAttention
                 dot += queryRow[d] * keyTile[j * TKernel.HeadDim + d];
             if (!Visible<TKernel>(query, firstKey + j, diagonal))
                 dot = float.NegativeInfinity;
+            else if (TKernel.MaskTensor == MaskTensorKind.Boolean && booleanMask[maskStrides.Offset(batch, head, query, firstKey + j)] == 0)
+                dot = float.NegativeInfinity;
             else if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, query, firstKey + j))
                 dot = float.NegativeInfinity;
-            else if (TKernel.HasScoreMod)
-                dot = TKernel.ScoreMod(dot * Ln2, batch, head, query, firstKey + j) * Log2E;
+            else
+            {
+                if (TKernel.HasScoreMod)
+                    dot = TKernel.ScoreMod(dot * Ln2, batch, head, query, firstKey + j) * Log2E;
+                if (TKernel.MaskTensor == MaskTensorKind.Additive)
+                    dot += additiveMask[maskStrides.Offset(batch, head, query, firstKey + j)] * Log2E;
+            }
             scores[j] = dot;
             blockMax = XMath.Max(blockMax, dot);
         }

@@ -102,5 +102,18 @@ public static class TensorShape
         return (count - 1, longest);
     }
 
+    /// <summary>
+    /// Checks an attention mask tensor (PyTorch SDPA's <c>attn_mask</c>): its shape broadcasts to [batch, heads, queryLength,
+    /// keyLength] (<see cref="MaskStrides.Broadcast"/>) and it lives on <paramref name="device"/>; throws naming <paramref name="argument"/>.
+    /// </summary>
+    public static void ExpectMask<T>(Tensor<T>? mask, string argument, int batch, int heads, int queryLength, int keyLength, Device device)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(mask, argument);
+        ExpectNotDisposed(mask, argument);
+        MaskStrides.Broadcast(mask.Shape, argument, batch, heads, queryLength, keyLength);
+        ExpectDevice(mask, argument, device);
+    }
+
     private static string TypeName<T>(Tensor<T> tensor) where T : unmanaged => $"{typeof(T).Name}{Format(tensor.Shape)}";
 }

@@ -187,7 +187,7 @@ public sealed class VarlenTests(ITestOutputHelper log)
     [Fact]
     public void A_launch_whose_offsets_do_not_fit_the_kernel_throws()
     {
-        // The contract: offsets exactly for a varlen kernel, never with key padding (AttentionLaunch.ExpectSequencesFor).
+        // The contract: offsets exactly for a varlen kernel, never with key padding (AttentionLaunch.ExpectInputsFor).
         using var q = Tensor.Create<float>(Device.Cpu, 4, 4, 16);
         using var offsets = Tensor.FromArray<int>(Device.Cpu, [0, 4], 2);
         var plain = new AttentionLaunch<float>(q, q, q, q, null, 1, 4, 4) { QueryOffsets = offsets, KeyOffsets = offsets };
