@@ -185,6 +185,16 @@ public sealed class DiagnosticTests
             "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<bool> attnMask, Tensor<int> queryOffsets, Tensor<int> keyOffsets);"),
             "AK0026", "Tensor<bool> attnMask");
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("double.PositiveInfinity")]
+    public void AK0027_soft_cap_must_be_finite_and_positive(string value) =>
+        AssertSingle(Kernel($"HeadDim = 64, Heads = 8, SoftCap = {value}"), "AK0027", $"SoftCap = {value}");
+
+    [Fact]
+    public void Built_in_alibi_and_soft_cap_are_accepted() =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 12, Alibi = true, SoftCap = 50"), true));
+
     [Fact]
     public void AK0005_wrong_parameter_name() =>
         AssertSingle(Kernel("HeadDim = 64, Heads = 8", "public static partial void Attend(Tensor<float> q, Tensor<float> v, Tensor<float> k, Tensor<float> output);"),

@@ -88,6 +88,18 @@ public static class SnapshotCases
             }
             """,
 
+        ["BuiltInAlibiSoftCap"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class BuiltIns
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 12, Mask = AttentionMask.Causal, Alibi = true, SoftCap = 50)]
+                public static partial void Capped(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+            }
+            """,
+
         ["SlidingWindowBhtdWithLse"] = """
             using Attention.Kernels;
 

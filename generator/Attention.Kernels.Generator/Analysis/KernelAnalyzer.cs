@@ -281,12 +281,24 @@ internal static class KernelAnalyzer
                     break;
             }
         }
+        // Built-in score modifiers: ALiBi and soft-capping (docs/kernels/mods.md).
+        bool alibi = arguments.TryGetValue("Alibi", out var alibiArgument) && alibiArgument.Item1 != 0;
+        double softCap = 0;
+        if (arguments.TryGetValue("SoftCap", out var capArgument))
+        {
+            softCap = capArgument.Item1;
+            if (double.IsNaN(softCap) || double.IsInfinity(softCap) || softCap < 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSoftCap, capArgument.Item2, Format(softCap)));
+                softCap = 0;
+            }
+        }
         return new AttentionNode(
             parsed.Method.Name,
             AttentionParameters.Take(3).ToEquatableArray(),
             Outputs(hasLogSumExp),
             settings.HeadDim, settings.Heads, settings.KvHeads, settings.Mask, settings.Window, settings.Scale, settings.Layout, hasLogSumExp, storage,
-            scoreMod, maskMod);
+            scoreMod, maskMod, Alibi: alibi, SoftCap: softCap);
     }
 
     /// <summary>The signature a modifier method must have, for the diagnostics.</summary>

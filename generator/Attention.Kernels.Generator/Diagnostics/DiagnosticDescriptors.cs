@@ -110,6 +110,10 @@ internal static class DiagnosticDescriptors
         "Packed variable-length kernel needs the BTHD layout",
         "Layout = TensorLayout.{0} cannot be packed by sequence: a kernel with queryOffsets and keyOffsets takes token-major q, k, v [Total, H, D] (TensorLayout.BTHD, the default)");
 
+    public static readonly DiagnosticDescriptor InvalidSoftCap = Error("AK0027",
+        "SoftCap must be finite and positive",
+        "SoftCap = {0} is not a finite positive number (the scores become SoftCap·tanh(score / SoftCap); leave it 0 for no capping)");
+
     public static readonly DiagnosticDescriptor VarlenWithAttnMask = Error("AK0026",
         "Attention mask tensor with packed variable-length offsets",
         "'attnMask' cannot be combined with queryOffsets and keyOffsets: a mask tensor is shaped [B, H, Tq, Tk] and a packed batch has no such axes (use a MaskMod, which sees the sequence and positions)");

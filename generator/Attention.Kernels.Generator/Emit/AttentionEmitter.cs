@@ -74,6 +74,33 @@ internal static class AttentionEmitter
         _ => "No mask: every query sees every key",
     };
 
+    /// <summary>
+    /// The kernel's one score modifier as a C# expression of (score, batch, head, query, key): the user's ScoreMod, then
+    /// the ALiBi bias, then soft-capping, each only when declared ("score" for none). The one place the order is decided.
+    /// </summary>
+    internal static string ScoreModExpression(AttentionNode node)
+    {
+        string score = node.ScoreMod is null ? "score" : $"{node.ScoreMod}(score, batch, head, query, key)";
+        if (node.Alibi)
+            score = $"{score} + {AlibiSlope(node.Heads)} * (key - query)";
+        if (node.SoftCap > 0)
+            score = $"{Names.Float(node.SoftCap)} * global::System.MathF.Tanh(({score}) / {Names.Float(node.SoftCap)})";
+        return score;
+    }
+
+    /// <summary>
+    /// ALiBi's slope of query head <c>head</c> (Press et al.'s get_slopes): with c the largest power of two ≤ H, heads below c
+    /// get 2^(−8(h+1)/c), and the rest every other slope of 2c heads, 2^(−4(2(h − c) + 1)/c).
+    /// </summary>
+    private static string AlibiSlope(int heads)
+    {
+        int c = 1;
+        while (c * 2 <= heads)
+            c *= 2;
+        string first = $"global::System.MathF.Pow(2f, -8f * (head + 1) / {c})";
+        return c == heads ? first : $"(head < {c} ? {first} : global::System.MathF.Pow(2f, -4f * (2 * (head - {c}) + 1) / {c}))";
+    }
+
     /// <summary>The method name of a modifier's call target (global::Ns.Type.Method → Method).</summary>
     private static string ModName(string target) => target.Substring(target.LastIndexOf('.') + 1);
 
@@ -103,7 +130,13 @@ internal static class AttentionEmitter
             w.Line($"/// <para>{MaskRule(node.Mask, node.Window.ToString(System.Globalization.CultureInfo.InvariantCulture)).Replace("<", "&lt;")}. {skipped}</para>");
             w.Line("/// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>");
         }
-        if (node.HasMods)
+        if (node.Alibi || node.SoftCap > 0)
+            w.Line("/// <para>Built-in score modifiers (docs/kernels/mods.md), after any ScoreMod: " +
+                   (node.Alibi ? $"ALiBi adds slope_h·(key − query) with Press's slopes for {node.Heads} heads" : "") +
+                   (node.Alibi && node.SoftCap > 0 ? ", then " : "") +
+                   (node.SoftCap > 0 ? $"soft-capping makes s {Names.Float(node.SoftCap)}·tanh(s / {Names.Float(node.SoftCap)})" : "") +
+                   ". The CPU kernel always runs in tiles.</para>");
+        if (node.ScoreMod is not null || node.MaskMod is not null)
         {
             w.Line("/// <para>Modifiers (docs/kernels/mods.md): " +
                    (node.ScoreMod is not null ? $"each visible score s = scale·q·k becomes <c>{ModName(node.ScoreMod)}(s, batch, head, query, key)</c> before the softmax" : "") +
@@ -198,10 +231,10 @@ internal static class AttentionEmitter
         w.Line($"static bool {contract}.HasLogSumExp => {(node.HasLogSumExp ? "true" : "false")};");
         if (node.HasMods)
             w.Line("// The modifiers (docs/kernels/mods.md): every backend calls these per (query, key) pair; the score is in natural units.");
-        w.Line($"static bool {contract}.HasScoreMod => {(node.ScoreMod is not null ? "true" : "false")};");
+        w.Line($"static bool {contract}.HasScoreMod => {(node.HasScoreModifier ? "true" : "false")};");
         w.Line($"static bool {contract}.HasMaskMod => {(node.MaskMod is not null ? "true" : "false")};");
         w.Line($"static float {contract}.ScoreMod(float score, int batch, int head, int query, int key) => " +
-               (node.ScoreMod is null ? "score;" : $"{node.ScoreMod}(score, batch, head, query, key);"));
+               ScoreModExpression(node) + ";");
         w.Line($"static bool {contract}.MaskMod(int batch, int head, int query, int key) => " +
                (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key);"));
         w.Line($"static bool {contract}.IsVarlen => {(node.IsVarlen ? "true" : "false")};");
@@ -597,8 +630,8 @@ internal static class AttentionEmitter
         if (node.HasMods)
         {
             w.Line("// The modifiers, per element: " + (node.MaskMod is not null ? "−∞ where the mask modifier hides the pair" : "") +
-                   (node.MaskMod is not null && node.ScoreMod is not null ? ", else " : "") +
-                   (node.ScoreMod is not null ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
+                   (node.MaskMod is not null && node.HasScoreModifier ? ", else " : "") +
+                   (node.HasScoreModifier ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
             w.Line($"{Names.Flash}.ApplyMods<TVec, {node.Name}Kernel>(t, keys, firstKey, rows, firstQuery, batch, head);");
         }
         if (node.MaskTensor == MaskTensorKind.Additive)
