@@ -58,6 +58,16 @@ var warmup = new Command("warmup", "First launch, first-second median and steady
 warmup.SetAction(parse => Warmup.Run(parse.GetValue(warmupSeconds), parse.GetValue(only)));
 root.Add(warmup);
 
+// The issue-14 goal rows (mods, masks, varlen, key padding), each pair interleaved in one process, as ratios:
+//   flock -x /work/cpu.lock dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- masks
+var repetitions = new Option<int>("--repetitions") { Description = "interleaved launches per kernel and row (medians)", DefaultValueFactory = _ => 7 };
+var masks = new Command("masks", "The issue-14 goal rows: ALiBi, soft-capping, a causal MaskMod, varlen and key padding against their plain kernels, as ratios")
+{
+    repetitions,
+};
+masks.SetAction(parse => MaskBenchmarks.Run(parse.GetValue(repetitions)));
+root.Add(masks);
+
 return root.Parse(args).Invoke();
 
 static int RunSuite(bool full, string[] benchmarkDotNetArgs)

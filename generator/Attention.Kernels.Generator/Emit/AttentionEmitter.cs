@@ -90,13 +90,25 @@ internal static class AttentionEmitter
 
     /// <summary>
     /// ALiBi's slope of query head <c>head</c> (Press et al.'s get_slopes): with c the largest power of two ≤ H, heads below c
-    /// get 2^(−8(h+1)/c), and the rest every other slope of 2c heads, 2^(−4(2(h − c) + 1)/c).
+    /// get 2^(−8(h+1)/c), and the rest every other slope of 2c heads, 2^(−4(2(h − c) + 1)/c). Up to 64 heads a switch of
+    /// exact constants (powers of two are exact in fp32); beyond, the formula.
     /// </summary>
     private static string AlibiSlope(int heads)
     {
         int c = 1;
         while (c * 2 <= heads)
             c *= 2;
+        if (heads <= 64)
+        {
+            // Constants, not Pow: the CPU calls the score modifier per element, and a switch is a table lookup there.
+            var cases = new System.Text.StringBuilder("(head switch { ");
+            for (int h = 0; h < heads; h++)
+            {
+                double exponent = h < c ? -8.0 * (h + 1) / c : -4.0 * (2 * (h - c) + 1) / c;
+                cases.Append(h).Append(" => ").Append(Names.Float(System.Math.Pow(2, exponent))).Append(", ");
+            }
+            return cases.Append("_ => 0f })").ToString();
+        }
         string first = $"global::System.MathF.Pow(2f, -8f * (head + 1) / {c})";
         return c == heads ? first : $"(head < {c} ? {first} : global::System.MathF.Pow(2f, -4f * (2 * (head - {c}) + 1) / {c}))";
     }

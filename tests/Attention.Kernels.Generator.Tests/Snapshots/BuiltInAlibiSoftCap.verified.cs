@@ -66,7 +66,7 @@ namespace Demo
             // The modifiers (docs/kernels/mods.md): every backend calls these per (query, key) pair; the score is in natural units.
             static bool global::Attention.Kernels.IAttentionKernel.HasScoreMod => true;
             static bool global::Attention.Kernels.IAttentionKernel.HasMaskMod => false;
-            static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => 50f * global::System.MathF.Tanh((score + (head < 8 ? global::System.MathF.Pow(2f, -8f * (head + 1) / 8) : global::System.MathF.Pow(2f, -4f * (2 * (head - 8) + 1) / 8)) * (key - query)) / 50f);
+            static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => 50f * global::System.MathF.Tanh((score + (head switch { 0 => 0.5f, 1 => 0.25f, 2 => 0.125f, 3 => 0.0625f, 4 => 0.03125f, 5 => 0.015625f, 6 => 0.0078125f, 7 => 0.00390625f, 8 => 0.70710677f, 9 => 0.35355338f, 10 => 0.17677669f, 11 => 0.088388346f, _ => 0f }) * (key - query)) / 50f);
             static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
             static bool global::Attention.Kernels.IAttentionKernel.IsVarlen => false;
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
