@@ -69,6 +69,16 @@ var minilm = new Command("minilm", "all-MiniLM-L6-v2 forward vs ONNX Runtime at 
 minilm.SetAction(parse => MiniLmBench.Run(parse.GetValue(rounds), parse.GetValue(writeDocs), parse.GetValue(only)));
 root.Add(minilm);
 
+// The issue-14 goal rows (mods, masks, varlen, key padding), each pair interleaved in one process, as ratios:
+//   flock -x /work/cpu.lock dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- masks
+var repetitions = new Option<int>("--repetitions") { Description = "interleaved launches per kernel and row (medians)", DefaultValueFactory = _ => 7 };
+var masks = new Command("masks", "The issue-14 goal rows: ALiBi, soft-capping, a causal MaskMod, varlen and key padding against their plain kernels, as ratios")
+{
+    repetitions,
+};
+masks.SetAction(parse => MaskBenchmarks.Run(parse.GetValue(repetitions)));
+root.Add(masks);
+
 return root.Parse(args).Invoke();
 
 static int RunSuite(bool full, string[] benchmarkDotNetArgs)

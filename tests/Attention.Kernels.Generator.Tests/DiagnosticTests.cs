@@ -126,9 +126,74 @@ public sealed class DiagnosticTests
     [Fact]
     public void AK0003_too_many_parameters_names_the_optional_ones() =>
         Assert.Contains("keyLengths", AssertSingle(Kernel("HeadDim = 64, Heads = 8",
-            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<int> extra);"),
-            "AK0003", "(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<int> extra)")
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra);"),
+            "AK0003", "(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra)")
             .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void Varlen_offsets_are_accepted() =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 8, Mask = AttentionMask.Causal",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> queryOffsets, Tensor<int> keyOffsets);"), true));
+
+    [Fact]
+    public void AK0023_query_offsets_without_key_offsets() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> queryOffsets);"),
+            "AK0023", "Tensor<int> queryOffsets");
+
+    [Fact]
+    public void AK0023_key_offsets_without_query_offsets() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> keyOffsets);"),
+            "AK0023", "Tensor<int> keyOffsets");
+
+    [Fact]
+    public void AK0024_key_lengths_with_varlen_offsets() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> keyLengths, Tensor<int> queryOffsets, Tensor<int> keyOffsets);"),
+            "AK0024", "Tensor<int> keyLengths");
+
+    [Fact]
+    public void AK0025_varlen_with_bhtd_layout() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8, Layout = TensorLayout.BHTD",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> queryOffsets, Tensor<int> keyOffsets);"),
+            "AK0025", "Layout = TensorLayout.BHTD");
+
+    [Fact]
+    public void AK0004_varlen_offsets_must_be_int_tensors() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<long> queryOffsets, Tensor<int> keyOffsets);"),
+            "AK0004", "Tensor<long> queryOffsets");
+
+    [Theory]
+    [InlineData("Tensor<bool> attnMask")]
+    [InlineData("Tensor<float> attnMask")]
+    [InlineData("Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask")]
+    public void Attention_mask_tensors_are_accepted(string tail) =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 8",
+            $"public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, {tail});"), true));
+
+    [Fact]
+    public void AK0004_attention_mask_must_be_bool_or_float() =>
+        Assert.Contains("Tensor<bool>", AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> attnMask);"),
+            "AK0004", "Tensor<int> attnMask").GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void AK0026_attention_mask_with_varlen_offsets() =>
+        AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<bool> attnMask, Tensor<int> queryOffsets, Tensor<int> keyOffsets);"),
+            "AK0026", "Tensor<bool> attnMask");
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("double.PositiveInfinity")]
+    public void AK0027_soft_cap_must_be_finite_and_positive(string value) =>
+        AssertSingle(Kernel($"HeadDim = 64, Heads = 8, SoftCap = {value}"), "AK0027", $"SoftCap = {value}");
+
+    [Fact]
+    public void Built_in_alibi_and_soft_cap_are_accepted() =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 12, Alibi = true, SoftCap = 50"), true));
 
     [Fact]
     public void AK0005_wrong_parameter_name() =>

@@ -60,6 +60,46 @@ public static class SnapshotCases
             }
             """,
 
+        ["VarlenCausalWithLse"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class PackedKernels
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2, Mask = AttentionMask.Causal)]
+                public static partial void Packed(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp,
+                    Tensor<int> queryOffsets, Tensor<int> keyOffsets);
+            }
+            """,
+
+        ["AttentionMaskTensors"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class PyTorchMasks
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, Mask = AttentionMask.CausalTopLeft)]
+                public static partial void Boolean(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> keyLengths, Tensor<bool> attnMask);
+
+                [ScaledDotProductAttention(HeadDim = 32, Heads = 4, Layout = TensorLayout.BHTD)]
+                public static partial void Additive(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<float> attnMask);
+            }
+            """,
+
+        ["BuiltInAlibiSoftCap"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class BuiltIns
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 12, Mask = AttentionMask.Causal, Alibi = true, SoftCap = 50)]
+                public static partial void Capped(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+            }
+            """,
+
         ["SlidingWindowBhtdWithLse"] = """
             using Attention.Kernels;
 

@@ -21,6 +21,12 @@ public sealed record AttentionProblem(
     /// <summary>Key padding: the real keys of each batch entry (key j of entry b is visible only if j &lt; KeyLengths[b]); null for none.</summary>
     public int[]? KeyLengths { get; init; }
 
+    /// <summary>PyTorch SDPA's boolean attn_mask at (b, h, i, j): true takes part (ANDed with the other masks); null for none.</summary>
+    public MaskModFunction? BooleanMask { get; init; }
+
+    /// <summary>PyTorch SDPA's float attn_mask at (b, h, i, j): added to the scaled score, after the score modifier; null for none.</summary>
+    public Func<int, int, int, int, double>? AdditiveMask { get; init; }
+
     public int[] QueryShape => Layout == TensorLayout.BTHD ? [Batch, QueryLength, Heads, HeadDim] : [Batch, Heads, QueryLength, HeadDim];
     public int[] KeyShape => Layout == TensorLayout.BTHD ? [Batch, KeyLength, KvHeads, HeadDim] : [Batch, KvHeads, KeyLength, HeadDim];
     public int QueryElements => Batch * QueryLength * Heads * HeadDim;
@@ -34,7 +40,8 @@ public sealed record AttentionProblem(
     public override string ToString() =>
         $"B={Batch} Tq={QueryLength} Tk={KeyLength} H={Heads} KvH={KvHeads} D={HeadDim} {Mask}{(Window > 0 ? $"({Window})" : "")} {Layout} scale={Scale:G4}" +
         (ScoreMod is null ? "" : " +scoreMod") + (MaskMod is null ? "" : " +maskMod") +
-        (KeyLengths is null ? "" : " keyLengths=[" + string.Join(",", KeyLengths) + "]");
+        (KeyLengths is null ? "" : " keyLengths=[" + string.Join(",", KeyLengths) + "]") +
+        (BooleanMask is null ? "" : " +boolMask") + (AdditiveMask is null ? "" : " +additiveMask");
 }
 
 /// <summary>Scaled dot-product attention in fp64, the textbook way: scores, softmax, weighted sum.</summary>
@@ -62,7 +69,8 @@ public static class ReferenceAttention
     /// mask (aligned on the full Tk) AND the mask modifier AND the key padding.
     /// </summary>
     public static bool Visible(AttentionProblem p, int b, int h, int i, int j) =>
-        Visible(p, i, j) && (p.MaskMod is null || p.MaskMod(b, h, i, j)) && (p.KeyLengths is null || j < p.KeyLengths[b]);
+        Visible(p, i, j) && (p.MaskMod is null || p.MaskMod(b, h, i, j)) && (p.KeyLengths is null || j < p.KeyLengths[b]) &&
+        (p.BooleanMask is null || p.BooleanMask(b, h, i, j));
 
     /// <summary>
     /// The attention weights of (<paramref name="b"/>, <paramref name="h"/>) as a row-major [Tq, Tk] array: the softmax of
@@ -108,6 +116,8 @@ public static class ReferenceAttention
             for (int d = 0; d < p.HeadDim; d++)
                 dot += (double)q[p.Index(b, i, h, d, p.Heads, p.QueryLength)] * k[p.Index(b, j, kvh, d, p.KvHeads, p.KeyLength)];
             scores[j] = p.ScoreMod is null ? dot * p.Scale : p.ScoreMod(dot * p.Scale, b, h, i, j);
+            if (p.AdditiveMask is not null)
+                scores[j] += p.AdditiveMask(b, h, i, j); // PyTorch: attn_weight += attn_bias, after the scaling
             max = Math.Max(max, scores[j]);
         }
         return max;

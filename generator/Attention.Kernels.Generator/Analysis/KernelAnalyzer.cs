@@ -19,16 +19,21 @@ internal static class KernelAnalyzer
     public const int MaxHeads = 4096;
 
     /// <summary>The parameters of an attention kernel, in order: the first four are required, the rest (<see cref="OptionalParameters"/>) optional.</summary>
-    public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp", "keyLengths"];
+    public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp", "keyLengths", "attnMask", "queryOffsets", "keyOffsets"];
 
     /// <summary>Parameters required before the optional ones: q, k, v, output.</summary>
     public const int RequiredParameters = 4;
 
     /// <summary>
     /// The optional parameters after output, each bound by its name and type, in this order when several are declared:
-    /// the log-sum-exp output (Tensor&lt;float&gt; [B, H, Tq]) and the key padding (Tensor&lt;int&gt; [B], docs/kernels/masks.md).
+    /// the log-sum-exp output (Tensor&lt;float&gt; [B, H, Tq]), the key padding (Tensor&lt;int&gt; [B]), PyTorch's attn_mask
+    /// (Tensor&lt;bool&gt; or Tensor&lt;float&gt;, broadcast to [B, H, Tq, Tk]) and the offsets of a packed variable-length batch
+    /// (Tensor&lt;int&gt; [B + 1] each; docs/kernels/masks.md).
     /// </summary>
-    public static readonly string[] OptionalParameters = ["logSumExp", "keyLengths"];
+    public static readonly string[] OptionalParameters = ["logSumExp", "keyLengths", "attnMask", "queryOffsets", "keyOffsets"];
+
+    /// <summary>The optional parameters that are int tensors.</summary>
+    private static readonly string[] IntParameters = ["keyLengths", "queryOffsets", "keyOffsets"];
 
     /// <summary>PyTorch's names for the first three parameters, accepted as well (the generated body renames them).</summary>
     public static readonly string[] PyTorchNames = ["query", "key", "value"];
@@ -88,10 +93,43 @@ internal static class KernelAnalyzer
         var (hasLogSumExp, storage) = shapeOk
             ? CheckParameters(parsed, diagnostics)
             : (parsed.Parameters.Any(p => p.Name == "logSumExp"), ElementType.Float32);
-        bool hasKeyLengths = parsed.Parameters.Skip(RequiredParameters).Any(p => p.Name == "keyLengths");
-        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics) with { HasKeyLengths = hasKeyLengths };
+        var optional = parsed.Parameters.Skip(RequiredParameters).ToList();
+        bool hasKeyLengths = optional.Any(p => p.Name == "keyLengths");
+        var attnMask = optional.FirstOrDefault(p => p.Name == "attnMask");
+        var maskTensor = attnMask is null ? MaskTensorKind.None : attnMask.IsBoolTensor ? MaskTensorKind.Boolean : MaskTensorKind.Additive;
+        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics) with { HasKeyLengths = hasKeyLengths, MaskTensor = maskTensor };
+        if (shapeOk && parsed.Parameters.Count <= AttentionParameters.Length) // a wrong count is AK0003 alone
+            node = CheckVarlen(parsed, node, optional, diagnostics);
 
         return Declaration(parsed, Graph(hasLogSumExp, new GraphNode[] { node }.ToEquatableArray()), diagnostics, canEmit);
+    }
+
+    /// <summary>
+    /// Packed variable-length batches: both offsets or neither (AK0023), no key padding with them (AK0024), token-major
+    /// layout only (AK0025). Returns the node marked varlen when the offsets are declared.
+    /// </summary>
+    private static AttentionNode CheckVarlen(ParsedKernel parsed, AttentionNode node, List<ParsedParameter> optional, List<DiagnosticInfo> diagnostics)
+    {
+        var queryOffsets = optional.FirstOrDefault(p => p.Name == "queryOffsets");
+        var keyOffsets = optional.FirstOrDefault(p => p.Name == "keyOffsets");
+        if (queryOffsets is null && keyOffsets is null)
+            return node;
+        if (queryOffsets is null || keyOffsets is null)
+        {
+            var present = queryOffsets ?? keyOffsets!;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VarlenOffsetMissing, present.Location, present.Name,
+                queryOffsets is null ? "queryOffsets" : "keyOffsets"));
+        }
+        if (optional.FirstOrDefault(p => p.Name == "keyLengths") is { } keyLengths)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VarlenWithKeyLengths, keyLengths.Location));
+        if (optional.FirstOrDefault(p => p.Name == "attnMask") is { } attnMask)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VarlenWithAttnMask, attnMask.Location));
+        if (node.Layout != LayoutKind.BTHD)
+        {
+            var layout = parsed.Arguments.LastOrDefault(a => a.Name == "Layout");
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VarlenLayout, layout?.Location ?? parsed.AttributeLocation, node.Layout.ToString()));
+        }
+        return node with { IsVarlen = true };
     }
 
     private static AttentionGraph Graph(bool hasLogSumExp, EquatableArray<GraphNode> nodes) => new(
@@ -153,7 +191,7 @@ internal static class KernelAnalyzer
         if (parameters.Count < required || parameters.Count > AttentionParameters.Length)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterCount, parsed.Method.ParameterListLocation ?? parsed.Method.Location,
-                parsed.Method.Name, parameters.Count, $"{required} (q, k, v, output), optionally followed by {string.Join(" and/or ", OptionalParameters)}, in that order"));
+                parsed.Method.Name, parameters.Count, $"{required} (q, k, v, output), optionally followed by any of {string.Join(", ", OptionalParameters)}, in that order"));
         }
         ParsedParameter? first = null; // the first storage tensor with a valid type sets the storage type
         int checkedCount = Math.Min(parameters.Count, AttentionParameters.Length);
@@ -179,12 +217,21 @@ internal static class KernelAnalyzer
             // An optional parameter's type is checked against its own name (a misnamed or misplaced one is AK0005 already).
             if (i >= required && !OptionalParameters.Contains(parameter.Name))
                 continue;
-            if (i >= required && parameter.Name == "keyLengths")
+            if (i >= required && IntParameters.Contains(parameter.Name))
             {
-                // Key padding: per-batch lengths, ints (docs/kernels/masks.md).
+                // Key padding and varlen offsets: per-batch ints (docs/kernels/masks.md).
                 if (!parameter.IsIntTensor)
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterType, parameter.Location, parameter.Name,
-                        "Tensor<int> (passed by value; the number of real keys of each batch entry, [B])", parameter.Type));
+                        parameter.Name == "keyLengths"
+                            ? "Tensor<int> (passed by value; the number of real keys of each batch entry, [B])"
+                            : "Tensor<int> (passed by value; the offsets of a packed variable-length batch, [B + 1])", parameter.Type));
+            }
+            else if (i >= required && parameter.Name == "attnMask")
+            {
+                // PyTorch's attn_mask: boolean (true takes part) or additive; fp32 for every storage type, like the log-sum-exp.
+                if (!parameter.IsBoolTensor && parameter.TensorElement != ElementType.Float32)
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterType, parameter.Location, parameter.Name,
+                        "Tensor<bool> (true: the pair takes part) or Tensor<float> (added to the scaled score), passed by value", parameter.Type));
             }
             else if (i >= required)
             {
@@ -234,12 +281,24 @@ internal static class KernelAnalyzer
                     break;
             }
         }
+        // Built-in score modifiers: ALiBi and soft-capping (docs/kernels/mods.md).
+        bool alibi = arguments.TryGetValue("Alibi", out var alibiArgument) && alibiArgument.Item1 != 0;
+        double softCap = 0;
+        if (arguments.TryGetValue("SoftCap", out var capArgument))
+        {
+            softCap = capArgument.Item1;
+            if (double.IsNaN(softCap) || double.IsInfinity(softCap) || softCap < 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSoftCap, capArgument.Item2, Format(softCap)));
+                softCap = 0;
+            }
+        }
         return new AttentionNode(
             parsed.Method.Name,
             AttentionParameters.Take(3).ToEquatableArray(),
             Outputs(hasLogSumExp),
             settings.HeadDim, settings.Heads, settings.KvHeads, settings.Mask, settings.Window, settings.Scale, settings.Layout, hasLogSumExp, storage,
-            scoreMod, maskMod);
+            scoreMod, maskMod, Alibi: alibi, SoftCap: softCap);
     }
 
     /// <summary>The signature a modifier method must have, for the diagnostics.</summary>

@@ -98,6 +98,26 @@ internal static class DiagnosticDescriptors
         "Modifier method has the wrong signature",
         "{0} method '{1}' must be declared '{2}' (static, non-generic, by-value parameters; their names are free)");
 
+    public static readonly DiagnosticDescriptor VarlenOffsetMissing = Error("AK0023",
+        "Packed variable-length kernel needs both offsets",
+        "'{0}' is declared without '{1}': a packed variable-length kernel takes the offsets of the queries and of the keys (queryOffsets, keyOffsets)");
+
+    public static readonly DiagnosticDescriptor VarlenWithKeyLengths = Error("AK0024",
+        "Key lengths with packed variable-length offsets",
+        "'keyLengths' cannot be combined with queryOffsets and keyOffsets: each packed sequence already has its own key length (keyOffsets[b + 1] − keyOffsets[b])");
+
+    public static readonly DiagnosticDescriptor VarlenLayout = Error("AK0025",
+        "Packed variable-length kernel needs the BTHD layout",
+        "Layout = TensorLayout.{0} cannot be packed by sequence: a kernel with queryOffsets and keyOffsets takes token-major q, k, v [Total, H, D] (TensorLayout.BTHD, the default)");
+
+    public static readonly DiagnosticDescriptor InvalidSoftCap = Error("AK0027",
+        "SoftCap must be finite and positive",
+        "SoftCap = {0} is not a finite positive number (the scores become SoftCap·tanh(score / SoftCap); leave it 0 for no capping)");
+
+    public static readonly DiagnosticDescriptor VarlenWithAttnMask = Error("AK0026",
+        "Attention mask tensor with packed variable-length offsets",
+        "'attnMask' cannot be combined with queryOffsets and keyOffsets: a mask tensor is shaped [B, H, Tq, Tk] and a packed batch has no such axes (use a MaskMod, which sees the sequence and positions)");
+
     public static readonly DiagnosticDescriptor UnknownValue = Error("AK0100",
         "Unknown value name",
         "'{0}' is not a parameter or a node of graph '{1}'");

@@ -15,8 +15,10 @@ internal static class AttentionEmitter
     {
         string kernel = method.Name + "Kernel";
         bool bthd = node.Layout == LayoutKind.BTHD;
-        string qShape = bthd ? $"[B, Tq, H={node.Heads}, D={node.HeadDim}]" : $"[B, H={node.Heads}, Tq, D={node.HeadDim}]";
-        string kvShape = bthd ? $"[B, Tk, KvH={node.KvHeads}, D={node.HeadDim}]" : $"[B, KvH={node.KvHeads}, Tk, D={node.HeadDim}]";
+        string qShape = node.IsVarlen ? $"[TotalQ, H={node.Heads}, D={node.HeadDim}]"
+            : bthd ? $"[B, Tq, H={node.Heads}, D={node.HeadDim}]" : $"[B, H={node.Heads}, Tq, D={node.HeadDim}]";
+        string kvShape = node.IsVarlen ? $"[TotalK, KvH={node.KvHeads}, D={node.HeadDim}]"
+            : bthd ? $"[B, Tk, KvH={node.KvHeads}, D={node.HeadDim}]" : $"[B, KvH={node.KvHeads}, Tk, D={node.HeadDim}]";
         string tensor = Names.TensorOf(node.Storage);
 
         WriteRemarks(w, kernel, node, qShape, kvShape);
@@ -56,9 +58,9 @@ internal static class AttentionEmitter
     /// CausalTopLeft (PyTorch's is_causal). The one place the generated CPU kernel's alignment is decided; the key range
     /// and the element masking both read it (AttentionGeometry.Diagonal and the ILGPU kernel's Diagonal agree).
     /// </summary>
-    internal static string? DiagonalExpression(MaskKind mask) => mask switch
+    internal static string? DiagonalExpression(MaskKind mask, bool varlen = false) => mask switch
     {
-        MaskKind.Causal or MaskKind.SlidingWindow => "KeyLength - QueryLength",
+        MaskKind.Causal or MaskKind.SlidingWindow => varlen ? "KeySpanOf(batch) - QueriesOf(batch)" : "KeyLength - QueryLength",
         MaskKind.CausalTopLeft => "0",
         _ => null,
     };
@@ -71,6 +73,45 @@ internal static class AttentionEmitter
         MaskKind.SlidingWindow => $"Sliding window, aligned bottom-right: query i sees keys i + (Tk − Tq) − {window} < j ≤ i + (Tk − Tq)",
         _ => "No mask: every query sees every key",
     };
+
+    /// <summary>
+    /// The kernel's one score modifier as a C# expression of (score, batch, head, query, key): the user's ScoreMod, then
+    /// the ALiBi bias, then soft-capping, each only when declared ("score" for none). The one place the order is decided.
+    /// </summary>
+    internal static string ScoreModExpression(AttentionNode node)
+    {
+        string score = node.ScoreMod is null ? "score" : $"{node.ScoreMod}(score, batch, head, query, key)";
+        if (node.Alibi)
+            score = $"{score} + {AlibiSlope(node.Heads)} * (key - query)";
+        if (node.SoftCap > 0)
+            score = $"{Names.Float(node.SoftCap)} * global::System.MathF.Tanh(({score}) / {Names.Float(node.SoftCap)})";
+        return score;
+    }
+
+    /// <summary>
+    /// ALiBi's slope of query head <c>head</c> (Press et al.'s get_slopes): with c the largest power of two ≤ H, heads below c
+    /// get 2^(−8(h+1)/c), and the rest every other slope of 2c heads, 2^(−4(2(h − c) + 1)/c). Up to 64 heads a switch of
+    /// exact constants (powers of two are exact in fp32); beyond, the formula.
+    /// </summary>
+    private static string AlibiSlope(int heads)
+    {
+        int c = 1;
+        while (c * 2 <= heads)
+            c *= 2;
+        if (heads <= 64)
+        {
+            // Constants, not Pow: the CPU calls the score modifier per element, and a switch is a table lookup there.
+            var cases = new System.Text.StringBuilder("(head switch { ");
+            for (int h = 0; h < heads; h++)
+            {
+                double exponent = h < c ? -8.0 * (h + 1) / c : -4.0 * (2 * (h - c) + 1) / c;
+                cases.Append(h).Append(" => ").Append(Names.Float(System.Math.Pow(2, exponent))).Append(", ");
+            }
+            return cases.Append("_ => 0f })").ToString();
+        }
+        string first = $"global::System.MathF.Pow(2f, -8f * (head + 1) / {c})";
+        return c == heads ? first : $"(head < {c} ? {first} : global::System.MathF.Pow(2f, -4f * (2 * (head - {c}) + 1) / {c}))";
+    }
 
     /// <summary>The method name of a modifier's call target (global::Ns.Type.Method → Method).</summary>
     private static string ModName(string target) => target.Substring(target.LastIndexOf('.') + 1);
@@ -87,8 +128,12 @@ internal static class AttentionEmitter
         w.Line("/// <remarks>");
         w.Line($"/// <para><b>Fused scaled dot-product attention</b> (generated): output = softmax({Names.Float(node.Scale)} · q·kᵀ{maskText}) · v,");
         w.Line("/// in one kernel that streams key/value blocks with an online softmax; the Tq×Tk score matrix is never stored.</para>");
-        w.Line($"/// <para>Shapes ({node.Layout}): q and output {qShape}; k and v {kvShape}" +
-               (node.HasLogSumExp ? $"; logSumExp [B, H={node.Heads}, Tq]" : "") + ".</para>");
+        w.Line($"/// <para>Shapes ({(node.IsVarlen ? "packed variable-length, token-major" : node.Layout.ToString())}): q and output {qShape}; k and v {kvShape}" +
+               (node.HasLogSumExp ? (node.IsVarlen ? $"; logSumExp [H={node.Heads}, TotalQ]" : $"; logSumExp [B, H={node.Heads}, Tq]") : "") + ".</para>");
+        if (node.IsVarlen)
+            w.Line("/// <para>Packed variable-length batch (FlashAttention's varlen; docs/kernels/masks.md): sequence b is query rows queryOffsets[b] .. queryOffsets[b + 1] − 1 " +
+                   "and key rows keyOffsets[b] .. keyOffsets[b + 1] − 1 ([B + 1] ints each); it attends to its own keys only, " +
+                   "with the mask aligned on its own lengths, and no padding is computed. Modifiers see batch = b and positions within the sequence.</para>");
         if (node.GroupSize > 1)
             w.Line($"/// <para>{(node.KvHeads == 1 ? "Multi-query" : "Grouped-query")} attention: {node.GroupSize} query heads share each key/value head; K and V are read in place, never repeated.</para>");
         if (node.Mask != MaskKind.None)
@@ -97,7 +142,13 @@ internal static class AttentionEmitter
             w.Line($"/// <para>{MaskRule(node.Mask, node.Window.ToString(System.Globalization.CultureInfo.InvariantCulture)).Replace("<", "&lt;")}. {skipped}</para>");
             w.Line("/// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>");
         }
-        if (node.HasMods)
+        if (node.Alibi || node.SoftCap > 0)
+            w.Line("/// <para>Built-in score modifiers (docs/kernels/mods.md), after any ScoreMod: " +
+                   (node.Alibi ? $"ALiBi adds slope_h·(key − query) with Press's slopes for {node.Heads} heads" : "") +
+                   (node.Alibi && node.SoftCap > 0 ? ", then " : "") +
+                   (node.SoftCap > 0 ? $"soft-capping makes s {Names.Float(node.SoftCap)}·tanh(s / {Names.Float(node.SoftCap)})" : "") +
+                   ". The CPU kernel always runs in tiles.</para>");
+        if (node.ScoreMod is not null || node.MaskMod is not null)
         {
             w.Line("/// <para>Modifiers (docs/kernels/mods.md): " +
                    (node.ScoreMod is not null ? $"each visible score s = scale·q·k becomes <c>{ModName(node.ScoreMod)}(s, batch, head, query, key)</c> before the softmax" : "") +
@@ -105,6 +156,13 @@ internal static class AttentionEmitter
                    (node.MaskMod is not null ? $"query sees key only where <c>{ModName(node.MaskMod)}(batch, head, query, key)</c> is true (AND the mask), and key blocks it hides from a whole query tile are skipped" : "") +
                    ". The CPU kernel always runs in tiles (no decode row path); the cost model counts the built-in mask only.</para>");
         }
+        if (node.MaskTensor != MaskTensorKind.None)
+            w.Line("/// <para>Mask tensor (PyTorch SDPA's attn_mask; docs/kernels/masks.md): attnMask broadcasts to [B, H, Tq, Tk] " +
+                   "([Tq, Tk], [B|1, H|1, Tq|1, Tk|1], …); " +
+                   (node.MaskTensor == MaskTensorKind.Boolean
+                       ? "a pair takes part only where it is true (ANDed with the mask). "
+                       : "it is added to each scaled score (after a score modifier); −∞ hides the pair. ") +
+                   "The CPU kernel always runs in tiles and reads it per element.</para>");
         if (node.HasKeyLengths)
             w.Line("/// <para>Key padding (docs/kernels/masks.md): batch entry b sees only keys j &lt; keyLengths[b] ([B] ints, each 0..Tk, checked before the launch); " +
                    "the keys past it are never read. " + (node.Mask == MaskKind.None ? "" : "The mask is aligned on the full Tk first. ") +
@@ -185,14 +243,17 @@ internal static class AttentionEmitter
         w.Line($"static bool {contract}.HasLogSumExp => {(node.HasLogSumExp ? "true" : "false")};");
         if (node.HasMods)
             w.Line("// The modifiers (docs/kernels/mods.md): every backend calls these per (query, key) pair; the score is in natural units.");
-        w.Line($"static bool {contract}.HasScoreMod => {(node.ScoreMod is not null ? "true" : "false")};");
+        w.Line($"static bool {contract}.HasScoreMod => {(node.HasScoreModifier ? "true" : "false")};");
         w.Line($"static bool {contract}.HasMaskMod => {(node.MaskMod is not null ? "true" : "false")};");
         w.Line($"static float {contract}.ScoreMod(float score, int batch, int head, int query, int key) => " +
-               (node.ScoreMod is null ? "score;" : $"{node.ScoreMod}(score, batch, head, query, key);"));
+               ScoreModExpression(node) + ";");
         w.Line($"static bool {contract}.MaskMod(int batch, int head, int query, int key) => " +
                (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key);"));
-        w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength) =>");
-        w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, batch, queryLength, keyLength);");
+        w.Line($"static bool {contract}.IsVarlen => {(node.IsVarlen ? "true" : "false")};");
+        w.Line($"static {Names.MaskTensorKind} {contract}.MaskTensor => {Names.MaskTensorKind}.{node.MaskTensor};");
+        w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
+        w.Line($"    void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength) =>");
+        w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, attnMask, maskStrides, batch, queryLength, keyLength);");
         w.Line();
     }
 
@@ -207,7 +268,16 @@ internal static class AttentionEmitter
         w.Line("/// <summary>Checks shapes and devices, then runs the kernel on the tensors' device (which picks its backend).</summary>");
         w.Line($"/// <exception cref=\"global::System.ArgumentException\">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>");
         w.Open($"public static void Launch({tensor} q, {tensor} k, {tensor} v, {tensor} output{(node.HasLogSumExp ? $", {Names.Tensor} logSumExp" : "")}" +
-               $"{(node.HasKeyLengths ? $", {Names.IntTensor} keyLengths" : "")})");
+               $"{(node.HasKeyLengths ? $", {Names.IntTensor} keyLengths" : "")}" +
+               (node.MaskTensor switch { MaskTensorKind.Boolean => $", {Names.BoolTensor} attnMask", MaskTensorKind.Additive => $", {Names.Tensor} attnMask", _ => "" }) +
+               $"{(node.IsVarlen ? $", {Names.IntTensor} queryOffsets, {Names.IntTensor} keyOffsets" : "")})");
+        if (node.IsVarlen)
+        {
+            WriteVarlenChecks(w, kernel, node, element, qShape, kvShape);
+            w.Close();
+            w.Line();
+            return;
+        }
         w.Line("// Runtime sizes come from the tensors; everything else was fixed at compile time.");
         w.Line($"{Names.TensorShape}.ExpectRank(q, nameof(q), \"{qShape}\", 4);");
         w.Line($"{Names.TensorShape}.ExpectRank(k, nameof(k), \"{kvShape}\", 4);");
@@ -226,25 +296,64 @@ internal static class AttentionEmitter
             w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
         if (node.HasKeyLengths)
             w.Line($"{Names.TensorShape}.ExpectLengths(keyLengths, nameof(keyLengths), batch, keyLength, \"Tk of k \" + {Names.TensorShape}.Format(k.Shape), device);");
+        if (node.MaskTensor != MaskTensorKind.None)
+            w.Line($"{Names.TensorShape}.ExpectMask(attnMask, nameof(attnMask), batch, Heads, queryLength, keyLength, device);");
         w.Line(node.Storage == ElementType.Float32
             ? "// The device runs this kernel: the CPU its generated SIMD code below, an accelerator its kernel specialized on this struct."
             : $"// The device runs this kernel: an accelerator reads and writes {node.Storage.ShortName()} directly; the CPU runs the fp32 kernel below on fp32 copies (pooled), rounding the output back to nearest even.");
+        var inputs = new System.Collections.Generic.List<string>();
+        if (node.HasKeyLengths)
+            inputs.Add("KeyLengths = keyLengths");
+        if (node.MaskTensor != MaskTensorKind.None)
+            inputs.Add($"{node.MaskTensor}Mask = attnMask");
         w.Line($"device.RunAttention<{kernel}, {element}>(new {Names.Runtime}.AttentionLaunch<{element}>(q, k, v, output, {(node.HasLogSumExp ? "logSumExp" : "null")}, batch, queryLength, keyLength)" +
-               (node.HasKeyLengths ? " { KeyLengths = keyLengths });" : ");"));
+               (inputs.Count > 0 ? " { " + string.Join(", ", inputs) + " });" : ");"));
         w.Close();
         w.Line();
+    }
+
+    /// <summary>
+    /// The checks of a packed variable-length launch: token-major q, k, v and output, the log-sum-exp [H, TotalQ], both
+    /// offsets [B + 1] (0 first, never decreasing, the total last); the launch then carries the longest lengths.
+    /// </summary>
+    private static void WriteVarlenChecks(CodeWriter w, string kernel, AttentionNode node, string element, string qShape, string kvShape)
+    {
+        w.Line("// Runtime sizes come from the tensors and the offsets; everything else was fixed at compile time.");
+        w.Line($"{Names.TensorShape}.ExpectRank(q, nameof(q), \"{qShape}\", 3);");
+        w.Line($"{Names.TensorShape}.ExpectRank(k, nameof(k), \"{kvShape}\", 3);");
+        w.Line("int totalQueries = q.Dim(0), totalKeys = k.Dim(0);");
+        w.Line($"{Names.TensorShape}.Expect(q, nameof(q), \"{qShape}\", totalQueries, Heads, HeadDim);");
+        w.Line($"{Names.TensorShape}.Expect(k, nameof(k), \"{kvShape}\", totalKeys, KvHeads, HeadDim);");
+        w.Line($"{Names.TensorShape}.Expect(v, nameof(v), \"{kvShape}\", totalKeys, KvHeads, HeadDim);");
+        w.Line($"{Names.TensorShape}.Expect(output, nameof(output), \"{qShape}\", totalQueries, Heads, HeadDim);");
+        if (node.HasLogSumExp)
+            w.Line($"{Names.TensorShape}.Expect(logSumExp, nameof(logSumExp), \"[H={node.Heads}, TotalQ]\", Heads, totalQueries);");
+        w.Line("var device = q.Device;");
+        w.Line($"{Names.TensorShape}.ExpectDevice(k, nameof(k), device);");
+        w.Line($"{Names.TensorShape}.ExpectDevice(v, nameof(v), device);");
+        w.Line($"{Names.TensorShape}.ExpectDevice(output, nameof(output), device);");
+        if (node.HasLogSumExp)
+            w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
+        w.Line("// The launch's lengths are the longest sequence's (FlashAttention's max_seqlen_q and max_seqlen_k).");
+        w.Line($"var (batch, queryLength) = {Names.TensorShape}.ExpectOffsets(queryOffsets, nameof(queryOffsets), totalQueries, \"TotalQ of q \" + {Names.TensorShape}.Format(q.Shape), device);");
+        w.Line($"var (_, keyLength) = {Names.TensorShape}.ExpectOffsets(keyOffsets, nameof(keyOffsets), totalKeys, \"TotalK of k \" + {Names.TensorShape}.Format(k.Shape), device, batch);");
+        w.Line($"device.RunAttention<{kernel}, {element}>(new {Names.Runtime}.AttentionLaunch<{element}>(q, k, v, output, {(node.HasLogSumExp ? "logSumExp" : "null")}, batch, queryLength, keyLength)" +
+               " { QueryOffsets = queryOffsets, KeyOffsets = keyOffsets });");
     }
 
     /// <summary>The CPU launch: picks row mode (decode) or tile mode and runs the kernel on all cores.</summary>
     internal static void WriteCpuLaunch(CodeWriter w, AttentionNode node)
     {
-        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse and keyLengths may be null).</summary>");
-        w.Open("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength)");
+        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets and attnMask may be null).</summary>");
+        w.Line("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
+        w.Open($"    void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength)");
         w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
         w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
-        if (node.HasMods)
+        if (node.HasElementPass)
         {
-            w.Line("// The decode row path does not run modifiers: this kernel always uses tiles.");
+            w.Line(node.HasMods
+                ? "// The decode row path does not run modifiers: this kernel always uses tiles."
+                : "// The decode row path does not read a mask tensor: this kernel always uses tiles.");
             w.Line("bool rowMode = false;");
         }
         else
@@ -252,6 +361,10 @@ internal static class AttentionEmitter
         w.Line($"int tileRows = rowMode ? 1 : {Names.Flash}.QueryTileRows;");
         w.Open("var kernel = new CpuKernel");
         w.Line("Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,");
+        if (node.IsVarlen)
+            w.Line("QueryOffsets = queryOffsets, KeyOffsets = keyOffsets, TotalQueries = queryOffsets[batch], // lengths below are the longest sequence's");
+        if (node.MaskTensor != MaskTensorKind.None)
+            w.Line($"AttnMask = ({(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}*)attnMask, MaskStrides = maskStrides,");
         w.Line("QueryLength = queryLength,");
         w.Line("KeyLength = keyLength,");
         w.Line("TileRows = tileRows,");
@@ -276,6 +389,16 @@ internal static class AttentionEmitter
         w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}");
         w.Line("public float* Q, K, V, O, Lse;");
         w.Line("public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)");
+        if (node.MaskTensor != MaskTensorKind.None)
+        {
+            w.Line($"public {(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}* AttnMask; // PyTorch's attn_mask, broadcast over [B, H, Tq, Tk] by MaskStrides");
+            w.Line($"public {Names.MaskStrides} MaskStrides;");
+        }
+        if (node.IsVarlen)
+        {
+            w.Line("public int* QueryOffsets, KeyOffsets; // packed variable-length batch: sequence b's rows are [Offsets[b], Offsets[b + 1])");
+            w.Line("public int TotalQueries; // rows of q and output, the log-sum-exp's row stride");
+        }
         w.Line("public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;");
         if (node.Layout != LayoutKind.BHTD)
             w.Line("public long Launch; // identifies this launch to the per-worker contiguous K/V copies");
@@ -313,25 +436,40 @@ internal static class AttentionEmitter
         w.Close();
         w.Line();
 
-        w.Line("/// <summary>Real keys of batch entry <paramref name=\"batch\"/>: the rest is padding, never read (AttentionLaunch.KeyLengths; clamped, so never out of bounds).</summary>");
-        w.Line("private readonly int KeysOf(int batch) => KeyLengths == null ? KeyLength : global::System.Math.Clamp(KeyLengths[batch], 0, KeyLength);");
+        if (node.IsVarlen)
+        {
+            w.Line("// Packed variable-length batch: sequence b's query rows and key rows (q, k, v are token-major [Total, heads, D]).");
+            w.Line("private readonly int QueryStart(int batch) => QueryOffsets[batch];");
+            w.Line("private readonly int QueriesOf(int batch) => QueryOffsets[batch + 1] - QueryOffsets[batch];");
+            w.Line("private readonly int KeyStart(int batch) => KeyOffsets[batch];");
+            w.Line("private readonly int KeySpanOf(int batch) => KeyOffsets[batch + 1] - KeyOffsets[batch];");
+            w.Line("/// <summary>Keys sequence <paramref name=\"batch\"/> attends to: its own (a packed batch has no padding).</summary>");
+            w.Line("private readonly int KeysOf(int batch) => KeySpanOf(batch);");
+        }
+        else
+        {
+            w.Line("/// <summary>Real keys of batch entry <paramref name=\"batch\"/>: the rest is padding, never read (AttentionLaunch.KeyLengths; clamped, so never out of bounds).</summary>");
+            w.Line("private readonly int KeysOf(int batch) => KeyLengths == null ? KeyLength : global::System.Math.Clamp(KeyLengths[batch], 0, KeyLength);");
+        }
         w.Line();
         w.Line("/// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) of <paramref name=\"batch\"/> sees (exact for one row).</summary>");
         w.Open("private readonly void KeyRange(int batch, int firstQuery, int rows, out int keyStart, out int keyEnd)");
-        string? diagonal = DiagonalExpression(node.Mask);
+        string? diagonal = DiagonalExpression(node.Mask, node.IsVarlen);
+        string placed = node.IsVarlen ? "// each sequence's diagonal is placed on its own lengths (docs/kernels/masks.md)."
+            : "// the diagonal is placed on the full Tk, then key padding cuts the range (docs/kernels/masks.md).";
         switch (node.Mask)
         {
             case MaskKind.Causal:
             case MaskKind.CausalTopLeft:
                 w.Line($"// {MaskRule(node.Mask, "Window")}. Keys past the last row's diagonal are never visited;");
-                w.Line("// the diagonal is placed on the full Tk, then key padding cuts the range (docs/kernels/masks.md).");
+                w.Line(placed);
                 w.Line($"int diagonal = {diagonal};");
                 w.Line("keyStart = 0;");
                 w.Line("keyEnd = global::System.Math.Min(KeysOf(batch), firstQuery + rows + diagonal);");
                 break;
             case MaskKind.SlidingWindow:
                 w.Line($"// {MaskRule(node.Mask, "Window")}. Only that band is visited;");
-                w.Line("// the band is placed on the full Tk, then key padding cuts it (docs/kernels/masks.md).");
+                w.Line(placed);
                 w.Line($"int diagonal = {diagonal};");
                 w.Line("keyStart = global::System.Math.Max(0, firstQuery + diagonal - Window + 1);");
                 w.Line("keyEnd = global::System.Math.Min(KeysOf(batch), firstQuery + rows + diagonal);");
@@ -352,7 +490,18 @@ internal static class AttentionEmitter
         w.Line("int firstHead = index % chunks * HeadsPerItem;");
         w.Line("int query = index / chunks % QueryLength;");
         w.Line("int batch = index / (chunks * QueryLength);");
-        if (node.Layout == LayoutKind.PackedQkv)
+        string lseHeadStride = node.IsVarlen ? "TotalQueries" : "QueryLength";
+        if (node.IsVarlen)
+        {
+            w.Line("if (query >= QueriesOf(batch))");
+            w.Line("    return; // QueryLength is the longest sequence's: this one is shorter");
+            w.Line("float* q = Q + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;");
+            w.Line("float* o = O + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;");
+            w.Line("float* k = K + (long)KeyStart(batch) * KvHeads * HeadDim;");
+            w.Line("float* v = V + (long)KeyStart(batch) * KvHeads * HeadDim;");
+            w.Line("const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;");
+        }
+        else if (node.Layout == LayoutKind.PackedQkv)
         {
             w.Line("float* q = Q + (long)(batch * QueryLength + query) * QueryRowStride + firstHead * HeadDim;");
             w.Line("float* o = O + (long)(batch * QueryLength + query) * OutputRowStride + firstHead * HeadDim;");
@@ -376,15 +525,17 @@ internal static class AttentionEmitter
             w.Line("float* v = V + (long)batch * KvHeads * KeyLength * HeadDim;");
             w.Line("long queryHeadStride = (long)QueryLength * HeadDim, kvHeadStride = (long)KeyLength * HeadDim;");
         }
-        w.Line("float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;");
+        w.Line(node.IsVarlen
+            ? "float* lse = Lse == null ? null : Lse + (long)firstHead * TotalQueries + QueryStart(batch) + query; // [H, TotalQ]"
+            : "float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;");
         w.Line("KeyRange(batch, query, 1, out int keyStart, out int keyEnd);");
         w.Open("if (keyEnd <= keyStart)");
-        w.Line($"{Names.Flash}.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);");
+        w.Line($"{Names.Flash}.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, {lseHeadStride});");
         w.Line("return;");
         w.Close();
         w.Line("// The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.");
         w.Line($"{Names.Flash}.AttendRow<TVec>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,");
-        w.Line("    KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, QueryLength);");
+        w.Line($"    KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, {lseHeadStride});");
         w.Close();
         w.Line();
 
@@ -399,8 +550,23 @@ internal static class AttentionEmitter
         w.Line("int batch = index / (QueryTiles * Heads);");
         w.Line(node.GroupSize == 1 ? "int kvHead = head;" : "int kvHead = head / GroupSize; // GQA: consecutive query heads share a key/value head");
         w.Line("int firstQuery = tile * tileRows;");
-        w.Line("int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);");
-        if (node.Layout == LayoutKind.BTHD)
+        if (node.IsVarlen)
+        {
+            w.Line("int queries = QueriesOf(batch);");
+            w.Line("if (firstQuery >= queries)");
+            w.Line("    return; // QueryTiles counts the longest sequence's tiles: this one has fewer");
+            w.Line("int rows = global::System.Math.Min(tileRows, queries - firstQuery);");
+        }
+        else
+            w.Line("int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);");
+        if (node.IsVarlen)
+        {
+            w.Line("float* q = Q + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;");
+            w.Line("float* k = K + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;");
+            w.Line("float* v = V + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;");
+            w.Line("float* o = O + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;");
+        }
+        else if (node.Layout == LayoutKind.BTHD)
         {
             w.Line("float* q = Q + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;");
             w.Line("float* k = K + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;");
@@ -421,7 +587,9 @@ internal static class AttentionEmitter
             w.Line("float* v = V + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;");
             w.Line("float* o = O + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;");
         }
-        w.Line("float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;");
+        w.Line(node.IsVarlen
+            ? "float* lse = Lse == null ? null : Lse + (long)head * TotalQueries + QueryStart(batch) + firstQuery; // [H, TotalQ]"
+            : "float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;");
         w.Line("KeyRange(batch, firstQuery, rows, out int keyStart, out int keyEnd);");
         w.Open("if (keyEnd <= keyStart)");
         w.Line($"{Names.Flash}.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);");
@@ -438,6 +606,8 @@ internal static class AttentionEmitter
         if (diagonal is not null)
             w.Line($"int diagonal = {diagonal}; // query i sees keys j ≤ i + diagonal");
         w.Line();
+        if (node.MaskTensor != MaskTensorKind.None)
+            w.Line($"{(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}* mask = AttnMask + MaskStrides.Batch * batch + MaskStrides.Head * head; // this (batch, head)'s plane");
         w.Line($"var t = {Names.Flash}.BeginTile<TVec>(worker, HeadDim);");
         w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
         w.Open($"for (int firstKey = keyStart; firstKey < keyEnd; firstKey += {Names.Flash}.KeyBlock)");
@@ -464,12 +634,22 @@ internal static class AttentionEmitter
                 w.Line($"    {Names.Flash}.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, Window);");
                 break;
         }
+        if (node.MaskTensor == MaskTensorKind.Boolean)
+        {
+            w.Line("// The boolean attnMask, per element, before the modifiers: −∞ where it is false (PyTorch: True takes part).");
+            w.Line($"{Names.Flash}.ApplyBooleanMask<TVec>(t, keys, firstKey, rows, firstQuery, mask, MaskStrides.Query, MaskStrides.Key);");
+        }
         if (node.HasMods)
         {
             w.Line("// The modifiers, per element: " + (node.MaskMod is not null ? "−∞ where the mask modifier hides the pair" : "") +
-                   (node.MaskMod is not null && node.ScoreMod is not null ? ", else " : "") +
-                   (node.ScoreMod is not null ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
+                   (node.MaskMod is not null && node.HasScoreModifier ? ", else " : "") +
+                   (node.HasScoreModifier ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
             w.Line($"{Names.Flash}.ApplyMods<TVec, {node.Name}Kernel>(t, keys, firstKey, rows, firstQuery, batch, head);");
+        }
+        if (node.MaskTensor == MaskTensorKind.Additive)
+        {
+            w.Line("// The additive attnMask, per element, after the score modifier: s + mask (PyTorch adds it to the scaled score).");
+            w.Line($"{Names.Flash}.ApplyAdditiveMask<TVec>(t, keys, firstKey, rows, firstQuery, mask, MaskStrides.Query, MaskStrides.Key);");
         }
         w.Line($"{Names.Flash}.Softmax<TVec>(t, keys, HeadDim);");
         w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);");

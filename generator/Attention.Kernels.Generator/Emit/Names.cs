@@ -8,6 +8,9 @@ internal static class Names
     public const string Runtime = "global::Attention.Kernels";
     public const string Tensor = Runtime + ".Tensor<float>";
     public const string IntTensor = Runtime + ".Tensor<int>";
+    public const string BoolTensor = Runtime + ".Tensor<bool>";
+    public const string MaskTensorKind = Runtime + ".MaskTensorKind";
+    public const string MaskStrides = Runtime + ".MaskStrides";
     public const string TensorShape = Runtime + ".TensorShape";
     public const string KernelCost = Runtime + ".KernelCost";
     public const string DeviceKind = Runtime + ".DeviceKind";

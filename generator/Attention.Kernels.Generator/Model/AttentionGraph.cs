@@ -22,6 +22,14 @@ internal enum MaskKind
     CausalTopLeft = 3,
 }
 
+/// <summary>The attnMask tensor, mirroring <c>Attention.Kernels.MaskTensorKind</c>.</summary>
+internal enum MaskTensorKind
+{
+    None = 0,
+    Boolean = 1,
+    Additive = 2,
+}
+
 /// <summary>Layouts, mirroring <c>Attention.Kernels.TensorLayout</c>.</summary>
 internal enum LayoutKind
 {
@@ -45,6 +53,13 @@ internal enum LayoutKind
 /// Whether the declaration takes a <c>keyLengths</c> tensor (key padding, [B] ints): its Launch then checks it and passes it
 /// on. Every generated CPU kernel honours key lengths a launch carries, whatever this says (graph steps pass them too).
 /// </param>
+/// <param name="IsVarlen">
+/// Packed variable-length batches (FlashAttention's varlen): the declaration takes <c>queryOffsets</c> and <c>keyOffsets</c>
+/// ([B + 1] ints); q, k, v and output are token-major [Total, heads, D] and the log-sum-exp [H, TotalQ].
+/// </param>
+/// <param name="Alibi">Built-in ALiBi bias (Press's slopes for <paramref name="Heads"/>), part of the score modifier.</param>
+/// <param name="SoftCap">Built-in tanh soft-capping of the scores (0: none), the last part of the score modifier.</param>
+/// <param name="MaskTensor">The declaration's <c>attnMask</c>: Tensor&lt;bool&gt; (Boolean) or Tensor&lt;float&gt; (Additive), or none.</param>
 internal sealed record AttentionNode(
     string Name,
     EquatableArray<string> Inputs,
@@ -60,10 +75,20 @@ internal sealed record AttentionNode(
     ElementType Storage = ElementType.Float32,
     string? ScoreMod = null,
     string? MaskMod = null,
-    bool HasKeyLengths = false) : GraphNode(Name, Inputs, Outputs)
+    bool HasKeyLengths = false,
+    bool IsVarlen = false,
+    MaskTensorKind MaskTensor = MaskTensorKind.None,
+    bool Alibi = false,
+    double SoftCap = 0) : GraphNode(Name, Inputs, Outputs)
 {
     public int GroupSize => Heads / KvHeads;
 
     /// <summary>True if the node has a score or mask modifier (the CPU kernel then runs in tile mode and calls them per element).</summary>
-    public bool HasMods => ScoreMod is not null || MaskMod is not null;
+    public bool HasMods => HasScoreModifier || MaskMod is not null;
+
+    /// <summary>True if scores are modified: the user's ScoreMod, ALiBi or soft-capping (composed into the kernel's one ScoreMod).</summary>
+    public bool HasScoreModifier => ScoreMod is not null || Alibi || SoftCap > 0;
+
+    /// <summary>True if the CPU kernel needs a per-element pass over every block (modifiers or a mask tensor): it then runs in tiles only.</summary>
+    public bool HasElementPass => HasMods || MaskTensor != MaskTensorKind.None;
 }

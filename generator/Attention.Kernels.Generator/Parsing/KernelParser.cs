@@ -128,7 +128,8 @@ internal static class KernelParser
                 ParameterType(parameter),
                 parameter.RefKind == RefKind.None && !parameter.IsParams ? TensorElement(parameter.Type) : null,
                 LocationInfo.From(parameterSyntax),
-                parameter.RefKind == RefKind.None && !parameter.IsParams && IsIntTensor(parameter.Type)));
+                parameter.RefKind == RefKind.None && !parameter.IsParams && IsTensorOf(parameter.Type, SpecialType.System_Int32),
+                parameter.RefKind == RefKind.None && !parameter.IsParams && IsTensorOf(parameter.Type, SpecialType.System_Boolean)));
         }
 
         var arguments = new List<AttributeArgument>();
@@ -241,10 +242,10 @@ internal static class KernelParser
         };
     }
 
-    /// <summary>True for <c>Attention.Kernels.Tensor&lt;int&gt;</c>.</summary>
-    private static bool IsIntTensor(ITypeSymbol type) =>
+    /// <summary>True for <c>Attention.Kernels.Tensor&lt;T&gt;</c> with T of <paramref name="element"/> (int, bool).</summary>
+    private static bool IsTensorOf(ITypeSymbol type, SpecialType element) =>
         type is INamedTypeSymbol { Name: "Tensor", Arity: 1 } named && named.ContainingNamespace?.ToDisplayString() == "Attention.Kernels" &&
-        named.TypeArguments[0].SpecialType == SpecialType.System_Int32;
+        named.TypeArguments[0].SpecialType == element;
 
     private static string TypeKeyword(TypeDeclarationSyntax type) => type switch
     {

@@ -60,7 +60,9 @@ internal sealed record ParsedMethod(
 /// <c>Tensor&lt;Half&gt;</c> or <c>Tensor&lt;BFloat16&gt;</c> (null for anything else).
 /// </summary>
 /// <param name="IsIntTensor">True for a by-value <c>Tensor&lt;int&gt;</c> (lengths, offsets).</param>
-internal sealed record ParsedParameter(string Name, string Type, ElementType? TensorElement, LocationInfo? Location, bool IsIntTensor = false);
+/// <param name="IsBoolTensor">True for a by-value <c>Tensor&lt;bool&gt;</c> (a boolean attention mask).</param>
+internal sealed record ParsedParameter(string Name, string Type, ElementType? TensorElement, LocationInfo? Location, bool IsIntTensor = false,
+    bool IsBoolTensor = false);
 
 /// <summary>A named attribute argument: its numeric value (enums as their integer) and where it was written.</summary>
 internal sealed record AttributeArgument(string Name, double Value, LocationInfo? Location);

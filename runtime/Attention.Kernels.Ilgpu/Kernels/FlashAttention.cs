@@ -81,18 +81,26 @@ public static class FlashAttention
         where TElement : unmanaged
         where TStorage : struct, IStorage<TElement>
     {
+        launch.ExpectInputsFor<TKernel>();
         if (launch.Batch == 0 || launch.QueryLength == 0)
             return; // no query rows: nothing to write
         var kernel = device.Kernel(typeof(Entry<TKernel, TElement, TStorage>), static accelerator =>
-            accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, Lengths>(
+            accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+                ArrayView<byte>, ArrayView<float>, MaskStrides, Lengths>(
                 Kernel<TKernel, TElement, TStorage>));
         int rows = GroupSize(launch.QueryLength, device.MaxGroupSize);
         var grid = new Index3D((launch.QueryLength + rows - 1) / rows, TKernel.Heads, launch.Batch);
         var lse = launch.LogSumExp is { } l ? l.View() : ArrayView<float>.Empty;
         var keyLengths = launch.KeyLengths is { } lengths ? lengths.View() : ArrayView<int>.Empty; // empty: no key padding
+        // A varlen launch: grid x covers the longest sequence's query blocks (launch.QueryLength); shorter ones exit early.
+        var queryOffsets = launch.QueryOffsets is { } qo ? qo.View() : ArrayView<int>.Empty;
+        var keyOffsets = launch.KeyOffsets is { } ko ? ko.View() : ArrayView<int>.Empty;
+        // PyTorch's attn_mask: bools read as bytes (a bool is one byte, 0 or 1), or floats; broadcast by the strides.
+        var booleanMask = launch.BooleanMask is { } bm ? bm.View<bool, byte>() : ArrayView<byte>.Empty;
+        var additiveMask = launch.AdditiveMask is { } am ? am.View() : ArrayView<float>.Empty;
         kernel(new KernelConfig(grid, new Index3D(rows, 1, 1)),
             launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>(),
-            lse, keyLengths, new Lengths(launch.QueryLength, launch.KeyLength));
+            lse, keyLengths, queryOffsets, keyOffsets, booleanMask, additiveMask, launch.MaskStridesFor(TKernel.Heads), new Lengths(launch.QueryLength, launch.KeyLength));
     }
 
     /// <summary>The key to the loaded kernel of one specialization in a device's kernel cache.</summary>
@@ -144,7 +152,8 @@ public static class FlashAttention
     /// <summary>The kernel: one group per (query block, head, batch), one thread per query row.</summary>
     public static void Kernel<TKernel, TElement, TStorage>(
         ArrayView<TElement> q, ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<TElement> output, ArrayView<float> logSumExp,
-        ArrayView<int> keyLengths, Lengths lengths)
+        ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets,
+        ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides, Lengths lengths)
         where TKernel : struct, IAttentionKernel
         where TElement : unmanaged
         where TStorage : struct, IStorage<TElement>
@@ -164,12 +173,22 @@ public static class FlashAttention
         int kvHead = head / (TKernel.Heads / TKernel.KvHeads); // GQA: consecutive query heads share a key/value head
         int firstQuery = Grid.IdxX * rows;
         int query = firstQuery + lane;
-        bool active = query < lengths.Query;
-        int diagonal = Diagonal<TKernel>(lengths);
-        KeyRange<TKernel>(firstQuery, XMath.Min(rows, lengths.Query - firstQuery), lengths, KeysOf(keyLengths, batch, lengths), out int keyStart, out int keyEnd);
+        // A packed variable-length batch (IsVarlen, a literal): sequence `batch` has its own lengths and starts at these token
+        // rows of the [Total, heads, D] tensors, addressed as BTHD with batch 0. Positions (query, key) stay sequence-local.
+        var sequence = TKernel.IsVarlen
+            ? new Lengths(queryOffsets[batch + 1] - queryOffsets[batch], keyOffsets[batch + 1] - keyOffsets[batch])
+            : lengths;
+        int queryBase = TKernel.IsVarlen ? queryOffsets[batch] : 0;
+        int keyBase = TKernel.IsVarlen ? keyOffsets[batch] : 0;
+        int addressBatch = TKernel.IsVarlen ? 0 : batch;
+        if (TKernel.IsVarlen && firstQuery >= sequence.Query)
+            return; // a shorter sequence than the longest: the whole group leaves before any barrier
+        bool active = query < sequence.Query;
+        int diagonal = Diagonal<TKernel>(sequence);
+        KeyRange<TKernel>(firstQuery, XMath.Min(rows, sequence.Query - firstQuery), sequence, KeysOf(keyLengths, batch, sequence), out int keyStart, out int keyEnd);
 
         // The query, pre-scaled by Scale·log2(e) so the softmax can use 2^x.
-        long queryAt = active ? AttentionAddressing<TKernel>.Query(batch, head, query, lengths) : 0;
+        long queryAt = active ? AttentionAddressing<TKernel>.Query(addressBatch, head, queryBase + query, lengths) : 0;
         for (int d = 0; d < TKernel.HeadDim; d++)
         {
             queryRow[d] = active ? TStorage.Load(q[queryAt + d]) * (TKernel.Scale * Log2E) : 0f;
@@ -180,11 +199,11 @@ public static class FlashAttention
         for (int firstKey = keyStart; firstKey < keyEnd; firstKey += KeyBlock(TKernel.HeadDim))
         {
             int keys = XMath.Min(KeyBlock(TKernel.HeadDim), keyEnd - firstKey);
-            StageKeysValues<TKernel, TElement, TStorage>(k, v, keyTile, valueTile, batch, kvHead, firstKey, keys, lengths, lane, rows);
+            StageKeysValues<TKernel, TElement, TStorage>(k, v, keyTile, valueTile, addressBatch, kvHead, keyBase + firstKey, keys, lengths, lane, rows);
             Group.Barrier();
             if (active)
             {
-                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, diagonal);
+                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, diagonal, booleanMask, additiveMask, maskStrides);
                 AccumulateValues<TKernel>(ref state, accumulator, valueTile, scores, keys, blockMax);
             }
             Group.Barrier(); // the tiles are restaged by the next block
@@ -194,13 +213,16 @@ public static class FlashAttention
             return;
         // Store: output = accumulator / sum; a row that saw no key gets zeros and a log-sum-exp of −∞.
         float inverse = state.Sum > 0f ? 1f / state.Sum : 0f;
-        long outputAt = AttentionAddressing<TKernel>.Output(batch, head, query, lengths);
+        long outputAt = AttentionAddressing<TKernel>.Output(addressBatch, head, queryBase + query, lengths);
         for (int d = 0; d < TKernel.HeadDim; d++)
             output[outputAt + d] = TStorage.Store(accumulator[d] * inverse);
         if (TKernel.HasLogSumExp)
         {
-            logSumExp[((long)batch * TKernel.Heads + head) * lengths.Query + query] =
-                state.Sum > 0f ? (state.Max + XMath.Log2(state.Sum)) * Ln2 : float.NegativeInfinity;
+            // [B, H, Tq], or [H, TotalQ] for a packed batch (FlashAttention's varlen layout).
+            long lseAt = TKernel.IsVarlen
+                ? (long)head * queryOffsets[queryOffsets.IntLength - 1] + queryBase + query
+                : ((long)batch * TKernel.Heads + head) * lengths.Query + query;
+            logSumExp[lseAt] = state.Sum > 0f ? (state.Max + XMath.Log2(state.Sum)) * Ln2 : float.NegativeInfinity;
         }
     }
 
@@ -232,12 +254,14 @@ public static class FlashAttention
     }
 
     /// <summary>
-    /// scores[j] = q·k_j (log2 domain), −∞ where the mask (and the declaration's mask modifier) hides key j; returns the
-    /// block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e. HasScoreMod and
-    /// HasMaskMod are literals of the kernel struct, so without modifiers their branches are not compiled.
+    /// scores[j] = q·k_j (log2 domain), −∞ where the mask (and the declaration's boolean attnMask, and its mask modifier)
+    /// hides key j; returns the block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e;
+    /// an additive attnMask is added after it (·log₂e). HasScoreMod, HasMaskMod and MaskTensor are literals of the kernel
+    /// struct, so without them their branches are not compiled.
     /// </summary>
     private static float Scores<TKernel>(ArrayView<float> queryRow, ArrayView<float> keyTile, ArrayView<float> scores,
-        int batch, int head, int query, int firstKey, int keys, int diagonal)
+        int batch, int head, int query, int firstKey, int keys, int diagonal,
+        ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides)
         where TKernel : struct, IAttentionKernel
     {
         float blockMax = float.NegativeInfinity;
@@ -248,10 +272,17 @@ public static class FlashAttention
                 dot += queryRow[d] * keyTile[j * TKernel.HeadDim + d];
             if (!Visible<TKernel>(query, firstKey + j, diagonal))
                 dot = float.NegativeInfinity;
+            else if (TKernel.MaskTensor == MaskTensorKind.Boolean && booleanMask[maskStrides.Offset(batch, head, query, firstKey + j)] == 0)
+                dot = float.NegativeInfinity;
             else if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, query, firstKey + j))
                 dot = float.NegativeInfinity;
-            else if (TKernel.HasScoreMod)
-                dot = TKernel.ScoreMod(dot * Ln2, batch, head, query, firstKey + j) * Log2E;
+            else
+            {
+                if (TKernel.HasScoreMod)
+                    dot = TKernel.ScoreMod(dot * Ln2, batch, head, query, firstKey + j) * Log2E;
+                if (TKernel.MaskTensor == MaskTensorKind.Additive)
+                    dot += additiveMask[maskStrides.Offset(batch, head, query, firstKey + j)] * Log2E;
+            }
             scores[j] = dot;
             blockMax = XMath.Max(blockMax, dot);
         }

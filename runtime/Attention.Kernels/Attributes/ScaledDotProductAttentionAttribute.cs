@@ -7,7 +7,11 @@ namespace Attention.Kernels;
 /// <remarks>
 /// <para>The method must be declared as
 /// <c>static partial void Name(Tensor&lt;float&gt; q, Tensor&lt;float&gt; k, Tensor&lt;float&gt; v, Tensor&lt;float&gt; output)</c>,
-/// optionally followed by <c>Tensor&lt;float&gt; logSumExp</c> ([batch, heads, Tq]) for the per-row log-sum-exp of the scaled scores.</para>
+/// optionally followed by <c>Tensor&lt;float&gt; logSumExp</c> ([batch, heads, Tq]) for the per-row log-sum-exp of the scaled scores,
+/// and, in this order, <c>Tensor&lt;int&gt; keyLengths</c> (key padding, [batch]), <c>Tensor&lt;bool&gt;</c> or
+/// <c>Tensor&lt;float&gt; attnMask</c> (PyTorch's attn_mask, broadcast over [batch, heads, Tq, Tk]) and
+/// <c>Tensor&lt;int&gt; queryOffsets, Tensor&lt;int&gt; keyOffsets</c> (a packed variable-length batch, [batch + 1] each;
+/// q, k, v, output are then [total tokens, heads, D]). See docs/kernels/masks.md.</para>
 /// <para>Compile-time properties (head dim, heads, mask…) specialize the generated kernel; batch, Tq and Tk are read from the
 /// tensors at each call. Mistakes in the attribute are compile-time errors (AK0001–AK0099, see docs/diagnostics).</para>
 /// </remarks>
@@ -66,4 +70,19 @@ public sealed class ScaledDotProductAttentionAttribute : Attribute
     /// with <see cref="Mask"/>; key blocks it hides from a whole query tile are skipped. See docs/kernels/mods.md.
     /// </summary>
     public string? MaskMod { get; set; }
+
+    /// <summary>
+    /// Built-in ALiBi (Press et al., "Train Short, Test Long"): adds slope_h·(key − query) to every visible score, with
+    /// Press's per-head slopes (2^(−8(h+1)/H) when H is a power of two, interleaved from the next power otherwise).
+    /// Applied after <see cref="ScoreMod"/>, before <see cref="SoftCap"/>; a per-row constant, so the outputs are the same for
+    /// any alignment of the positions. See docs/kernels/mods.md.
+    /// </summary>
+    public bool Alibi { get; set; }
+
+    /// <summary>
+    /// Built-in logit soft-capping (Gemma 2): every visible score s becomes SoftCap·tanh(s / SoftCap), last of the score
+    /// modifiers (after <see cref="ScoreMod"/> and <see cref="Alibi"/>). 0 (the default) means none; otherwise it must be
+    /// finite and positive (AK0027). See docs/kernels/mods.md.
+    /// </summary>
+    public double SoftCap { get; set; }
 }

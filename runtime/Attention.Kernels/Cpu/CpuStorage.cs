@@ -22,13 +22,19 @@ public static unsafe class CpuStorage
         where TKernel : struct, IAttentionKernel
         where T : unmanaged
     {
+        launch.ExpectInputsFor<TKernel>();
         var (q, k, v, output, logSumExp, batch, queryLength, keyLength) = launch;
         float* lse = logSumExp is null ? null : CpuTensor.Pointer(logSumExp);
         int* keyLengths = launch.KeyLengths is null ? null : CpuTensor.Pointer(launch.KeyLengths);
+        int* queryOffsets = launch.QueryOffsets is null ? null : CpuTensor.Pointer(launch.QueryOffsets);
+        int* keyOffsets = launch.KeyOffsets is null ? null : CpuTensor.Pointer(launch.KeyOffsets);
+        void* attnMask = launch.BooleanMask is { } booleanMask ? CpuTensor.Pointer(booleanMask)
+            : launch.AdditiveMask is { } additiveMask ? CpuTensor.Pointer(additiveMask) : null;
+        var maskStrides = launch.MaskStridesFor(TKernel.Heads);
         if (typeof(T) == typeof(float))
         {
             TKernel.RunCpu((float*)CpuTensor.Pointer(q), (float*)CpuTensor.Pointer(k), (float*)CpuTensor.Pointer(v), (float*)CpuTensor.Pointer(output),
-                lse, keyLengths, batch, queryLength, keyLength);
+                lse, keyLengths, queryOffsets, keyOffsets, attnMask, maskStrides, batch, queryLength, keyLength);
         }
         else
         {
@@ -40,7 +46,7 @@ public static unsafe class CpuStorage
             Widen(q, q32);
             Widen(k, k32);
             Widen(v, v32);
-            TKernel.RunCpu(q32, k32, v32, o32, lse, keyLengths, batch, queryLength, keyLength);
+            TKernel.RunCpu(q32, k32, v32, o32, lse, keyLengths, queryOffsets, keyOffsets, attnMask, maskStrides, batch, queryLength, keyLength);
             Narrow(o32, output);
         }
         // The tensors own the memory the kernel used through raw pointers: keep them alive until it is done.
@@ -50,6 +56,10 @@ public static unsafe class CpuStorage
         GC.KeepAlive(output);
         GC.KeepAlive(logSumExp);
         GC.KeepAlive(launch.KeyLengths);
+        GC.KeepAlive(launch.QueryOffsets);
+        GC.KeepAlive(launch.KeyOffsets);
+        GC.KeepAlive(launch.BooleanMask);
+        GC.KeepAlive(launch.AdditiveMask);
     }
 
     private static void Widen<T>(Tensor<T> tensor, float* destination) where T : unmanaged

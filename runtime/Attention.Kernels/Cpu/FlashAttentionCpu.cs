@@ -310,6 +310,47 @@ public static unsafe class FlashAttentionCpu
     }
 
     /// <summary>
+    /// A boolean <c>attnMask</c> (PyTorch SDPA's: true takes part) on a computed score block: −∞ where the mask is false.
+    /// <paramref name="mask"/> points at the (batch, head) plane, read at (firstQuery + i)·queryStride + (firstKey + j)·keyStride;
+    /// padding rows are left alone (the mask has no row for them). Scalar, one byte per element: only declarations with a
+    /// boolean mask call this.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
+    public static void ApplyBooleanMask<TVec>(in Tile tile, int keys, int firstKey, int rows, int firstQuery, bool* mask, long queryStride, long keyStride)
+        where TVec : struct
+    {
+        int tileRows = QueryTile<TVec>();
+        for (int j = 0; j < keys; j++)
+        {
+            float* s = tile.Scores + (long)j * tileRows;
+            bool* column = mask + (firstKey + j) * keyStride + firstQuery * queryStride;
+            for (int i = 0; i < rows; i++)
+            {
+                if (!column[i * queryStride])
+                    s[i] = float.NegativeInfinity;
+            }
+        }
+    }
+
+    /// <summary>
+    /// An additive (float) <c>attnMask</c> on a score block, after the score modifier: s + mask (natural units) becomes
+    /// s + mask·log₂e in the tile's log₂ domain; −∞ in the mask hides the pair. Addressed as <see cref="ApplyBooleanMask{TVec}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
+    public static void ApplyAdditiveMask<TVec>(in Tile tile, int keys, int firstKey, int rows, int firstQuery, float* mask, long queryStride, long keyStride)
+        where TVec : struct
+    {
+        int tileRows = QueryTile<TVec>();
+        for (int j = 0; j < keys; j++)
+        {
+            float* s = tile.Scores + (long)j * tileRows;
+            float* column = mask + (firstKey + j) * keyStride + firstQuery * queryStride;
+            for (int i = 0; i < rows; i++)
+                s[i] += column[i * queryStride] * Log2E;
+        }
+    }
+
+    /// <summary>
     /// Online softmax step for one key block: new row max, P = 2^(S − max) in place of S, row sums and the
     /// accumulator rescaled by 2^(old max − new max). Rows that have seen only masked keys keep max = −∞ and sum = 0.
     /// </summary>

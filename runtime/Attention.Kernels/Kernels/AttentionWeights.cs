@@ -24,27 +24,43 @@ public static class AttentionWeights
     /// </remarks>
     /// <typeparam name="TKernel">The generated kernel struct (<c>{Name}Kernel</c>) of a declaration with a log-sum-exp output.</typeparam>
     /// <exception cref="InvalidOperationException">The kernel has no log-sum-exp output.</exception>
-    /// <exception cref="NotSupportedException">The kernel uses the graph-internal packed QKV layout.</exception>
+    /// <exception cref="NotSupportedException">The kernel uses the graph-internal packed QKV layout, packed variable-length offsets or an attnMask tensor.</exception>
     /// <exception cref="ArgumentException">A tensor's shape does not fit the kernel or the other tensors.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="head"/> is outside the tensors.</exception>
     public static float[,] Slice<TKernel>(Tensor<float> query, Tensor<float> key, Tensor<float> logSumExp, int batch, int head)
-        where TKernel : struct, IAttentionKernel => Compute<TKernel, float>(query, key, logSumExp, batch, head);
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, float>(query, key, logSumExp, batch, head, realKeys: null);
 
     /// <summary>
     /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> for a kernel with fp16 storage:
     /// q and k are widened to fp32 exactly, then the scores are computed in fp64.
     /// </summary>
     public static float[,] Slice<TKernel>(Tensor<Half> query, Tensor<Half> key, Tensor<float> logSumExp, int batch, int head)
-        where TKernel : struct, IAttentionKernel => Compute<TKernel, Half>(query, key, logSumExp, batch, head);
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, Half>(query, key, logSumExp, batch, head, realKeys: null);
 
     /// <summary>
     /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> for a kernel with bf16 storage:
     /// q and k are widened to fp32 exactly, then the scores are computed in fp64.
     /// </summary>
     public static float[,] Slice<TKernel>(Tensor<BFloat16> query, Tensor<BFloat16> key, Tensor<float> logSumExp, int batch, int head)
-        where TKernel : struct, IAttentionKernel => Compute<TKernel, BFloat16>(query, key, logSumExp, batch, head);
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, BFloat16>(query, key, logSumExp, batch, head, realKeys: null);
 
-    private static float[,] Compute<TKernel, T>(Tensor<T> query, Tensor<T> key, Tensor<float> logSumExp, int batch, int head)
+    /// <summary>
+    /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> for a launch with key padding
+    /// (its keyLengths): <paramref name="realKeys"/> is this batch entry's length; the weights of the keys past it are 0, and
+    /// the mask stays aligned on the full Tk, as in the kernels (docs/kernels/masks.md).
+    /// </summary>
+    public static float[,] Slice<TKernel>(Tensor<float> query, Tensor<float> key, Tensor<float> logSumExp, int batch, int head, int realKeys)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, float>(query, key, logSumExp, batch, head, realKeys);
+
+    /// <summary>As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, int)"/> for fp16 storage.</summary>
+    public static float[,] Slice<TKernel>(Tensor<Half> query, Tensor<Half> key, Tensor<float> logSumExp, int batch, int head, int realKeys)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, Half>(query, key, logSumExp, batch, head, realKeys);
+
+    /// <summary>As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, int)"/> for bf16 storage.</summary>
+    public static float[,] Slice<TKernel>(Tensor<BFloat16> query, Tensor<BFloat16> key, Tensor<float> logSumExp, int batch, int head, int realKeys)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, BFloat16>(query, key, logSumExp, batch, head, realKeys);
+
+    private static float[,] Compute<TKernel, T>(Tensor<T> query, Tensor<T> key, Tensor<float> logSumExp, int batch, int head, int? realKeys)
         where TKernel : struct, IAttentionKernel
         where T : unmanaged
     {
@@ -54,6 +70,9 @@ public static class AttentionWeights
                 $"Kernel {kernel} has no log-sum-exp output, so its attention weights cannot be recomputed: declare it with a fifth parameter 'Tensor<float> logSumExp'.");
         if (TKernel.Layout is not (KernelLayout.Bthd or KernelLayout.Bhtd))
             throw new NotSupportedException($"Kernel {kernel} uses the {TKernel.Layout} layout; attention weights are available for BTHD and BHTD kernels.");
+        if (TKernel.IsVarlen || TKernel.MaskTensor != MaskTensorKind.None)
+            throw new NotSupportedException($"Kernel {kernel} takes {(TKernel.IsVarlen ? "packed variable-length offsets" : "an attnMask tensor")}; " +
+                "its attention weights cannot be recomputed from q, k and the log-sum-exp alone yet (docs/kernels/attention-weights.md).");
 
         bool bthd = TKernel.Layout == KernelLayout.Bthd;
         int heads = TKernel.Heads, kvHeads = TKernel.KvHeads, headDim = TKernel.HeadDim;
@@ -79,6 +98,10 @@ public static class AttentionWeights
         if ((uint)head >= (uint)heads)
             throw new ArgumentOutOfRangeException(nameof(head), head,
                 $"Head {head} is outside 0…{heads - 1}: kernel {kernel} has {heads} query heads (query shape {TensorShape.Format(query.Shape)}).");
+        if (realKeys is < 0 || realKeys > keyLength)
+            throw new ArgumentOutOfRangeException(nameof(realKeys), realKeys,
+                $"realKeys = {realKeys} is outside 0…{keyLength} (Tk of key {TensorShape.Format(key.Shape)}).");
+        int keys = realKeys ?? keyLength; // key padding: the mask stays aligned on the full Tk, keys past this are hidden
 
         int kvHead = head / (heads / kvHeads);
         // The rows this head reads, on the host: q_i at qBase + i·qStride, k_j at kBase + j·kStride.
@@ -106,7 +129,7 @@ public static class AttentionWeights
             if (double.IsNegativeInfinity(rowLse))
                 return; // the row sees no key: all zeros
             var qi = q.AsSpan(qBase + i * qStride, headDim);
-            for (int j = 0; j < keyLength; j++)
+            for (int j = 0; j < keys; j++)
             {
                 if (!AttentionGeometry.IsVisible(i, j, queryLength, keyLength, TKernel.Mask, TKernel.Window))
                     continue;

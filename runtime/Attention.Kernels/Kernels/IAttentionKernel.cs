@@ -34,6 +34,20 @@ public interface IAttentionKernel
     /// <summary>True if the declaration has a log-sum-exp output ([B, H, Tq] fp32); it is then always written.</summary>
     static abstract bool HasLogSumExp { get; }
 
+    /// <summary>
+    /// True for a packed variable-length kernel (FlashAttention's varlen): q and output are [TotalQ, H, D], k and v
+    /// [TotalK, KvH, D], the log-sum-exp [H, TotalQ], and a launch carries <see cref="AttentionLaunch{T}.QueryOffsets"/> and
+    /// <see cref="AttentionLaunch{T}.KeyOffsets"/>; each sequence is attended alone, its mask aligned on its own lengths.
+    /// </summary>
+    static abstract bool IsVarlen { get; }
+
+    /// <summary>
+    /// The declaration's <c>attnMask</c> (PyTorch SDPA's <c>attn_mask</c>, broadcast over [B, H, Tq, Tk]): a launch then carries
+    /// <see cref="AttentionLaunch{T}.BooleanMask"/> or <see cref="AttentionLaunch{T}.AdditiveMask"/>. A boolean mask hides the
+    /// pairs where it is false (before the modifiers); an additive one is added to the score after the score modifier.
+    /// </summary>
+    static abstract MaskTensorKind MaskTensor { get; }
+
     /// <summary>True if the declaration has a score modifier: backends then apply <see cref="ScoreMod"/> to every visible score.</summary>
     static abstract bool HasScoreMod { get; }
 
@@ -54,8 +68,13 @@ public interface IAttentionKernel
     /// <see cref="HasLogSumExp"/> is false). <paramref name="keyLengths"/> is <see cref="AttentionLaunch{T}.KeyLengths"/>
     /// ([B] ints, each in 0..keyLength), or null when every batch entry has all <paramref name="keyLength"/> keys: keys at
     /// or past keyLengths[b] are never read nor computed (docs/kernels/masks.md, "Key padding").
+    /// <paramref name="queryOffsets"/> and <paramref name="keyOffsets"/> are a varlen launch's [B + 1] offsets (null
+    /// otherwise); then <paramref name="queryLength"/> and <paramref name="keyLength"/> are the longest sequence's lengths.
+    /// <paramref name="attnMask"/> is the mask tensor of <see cref="MaskTensor"/> (bool* or float*; null without one), read
+    /// at <paramref name="maskStrides"/>.
     /// </summary>
-    static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int batch, int queryLength, int keyLength);
+    static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
+        void* attnMask, MaskStrides maskStrides, int batch, int queryLength, int keyLength);
 }
 
 /// <summary>Memory layout of an attention kernel's tensors.</summary>
@@ -94,4 +113,45 @@ public readonly record struct AttentionLaunch<T>(
     /// gets zeros and a log-sum-exp of −∞. Check it first with <see cref="TensorShape.ExpectLengths"/>.
     /// </summary>
     public Tensor<int>? KeyLengths { get; init; }
+
+    /// <summary>
+    /// Packed variable-length batches (FlashAttention's <c>cu_seqlens_q</c>; only for kernels with
+    /// <see cref="IAttentionKernel.IsVarlen"/>): [B + 1] ints, sequence b's queries are rows QueryOffsets[b] ..
+    /// QueryOffsets[b + 1] − 1 of q [TotalQ, H, D]. <see cref="QueryLength"/> is then the longest sequence's query count.
+    /// Check with <see cref="TensorShape.ExpectOffsets"/>.
+    /// </summary>
+    public Tensor<int>? QueryOffsets { get; init; }
+
+    /// <summary>As <see cref="QueryOffsets"/> for the keys and values (<c>cu_seqlens_k</c>); <see cref="KeyLength"/> is the longest sequence's key count.</summary>
+    public Tensor<int>? KeyOffsets { get; init; }
+
+    /// <summary>PyTorch SDPA's boolean <c>attn_mask</c> (true: take part), broadcast over [B, H, Tq, Tk]; only for kernels whose <see cref="IAttentionKernel.MaskTensor"/> is Boolean.</summary>
+    public Tensor<bool>? BooleanMask { get; init; }
+
+    /// <summary>PyTorch SDPA's float <c>attn_mask</c> (added to the scaled score), broadcast over [B, H, Tq, Tk]; only for kernels whose <see cref="IAttentionKernel.MaskTensor"/> is Additive.</summary>
+    public Tensor<float>? AdditiveMask { get; init; }
+
+    /// <summary>The strides of the launch's mask tensor over [Batch, heads, QueryLength, KeyLength] (default without one).</summary>
+    public MaskStrides MaskStridesFor(int heads) =>
+        BooleanMask is { } b ? MaskStrides.Broadcast(b.Shape, "attnMask", Batch, heads, QueryLength, KeyLength)
+        : AdditiveMask is { } a ? MaskStrides.Broadcast(a.Shape, "attnMask", Batch, heads, QueryLength, KeyLength)
+        : default;
+
+    /// <summary>
+    /// Throws unless the launch's optional tensors fit <typeparamref name="TKernel"/>: offsets exactly for a varlen kernel
+    /// (both of them), no key padding with offsets, and the mask tensor of the kernel's kind. Backends call this before
+    /// they read any of them.
+    /// </summary>
+    public void ExpectInputsFor<TKernel>() where TKernel : struct, IAttentionKernel
+    {
+        if ((TKernel.MaskTensor == MaskTensorKind.Boolean) != BooleanMask is not null || (TKernel.MaskTensor == MaskTensorKind.Additive) != AdditiveMask is not null)
+            throw new ArgumentException($"{typeof(TKernel).Name} takes {(TKernel.MaskTensor == MaskTensorKind.None ? "no attnMask" : $"a {TKernel.MaskTensor} attnMask")}: " +
+                $"the launch's BooleanMask and AdditiveMask must match.");
+        if (TKernel.IsVarlen != QueryOffsets is not null || TKernel.IsVarlen != KeyOffsets is not null)
+            throw new ArgumentException(TKernel.IsVarlen
+                ? $"{typeof(TKernel).Name} is a packed variable-length kernel: its launch needs QueryOffsets and KeyOffsets."
+                : $"{typeof(TKernel).Name} is not a packed variable-length kernel: its launch takes no QueryOffsets or KeyOffsets.");
+        if (TKernel.IsVarlen && KeyLengths is not null)
+            throw new ArgumentException($"{typeof(TKernel).Name}: a packed variable-length launch takes no KeyLengths (each sequence has its own length already).");
+    }
 }

@@ -69,5 +69,51 @@ public static class TensorShape
         }
     }
 
+    /// <summary>
+    /// Checks the offsets of a packed variable-length batch (FlashAttention's <c>cu_seqlens</c>): one axis of B + 1 ints on
+    /// <paramref name="device"/> (B = <paramref name="batch"/> when that is ≥ 0), starting at 0, never decreasing, ending at
+    /// <paramref name="total"/> (the packed tensor's token count, described by <paramref name="bound"/>). Returns B and the
+    /// longest sequence. Throws an <see cref="ArgumentException"/> naming <paramref name="argument"/> and the entry. The values
+    /// are read on the host (an accelerator's tensor is copied down: B + 1 ints).
+    /// </summary>
+    public static (int Batch, int MaxLength) ExpectOffsets(Tensor<int>? offsets, string argument, int total, string bound, Device device, int batch = -1)
+    {
+        if (batch >= 0)
+            Expect(offsets, argument, "[B + 1]", batch + 1);
+        else
+            ExpectRank(offsets, argument, "[B + 1]", 1);
+        ExpectDevice(offsets!, argument, device);
+        int count = offsets!.Dim(0);
+        if (count < 1)
+            throw new ArgumentException($"Tensor '{argument}' must have B + 1 ≥ 1 entries (the first is 0), but has shape {Format(offsets.Shape)}.", argument);
+        Span<int> values = count <= 257 ? stackalloc int[count] : new int[count];
+        offsets.CopyTo(values);
+        if (values[0] != 0)
+            throw new ArgumentException($"Tensor '{argument}' {TypeName(offsets)}: {argument}[0] = {values[0]}, but offsets start at 0.", argument);
+        int longest = 0;
+        for (int b = 1; b < count; b++)
+        {
+            if (values[b] < values[b - 1])
+                throw new ArgumentException($"Tensor '{argument}' {TypeName(offsets)}: {argument}[{b}] = {values[b]} is less than {argument}[{b - 1}] = {values[b - 1]}; offsets never decrease.", argument);
+            longest = Math.Max(longest, values[b] - values[b - 1]);
+        }
+        if (values[count - 1] != total)
+            throw new ArgumentException($"Tensor '{argument}' {TypeName(offsets)}: the last offset {argument}[{count - 1}] = {values[count - 1]} must equal {total} ({bound}).", argument);
+        return (count - 1, longest);
+    }
+
+    /// <summary>
+    /// Checks an attention mask tensor (PyTorch SDPA's <c>attn_mask</c>): its shape broadcasts to [batch, heads, queryLength,
+    /// keyLength] (<see cref="MaskStrides.Broadcast"/>) and it lives on <paramref name="device"/>; throws naming <paramref name="argument"/>.
+    /// </summary>
+    public static void ExpectMask<T>(Tensor<T>? mask, string argument, int batch, int heads, int queryLength, int keyLength, Device device)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(mask, argument);
+        ExpectNotDisposed(mask, argument);
+        MaskStrides.Broadcast(mask.Shape, argument, batch, heads, queryLength, keyLength);
+        ExpectDevice(mask, argument, device);
+    }
+
     private static string TypeName<T>(Tensor<T> tensor) where T : unmanaged => $"{typeof(T).Name}{Format(tensor.Shape)}";
 }

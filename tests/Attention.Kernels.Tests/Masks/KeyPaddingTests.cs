@@ -128,6 +128,37 @@ public sealed class KeyPaddingTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Attention_weights_of_a_padded_launch_match_the_reference_with_realKeys()
+    {
+        var padded = KeyPaddingKernels.All.Single(c => c.Kernel.Name == nameof(KeyPaddingKernels.PaddedCausalBhtd));
+        var random = new Random(AttentionHarness.RunSeed);
+        var p = Problem(padded, batch: 2, queryLength: 33, keyLength: 50, [50, 21]);
+        float[] q = RandomData.Uniform(random, p.QueryElements, 2f), k = RandomData.Uniform(random, p.KeyElements, 2f), v = RandomData.Uniform(random, p.KeyElements);
+        using var qt = Tensor.FromArray<float>(Device.Cpu, q, p.QueryShape);
+        using var kt = Tensor.FromArray<float>(Device.Cpu, k, p.KeyShape);
+        using var vt = Tensor.FromArray<float>(Device.Cpu, v, p.KeyShape);
+        using var ot = Tensor.Create<float>(Device.Cpu, p.QueryShape);
+        using var lt = Tensor.Create<float>(Device.Cpu, p.Batch, p.Heads, p.QueryLength);
+        using var lengths = Tensor.FromArray<int>(Device.Cpu, p.KeyLengths!, 2);
+        padded.Run(qt, kt, vt, ot, lt, lengths);
+        double[] expected = ReferenceAttention.Weights(p, q, k, 1, 1);
+        var weights = AttentionWeights.Slice<KeyPaddingKernels.PaddedCausalBhtdKernel>(qt, kt, lt, 1, 1, realKeys: 21);
+        for (int i = 0; i < p.QueryLength; i++)
+        for (int j = 0; j < p.KeyLength; j++)
+            Assert.True(Math.Abs(weights[i, j] - expected[i * p.KeyLength + j]) <= 1e-5, $"weight [{i}, {j}] = {weights[i, j]}, expected {expected[i * p.KeyLength + j]}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => AttentionWeights.Slice<KeyPaddingKernels.PaddedCausalBhtdKernel>(qt, kt, lt, 1, 1, realKeys: 51));
+    }
+
+    [Fact]
+    public void Attention_weights_refuse_varlen_and_mask_tensor_kernels()
+    {
+        using var q = Tensor.Create<float>(Device.Cpu, 1, 3, 4, 16);
+        using var lse = Tensor.Create<float>(Device.Cpu, 1, 4, 3);
+        Assert.Throws<NotSupportedException>(() => AttentionWeights.Slice<VarlenKernels.VarlenNoneKernel>(q, q, lse, 0, 0));
+        Assert.Throws<NotSupportedException>(() => AttentionWeights.Slice<MaskTensorKernels.BooleanNoneKernel>(q, q, lse, 0, 0));
+    }
+
+    [Fact]
     public void Causal_alignment_is_placed_on_the_full_key_length_before_the_padding()
     {
         // Bottom-right causal with Tq = 4, Tk = 10, length 6: query i sees keys j ≤ i + 6 and j < 6, so query 0 sees keys 0–5

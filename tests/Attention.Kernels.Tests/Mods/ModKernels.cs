@@ -76,5 +76,6 @@ public static partial class ModKernels
         new(nameof(AlibiDocumentsGqaBhtd), AlibiDocumentsGqaBhtdKernel.HeadDim, AlibiDocumentsGqaBhtdKernel.Heads, AlibiDocumentsGqaBhtdKernel.KvHeads, AlibiDocumentsGqaBhtdKernel.Mask,
             AlibiDocumentsGqaBhtdKernel.Window, AlibiDocumentsGqaBhtdKernel.Scale, AlibiDocumentsGqaBhtdKernel.Layout, true, (q, k, v, o, l) => AlibiDocumentsGqaBhtd(q, k, v, o, l!), AlibiDocumentsGqaBhtdKernel.Cost)
         { ScoreMod = AlibiEightReference, MaskMod = SameDocument },
+        .. BuiltIns,
     ];
 }

@@ -116,6 +116,18 @@ public sealed class ModNumericsTests(ITestOutputHelper log)
         Assert.True(Contract<TestKernels.D8_H4_Kv4_NoneKernel>.MaskMod(0, 0, 0, 9));
     }
 
+    [Fact]
+    public void Built_in_alibi_uses_Press_slopes_and_soft_capping_bends_the_score()
+    {
+        // 6 heads: 2^(−2), 2^(−4), 2^(−6), 2^(−8) from 4 heads, then 2^(−1), 2^(−3) interleaved from 8 (Press's get_slopes).
+        double[] expected = [0.25, 0.0625, 0.015625, 0.00390625, 0.5, 0.125];
+        Assert.Equal(expected, ModKernels.PressSlopes(6));
+        for (int h = 0; h < 6; h++)
+            Assert.Equal(1f + (float)expected[h] * (2 - 5), Contract<ModKernels.AlibiBuiltInKernel>.ScoreMod(1f, 0, h, 5, 2), 6);
+        Assert.True(Contract<ModKernels.SoftCapBuiltInKernel>.HasScoreMod);
+        Assert.Equal(1.5f * MathF.Tanh(10f / 1.5f), Contract<ModKernels.SoftCapBuiltInKernel>.ScoreMod(10f, 0, 0, 0, 0), 6);
+    }
+
     /// <summary>Reads a kernel struct's modifiers the way the backends do (static abstract members).</summary>
     private static class Contract<TKernel> where TKernel : struct, IAttentionKernel
     {
