@@ -143,6 +143,26 @@ public static class Compare
         return InvalidRunExitCode;
     }
 
+    /// <summary>The <c>torch-check</c> command: 0 when LibTorch loads and its SDPA agrees with the fused kernel, 1 otherwise.</summary>
+    public static int TorchCheck()
+    {
+        var torch = LibTorchPeer.TryStart(CpuParallel.WorkerCount, out string? whyNot);
+        if (torch is null)
+        {
+            Console.Error.WriteLine($"LibTorch did not load: {whyNot}");
+            return 1;
+        }
+        Console.WriteLine(torch.Description);
+        var shape = new AttentionShape(1, 8, 129, 129, 64, true);
+        using var work = new Workload(shape, Device.Cpu);
+        work.Run(Method.Fused);
+        using var call = torch.Prepare(shape, work.QueryData, work.KeyData, work.ValueData, naive: false);
+        call.Run();
+        double difference = RelativeDifference(call.Output(), work.Output());
+        Console.WriteLine(FormattableString.Invariant($"SDPA at {shape}: relative difference to the fused kernel {difference:E1}; sgemm 1024³ {LibTorchPeer.SgemmGflops(1024):F1} GFLOP/s"));
+        return difference < 1e-5 ? 0 : 1;
+    }
+
     /// <summary>The peer's BLAS kernel: the pin it was started with, the core its OpenBLAS reports, the libraries mapped.</summary>
     private sealed record BlasKernel(BenchmarkTrust.CorePin Pin, string? ReportedCore, string? PeerSawVariable, string Libraries)
     {

@@ -58,6 +58,12 @@ var warmup = new Command("warmup", "First launch, first-second median and steady
 warmup.SetAction(parse => Warmup.Run(parse.GetValue(warmupSeconds), parse.GetValue(only)));
 root.Add(warmup);
 
+// Whether LibTorch loads in this process (and why not), and one small SDPA checked against the fused kernel:
+//   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- torch-check
+var torchCheck = new Command("torch-check", "Load LibTorch 2.10 (TorchSharp) in this process, say why if it cannot, and check one SDPA against the fused kernel");
+torchCheck.SetAction(_ => Compare.TorchCheck());
+root.Add(torchCheck);
+
 return root.Parse(args).Invoke();
 
 static int RunSuite(bool full, string[] benchmarkDotNetArgs)

@@ -24,15 +24,23 @@ public sealed class Workload : IDisposable
         Shape = shape;
         Device = device;
         var random = new Random(1);
-        _q = Tensor.FromArray<float>(device, RandomData.Uniform(random, checked((int)shape.QueryElements)), shape.QueryShape);
-        _k = Tensor.FromArray<float>(device, RandomData.Uniform(random, checked((int)shape.KeyElements)), shape.KeyShape);
-        _v = Tensor.FromArray<float>(device, RandomData.Uniform(random, checked((int)shape.KeyElements)), shape.KeyShape);
+        QueryData = RandomData.Uniform(random, checked((int)shape.QueryElements));
+        KeyData = RandomData.Uniform(random, checked((int)shape.KeyElements));
+        ValueData = RandomData.Uniform(random, checked((int)shape.KeyElements));
+        _q = Tensor.FromArray<float>(device, QueryData, shape.QueryShape);
+        _k = Tensor.FromArray<float>(device, KeyData, shape.KeyShape);
+        _v = Tensor.FromArray<float>(device, ValueData, shape.KeyShape);
         _output = Tensor.Create<float>(device, shape.QueryShape);
         (_fused, var cost) = BenchmarkKernels.For(shape);
         Cost = cost(shape.Batch, shape.QueryLength, shape.KeyLength);
     }
 
     public AttentionShape Shape { get; }
+
+    /// <summary>The inputs as generated (BTHD), for a peer to copy.</summary>
+    public float[] QueryData { get; }
+    public float[] KeyData { get; }
+    public float[] ValueData { get; }
     public Device Device { get; }
 
     /// <summary>The fused kernel's cost model (visible pairs only): the FLOPs and bytes both methods are rated by.</summary>
