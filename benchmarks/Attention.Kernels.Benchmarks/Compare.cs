@@ -104,6 +104,11 @@ public static class Compare
         var before = MeasureCeilings(torch, python);
         Console.WriteLine($"ceilings (before): {before.Detail}");
 
+        // The first row measured in a process ran ~1.5× slow (JIT, the peers' thread pools and allocators settling), which
+        // flattered every ratio against it: measure it once, unreported, first.
+        if (cases.Length > 0)
+            MeasureRow(cases[0].Shape, cases[0].Storage, torch, rounds: 1);
+
         var rows = new List<Row>();
         Console.WriteLine($"{"row",-40} {"ours ms",9} {"GFLOP/s",8} {"torch SDPA ms",13} {"SDPA/ours",9} {"naive ms",9} {"unfused ms",10}");
         foreach (var (shape, storage) in cases)

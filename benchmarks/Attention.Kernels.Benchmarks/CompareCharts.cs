@@ -31,19 +31,19 @@ internal static class CompareCharts
         if (vsTorch.Count > 0)
         {
             var (plot, height) = VsTorch(vsTorch);
-            Save(plot, "performance-vs-libtorch", "LibTorch SDPA time / ours per row", 900, height);
+            Save(plot, "performance-vs-libtorch", "LibTorch SDPA time / ours per row", 1000, height);
         }
         var prefill = run.Rows.Where(r => r.Shape.Kind != "decode").ToList();
         if (prefill.Count > 0)
         {
             var (plot, height) = Gflops(prefill, run.Ceilings.Sgemm, run.Threads);
-            Save(plot, "performance-gflops", "GFLOP/s per row with the sgemm ceiling", 900, height);
+            Save(plot, "performance-gflops", "GFLOP/s per row with the sgemm ceiling", 1100, height);
         }
         var decode = run.Rows.Where(r => r.Methods.ContainsKey(Compare.ReadFloor)).ToList();
         if (decode.Count > 0)
-            Save(Decode(decode), "performance-decode", "Decode time per row with the bandwidth floor", 900, 380);
+            Save(Decode(decode), "performance-decode", "Decode time per row with the bandwidth floor", 1000, 380);
         if (run.Limits is { } limits)
-            Save(Limits(limits), "performance-limits", "Where one key block's time goes (limits probe)", 900, 300);
+            Save(Limits(limits), "performance-limits", "Where one key block's time goes (limits probe)", 1100, 300);
         return charts;
     }
 
@@ -70,9 +70,9 @@ internal static class CompareCharts
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "fp32", FillColor = OursColor });
         if (rows.Any(r => r.Storage != Storage.Fp32))
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = "bf16 (vs torch bf16)", FillColor = UnfusedColor });
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Edge.Right);
         plot.Title("LibTorch 2.10 SDPA time / ours");
-        plot.XLabel("ratio, higher is better (bar: median of paired rounds; whiskers: min–max)");
+        plot.XLabel("ratio, higher is better; bar: median of paired rounds, whiskers: min–max");
         plot.Axes.SetLimitsX(0, Math.Max(CompareReport.VsTorchGoal, rows.Max(r => r.VsTorch!.Max)) * 1.15);
         return (plot, 140 + 34 * rows.Count);
     }
@@ -115,9 +115,9 @@ internal static class CompareCharts
             Line(plot, c, CeilingColor, LinePattern.Dashed, string.Create(CultureInfo.InvariantCulture, $"same-run sgemm {c:F0}"));
             Line(plot, CompareReport.SelfOfSgemmGoal * c, GoalColor, LinePattern.Dotted, $"goal: {CompareReport.SelfOfSgemmGoal:P0} of sgemm");
         }
-        plot.ShowLegend(Alignment.LowerRight);
-        plot.Title($"GFLOP/s per row, {threads} threads");
-        plot.XLabel("GFLOP/s = 4·D per visible pair / time, higher is better (whiskers: min–max of rounds)");
+        plot.ShowLegend(Edge.Right);
+        plot.Title($"GFLOP/s per row, {threads} threads (higher is better)");
+        plot.XLabel("GFLOP/s = 4·D per visible pair / time; whiskers: min–max of rounds");
         plot.Axes.SetLimitsX(0, max * 1.1);
         return (plot, 160 + 44 * rows.Count);
     }
@@ -159,7 +159,7 @@ internal static class CompareCharts
         foreach (var (name, color) in series)
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = name, FillColor = color });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "bandwidth floor (its K/V read once)", LineColor = CeilingColor, LinePattern = LinePattern.Dashed, LineWidth = 2 });
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right);
         plot.Title($"Decode {rows[0].Shape}");
         plot.YLabel("ms per step, lower is better");
         plot.Axes.SetLimitsY(0, rows.Max(r => r.Methods.Values.Max(s => s.Max)) * 1e3 * 1.2);
@@ -194,10 +194,10 @@ internal static class CompareCharts
         ticks.AddMajor(0, "at the FMA peak");
         plot.Axes.Left.TickGenerator = ticks;
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = string.Create(CultureInfo.InvariantCulture, $"2 GEMMs at {l.FmaPeakOneThread:F0} GFLOP/s: {ideal:F2} µs"), FillColor = Colors.Gray });
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Edge.Right);
         plot.Title("One key block, one core: where the time goes");
         plot.XLabel("µs (stacked)");
-        plot.Axes.SetLimitsX(0, at * 1.6);
+        plot.Axes.SetLimitsX(0, Math.Max(at, 2 * l.BlockFlops / (l.FmaPeakOneThread * 1e9) * 1e6) * 1.1);
         plot.Axes.SetLimitsY(-0.6, 1.6);
         return plot;
     }
