@@ -26,9 +26,16 @@ public static unsafe class Limits
         return 0;
     }
 
+    /// <summary>
+    /// What the probe measured: FMA peaks (GFLOP/s), the FLOPs of one block's GEMM, seconds per block of each phase on
+    /// hot data, of the phases in turn, and of a tile streaming contiguous K/V; the full kernel's GFLOP/s.
+    /// </summary>
+    public sealed record Result(double FmaPeakOneThread, double FmaPeakAllThreads, double BlockFlops, double Scores, double Softmax, double Values,
+        double Interleaved, double Streamed, double FullKernelGflops);
+
     /// <summary>Measures and writes the report (also embedded in docs/performance.md by the <c>compare</c> runner).</summary>
-    /// <returns>The all-thread FMA peak in GFLOP/s (the <c>compare</c> runner's plausibility ceiling).</returns>
-    public static double Write(TextWriter output)
+    /// <returns>The measurements; its all-thread FMA peak is the <c>compare</c> runner's plausibility ceiling.</returns>
+    public static Result Write(TextWriter output)
     {
         if (!Simd.UseVector512)
             output.WriteLine("note: no AVX-512 here; the phases run on the 256-bit path");
@@ -58,7 +65,8 @@ public static unsafe class Limits
         double fullFlops = 4.0 * Heads * Keys * (double)Keys * HeadDim;
         output.WriteLine($"full kernel B1 H8 T{Keys} D{HeadDim}, {CpuParallel.WorkerCount} threads: {full * 1e3,7:F2} ms  {fullFlops / full / 1e9,7:F1} GFLOP/s  ({Percent(fullFlops / full / 1e9, peakAll)} of the {CpuParallel.WorkerCount}-thread FMA peak; " +
                           $"{fullFlops / full / 1e9 / (2 * blockFlops / contiguous.StreamPerBlock / 1e9):F2}x the 1-thread contiguous tile)");
-        return peakAll;
+        return new Result(peak1, peakAll, blockFlops, contiguous.Scores, contiguous.Softmax, contiguous.Values, contiguous.Interleaved,
+            contiguous.StreamPerBlock, fullFlops / full / 1e9);
     }
 
     /// <summary>GFLOP/s of independent FMA chains on all workers, registers only: no kernel on this machine can exceed it.</summary>

@@ -19,27 +19,31 @@ var root = new RootCommand("Attention.Kernels benchmarks. Without a command: the
 root.TreatUnmatchedTokensAsErrors = false;
 root.SetAction(parse => RunSuite(parse.GetValue(full), [.. parse.UnmatchedTokens]));
 
-// Side by side with PyTorch, ceilings included, writes artifacts/benchmarks/performance.md and performance.svg
-// (docs/ with --write-docs, never for an invalid run; an invalid run exits with 2):
+// Side by side with LibTorch 2.10 (same process), interleaved in rounds, ceilings and goals included; writes
+// artifacts/benchmarks/performance.md and its charts (docs/ with --write-docs, never for an invalid run, which exits with 2):
 //   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- compare --write-docs
-var noPeers = new Option<bool>("--no-peers") { Description = "ours only: no PyTorch peer, no ceilings" };
+var noPeers = new Option<bool>("--no-peers") { Description = "ours only: no LibTorch, no Python peer, no ceilings from them" };
+var noPython = new Option<bool>("--no-python") { Description = "skip the Python peer (torch 1.13 + OpenBLAS: the second sgemm ceiling and the bandwidth figures)" };
 var noLimits = new Option<bool>("--no-limits") { Description = "skip the limits probe" };
-var only = new Option<string?>("--only") { Description = "only the shapes whose label contains this text, e.g. \"T1024\"", HelpName = "text" };
-var outDir = new Option<string?>("--out") { Description = "where performance.md and performance.svg go (default: artifacts/benchmarks/; an invalid run never writes docs/)", HelpName = "dir" };
-var writeDocs = new Option<bool>("--write-docs") { Description = "rewrite the tracked docs/performance.md and docs/performance.svg (refused for an invalid run)" };
+var noTier0 = new Option<bool>("--no-tier0") { Description = "skip the fresh-process tier-0 probe (DOTNET_PROCESSOR_COUNT=1)" };
+var rounds = new Option<int>("--rounds") { Description = "interleaved rounds per row", DefaultValueFactory = _ => 5 };
+var only = new Option<string?>("--only") { Description = "only the rows whose label contains this text, e.g. \"T1024\" or \"bf16\"", HelpName = "text" };
+var outDir = new Option<string?>("--out") { Description = "where performance.md and the charts go (default: artifacts/benchmarks/; an invalid run never writes docs/)", HelpName = "dir" };
+var writeDocs = new Option<bool>("--write-docs") { Description = "rewrite the tracked docs/performance.md and docs/images/performance-*.png|svg (refused for an invalid run)" };
 var python = new Option<string>("--python")
 {
-    Description = "the Python with torch that runs the peer",
+    Description = "the Python with torch that runs the ceilings peer",
     HelpName = "path",
     DefaultValueFactory = _ => "/usr/bin/python3", // Debian's torch; the pyenv python3 on PATH lacks it
 };
-var compare = new Command("compare", "Fused vs unfused vs PyTorch on the standard shapes, with this machine's sgemm and bandwidth ceilings and the peer's BLAS kernel pinned; writes the page to artifacts/benchmarks/ (docs/ with --write-docs); exit code 2 for an invalid run")
+var compare = new Command("compare", "Ours vs LibTorch 2.10 SDPA and the naive composition, interleaved in one process on the standard shapes (fp32, and fp16/bf16 vs torch bf16), with this machine's sgemm, bandwidth and FMA ceilings and the goals evaluated; writes the page to artifacts/benchmarks/ (docs/ with --write-docs); exit code 2 for an invalid run")
 {
-    noPeers, noLimits, only, outDir, python, writeDocs,
+    noPeers, noPython, noLimits, noTier0, rounds, only, outDir, python, writeDocs,
 };
 compare.SetAction(parse => Compare.Run(new CompareOptions(
     NoPeers: parse.GetValue(noPeers), NoLimits: parse.GetValue(noLimits), Only: parse.GetValue(only),
-    OutDirectory: parse.GetValue(outDir), Python: parse.GetValue(python)!, WriteDocs: parse.GetValue(writeDocs))));
+    OutDirectory: parse.GetValue(outDir), Python: parse.GetValue(python)!, WriteDocs: parse.GetValue(writeDocs),
+    Rounds: Math.Max(1, parse.GetValue(rounds)), NoPython: parse.GetValue(noPython), NoTier0: parse.GetValue(noTier0))));
 root.Add(compare);
 
 // Where the fused CPU kernel's time goes, phase by phase, against the FMA peak:
@@ -78,6 +82,12 @@ var masks = new Command("masks", "The issue-14 goal rows: ALiBi, soft-capping, a
 };
 masks.SetAction(parse => MaskBenchmarks.Run(parse.GetValue(repetitions)));
 root.Add(masks);
+
+// Whether LibTorch loads in this process (and why not), and one small SDPA checked against the fused kernel:
+//   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- torch-check
+var torchCheck = new Command("torch-check", "Load LibTorch 2.10 (TorchSharp) in this process, say why if it cannot, and check one SDPA against the fused kernel");
+torchCheck.SetAction(_ => Compare.TorchCheck());
+root.Add(torchCheck);
 
 return root.Parse(args).Invoke();
 

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 
 namespace Attention.Kernels.Benchmarks;
 
-/// <summary>The PyTorch side of the comparison: benchmarks/peers/torch_peer.py kept running, one JSON request per line.</summary>
+/// <summary>The Python peer (torch 1.13 with Debian's OpenBLAS): benchmarks/peers/torch_peer.py kept running, one JSON request per line; <c>compare</c> takes its sgemm and bandwidth ceilings and its pinned BLAS core.</summary>
 public sealed class TorchPeer : IDisposable
 {
     /// <summary>Debian's OpenMP OpenBLAS; without it torch falls back to reference BLAS (10–35× slower, not a fair peer).</summary>
@@ -50,10 +50,6 @@ public sealed class TorchPeer : IDisposable
     public JsonObject Hello() => Request(new { op = "hello" });
 
     public JsonObject Ceilings() => Request(new { op = "ceilings" });
-
-    /// <summary>Median seconds of torch naive attention on <paramref name="s"/>.</summary>
-    public double Attention(AttentionShape s) =>
-        Request(new { op = "attention", B = s.Batch, H = s.Heads, Tq = s.QueryLength, Tk = s.KeyLength, D = s.HeadDim, causal = s.Causal })["median_s"]!.GetValue<double>();
 
     public void Dispose()
     {

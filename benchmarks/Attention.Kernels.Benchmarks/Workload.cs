@@ -13,46 +13,101 @@ public enum Method
     Unfused,
 }
 
-/// <summary>Inputs and output of one <see cref="AttentionShape"/> on one device, and the ways to run it.</summary>
+/// <summary>Inputs and output of one <see cref="AttentionShape"/> on one device, stored as fp32, fp16 or bf16, and the ways to run it.</summary>
 public sealed class Workload : IDisposable
 {
-    private readonly Tensor<float> _q, _k, _v, _output;
-    private readonly Action<Tensor<float>, Tensor<float>, Tensor<float>, Tensor<float>> _fused;
+    private readonly ITyped _typed;
 
-    public Workload(AttentionShape shape, Device device)
+    public Workload(AttentionShape shape, Device device, Storage storage = Storage.Fp32)
     {
         Shape = shape;
         Device = device;
+        Storage = storage;
         var random = new Random(1);
-        _q = Tensor.FromArray<float>(device, RandomData.Uniform(random, checked((int)shape.QueryElements)), shape.QueryShape);
-        _k = Tensor.FromArray<float>(device, RandomData.Uniform(random, checked((int)shape.KeyElements)), shape.KeyShape);
-        _v = Tensor.FromArray<float>(device, RandomData.Uniform(random, checked((int)shape.KeyElements)), shape.KeyShape);
-        _output = Tensor.Create<float>(device, shape.QueryShape);
-        (_fused, var cost) = BenchmarkKernels.For(shape);
-        Cost = cost(shape.Batch, shape.QueryLength, shape.KeyLength);
+        QueryData = RandomData.Uniform(random, checked((int)shape.QueryElements));
+        KeyData = RandomData.Uniform(random, checked((int)shape.KeyElements));
+        ValueData = RandomData.Uniform(random, checked((int)shape.KeyElements));
+        _typed = storage switch
+        {
+            Storage.Fp32 => new Typed<float>(this, x => x, x => x),
+            Storage.Fp16 => new Typed<Half>(this, x => (Half)x, x => (float)x),
+            Storage.Bf16 => new Typed<BFloat16>(this, x => (BFloat16)x, x => x),
+            _ => throw new ArgumentOutOfRangeException(nameof(storage), storage, null),
+        };
     }
 
     public AttentionShape Shape { get; }
     public Device Device { get; }
+    public Storage Storage { get; }
 
-    /// <summary>The fused kernel's cost model (visible pairs only): the FLOPs and bytes both methods are rated by.</summary>
-    public KernelCost Cost { get; }
+    /// <summary>The inputs as generated (BTHD, fp32 before any rounding to the storage type), for a peer to copy.</summary>
+    public float[] QueryData { get; }
+    public float[] KeyData { get; }
+    public float[] ValueData { get; }
+
+    /// <summary>The fused kernel's cost model (visible pairs only): the FLOPs and bytes every method is rated by.</summary>
+    public KernelCost Cost => _typed.Cost;
 
     public void Run(Method method)
     {
         if (method == Method.Fused)
-            _fused(_q, _k, _v, _output);
-        else if (Device.Kind == DeviceKind.Cpu)
-            UnfusedAttention.Run(_q, _k, _v, _output, Shape.Causal);
+            _typed.RunFused();
+        else if (Device.Kind == DeviceKind.Cpu && _typed is Typed<float> fp32)
+            UnfusedAttention.Run(fp32.Q, fp32.K, fp32.V, fp32.O, Shape.Causal);
         else
-            throw new NotSupportedException($"The unfused baseline runs on the CPU only, not on {Device}.");
+            throw new NotSupportedException($"The unfused baseline runs fp32 on the CPU only, not {Storage} on {Device}.");
         Device.Synchronize();
     }
 
-    public float[] Output() => _output.ToArray();
+    /// <summary>The output as fp32.</summary>
+    public float[] Output() => _typed.Output();
+
+    private interface ITyped : IDisposable
+    {
+        KernelCost Cost { get; }
+        void RunFused();
+        float[] Output();
+        (nint K, nint V, long Floats) KeysValues();
+    }
+
+    private sealed class Typed<T> : ITyped where T : unmanaged
+    {
+        private readonly Action<Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>> _fused;
+        private readonly Func<T, float> _widen;
+
+        public Typed(Workload w, Func<float, T> narrow, Func<T, float> widen)
+        {
+            var s = w.Shape;
+            Q = Tensor.FromArray<T>(w.Device, Array.ConvertAll(w.QueryData, x => narrow(x)), s.QueryShape);
+            K = Tensor.FromArray<T>(w.Device, Array.ConvertAll(w.KeyData, x => narrow(x)), s.KeyShape);
+            V = Tensor.FromArray<T>(w.Device, Array.ConvertAll(w.ValueData, x => narrow(x)), s.KeyShape);
+            O = Tensor.Create<T>(w.Device, s.QueryShape);
+            (_fused, var cost) = BenchmarkKernels.For<T>(s);
+            Cost = cost(s.Batch, s.QueryLength, s.KeyLength);
+            _widen = widen;
+        }
+
+        public Tensor<T> Q { get; }
+        public Tensor<T> K { get; }
+        public Tensor<T> V { get; }
+        public Tensor<T> O { get; }
+        public KernelCost Cost { get; }
+
+        public void RunFused() => _fused(Q, K, V, O);
+
+        public float[] Output() => Array.ConvertAll(O.ToArray(), x => _widen(x));
+
+        public unsafe (nint K, nint V, long Floats) KeysValues() =>
+            ((nint)CpuTensor.Pointer(K), (nint)CpuTensor.Pointer(V), K.Length * sizeof(T) / sizeof(float));
+
+        public void Dispose()
+        {
+            Q.Dispose(); K.Dispose(); V.Dispose(); O.Dispose();
+        }
+    }
 
     /// <summary>
-    /// Reads every element of K and V once on all cores (a vector sum): the memory floor of a kernel that must stream
+    /// Reads every byte of K and V once on all cores (a vector sum over them as floats): the memory floor of a kernel that must stream
     /// them, measured on these very buffers in this process (on a shared VM the bandwidth a process gets varies by 2×
     /// from one process to the next, so another process's figure is no floor for this one). CPU only.
     /// </summary>
@@ -60,7 +115,8 @@ public sealed class Workload : IDisposable
     {
         const int chunksPerTensor = 16;
         float* sums = stackalloc float[2 * chunksPerTensor];
-        var body = new ReadBody { K = CpuTensor.Pointer(_k), V = CpuTensor.Pointer(_v), Length = _k.Length, Chunks = chunksPerTensor, Sums = sums };
+        var (k, v, floats) = _typed.KeysValues();
+        var body = new ReadBody { K = (float*)k, V = (float*)v, Length = floats, Chunks = chunksPerTensor, Sums = sums };
         CpuParallel.For(2 * chunksPerTensor, ref body);
         float total = 0;
         for (int i = 0; i < 2 * chunksPerTensor; i++)
@@ -120,6 +176,6 @@ public sealed class Workload : IDisposable
 
     public void Dispose()
     {
-        _q.Dispose(); _k.Dispose(); _v.Dispose(); _output.Dispose();
+        _typed.Dispose();
     }
 }

@@ -1,11 +1,11 @@
-using Attention.Kernels.Memory;
+using System.Runtime.InteropServices;
 
 namespace Attention.Kernels.Cpu;
 
 /// <summary>
 /// Runs a generated fp32 CPU attention kernel on tensors stored as <see cref="float"/>, <see cref="Half"/> or
-/// <see cref="BFloat16"/>. fp32 tensors are passed as raw pointers; fp16/bf16 tensors are widened into fp32 copies rented
-/// from the CPU pool, the kernel runs on those, and the output is rounded back (<see cref="StorageConvert"/>).
+/// <see cref="BFloat16"/>. fp32 tensors are passed as raw pointers; fp16/bf16 tensors are widened (on all cores) into fp32
+/// copies in a staging block kept between launches, the kernel runs on those, and the output is rounded back (<see cref="StorageConvert"/>).
 /// </summary>
 /// <remarks>
 /// The 16-bit path is correct, not fast: it moves every element three more times and holds fp32 copies of q, k, v and
@@ -39,10 +39,10 @@ public static unsafe class CpuStorage
         else
         {
             StorageConvert.EnsureStorageType<T>();
-            // One pooled block holds the four fp32 copies: after the first launch of a size it is a pool hit, no allocation.
+            // One staging block holds the four fp32 copies: kept between launches, so after the first launch of a size no allocation.
             long qn = q.Length, kn = k.Length, vn = v.Length, on = output.Length;
-            using PooledBuffer scratch = q.Device.Pool.Rent((qn + kn + vn + on) * sizeof(float));
-            float* q32 = (float*)((CpuBuffer)scratch.Buffer).Pointer, k32 = q32 + qn, v32 = k32 + kn, o32 = v32 + vn;
+            using var staging = Staging.Take(qn + kn + vn + on);
+            float* q32 = staging.Floats, k32 = q32 + qn, v32 = k32 + kn, o32 = v32 + vn;
             Widen(q, q32);
             Widen(k, k32);
             Widen(v, v32);
@@ -62,21 +62,104 @@ public static unsafe class CpuStorage
         GC.KeepAlive(launch.AdditiveMask);
     }
 
+    /// <summary>Bytes of the fp32 staging block 16-bit launches keep between launches (0 until the first one).</summary>
+    public static long StagingBytes => Staging.Bytes;
+
+    /// <summary>Frees the fp32 staging block of 16-bit launches (the next one allocates it again).</summary>
+    public static void ReleaseStaging() => Staging.Release();
+
+    /// <summary>
+    /// The fp32 copies of a 16-bit launch: one block grown on demand and kept, taken under a lock for the launch.
+    /// Why not the device pool: its cache keeps at most 256 MiB, so a larger launch (a bf16 decode step at B8 H32
+    /// Tk4096 D128 stages 1 GiB) was allocated and faulted in anew, page by page, on every launch.
+    /// </summary>
+    private readonly ref struct Staging
+    {
+        private static readonly object s_lock = new();
+        private static float* s_block;
+        private static long s_floats;
+
+        public float* Floats { get; }
+
+        private Staging(float* floats) => Floats = floats;
+
+        public static long Bytes => s_floats * sizeof(float);
+
+        public static Staging Take(long floats)
+        {
+            Monitor.Enter(s_lock);
+            if (s_floats < floats)
+            {
+                NativeMemory.AlignedFree(s_block);
+                s_block = null;
+                s_floats = 0;
+                s_block = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(floats, 1) * sizeof(float)), 64);
+                s_floats = floats;
+            }
+            return new Staging(s_block);
+        }
+
+        public static void Release()
+        {
+            lock (s_lock)
+            {
+                NativeMemory.AlignedFree(s_block);
+                s_block = null;
+                s_floats = 0;
+            }
+        }
+
+        public void Dispose() => Monitor.Exit(s_lock);
+    }
+
+    /// <summary>Elements one conversion work item handles: 256 KiB of fp32, large enough to amortize the handoff.</summary>
+    private const int ConvertChunk = 1 << 16;
+
+    // Whole-tensor conversions run on every core: one core's conversion left the other idle while it moved 3 bytes of
+    // traffic per element (a bf16 decode step at B8 H32 Tk4096 D128 spent most of its time there).
     private static void Widen<T>(Tensor<T> tensor, float* destination) where T : unmanaged
     {
-        var target = new Span<float>(destination, checked((int)tensor.Length));
-        if (typeof(T) == typeof(Half))
-            StorageConvert.ToSingle(new ReadOnlySpan<Half>(CpuTensor.Pointer(tensor), target.Length), target);
-        else
-            StorageConvert.ToSingle(new ReadOnlySpan<BFloat16>(CpuTensor.Pointer(tensor), target.Length), target);
+        var body = new ConvertBody<T> { Source = CpuTensor.Pointer(tensor), Single = destination, Length = tensor.Length, Widen = true };
+        CpuParallel.For(Chunks(tensor.Length), ref body);
     }
 
     private static void Narrow<T>(float* source, Tensor<T> tensor) where T : unmanaged
     {
-        var values = new ReadOnlySpan<float>(source, checked((int)tensor.Length));
-        if (typeof(T) == typeof(Half))
-            StorageConvert.ToHalf(values, new Span<Half>(CpuTensor.Pointer(tensor), values.Length));
-        else
-            StorageConvert.ToBFloat16(values, new Span<BFloat16>(CpuTensor.Pointer(tensor), values.Length));
+        var body = new ConvertBody<T> { Source = CpuTensor.Pointer(tensor), Single = source, Length = tensor.Length, Widen = false };
+        CpuParallel.For(Chunks(tensor.Length), ref body);
+    }
+
+    private static int Chunks(long length) => checked((int)((length + ConvertChunk - 1) / ConvertChunk));
+
+    /// <summary>One chunk of a 16-bit ⇄ fp32 conversion (<see cref="StorageConvert"/>, bit-exact with the scalar conversions).</summary>
+    private struct ConvertBody<T> : ICpuParallelBody where T : unmanaged
+    {
+        public T* Source;
+        public float* Single;
+        public long Length;
+        public bool Widen;
+
+        public readonly void Invoke(int index, int worker)
+        {
+            long start = (long)index * ConvertChunk;
+            int count = (int)Math.Min(ConvertChunk, Length - start);
+            var single = new Span<float>(Single + start, count);
+            if (typeof(T) == typeof(Half))
+            {
+                var half = new Span<Half>((Half*)Source + start, count);
+                if (Widen)
+                    StorageConvert.ToSingle(half, single);
+                else
+                    StorageConvert.ToHalf(single, half);
+            }
+            else
+            {
+                var bf16 = new Span<BFloat16>((BFloat16*)Source + start, count);
+                if (Widen)
+                    StorageConvert.ToSingle(bf16, single);
+                else
+                    StorageConvert.ToBFloat16(single, bf16);
+            }
+        }
     }
 }

@@ -60,4 +60,28 @@ public sealed class CpuStorageNumericsTests(ITestOutputHelper log)
             Assert.InRange(check.OutputError, u / 20, kernel.Tolerance);
         }
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void Conversions_spanning_several_chunks_and_a_staging_block_that_grows_and_is_reused_stay_exact(int kernelIndex)
+    {
+        // The fp32 copies are converted on all cores in chunks of 65536 elements and staged in one block kept between
+        // launches: a large problem (several chunks and a partial one), a smaller one reusing the block, then a larger one
+        // growing it, each against the fp64 reference.
+        var kernel = StorageKernels.All[kernelIndex];
+        int perToken = kernel.Heads * kernel.HeadDim;
+        foreach (int tokens in new[] { 150_001, 9_001, 260_001 })
+        {
+            const int length = 97; // short rows keep the fp64 reference cheap: the batch makes the size
+            int batch = tokens / (length * perToken) + 1;
+            var problem = new Reference.AttentionProblem(batch, length, length + 2, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
+                kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+            var check = kernel.Check(problem, Device.Cpu, new Random(AttentionHarness.RunSeed + batch));
+            log.WriteLine($"{kernel.Name} B={batch}: {check}; staging {Kernels.Cpu.CpuStorage.StagingBytes / 1e6:F1} MB");
+            Assert.True(check.Defect is null, check.ToString());
+            Assert.True(check.OutputError <= kernel.Tolerance, check.ToString());
+            Assert.True(Kernels.Cpu.CpuStorage.StagingBytes >= 4L * 2 * batch * length * perToken, "the staging block holds at least this launch's q and output");
+        }
+    }
 }
