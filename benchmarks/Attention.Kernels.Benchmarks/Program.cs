@@ -65,12 +65,12 @@ root.Add(warmup);
 // all-MiniLM-L6-v2's whole forward pass against ONNX Runtime 1.31.1 in this process (2 threads each, interleaved rounds,
 // medians), with a per-op breakdown; writes artifacts/benchmarks/performance-minilm.md (docs/ with --write-docs):
 //   flock -x /work/cpu.lock dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- minilm --write-docs
-var rounds = new Option<int>("--rounds") { Description = "interleaved rounds per shape (medians)", DefaultValueFactory = _ => 7 };
+var minilmRounds = new Option<int>("--rounds") { Description = "interleaved rounds per shape (medians)", DefaultValueFactory = _ => 7 };
 var minilm = new Command("minilm", "all-MiniLM-L6-v2 forward vs ONNX Runtime at 8x128 and 32x256, per-op breakdown and extra memory; writes performance-minilm.md (docs/ with --write-docs)")
 {
-    rounds, only, writeDocs,
+    minilmRounds, only, writeDocs,
 };
-minilm.SetAction(parse => MiniLmBench.Run(parse.GetValue(rounds), parse.GetValue(writeDocs), parse.GetValue(only)));
+minilm.SetAction(parse => MiniLmBench.Run(parse.GetValue(minilmRounds), parse.GetValue(writeDocs), parse.GetValue(only)));
 root.Add(minilm);
 
 // The issue-14 goal rows (mods, masks, varlen, key padding), each pair interleaved in one process, as ratios:
