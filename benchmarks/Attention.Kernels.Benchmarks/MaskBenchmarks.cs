@@ -112,7 +112,7 @@ public static class MaskBenchmarks
             a.Add(Time(subject));
             b.Add(Time(baseline));
         }
-        double ma = Median(a), mb = Median(b);
+        double ma = Compare.Median(a), mb = Compare.Median(b);
         double rate = subjectPairs / ma / (baselinePairs / mb);
         Console.WriteLine($"{name}: {ma:F1} ms vs {mb:F1} ms; time {ma / mb:F2}×; visible-pairs rate {rate:F2}×; " +
                           $"{4.0 * D * subjectPairs / ma / 1e6:F1} vs {4.0 * D * baselinePairs / mb / 1e6:F1} GFLOP/s (goal {goal})");
@@ -125,9 +125,4 @@ public static class MaskBenchmarks
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }

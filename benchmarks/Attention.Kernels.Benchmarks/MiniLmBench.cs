@@ -45,7 +45,7 @@ public static class MiniLmBench
                 ours.Add(Time(() => Forward(model, batch)));
                 theirs.Add(Time(() => onnx.Run(batch)));
             }
-            double oursMs = Median(ours), ortMs = Median(theirs);
+            double oursMs = Compare.Median(ours), ortMs = Compare.Median(theirs);
             var cost = MiniLmModel.ForwardCost(batchSize, length);
             double gflops = cost.Total.Flops / 1e9;
 
@@ -117,11 +117,6 @@ public static class MiniLmBench
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 
     private static string Page(List<string> rows, string breakdowns, int rounds, string loadBefore, string loadAfter, int ortThreads)
     {
