@@ -288,12 +288,7 @@ internal static class AttentionEmitter
         w.Line($"{Names.TensorShape}.Expect(output, nameof(output), \"{qShape}\", {q});");
         if (node.HasLogSumExp)
             w.Line($"{Names.TensorShape}.Expect(logSumExp, nameof(logSumExp), \"[B, H={node.Heads}, Tq]\", batch, Heads, queryLength);");
-        w.Line("var device = q.Device;");
-        w.Line($"{Names.TensorShape}.ExpectDevice(k, nameof(k), device);");
-        w.Line($"{Names.TensorShape}.ExpectDevice(v, nameof(v), device);");
-        w.Line($"{Names.TensorShape}.ExpectDevice(output, nameof(output), device);");
-        if (node.HasLogSumExp)
-            w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
+        WriteDeviceChecks(w, node);
         if (node.HasKeyLengths)
             w.Line($"{Names.TensorShape}.ExpectLengths(keyLengths, nameof(keyLengths), batch, keyLength, \"Tk of k \" + {Names.TensorShape}.Format(k.Shape), device);");
         if (node.MaskTensor != MaskTensorKind.None)
@@ -312,6 +307,17 @@ internal static class AttentionEmitter
         w.Line();
     }
 
+    /// <summary>Every tensor of the launch on q's device (declared as <c>device</c> for the launch).</summary>
+    private static void WriteDeviceChecks(CodeWriter w, AttentionNode node)
+    {
+        w.Line("var device = q.Device;");
+        w.Line($"{Names.TensorShape}.ExpectDevice(k, nameof(k), device);");
+        w.Line($"{Names.TensorShape}.ExpectDevice(v, nameof(v), device);");
+        w.Line($"{Names.TensorShape}.ExpectDevice(output, nameof(output), device);");
+        if (node.HasLogSumExp)
+            w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
+    }
+
     /// <summary>
     /// The checks of a packed variable-length launch: token-major q, k, v and output, the log-sum-exp [H, TotalQ], both
     /// offsets [B + 1] (0 first, never decreasing, the total last); the launch then carries the longest lengths.
@@ -328,12 +334,7 @@ internal static class AttentionEmitter
         w.Line($"{Names.TensorShape}.Expect(output, nameof(output), \"{qShape}\", totalQueries, Heads, HeadDim);");
         if (node.HasLogSumExp)
             w.Line($"{Names.TensorShape}.Expect(logSumExp, nameof(logSumExp), \"[H={node.Heads}, TotalQ]\", Heads, totalQueries);");
-        w.Line("var device = q.Device;");
-        w.Line($"{Names.TensorShape}.ExpectDevice(k, nameof(k), device);");
-        w.Line($"{Names.TensorShape}.ExpectDevice(v, nameof(v), device);");
-        w.Line($"{Names.TensorShape}.ExpectDevice(output, nameof(output), device);");
-        if (node.HasLogSumExp)
-            w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
+        WriteDeviceChecks(w, node);
         w.Line("// The launch's lengths are the longest sequence's (FlashAttention's max_seqlen_q and max_seqlen_k).");
         w.Line($"var (batch, queryLength) = {Names.TensorShape}.ExpectOffsets(queryOffsets, nameof(queryOffsets), totalQueries, \"TotalQ of q \" + {Names.TensorShape}.Format(q.Shape), device);");
         w.Line($"var (_, keyLength) = {Names.TensorShape}.ExpectOffsets(keyOffsets, nameof(keyOffsets), totalKeys, \"TotalK of k \" + {Names.TensorShape}.Format(k.Shape), device, batch);");
