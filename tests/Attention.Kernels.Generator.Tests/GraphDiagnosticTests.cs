@@ -263,6 +263,12 @@ public sealed class GraphDiagnosticTests
         """, "Tensor<int> ids, Tensor<float> y"), "AK0008", "Vocabulary = 0");
 
     [Fact]
+    public void AK0027_soft_cap_of_a_graph_attention_node_is_checked_like_a_kernels() =>
+        AssertHas(Model("""
+            [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, Alibi = true, SoftCap = -1)]
+        """), "AK0027", "SoftCap = -1");
+
+    [Fact]
     public void AK0021_graph_attention_modifier_not_found() =>
         AssertHas(Model("""
             [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, ScoreMod = "Missing")]

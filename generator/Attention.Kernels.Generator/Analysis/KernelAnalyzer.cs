@@ -252,6 +252,27 @@ internal static class KernelAnalyzer
         return (parameters.Skip(required).Any(p => p.Name == "logSumExp"), first?.TensorElement ?? ElementType.Float32);
     }
 
+    /// <summary>
+    /// The built-in score modifiers of an attention attribute, for kernel declarations and graph attention nodes alike:
+    /// ALiBi and soft-capping (docs/kernels/mods.md); a SoftCap that is negative, infinite or NaN is AK0027 and dropped.
+    /// </summary>
+    internal static (bool Alibi, double SoftCap) BuiltInScoreMods(IReadOnlyDictionary<string, (double, LocationInfo?)> arguments,
+        List<DiagnosticInfo> diagnostics)
+    {
+        bool alibi = arguments.TryGetValue("Alibi", out var alibiArgument) && alibiArgument.Item1 != 0;
+        double softCap = 0;
+        if (arguments.TryGetValue("SoftCap", out var capArgument))
+        {
+            softCap = capArgument.Item1;
+            if (double.IsNaN(softCap) || double.IsInfinity(softCap) || softCap < 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSoftCap, capArgument.Item2, Format(softCap)));
+                softCap = 0;
+            }
+        }
+        return (alibi, softCap);
+    }
+
     private static AttentionNode BuildAttentionNode(ParsedKernel parsed, bool hasLogSumExp, ElementType storage, List<DiagnosticInfo> diagnostics)
     {
         var arguments = new Dictionary<string, (double, LocationInfo?)>();
@@ -281,18 +302,7 @@ internal static class KernelAnalyzer
                     break;
             }
         }
-        // Built-in score modifiers: ALiBi and soft-capping (docs/kernels/mods.md).
-        bool alibi = arguments.TryGetValue("Alibi", out var alibiArgument) && alibiArgument.Item1 != 0;
-        double softCap = 0;
-        if (arguments.TryGetValue("SoftCap", out var capArgument))
-        {
-            softCap = capArgument.Item1;
-            if (double.IsNaN(softCap) || double.IsInfinity(softCap) || softCap < 0)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSoftCap, capArgument.Item2, Format(softCap)));
-                softCap = 0;
-            }
-        }
+        var (alibi, softCap) = BuiltInScoreMods(arguments, diagnostics);
         return new AttentionNode(
             parsed.Method.Name,
             AttentionParameters.Take(3).ToEquatableArray(),

@@ -40,6 +40,7 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
                 c.Report(DiagnosticDescriptors.ModSignature, mod.Location, mod.Argument, mod.Method, expected);
         }
         var settings = KernelAnalyzer.ValidateAttention(arguments, node.Parsed.Location, c.Diagnostics, node.Kind);
+        KernelAnalyzer.BuiltInScoreMods(arguments, c.Diagnostics); // AK0027 for a bad SoftCap; the step reads them again
         if (c.Diagnostics.Count > before)
             return null;
         int packed = (settings.Heads + 2 * settings.KvHeads) * settings.HeadDim;
@@ -70,9 +71,11 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
         plan.Notes.Add($"'{node.Name}' expands to {qkv} (QKV projection) → {context} (fused attention) → {node.Name} (output projection, weights {node.Name}.out).");
     }
 
+    private static Dictionary<string, (double, LocationInfo?)> NumberArguments(GraphAnalyzer.Node node) =>
+        node.Parsed.Arguments.Where(a => a.Number is not null).ToDictionary(a => a.Name, a => (a.Number!.Value, a.Location));
+
     private static KernelAnalyzer.AttentionSettings Settings(GraphAnalyzer.Node node) =>
-        KernelAnalyzer.ValidateAttention(node.Parsed.Arguments.Where(a => a.Number is not null).ToDictionary(a => a.Name, a => (a.Number!.Value, a.Location)),
-            node.Parsed.Location, []);
+        KernelAnalyzer.ValidateAttention(NumberArguments(node), node.Parsed.Location, []);
 
     private static void AddAttention(GraphAnalyzer.Node node, GraphAnalyzer.Planner plan, string output, string packed)
     {
@@ -81,13 +84,18 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
         // Called fully qualified from the nested kernel struct, so no member of the struct (Mask, Scale…) can shadow them.
         string? Mod(string argument) => node.Parsed.Mods.FirstOrDefault(m => m.Argument == argument) is { } m ? plan.DeclaringType + "." + m.Method : null;
         string? scoreMod = Mod(KernelParser.ScoreModArgument), maskMod = Mod(KernelParser.MaskModArgument);
+        var (alibi, softCap) = KernelAnalyzer.BuiltInScoreMods(NumberArguments(node), []);
         string mods = (scoreMod is null ? "" : $", score modifier {scoreMod.Substring(scoreMod.LastIndexOf('.') + 1)}") +
+                      (alibi ? ", ALiBi" : "") +
+                      (softCap > 0 ? $", soft-capped at {softCap.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "") +
                       (maskMod is null ? "" : $", mask modifier {maskMod.Substring(maskMod.LastIndexOf('.') + 1)}");
         plan.Steps.Add(new AttentionStep(output, packed, s.HeadDim, s.Heads, s.KvHeads, s.Mask, s.Window, s.Scale, padding,
             $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask{(padding is null ? "" : $", keys padded by {padding}")}{mods}, heads read in place from the packed projection")
         {
             ScoreMod = scoreMod,
             MaskMod = maskMod,
+            Alibi = alibi,
+            SoftCap = softCap,
         });
     }
 }
@@ -105,6 +113,12 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
     /// <summary>The mask modifier's call target, or null.</summary>
     public string? MaskMod { get; init; }
 
+    /// <summary>Built-in ALiBi (as on a kernel declaration).</summary>
+    public bool Alibi { get; init; }
+
+    /// <summary>Built-in soft-capping of the scores (0: none).</summary>
+    public double SoftCap { get; init; }
+
     public override string Kind => "Attention";
 
     public override void WriteRun(StepWriter s) =>
@@ -118,7 +132,7 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
         string className = s.NextAttentionClass();
         // Named like a kernel declaration ({Name}Kernel is the struct), so the emitter's references to the struct hold.
         var node = new AttentionNode(className.Substring(0, className.Length - "Kernel".Length), new[] { Input }.ToEquatableArray(), new[] { Output }.ToEquatableArray(),
-            HeadDim, Heads, KvHeads, Mask, Window, Scale, LayoutKind.PackedQkv, HasLogSumExp: false, ScoreMod: ScoreMod, MaskMod: MaskMod);
+            HeadDim, Heads, KvHeads, Mask, Window, Scale, LayoutKind.PackedQkv, HasLogSumExp: false, ScoreMod: ScoreMod, MaskMod: MaskMod, Alibi: Alibi, SoftCap: SoftCap);
         w.Line();
         w.Line($"/// <summary>Fused self-attention of step '{Output}', reading q, k and v heads in place from the packed projection '{Input}'.</summary>");
         w.Line(Names.GeneratedCode);

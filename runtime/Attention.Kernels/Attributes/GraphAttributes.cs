@@ -111,6 +111,12 @@ public sealed class MultiHeadAttentionAttribute(string name) : GraphNodeAttribut
     /// pair (ANDed with <see cref="Mask"/> and the key padding; as <see cref="ScaledDotProductAttentionAttribute.MaskMod"/>).
     /// </summary>
     public string? MaskMod { get; set; }
+
+    /// <summary>Built-in ALiBi, as <see cref="ScaledDotProductAttentionAttribute.Alibi"/>.</summary>
+    public bool Alibi { get; set; }
+
+    /// <summary>Built-in soft-capping of the scores (0: none), as <see cref="ScaledDotProductAttentionAttribute.SoftCap"/>.</summary>
+    public double SoftCap { get; set; }
 }
 
 /// <summary>

@@ -194,6 +194,34 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
     }
 
+    [Theory]
+    [MemberData(nameof(DevicesAndSeeds))]
+    public void Graph_attention_with_built_in_alibi_and_soft_cap_matches_the_reference(string deviceName, int seed)
+    {
+        var device = GetDevice(deviceName);
+        var random = new Random(seed);
+        int batch = random.Next(1, 4), length = random.Next(1, deviceName == "cpu" ? 50 : 24);
+        const int F = BuiltInModAttention.Features, H = BuiltInModAttention.Heads, D = BuiltInModAttention.HeadDim;
+        var model = new BuiltInModAttention();
+        model.ForwardWeights.InitializeRandom(seed);
+        float[] Weight(string node, string name) => W(model.ForwardWeights, node, name);
+        float[] x = RandomData.Uniform(random, batch * length * F);
+        int rows = batch * length;
+        var qkv = Floats(ReferenceOps.Linear(x, rows, F, Weight("attn.qkv", "weight"), Weight("attn.qkv", "bias"), 3 * H * D, Activation.None, null));
+        // ALiBi with Press's slopes for 3 heads, then the cap (the documented order), in fp64.
+        double[] slopes = Mods.ModKernels.PressSlopes(H);
+        const double cap = BuiltInModAttention.Cap;
+        var context = Floats(ReferenceModels.PackedAttention(qkv, batch, length, H, H, D, AttentionMask.CausalTopLeft, null,
+            (score, b, h, q, k) => cap * Math.Tanh((score + slopes[h] * (k - q)) / cap)));
+        var expected = ReferenceOps.Linear(context, rows, H * D, Weight("attn.out", "weight"), Weight("attn.out", "bias"), F, Activation.None, null);
+
+        using var xt = Tensor.FromArray<float>(device, x, batch, length, F);
+        using var yt = Tensor.Create<float>(device, batch, length, F);
+        var (_, error) = RunAndCompare(yt, expected, () => model.Forward(xt, yt));
+        log.WriteLine($"{device.Kind} B={batch} T={length}: error {error:E2}");
+        Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
+    }
+
     [Fact]
     public void Weights_report_their_layout_and_parameter_count()
     {

@@ -90,3 +90,16 @@ public partial class ModdedAttention
     /// <summary>Keys within a window that widens with the batch row.</summary>
     public static bool Near(int batch, int head, int query, int key) => (query >= key ? query - key : key - query) <= Window + batch;
 }
+
+/// <summary>Multi-head attention with the built-in ALiBi and soft-capping in a graph: no user code, same kernels as a declaration's.</summary>
+[AttentionModel]
+public partial class BuiltInModAttention
+{
+    public const int Features = 24, Heads = 3, HeadDim = 8;
+
+    /// <summary>Small enough that tanh bends the random model's scores (a cap that changes nothing would test nothing).</summary>
+    public const double Cap = 0.75;
+
+    [MultiHeadAttention("attn", From = "x", Heads = Heads, HeadDim = HeadDim, Mask = AttentionMask.CausalTopLeft, Alibi = true, SoftCap = Cap)]
+    public partial void Forward([Features(Features)] Tensor<float> x, Tensor<float> attn);
+}
