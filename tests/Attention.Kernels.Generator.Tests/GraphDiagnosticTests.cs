@@ -105,11 +105,11 @@ public sealed class GraphDiagnosticTests
         """), "AK0107", "Layout = TensorLayout.BHTD");
 
     [Fact]
-    public void AK0107_mods_are_not_ignored_on_graph_attention_nodes() =>
+    public void AK0021_mods_of_graph_attention_nodes_are_checked_like_kernels() =>
         AssertHas(Model("""
             [Linear("qkv", From = "x", OutFeatures = 192)]
             [ScaledDotProductAttention("y", From = "qkv", HeadDim = 16, Heads = 4, MaskMod = "Same")]
-        """), "AK0107", "MaskMod = \"Same\"");
+        """), "AK0021", "MaskMod = \"Same\"");
 
     [Fact]
     public void AK0108_residual_that_cannot_fuse_is_reported_as_info()
@@ -261,4 +261,24 @@ public sealed class GraphDiagnosticTests
         AssertHas(Model("""
             [Embedding("y", From = "ids", Vocabulary = 0, Features = 64)]
         """, "Tensor<int> ids, Tensor<float> y"), "AK0008", "Vocabulary = 0");
+
+    [Fact]
+    public void AK0021_graph_attention_modifier_not_found() =>
+        AssertHas(Model("""
+            [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, ScoreMod = "Missing")]
+        """), "AK0021", "ScoreMod = \"Missing\"");
+
+    [Fact]
+    public void AK0022_graph_attention_modifier_with_the_wrong_signature() =>
+        AssertHas("""
+            using Attention.Kernels;
+            [AttentionModel]
+            public partial class M
+            {
+                private static bool Near(int batch, int query, int key) => true;
+
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, MaskMod = nameof(Near))]
+                public partial void Forward([Features(64)] Tensor<float> x, Tensor<float> y);
+            }
+            """, "AK0022", "MaskMod = nameof(Near)");
 }

@@ -167,6 +167,22 @@ public static class SnapshotCases
             }
             """,
 
+        ["GraphAttentionModsModel"] = """
+            using Attention.Kernels;
+
+            namespace Demo.Models;
+
+            [AttentionModel]
+            public partial class Modded
+            {
+                [MultiHeadAttention("attn", From = "x", HeadDim = 8, Heads = 2, KeyPadding = "lengths", ScoreMod = nameof(Alibi), MaskMod = nameof(Near))]
+                public partial void Forward([Features(16)] Tensor<float> x, Tensor<int> lengths, Tensor<float> attn);
+
+                private static float Alibi(float score, int batch, int head, int query, int key) => score - 0.25f * (head + 1) * (query - key);
+                private static bool Near(int batch, int head, int query, int key) => query - key <= 5;
+            }
+            """,
+
         ["DocumentClassifierModel"] = """
             using Attention.Kernels;
 

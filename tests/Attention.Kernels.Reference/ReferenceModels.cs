@@ -15,7 +15,7 @@ public static class ReferenceModels
 
     /// <summary>Attention over packed [B, T, (H + 2·KvH)·D] q|k|v heads, self-attention, scale 1/√D → [B, T, H·D].</summary>
     public static double[] PackedAttention(float[] qkv, int batch, int length, int heads, int kvHeads, int headDim, AttentionMask mask,
-        int[]? keyLengths = null)
+        int[]? keyLengths = null, ScoreModFunction? scoreMod = null, MaskModFunction? maskMod = null)
     {
         int packed = (heads + 2 * kvHeads) * headDim;
         float[] Slice(int offset, int width)
@@ -28,6 +28,8 @@ public static class ReferenceModels
         var problem = new AttentionProblem(batch, length, length, heads, kvHeads, headDim, mask, 0, 1 / Math.Sqrt(headDim), TensorLayout.BTHD)
         {
             KeyLengths = keyLengths,
+            ScoreMod = scoreMod,
+            MaskMod = maskMod,
         };
         return ReferenceAttention.Compute(problem, Slice(0, heads * headDim), Slice(heads * headDim, kvHeads * headDim),
             Slice((heads + kvHeads) * headDim, kvHeads * headDim)).Output;

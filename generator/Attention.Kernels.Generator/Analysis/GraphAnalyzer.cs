@@ -233,7 +233,9 @@ internal static class GraphAnalyzer
             return Declaration(parsed, EmptyGraph, diagnostics, canEmit: true);
 
         // 6. Plan: expand, fuse, lay out weights.
-        var plan = new Planner(values, parameters.Keys, readers, diagnostics);
+        string declaringType = "global::" + string.Join(".", (parsed.Namespace is null ? Enumerable.Empty<string>() : [parsed.Namespace])
+            .Concat(parsed.ContainingTypes.Select(t => t.Name)));
+        var plan = new Planner(values, parameters.Keys, readers, diagnostics, declaringType);
         foreach (var node in order)
         {
             int before = plan.Weights.Count;
@@ -307,8 +309,11 @@ internal static class GraphAnalyzer
 
     /// <summary>Builds the steps: each node kind plans its own (Nodes/), with the shared helpers here: weights, Linear and epilogue fusion.</summary>
     internal sealed class Planner(Dictionary<string, GraphValue> values, IEnumerable<string> parameterNames,
-        ILookup<string, Node> readers, List<DiagnosticInfo> diagnostics)
+        ILookup<string, Node> readers, List<DiagnosticInfo> diagnostics, string declaringType)
     {
+        /// <summary>The model class as generated code names it (global::Namespace.Outer.Model), for calls to its methods.</summary>
+        public string DeclaringType { get; } = declaringType;
+
         private readonly HashSet<string> _parameters = new(parameterNames, StringComparer.Ordinal);
         private readonly Dictionary<string, LinearStep> _pendingLinear = new(StringComparer.Ordinal);
 

@@ -38,10 +38,10 @@ internal sealed class StepWriter(CodeWriter writer, string method, System.Func<s
 
     public static string Bool(bool value) => value ? "true" : "false";
 
-    /// <summary>The class of the next attention step, in plan order (<c>{Method}Attention{n}</c>).</summary>
+    /// <summary>The kernel struct of the next attention step, in plan order (<c>{Method}Attention{n}Kernel</c>, named like a kernel declaration's).</summary>
     public string NextAttentionClass() => AttentionClass(Method, _attention++);
 
-    public static string AttentionClass(string method, int index) => $"{method}Attention{index + 1}";
+    public static string AttentionClass(string method, int index) => $"{method}Attention{index + 1}Kernel";
 
     /// <summary>Records a step's output so later steps see its shape.</summary>
     public void Produced(ModelStep step) => shapes[step.Output] = new GraphValue(step.Output, step.Features, step.Pooled, IntRole.None);

@@ -1,8 +1,10 @@
 using System.Collections.Generic;
 using System.Linq;
 using Attention.Kernels.Generator.Analysis;
+using Attention.Kernels.Generator.Diagnostics;
 using Attention.Kernels.Generator.Emit;
 using Attention.Kernels.Generator.Model;
+using Attention.Kernels.Generator.Parsing;
 
 namespace Attention.Kernels.Generator.Nodes;
 
@@ -27,13 +29,16 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
             c.Unsupported(node.Where("Layout"), $"In a graph, attention reads and writes [B, T, F] values; '{node.Name}' cannot set Layout");
             return null;
         }
-        if (node.Parsed.Arguments.FirstOrDefault(a => a.Name is "ScoreMod" or "MaskMod" && a.Text is not null) is { } mod)
-        {
-            // Modifiers are compiled into single-kernel declarations only (docs/kernels/mods.md); never ignored silently.
-            c.Unsupported(mod.Location, $"{mod.Name} is not supported on graph attention nodes yet: declare the attention as a [ScaledDotProductAttention] kernel method to use it");
-            return null;
-        }
         int before = c.Diagnostics.Count;
+        // Score and mask modifiers: methods of the model class, checked as for kernel declarations (AK0021, AK0022).
+        foreach (var mod in node.Parsed.Mods)
+        {
+            string expected = KernelAnalyzer.ModSignature(mod.Argument == KernelParser.ScoreModArgument, mod.Method);
+            if (mod.Status == ModStatus.NotFound)
+                c.Report(DiagnosticDescriptors.ModNotFound, mod.Location, mod.Argument, mod.Method, mod.TypeName, expected);
+            else if (mod.Status == ModStatus.WrongSignature)
+                c.Report(DiagnosticDescriptors.ModSignature, mod.Location, mod.Argument, mod.Method, expected);
+        }
         var settings = KernelAnalyzer.ValidateAttention(arguments, node.Parsed.Location, c.Diagnostics, node.Kind);
         if (c.Diagnostics.Count > before)
             return null;
@@ -73,8 +78,17 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
     {
         var s = Settings(node);
         string? padding = node.Inputs.FirstOrDefault(i => i.Role == "KeyPadding").Value;
+        // Called fully qualified from the nested kernel struct, so no member of the struct (Mask, Scale…) can shadow them.
+        string? Mod(string argument) => node.Parsed.Mods.FirstOrDefault(m => m.Argument == argument) is { } m ? plan.DeclaringType + "." + m.Method : null;
+        string? scoreMod = Mod(KernelParser.ScoreModArgument), maskMod = Mod(KernelParser.MaskModArgument);
+        string mods = (scoreMod is null ? "" : $", score modifier {scoreMod.Substring(scoreMod.LastIndexOf('.') + 1)}") +
+                      (maskMod is null ? "" : $", mask modifier {maskMod.Substring(maskMod.LastIndexOf('.') + 1)}");
         plan.Steps.Add(new AttentionStep(output, packed, s.HeadDim, s.Heads, s.KvHeads, s.Mask, s.Window, s.Scale, padding,
-            $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask{(padding is null ? "" : $", keys padded by {padding}")}, heads read in place from the packed projection"));
+            $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask{(padding is null ? "" : $", keys padded by {padding}")}{mods}, heads read in place from the packed projection")
+        {
+            ScoreMod = scoreMod,
+            MaskMod = maskMod,
+        });
     }
 }
 
@@ -84,6 +98,12 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
     public override IEnumerable<string> Reads => [Input];
 
     public int PackedFeatures => (Heads + 2 * KvHeads) * HeadDim;
+
+    /// <summary>The score modifier's call target (the model class's method, fully qualified), or null.</summary>
+    public string? ScoreMod { get; init; }
+
+    /// <summary>The mask modifier's call target, or null.</summary>
+    public string? MaskMod { get; init; }
 
     public override string Kind => "Attention";
 
@@ -96,8 +116,9 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
     {
         var w = s.W;
         string className = s.NextAttentionClass();
-        var node = new AttentionNode(Output, new[] { Input }.ToEquatableArray(), new[] { Output }.ToEquatableArray(),
-            HeadDim, Heads, KvHeads, Mask, Window, Scale, LayoutKind.PackedQkv, HasLogSumExp: false);
+        // Named like a kernel declaration ({Name}Kernel is the struct), so the emitter's references to the struct hold.
+        var node = new AttentionNode(className.Substring(0, className.Length - "Kernel".Length), new[] { Input }.ToEquatableArray(), new[] { Output }.ToEquatableArray(),
+            HeadDim, Heads, KvHeads, Mask, Window, Scale, LayoutKind.PackedQkv, HasLogSumExp: false, ScoreMod: ScoreMod, MaskMod: MaskMod);
         w.Line();
         w.Line($"/// <summary>Fused self-attention of step '{Output}', reading q, k and v heads in place from the packed projection '{Input}'.</summary>");
         w.Line(Names.GeneratedCode);

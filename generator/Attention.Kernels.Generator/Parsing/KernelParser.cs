@@ -176,7 +176,7 @@ internal static class KernelParser
     /// static, non-generic, by-value parameters of exactly those types (names free). Any accessibility works: the
     /// generated kernel struct is nested in <paramref name="type"/>, so it may call private methods.
     /// </summary>
-    private static ModStatus ModStatusOf(INamedTypeSymbol? type, string name, bool score)
+    internal static ModStatus ModStatusOf(INamedTypeSymbol? type, string name, bool score)
     {
         var candidates = type?.GetMembers(name).OfType<IMethodSymbol>().Where(m => m.MethodKind == MethodKind.Ordinary).ToList();
         if (candidates is null || candidates.Count == 0)

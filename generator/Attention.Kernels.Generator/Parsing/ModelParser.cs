@@ -142,15 +142,20 @@ internal static class ModelParser
                 kind = kind.Substring(0, kind.Length - "Attribute".Length);
             string name = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is string n ? n : "";
             var arguments = new List<NodeArgument>();
+            var mods = new List<ParsedMod>();
             foreach (var named in attribute.NamedArguments)
             {
                 if (named.Value.Kind == TypedConstantKind.Error)
                     continue;
                 var argumentSyntax = attributeSyntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
-                arguments.Add(new NodeArgument(named.Key, named.Value.Value as string, KernelParser.Number(named.Value.Value),
-                    LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax)));
+                var location = LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax);
+                arguments.Add(new NodeArgument(named.Key, named.Value.Value as string, KernelParser.Number(named.Value.Value), location));
+                // Score and mask modifiers are methods of the model class, judged here where the symbols are (as for kernels).
+                if (named.Key is KernelParser.ScoreModArgument or KernelParser.MaskModArgument && named.Value.Value is string mod)
+                    mods.Add(new ParsedMod(named.Key, mod, KernelParser.ModStatusOf(method.ContainingType, mod, named.Key == KernelParser.ScoreModArgument),
+                        method.ContainingType?.Name ?? "", location));
             }
-            nodes.Add(new ParsedNode(kind, name, arguments.ToEquatableArray(), LocationInfo.From(attributeSyntax)));
+            nodes.Add(new ParsedNode(kind, name, arguments.ToEquatableArray(), LocationInfo.From(attributeSyntax), mods.ToEquatableArray()));
         }
 
         return new ParsedModel(KernelParser.TypeKeyOf(method), KernelParser.NamespaceOf(method), containingTypes.ToEquatableArray(),

@@ -24,8 +24,12 @@ internal enum ParameterKind
 /// <summary>A parameter of a graph method: its declared type, tensor kind and [Features(n)] (0 when absent).</summary>
 internal sealed record ParsedGraphParameter(string Name, string Type, ParameterKind Kind, int Features, LocationInfo? Location);
 
-/// <summary>One node attribute: its kind (the attribute's name without "Attribute"), node name and named arguments.</summary>
-internal sealed record ParsedNode(string Kind, string Name, EquatableArray<NodeArgument> Arguments, LocationInfo? Location);
+/// <summary>
+/// One node attribute: its kind (the attribute's name without "Attribute"), node name and named arguments, and for an
+/// attention node its score/mask modifiers as the parser found them in the model class.
+/// </summary>
+internal sealed record ParsedNode(string Kind, string Name, EquatableArray<NodeArgument> Arguments, LocationInfo? Location,
+    EquatableArray<ParsedMod> Mods = default);
 
 /// <summary>A named argument of a node attribute: a string (names of values) or a number (ints, doubles, enums, bools).</summary>
 internal sealed record NodeArgument(string Name, string? Text, double? Number, LocationInfo? Location);

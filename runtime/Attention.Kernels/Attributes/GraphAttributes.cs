@@ -99,6 +99,18 @@ public sealed class MultiHeadAttentionAttribute(string name) : GraphNodeAttribut
     /// keys (their outputs are defined, as in BERT); a row of length 0 gives zeros.
     /// </summary>
     public string? KeyPadding { get; set; }
+
+    /// <summary>
+    /// Name of a static method of the model class, <c>float M(float score, int batch, int head, int query, int key)</c>,
+    /// applied to every visible scaled score before the softmax (as <see cref="ScaledDotProductAttentionAttribute.ScoreMod"/>).
+    /// </summary>
+    public string? ScoreMod { get; set; }
+
+    /// <summary>
+    /// Name of a static method of the model class, <c>bool M(int batch, int head, int query, int key)</c>: false hides the
+    /// pair (ANDed with <see cref="Mask"/> and the key padding; as <see cref="ScaledDotProductAttentionAttribute.MaskMod"/>).
+    /// </summary>
+    public string? MaskMod { get; set; }
 }
 
 /// <summary>

@@ -40,7 +40,7 @@ namespace Demo.Models
             return new global::Attention.Kernels.GraphCost(new global::Attention.Kernels.StepCost[]
             {
                 new("qkv", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 512, 1536, true, global::Attention.Kernels.Activation.None, false)),
-                new("ctx", "Attention", ForwardAttention1.Cost(batch, length, length)),
+                new("ctx", "Attention", ForwardAttention1Kernel.Cost(batch, length, length)),
                 new("h", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 512, 512, true, global::Attention.Kernels.Activation.None, true)),
                 new("norm", "LayerNorm", global::Attention.Kernels.NodeCost.Norm((long)batch * length, 512, rms: false)),
                 new("act", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 512, 2048, true, global::Attention.Kernels.Activation.Gelu, false)),
@@ -84,7 +84,7 @@ namespace Demo.Models
 
             // 2. ctx = attention(qkv): 8 heads (KV 8) of 64, Causal mask, heads read in place from the packed projection
             using var v_ctx = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 512);
-            ForwardAttention1.Run(v_qkv, v_ctx, batch, length);
+            ForwardAttention1Kernel.Run(v_qkv, v_ctx, batch, length);
             v_qkv.Dispose(); // last read: back to the pool
 
             // 3. proj = ctx·Wᵀ + b (512 → 512), then h (Residual) fused: the residual add happens in the GEMM epilogue
@@ -108,7 +108,7 @@ namespace Demo.Models
 
         /// <summary>Fused self-attention of step 'ctx', reading q, k and v heads in place from the packed projection 'qkv'.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
-        private readonly struct ForwardAttention1 : global::Attention.Kernels.IAttentionKernel
+        private readonly struct ForwardAttention1Kernel : global::Attention.Kernels.IAttentionKernel
         {
             /// <summary>Length of one head's query, key and value vectors.</summary>
             public const int HeadDim = 64;
@@ -158,7 +158,7 @@ namespace Demo.Models
             public static void Run(global::Attention.Kernels.Tensor<float> packed, global::Attention.Kernels.Tensor<float> output, int batch, int length)
             {
                 // q, k and v are the same tensor: the kernels address the heads inside each packed row (no split, no copy).
-                packed.Device.RunAttention<ForwardAttention1, float>(new global::Attention.Kernels.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));
+                packed.Device.RunAttention<ForwardAttention1Kernel, float>(new global::Attention.Kernels.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));
             }
 
             /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse and keyLengths may be null).</summary>

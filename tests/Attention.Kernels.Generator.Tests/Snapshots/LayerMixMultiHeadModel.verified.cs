@@ -35,7 +35,7 @@ partial class Mixer
         return new global::Attention.Kernels.GraphCost(new global::Attention.Kernels.StepCost[]
         {
             new("attn.qkv", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 64, 128, true, global::Attention.Kernels.Activation.None, false)),
-            new("attn.attention", "Attention", RunAttention1.Cost(batch, length, length)),
+            new("attn.attention", "Attention", RunAttention1Kernel.Cost(batch, length, length)),
             new("h1", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 64, 64, true, global::Attention.Kernels.Activation.None, true)),
             new("r", "Relu", global::Attention.Kernels.NodeCost.Activate((long)batch * length * 64, global::Attention.Kernels.Activation.Relu)),
             new("mixed", "LayerwiseAdaptive", global::Attention.Kernels.NodeCost.LayerwiseMix(3, (long)batch * length * 64)),
@@ -79,7 +79,7 @@ partial class Mixer
 
         // 2. attn.attention = attention(attn.qkv): 4 heads (KV 2) of 16, None mask, heads read in place from the packed projection
         using var v_attn_attention = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
-        RunAttention1.Run(v_attn_qkv, v_attn_attention, batch, length);
+        RunAttention1Kernel.Run(v_attn_qkv, v_attn_attention, batch, length);
         v_attn_qkv.Dispose(); // last read: back to the pool
 
         // 3. attn = attn.attention·Wᵀ + b (64 → 64), then h1 (Residual) fused: the residual add happens in the GEMM epilogue
@@ -103,7 +103,7 @@ partial class Mixer
 
     /// <summary>Fused self-attention of step 'attn.attention', reading q, k and v heads in place from the packed projection 'attn.qkv'.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
-    private readonly struct RunAttention1 : global::Attention.Kernels.IAttentionKernel
+    private readonly struct RunAttention1Kernel : global::Attention.Kernels.IAttentionKernel
     {
         /// <summary>Length of one head's query, key and value vectors.</summary>
         public const int HeadDim = 16;
@@ -153,7 +153,7 @@ partial class Mixer
         public static void Run(global::Attention.Kernels.Tensor<float> packed, global::Attention.Kernels.Tensor<float> output, int batch, int length)
         {
             // q, k and v are the same tensor: the kernels address the heads inside each packed row (no split, no copy).
-            packed.Device.RunAttention<RunAttention1, float>(new global::Attention.Kernels.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));
+            packed.Device.RunAttention<RunAttention1Kernel, float>(new global::Attention.Kernels.AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length));
         }
 
         /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse and keyLengths may be null).</summary>

@@ -42,7 +42,7 @@ namespace Demo.Models
             {
                 new("emb", "Embedding", global::Attention.Kernels.NodeCost.Embedding((long)batch * length, 64, positions: true, types: true, norm: true)),
                 new("attn.qkv", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 64, 192, true, global::Attention.Kernels.Activation.None, false)),
-                new("attn.attention", "Attention", ForwardAttention1.Cost(batch, length, length)),
+                new("attn.attention", "Attention", ForwardAttention1Kernel.Cost(batch, length, length)),
                 new("res", "Linear", global::Attention.Kernels.NodeCost.Linear((long)batch * length, 64, 64, true, global::Attention.Kernels.Activation.None, true)),
                 new("hidden", "LayerNorm", global::Attention.Kernels.NodeCost.Norm((long)batch * length, 64, rms: false)),
                 new("pooled", "MeanPooling", global::Attention.Kernels.NodeCost.MeanPooling(batch, length, 64)),
@@ -98,7 +98,7 @@ namespace Demo.Models
 
             // 3. attn.attention = attention(attn.qkv): 4 heads (KV 4) of 16, None mask, keys padded by attentionMask, heads read in place from the packed projection
             using var v_attn_attention = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 64);
-            ForwardAttention1.Run(v_attn_qkv, v_attn_attention, batch, length, attentionMaskLengths);
+            ForwardAttention1Kernel.Run(v_attn_qkv, v_attn_attention, batch, length, attentionMaskLengths);
             v_attn_qkv.Dispose(); // last read: back to the pool
 
             // 4. attn = attn.attention·Wᵀ + b (64 → 64), then res (Residual) fused: the residual add happens in the GEMM epilogue
@@ -121,7 +121,7 @@ namespace Demo.Models
 
         /// <summary>Fused self-attention of step 'attn.attention', reading q, k and v heads in place from the packed projection 'attn.qkv'.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
-        private readonly struct ForwardAttention1 : global::Attention.Kernels.IAttentionKernel
+        private readonly struct ForwardAttention1Kernel : global::Attention.Kernels.IAttentionKernel
         {
             /// <summary>Length of one head's query, key and value vectors.</summary>
             public const int HeadDim = 16;
@@ -171,7 +171,7 @@ namespace Demo.Models
             public static void Run(global::Attention.Kernels.Tensor<float> packed, global::Attention.Kernels.Tensor<float> output, int batch, int length, global::Attention.Kernels.Tensor<int> keyLengths)
             {
                 // q, k and v are the same tensor, read in place; keys at or past a row's length are never visited.
-                global::Attention.Kernels.GraphOps.PackedAttention<ForwardAttention1>(packed, output, batch, length, keyLengths);
+                global::Attention.Kernels.GraphOps.PackedAttention<ForwardAttention1Kernel>(packed, output, batch, length, keyLengths);
             }
 
             /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse and keyLengths may be null).</summary>

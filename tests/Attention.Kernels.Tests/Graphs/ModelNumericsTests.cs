@@ -167,6 +167,33 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
                 Assert.All(actual.Skip(b * F).Take(F), v => Assert.Equal(0f, v)); // no valid token: a zero embedding
     }
 
+    [Theory]
+    [MemberData(nameof(DevicesAndSeeds))]
+    public void Graph_attention_with_mods_and_key_padding_matches_the_reference(string deviceName, int seed)
+    {
+        var device = GetDevice(deviceName);
+        var random = new Random(seed);
+        int batch = random.Next(1, 4), length = random.Next(1, deviceName == "cpu" ? 50 : 24);
+        const int F = ModdedAttention.Features, H = ModdedAttention.Heads, D = ModdedAttention.HeadDim;
+        int[] lengths = Enumerable.Range(0, batch).Select(_ => random.Next(0, length + 1)).ToArray();
+        var model = new ModdedAttention();
+        model.ForwardWeights.InitializeRandom(seed);
+        float[] Weight(string node, string name) => W(model.ForwardWeights, node, name);
+        float[] x = RandomData.Uniform(random, batch * length * F);
+        int rows = batch * length;
+        var qkv = Floats(ReferenceOps.Linear(x, rows, F, Weight("attn.qkv", "weight"), Weight("attn.qkv", "bias"), 3 * H * D, Activation.None, null));
+        var context = Floats(ReferenceModels.PackedAttention(qkv, batch, length, H, H, D, AttentionMask.None, lengths,
+            (score, b, h, q, k) => ModdedAttention.Alibi((float)score, b, h, q, k), ModdedAttention.Near));
+        var expected = ReferenceOps.Linear(context, rows, H * D, Weight("attn.out", "weight"), Weight("attn.out", "bias"), F, Activation.None, null);
+
+        using var xt = Tensor.FromArray<float>(device, x, batch, length, F);
+        using var lt = Tensor.FromArray<int>(device, lengths, batch);
+        using var yt = Tensor.Create<float>(device, batch, length, F);
+        var (_, error) = RunAndCompare(yt, expected, () => model.Forward(xt, lt, yt));
+        log.WriteLine($"{device.Kind} B={batch} T={length} lengths={string.Join(",", lengths)}: error {error:E2}");
+        Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
+    }
+
     [Fact]
     public void Weights_report_their_layout_and_parameter_count()
     {

@@ -74,3 +74,19 @@ public partial class TinyBert
     [L2Normalize("embedding", From = "pooled")]
     public partial void Forward(Tensor<int> ids, Tensor<int> types, Tensor<int> mask, Tensor<float> hidden, Tensor<float> embedding);
 }
+
+/// <summary>Multi-head attention with key padding and the user's score and mask modifiers (FlexAttention's idea) in a graph.</summary>
+[AttentionModel]
+public partial class ModdedAttention
+{
+    public const int Features = 16, Heads = 2, HeadDim = 8, Window = 5;
+
+    [MultiHeadAttention("attn", From = "x", Heads = Heads, HeadDim = HeadDim, KeyPadding = "lengths", ScoreMod = nameof(Alibi), MaskMod = nameof(Near))]
+    public partial void Forward([Features(Features)] Tensor<float> x, Tensor<int> lengths, Tensor<float> attn);
+
+    /// <summary>ALiBi-style: a per-head slope times the distance.</summary>
+    public static float Alibi(float score, int batch, int head, int query, int key) => score - 0.25f * (head + 1) * (query >= key ? query - key : key - query);
+
+    /// <summary>Keys within a window that widens with the batch row.</summary>
+    public static bool Near(int batch, int head, int query, int key) => (query >= key ? query - key : key - query) <= Window + batch;
+}
