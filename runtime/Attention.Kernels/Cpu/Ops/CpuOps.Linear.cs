@@ -95,8 +95,9 @@ public static unsafe partial class CpuOps
     /// <summary>Largest K block: an x strip (rows × KC) stays in L1 while the weight panels stream from L2.</summary>
     private const int GemmMaxKBlock = 768;
 
-    /// <summary>Bytes of packed weight a work item keeps in L2 (of 2 MiB per core).</summary>
-    private const int GemmPackedBytes = 1 << 20;
+    /// <summary>Bytes of packed weight a work item keeps in L2: half of 1 MiB (Zen 4/5; Intel server cores have 1.25–2 MiB),
+    /// so the x rows and y tiles streaming past do not evict it. A full 1 MiB block fell out of L2 on Zen 5 (−20 % at K=1536).</summary>
+    private const int GemmPackedBytes = 1 << 19;
 
     /// <summary>
     /// One work item of the SGEMM: a block of weight panels (N) × a range of row strips (M). For each K block it packs
@@ -139,9 +140,8 @@ public static unsafe partial class CpuOps
             int panel0 = (int)((long)Panels * nBlock / NBlocks), panel1 = (int)((long)Panels * (nBlock + 1) / NBlocks);
             int strip0 = (int)((long)Strips * split / MSplits), strip1 = (int)((long)Strips * (split + 1) / MSplits);
             int maxPanels = (Panels + NBlocks - 1) / NBlocks;
-            float* packedW = CpuScratch.Floats(worker, (long)maxPanels * KBlock * nr + (long)mr * KBlock + mr * nr);
-            float* packedX = packedW + (long)maxPanels * KBlock * nr;
-            float* tile = packedX + (long)mr * KBlock;
+            float* packedW = CpuScratch.Floats(worker, (long)maxPanels * KBlock * nr + mr * nr);
+            float* tile = packedW + (long)maxPanels * KBlock * nr;
             for (int kb = 0; kb < KBlocks; kb++)
             {
                 int k0 = (int)((long)K * kb / KBlocks), kc = (int)((long)K * (kb + 1) / KBlocks) - k0;
@@ -151,12 +151,12 @@ public static unsafe partial class CpuOps
                 for (int s = strip0; s < strip1; s++)
                 {
                     int m0 = s * mr, rows = Math.Min(mr, M - m0);
-                    PackRows(X + (long)m0 * K + k0, K, rows, kc, packedX);
+                    float* strip = X + (long)m0 * K + k0;
                     for (int p = panel0; p < panel1; p++)
                     {
                         int n0 = p * nr;
                         long at = (long)m0 * N + n0;
-                        MicroKernel<TVec>(kc, packedX, packedW + (long)(p - panel0) * kc * nr, tile);
+                        MicroKernel<TVec>(kc, strip, K, rows, packedW + (long)(p - panel0) * kc * nr, tile);
                         FinishTile<TVec>(tile, Y + at, N, rows, Math.Min(nr, N - n0),
                             accumulate, last, Bias == null ? null : Bias + n0, Activation, Residual == null ? null : Residual + at);
                     }
@@ -179,21 +179,6 @@ public static unsafe partial class CpuOps
                 for (int k = 0; k < kc; k++)
                     packed[k * nr + j] = 0f;
         }
-
-        /// <summary>packed[k][r] = x[r, k] for r &lt; the kernel's rows (0 past the last row): broadcast operands in order.</summary>
-        private static void PackRows(float* x, int ldx, int rows, int kc, float* packed)
-        {
-            int mr = GemmRows<TVec>();
-            for (int r = 0; r < rows; r++)
-            {
-                float* source = x + (long)r * ldx;
-                for (int k = 0; k < kc; k++)
-                    packed[k * mr + r] = source[k];
-            }
-            for (int r = rows; r < mr; r++)
-                for (int k = 0; k < kc; k++)
-                    packed[k * mr + r] = 0f;
-        }
     }
 
     /// <summary>
@@ -204,9 +189,14 @@ public static unsafe partial class CpuOps
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void MicroKernel<TVec>(int kc, float* a, float* b, float* tile) where TVec : struct
+    private static void MicroKernel<TVec>(int kc, float* a, int lda, int rows, float* b, float* tile) where TVec : struct
     {
         int w = Simd.Count<TVec>();
+        // x is read in place (no packed copy): one pointer per row, indexed by k. Rows past the last alias row 0; their
+        // sums are computed but never stored.
+        float* a0 = a, a1 = a + (long)Math.Min(1, rows - 1) * lda, a2 = a + (long)Math.Min(2, rows - 1) * lda, a3 = a + (long)Math.Min(3, rows - 1) * lda;
+        float* a4 = a + (long)Math.Min(4, rows - 1) * lda, a5 = a + (long)Math.Min(5, rows - 1) * lda;
+        float* a6 = a + (long)Math.Min(6, rows - 1) * lda, a7 = a + (long)Math.Min(7, rows - 1) * lda;
         TVec c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
         TVec c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
         TVec c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
@@ -214,26 +204,25 @@ public static unsafe partial class CpuOps
         for (int k = 0; k < kc; k++)
         {
             TVec b0 = Simd.Load<TVec>(b), b1 = Simd.Load<TVec>(b + w), b2 = Simd.Load<TVec>(b + 2 * w);
-            TVec x = Simd.Broadcast<TVec>(a[0]);
+            TVec x = Simd.Broadcast<TVec>(a0[k]);
             c00 = Simd.Fma(x, b0, c00); c01 = Simd.Fma(x, b1, c01); c02 = Simd.Fma(x, b2, c02);
-            x = Simd.Broadcast<TVec>(a[1]);
+            x = Simd.Broadcast<TVec>(a1[k]);
             c10 = Simd.Fma(x, b0, c10); c11 = Simd.Fma(x, b1, c11); c12 = Simd.Fma(x, b2, c12);
-            x = Simd.Broadcast<TVec>(a[2]);
+            x = Simd.Broadcast<TVec>(a2[k]);
             c20 = Simd.Fma(x, b0, c20); c21 = Simd.Fma(x, b1, c21); c22 = Simd.Fma(x, b2, c22);
-            x = Simd.Broadcast<TVec>(a[3]);
+            x = Simd.Broadcast<TVec>(a3[k]);
             c30 = Simd.Fma(x, b0, c30); c31 = Simd.Fma(x, b1, c31); c32 = Simd.Fma(x, b2, c32);
             if (typeof(TVec) == typeof(Vector512<float>)) // 8 rows; the JIT drops this for 256-bit vectors
             {
-                x = Simd.Broadcast<TVec>(a[4]);
+                x = Simd.Broadcast<TVec>(a4[k]);
                 c40 = Simd.Fma(x, b0, c40); c41 = Simd.Fma(x, b1, c41); c42 = Simd.Fma(x, b2, c42);
-                x = Simd.Broadcast<TVec>(a[5]);
+                x = Simd.Broadcast<TVec>(a5[k]);
                 c50 = Simd.Fma(x, b0, c50); c51 = Simd.Fma(x, b1, c51); c52 = Simd.Fma(x, b2, c52);
-                x = Simd.Broadcast<TVec>(a[6]);
+                x = Simd.Broadcast<TVec>(a6[k]);
                 c60 = Simd.Fma(x, b0, c60); c61 = Simd.Fma(x, b1, c61); c62 = Simd.Fma(x, b2, c62);
-                x = Simd.Broadcast<TVec>(a[7]);
+                x = Simd.Broadcast<TVec>(a7[k]);
                 c70 = Simd.Fma(x, b0, c70); c71 = Simd.Fma(x, b1, c71); c72 = Simd.Fma(x, b2, c72);
             }
-            a += GemmRows<TVec>();
             b += 3 * w;
         }
         Simd.Store(c00, tile); Simd.Store(c01, tile + w); Simd.Store(c02, tile + 2 * w);
