@@ -369,6 +369,11 @@ internal static class AttentionEmitter
         w.Line("QueryLength = queryLength,");
         w.Line("KeyLength = keyLength,");
         w.Line("TileRows = tileRows,");
+        if (node.MaskMod is not null)
+        {
+            w.Line($"BlockMasks = rowMode ? null : {Names.Flash}.BlockMasks<CpuKernel>(batch, Heads, queryLength, keyLength, tileRows),");
+            w.Line($"BlocksPerTile = {Names.Flash}.BlocksPerTile(keyLength),");
+        }
         w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
         w.Line($"HeadsPerItem = rowMode ? {Names.Flash}.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: {(node.Layout == LayoutKind.BHTD ? "false" : "true")}) : 1,");
         if (node.Layout != LayoutKind.BHTD)
@@ -387,9 +392,26 @@ internal static class AttentionEmitter
         w.Line("/// see with an online softmax (see FlashAttentionCpu for the SIMD tile steps); a row item (decode) does the");
         w.Line("/// same for one query position of several heads with FlashAttentionCpu.AttendRow.");
         w.Line("/// </summary>");
-        w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}");
+        bool userMods = node.ScoreMod is not null || node.MaskMod is not null;
+        w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}" + (userMods ? $", {Names.Runtime}.Cpu.IElementMods" : ""));
+        if (userMods)
+        {
+            w.Line("// The user's modifiers alone, for the scalar element pass: the built-in ALiBi and soft-capping run vectorized after it.");
+            w.Line($"static bool {Names.Runtime}.Cpu.IElementMods.HasScoreMod => {(node.ScoreMod is not null ? "true" : "false")};");
+            w.Line($"static bool {Names.Runtime}.Cpu.IElementMods.HasMaskMod => {(node.MaskMod is not null ? "true" : "false")};");
+            w.Line($"static float {Names.Runtime}.Cpu.IElementMods.ScoreMod(float score, int batch, int head, int query, int key) => " +
+                   (node.ScoreMod is null ? "score;" : $"{node.ScoreMod}(score, batch, head, query, key);"));
+            w.Line($"static bool {Names.Runtime}.Cpu.IElementMods.MaskMod(int batch, int head, int query, int key) => " +
+                   (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key);"));
+            w.Line();
+        }
         w.Line("public float* Q, K, V, O, Lse;");
         w.Line("public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)");
+        if (node.MaskMod is not null)
+        {
+            w.Line("public long[]? BlockMasks; // the mask modifier's block classes for this launch shape (null: too big to cache)");
+            w.Line("public int BlocksPerTile; // slots per tile item in BlockMasks");
+        }
         if (node.MaskTensor != MaskTensorKind.None)
         {
             w.Line($"public {(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}* AttnMask; // PyTorch's attn_mask, broadcast over [B, H, Tq, Tk] by MaskStrides");
@@ -609,15 +631,19 @@ internal static class AttentionEmitter
         w.Line();
         if (node.MaskTensor != MaskTensorKind.None)
             w.Line($"{(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}* mask = AttnMask + MaskStrides.Batch * batch + MaskStrides.Head * head; // this (batch, head)'s plane");
+        if (node.Alibi)
+            w.Line($"float alibiSlope = {AlibiSlope(node.Heads)}; // this head's ALiBi slope (Press et al.)");
         w.Line($"var t = {Names.Flash}.BeginTile<TVec>(worker, HeadDim);");
         w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
         w.Open($"for (int firstKey = keyStart; firstKey < keyEnd; firstKey += {Names.Flash}.KeyBlock)");
         w.Line($"int keys = global::System.Math.Min({Names.Flash}.KeyBlock, keyEnd - firstKey);");
         if (node.MaskMod is not null)
         {
-            w.Line("// Block mask: a key block the mask modifier hides from every row of the tile is skipped (one mask evaluation per");
-            w.Line("// element at most; the test stops at the first visible pair).");
-            w.Line($"if (!{Names.Flash}.AnyVisible<{node.Name}Kernel>(batch, head, firstQuery, rows, firstKey, keys))");
+            w.Line("// Block mask: the mask modifier's class of this (tile, key block), cached per launch shape (mods are pure): an empty");
+            w.Line("// block is skipped, a full one skips the mask's element pass, a partial one is masked per element.");
+            w.Line($"int blockKind = {Names.Flash}.ClassifyBlock<CpuKernel>(BlockMasks, (long)index * BlocksPerTile + (firstKey - keyStart) / {Names.Flash}.KeyBlock,");
+            w.Line("    batch, head, firstQuery, rows, firstKey, keys);");
+            w.Line($"if (blockKind == {Names.Flash}.BlockEmpty)");
             w.Line("    continue;");
         }
         w.Line($"{Names.Flash}.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);");
@@ -640,12 +666,30 @@ internal static class AttentionEmitter
             w.Line("// The boolean attnMask, per element, before the modifiers: −∞ where it is false (PyTorch: True takes part).");
             w.Line($"{Names.Flash}.ApplyBooleanMask<TVec>(t, keys, firstKey, rows, firstQuery, mask, MaskStrides.Query, MaskStrides.Key);");
         }
-        if (node.HasMods)
+        if (node.ScoreMod is not null || node.MaskMod is not null)
         {
-            w.Line("// The modifiers, per element: " + (node.MaskMod is not null ? "−∞ where the mask modifier hides the pair" : "") +
-                   (node.MaskMod is not null && node.HasScoreModifier ? ", else " : "") +
-                   (node.HasScoreModifier ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
-            w.Line($"{Names.Flash}.ApplyMods<TVec, {node.Name}Kernel>(t, keys, firstKey, rows, firstQuery, batch, head);");
+            w.Line("// The user's modifiers, per element: " + (node.MaskMod is not null ? "−∞ where the mask modifier hides the pair" : "") +
+                   (node.MaskMod is not null && node.ScoreMod is not null ? ", else " : "") +
+                   (node.ScoreMod is not null ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
+            if (node.MaskMod is null)
+                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head);");
+            else if (node.ScoreMod is null)
+            {
+                w.Line($"if (blockKind == {Names.Flash}.BlockPartial)");
+                w.Line($"    {Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head);");
+            }
+            else
+                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, maskPartial: blockKind == {Names.Flash}.BlockPartial);");
+        }
+        if (node.Alibi)
+        {
+            w.Line("// Built-in ALiBi after the user's ScoreMod, vectorized (closed form per lane).");
+            w.Line($"{Names.Flash}.ApplyAlibi<TVec>(t, keys, firstKey, firstQuery, alibiSlope);");
+        }
+        if (node.SoftCap > 0)
+        {
+            w.Line("// Built-in soft-capping last, vectorized (a SIMD tanh).");
+            w.Line($"{Names.Flash}.ApplySoftCap<TVec>(t, keys, {Names.Float(node.SoftCap)});");
         }
         if (node.MaskTensor == MaskTensorKind.Additive)
         {

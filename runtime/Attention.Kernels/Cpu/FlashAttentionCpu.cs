@@ -264,20 +264,88 @@ public static unsafe class FlashAttentionCpu
         }
     }
 
+    /// <summary>A key block the mask modifier hides from every real row of the tile: skipped before its scores are computed.</summary>
+    public const int BlockEmpty = 1;
+    /// <summary>A key block the mask modifier shows to every real row of the tile: no element masking.</summary>
+    public const int BlockFull = 2;
+    /// <summary>A key block with both: masked per element.</summary>
+    public const int BlockPartial = 3;
+
+    /// <summary>Most cached block classes per launch shape (8 bytes each); bigger launches classify every block every launch.</summary>
+    public const long MaxBlockMaskEntries = 1L << 21;
+
+    /// <summary>Slots per query tile in a block-mask cache: the key range of a tile spans at most this many blocks.</summary>
+    public static int BlocksPerTile(int keyLength) => (keyLength + KeyBlock - 1) / KeyBlock + 1;
+
     /// <summary>
-    /// Block mask of a declaration's mask modifier: true if <typeparamref name="TKernel"/>'s <c>MaskMod</c> shows some key of
-    /// [firstKey, firstKey + keys) to some real row of the tile (a key block hidden from the whole tile is then skipped
-    /// before its scores are computed). Evaluated per tile and key block, stopping at the first visible pair: a hidden
-    /// block costs one mask evaluation per element, a visible one usually a few.
+    /// The block-mask cache of <typeparamref name="TMods"/>'s mask modifier for one launch shape: one slot per (tile item,
+    /// key block), tile item = (batch, head, query tile) as the generated kernel numbers them. Null when the shape needs more
+    /// than <see cref="MaxBlockMaskEntries"/> slots. Shared by every launch of that shape: mods are pure functions of
+    /// (batch, head, query, key), so a block's class never changes (a slot also records which block it classified, so a launch
+    /// with other key lengths or offsets reclassifies instead of trusting a stale slot).
     /// </summary>
-    public static bool AnyVisible<TKernel>(int batch, int head, int firstQuery, int rows, int firstKey, int keys)
-        where TKernel : struct, IAttentionKernel
+    public static long[]? BlockMasks<TMods>(int batch, int heads, int queryLength, int keyLength, int tileRows)
+        where TMods : struct, IElementMods =>
+        BlockMaskCache<TMods>.Get(batch, heads, queryLength, keyLength, tileRows);
+
+    private static class BlockMaskCache<TMods> where TMods : struct, IElementMods
     {
+        private const int MaxShapes = 16;
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int, int, int, int), long[]> s_byShape = new();
+
+        public static long[]? Get(int batch, int heads, int queryLength, int keyLength, int tileRows)
+        {
+            long entries = (long)batch * heads * ((queryLength + tileRows - 1) / tileRows) * BlocksPerTile(keyLength);
+            if (entries <= 0 || entries > MaxBlockMaskEntries)
+                return null;
+            var shape = (batch, heads, queryLength, keyLength, tileRows);
+            if (s_byShape.TryGetValue(shape, out var cache))
+                return cache;
+            if (s_byShape.Count >= MaxShapes)
+                s_byShape.Clear(); // bounded memory; launches in flight keep their arrays
+            return s_byShape.GetOrAdd(shape, _ => new long[entries]);
+        }
+    }
+
+    /// <summary>
+    /// Class of key block [firstKey, firstKey + keys) for the tile's real rows under <typeparamref name="TMods"/>'s mask
+    /// modifier: <see cref="BlockEmpty"/>, <see cref="BlockFull"/> or <see cref="BlockPartial"/>. Read from
+    /// <paramref name="cache"/>[<paramref name="slot"/>] when that slot holds this very block, else evaluated (every element
+    /// for an empty or full block, until both kinds are seen for a partial one) and stored there.
+    /// </summary>
+    public static int ClassifyBlock<TMods>(long[]? cache, long slot, int batch, int head, int firstQuery, int rows, int firstKey, int keys)
+        where TMods : struct, IElementMods
+    {
+        // Slot = firstQuery (25 bits) | firstKey (24) | rows − 1 (7) | keys − 1 (6) | class (2, 0 = empty slot).
+        bool cacheable = cache is not null && (uint)firstQuery < (1u << 25) && (uint)firstKey < (1u << 24);
+        long tag = ((long)firstQuery << 39) | ((long)firstKey << 15) | ((long)(rows - 1) << 8) | ((long)(keys - 1) << 2);
+        if (cacheable)
+        {
+            long entry = Volatile.Read(ref cache![slot]);
+            if ((entry & ~3L) == tag && (entry & 3) != 0)
+                return (int)(entry & 3);
+        }
+        int kind = Classify<TMods>(batch, head, firstQuery, rows, firstKey, keys);
+        if (cacheable)
+            Volatile.Write(ref cache![slot], tag | (uint)kind);
+        return kind;
+    }
+
+    private static int Classify<TMods>(int batch, int head, int firstQuery, int rows, int firstKey, int keys)
+        where TMods : struct, IElementMods
+    {
+        bool any = false, all = true;
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < keys; j++)
-                if (TKernel.MaskMod(batch, head, firstQuery + i, firstKey + j))
-                    return true;
-        return false;
+            {
+                if (TMods.MaskMod(batch, head, firstQuery + i, firstKey + j))
+                    any = true;
+                else
+                    all = false;
+                if (any && !all)
+                    return BlockPartial;
+            }
+        return any ? BlockFull : BlockEmpty;
     }
 
     /// <summary>
@@ -285,13 +353,15 @@ public static unsafe class FlashAttentionCpu
     /// −∞ where <c>MaskMod</c> hides the pair, else <c>ScoreMod</c> on the natural-unit score. The tile holds
     /// scale·log₂e·q·k (key-major: row i of key j at <c>Scores[j · tileRows + i]</c>), so a score s becomes
     /// ScoreMod(s·ln2, …)·log₂e. Pairs already at −∞ (hidden by the built-in mask) stay hidden; padding rows are left alone.
-    /// One mask and one score evaluation per element, scalar: only declarations with modifiers call this.
+    /// One mask and one score evaluation per element, scalar: only declarations with user modifiers call this, and with
+    /// <paramref name="maskPartial"/> false (a block <see cref="ClassifyBlock{TMods}"/> found full) the mask is not evaluated.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
-    public static void ApplyMods<TVec, TKernel>(in Tile tile, int keys, int firstKey, int rows, int firstQuery, int batch, int head)
+    public static void ApplyMods<TVec, TKernel>(in Tile tile, int keys, int firstKey, int rows, int firstQuery, int batch, int head, bool maskPartial = true)
         where TVec : struct
-        where TKernel : struct, IAttentionKernel
+        where TKernel : struct, IElementMods
     {
+        bool mask = TKernel.HasMaskMod && maskPartial; // a block classified full needs no mask evaluation
         int tileRows = QueryTile<TVec>();
         for (int j = 0; j < keys; j++)
         {
@@ -301,11 +371,56 @@ public static unsafe class FlashAttentionCpu
             {
                 if (float.IsNegativeInfinity(s[i]))
                     continue;
-                if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, firstQuery + i, key))
+                if (mask && !TKernel.MaskMod(batch, head, firstQuery + i, key))
                     s[i] = float.NegativeInfinity;
                 else if (TKernel.HasScoreMod)
                     s[i] = TKernel.ScoreMod(s[i] * Ln2, batch, head, firstQuery + i, key) * Log2E;
             }
+        }
+    }
+
+    /// <summary>
+    /// Built-in ALiBi on a score block, vectorized: s + slope·(key − query) in natural units is s + slope·log₂e·(key − query)
+    /// in the tile's log₂ domain. key − query is formed exactly as a float (|·| &lt; 2²⁴) and added with one FMA; −∞ stays −∞.
+    /// Padding rows get a finite bias and are never stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
+    public static void ApplyAlibi<TVec>(in Tile tile, int keys, int firstKey, int firstQuery, float slope) where TVec : struct
+    {
+        int w = Simd.Count<TVec>();
+        int tileRows = 4 * w;
+        float* rowIndex = stackalloc float[tileRows];
+        for (int i = 0; i < tileRows; i++)
+            rowIndex[i] = i;
+        TVec i0 = Simd.Load<TVec>(rowIndex), i1 = Simd.Load<TVec>(rowIndex + w), i2 = Simd.Load<TVec>(rowIndex + 2 * w), i3 = Simd.Load<TVec>(rowIndex + 3 * w);
+        TVec m = Simd.Broadcast<TVec>(slope * Log2E);
+        for (int j = 0; j < keys; j++)
+        {
+            float* s = tile.Scores + (long)j * tileRows;
+            TVec c = Simd.Broadcast<TVec>(firstKey + j - firstQuery); // key − query of row 0
+            Simd.Store(Simd.Fma(Simd.Subtract(c, i0), m, Simd.Load<TVec>(s)), s);
+            Simd.Store(Simd.Fma(Simd.Subtract(c, i1), m, Simd.Load<TVec>(s + w)), s + w);
+            Simd.Store(Simd.Fma(Simd.Subtract(c, i2), m, Simd.Load<TVec>(s + 2 * w)), s + 2 * w);
+            Simd.Store(Simd.Fma(Simd.Subtract(c, i3), m, Simd.Load<TVec>(s + 3 * w)), s + 3 * w);
+        }
+    }
+
+    /// <summary>
+    /// Built-in soft-capping on a score block, vectorized: cap·tanh(s/cap) in natural units is cap·log₂e·tanh(s·ln2/cap) in the
+    /// tile's log₂ domain, with <see cref="Simd.Tanh{TVec}"/>. −∞ (a hidden pair) stays −∞, where tanh would give −cap.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
+    public static void ApplySoftCap<TVec>(in Tile tile, int keys, float cap) where TVec : struct
+    {
+        int w = Simd.Count<TVec>();
+        long count = (long)keys * 4 * w;
+        TVec inward = Simd.Broadcast<TVec>(Ln2 / cap), outward = Simd.Broadcast<TVec>(cap * Log2E);
+        for (long e = 0; e < count; e += w)
+        {
+            float* s = tile.Scores + e;
+            TVec x = Simd.Load<TVec>(s);
+            TVec capped = Simd.Multiply(Simd.Tanh(Simd.Multiply(x, inward)), outward);
+            Simd.Store(Simd.NegativeInfinityOr(x, capped), s);
         }
     }
 

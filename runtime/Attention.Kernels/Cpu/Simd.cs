@@ -120,6 +120,21 @@ public static unsafe class Simd
         return (TVec)(object)Vector256.ConditionalSelect(Vector256.Equals(w, Vector256.Create(float.NegativeInfinity)), Vector256<float>.Zero, w);
     }
 
+    /// <summary>−∞ where <paramref name="a"/> is −∞, else <paramref name="other"/> (keeps hidden pairs hidden through a transform).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec NegativeInfinityOr<TVec>(TVec a, TVec other) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+        {
+            var v = (Vector512<float>)(object)a;
+            var ninf = Vector512.Create(float.NegativeInfinity);
+            return (TVec)(object)Vector512.ConditionalSelect(Vector512.Equals(v, ninf), ninf, (Vector512<float>)(object)other);
+        }
+        var w = (Vector256<float>)(object)a;
+        var ninf2 = Vector256.Create(float.NegativeInfinity);
+        return (TVec)(object)Vector256.ConditionalSelect(Vector256.Equals(w, ninf2), ninf2, (Vector256<float>)(object)other);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec Round<TVec>(TVec a) where TVec : struct
     {
@@ -156,5 +171,54 @@ public static unsafe class Simd
         p = Fma(p, f, Broadcast<TVec>(1f));
         p = Fma(p, f, Broadcast<TVec>(1f));
         return Multiply(p, PowerOfTwo(n));
+    }
+    /// <summary>
+    /// tanh(x) per lane, relative error below 1e-6 over all floats (tested against Math.Tanh); |x| &lt; 4e-4 gives x (±0 and
+    /// denormals kept), |x| ≥ 9 (±∞ included) exactly ±1, NaN passes through. A rational minimax form on x clamped to ±7.9 (Eigen's
+    /// generic_fast_tanh_float): x·P(x²)/Q(x²), odd degree 13 over even degree 6, one division, no exp: about half the
+    /// instructions of the exp-based form, which made soft-capping cost 1.25× the plain kernel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Tanh<TVec>(TVec x) where TVec : struct
+    {
+        // maxps/minps return their second operand when either is NaN: NaN x passes both clamps.
+        var c = MinNative(Broadcast<TVec>(7.90531110763549805f), MaxFast(Broadcast<TVec>(-7.90531110763549805f), x));
+        var z = Multiply(c, c);
+        var p = Broadcast<TVec>(-2.76076847742355e-16f);
+        p = Fma(p, z, Broadcast<TVec>(2.00018790482477e-13f));
+        p = Fma(p, z, Broadcast<TVec>(-8.60467152213735e-11f));
+        p = Fma(p, z, Broadcast<TVec>(5.12229709037114e-08f));
+        p = Fma(p, z, Broadcast<TVec>(1.48572235717979e-05f));
+        p = Fma(p, z, Broadcast<TVec>(6.37261928875436e-04f));
+        p = Fma(p, z, Broadcast<TVec>(4.89352455891786e-03f));
+        p = Multiply(p, c);
+        var q = Broadcast<TVec>(1.19825839466702e-06f);
+        q = Fma(q, z, Broadcast<TVec>(1.18534705686654e-04f));
+        q = Fma(q, z, Broadcast<TVec>(2.26843463243900e-03f));
+        q = Fma(q, z, Broadcast<TVec>(4.89352518554385e-03f));
+        if (typeof(TVec) == typeof(Vector512<float>))
+        {
+            var v = (Vector512<float>)(object)x;
+            var r = (Vector512<float>)(object)p / (Vector512<float>)(object)q;
+            // Past ±7.9 the clamp leaves tanh 3e-7 short of ±1: saturate exactly (cap·tanh reaches ±cap).
+            var a = Vector512.Abs(v);
+            var one = Vector512.Create(1f) | (v & Vector512.Create(-0f));
+            r = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(4e-4f)), v, r); // tanh x = x to 5e-8 (and denormals keep their bits)
+            return (TVec)(object)Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(a, Vector512.Create(9f)), one, r);
+        }
+        var w = (Vector256<float>)(object)x;
+        var r2 = (Vector256<float>)(object)p / (Vector256<float>)(object)q;
+        var a2 = Vector256.Abs(w);
+        var one2 = Vector256.Create(1f) | (w & Vector256.Create(-0f));
+        r2 = Vector256.ConditionalSelect(Vector256.LessThan(a2, Vector256.Create(4e-4f)), w, r2);
+        return (TVec)(object)Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(a2, Vector256.Create(9f)), one2, r2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec MinNative<TVec>(TVec a, TVec b) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return (TVec)(object)Vector512.MinNative((Vector512<float>)(object)a, (Vector512<float>)(object)b);
+        return (TVec)(object)Vector256.MinNative((Vector256<float>)(object)a, (Vector256<float>)(object)b);
     }
 }

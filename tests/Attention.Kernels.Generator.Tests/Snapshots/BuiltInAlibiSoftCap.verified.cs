@@ -220,6 +220,7 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeysOf(batch), HeadDim);
                     int diagonal = KeyLength - QueryLength; // query i sees keys j ≤ i + diagonal
 
+                    float alibiSlope = (head switch { 0 => 0.5f, 1 => 0.25f, 2 => 0.125f, 3 => 0.0625f, 4 => 0.03125f, 5 => 0.015625f, 6 => 0.0078125f, 7 => 0.00390625f, 8 => 0.70710677f, 9 => 0.35355338f, 10 => 0.17677669f, 11 => 0.088388346f, _ => 0f }); // this head's ALiBi slope (Press et al.)
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);
                     for (int firstKey = keyStart; firstKey < keyEnd; firstKey += global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock)
@@ -229,8 +230,10 @@ namespace Demo
                         // Only blocks that cross the diagonal of some row of the tile need element-wise masking.
                         if (firstKey + keys - 1 > firstQuery + diagonal)
                             global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, window: 0);
-                        // The modifiers, per element: the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e).
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMods<TVec, CappedKernel>(t, keys, firstKey, rows, firstQuery, batch, head);
+                        // Built-in ALiBi after the user's ScoreMod, vectorized (closed form per lane).
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyAlibi<TVec>(t, keys, firstKey, firstQuery, alibiSlope);
+                        // Built-in soft-capping last, vectorized (a SIMD tanh).
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplySoftCap<TVec>(t, keys, 50f);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
                     }

@@ -112,6 +112,8 @@ namespace Demo
                     QueryLength = queryLength,
                     KeyLength = keyLength,
                     TileRows = tileRows,
+                    BlockMasks = rowMode ? null : global::Attention.Kernels.Cpu.FlashAttentionCpu.BlockMasks<CpuKernel>(batch, Heads, queryLength, keyLength, tileRows),
+                    BlocksPerTile = global::Attention.Kernels.Cpu.FlashAttentionCpu.BlocksPerTile(keyLength),
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
                     HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
                     Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
@@ -125,10 +127,18 @@ namespace Demo
             /// see with an online softmax (see FlashAttentionCpu for the SIMD tile steps); a row item (decode) does the
             /// same for one query position of several heads with FlashAttentionCpu.AttendRow.
             /// </summary>
-            private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
+            private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody, global::Attention.Kernels.Cpu.IElementMods
             {
+                // The user's modifiers alone, for the scalar element pass: the built-in ALiBi and soft-capping run vectorized after it.
+                static bool global::Attention.Kernels.Cpu.IElementMods.HasScoreMod => true;
+                static bool global::Attention.Kernels.Cpu.IElementMods.HasMaskMod => true;
+                static float global::Attention.Kernels.Cpu.IElementMods.ScoreMod(float score, int batch, int head, int query, int key) => global::Demo.ModKernels.Alibi(score, batch, head, query, key);
+                static bool global::Attention.Kernels.Cpu.IElementMods.MaskMod(int batch, int head, int query, int key) => global::Demo.ModKernels.SameDocument(batch, head, query, key);
+
                 public float* Q, K, V, O, Lse;
                 public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
+                public long[]? BlockMasks; // the mask modifier's block classes for this launch shape (null: too big to cache)
+                public int BlocksPerTile; // slots per tile item in BlockMasks
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
                 public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
@@ -228,16 +238,18 @@ namespace Demo
                     for (int firstKey = keyStart; firstKey < keyEnd; firstKey += global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock)
                     {
                         int keys = global::System.Math.Min(global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock, keyEnd - firstKey);
-                        // Block mask: a key block the mask modifier hides from every row of the tile is skipped (one mask evaluation per
-                        // element at most; the test stops at the first visible pair).
-                        if (!global::Attention.Kernels.Cpu.FlashAttentionCpu.AnyVisible<DocumentsKernel>(batch, head, firstQuery, rows, firstKey, keys))
+                        // Block mask: the mask modifier's class of this (tile, key block), cached per launch shape (mods are pure): an empty
+                        // block is skipped, a full one skips the mask's element pass, a partial one is masked per element.
+                        int blockKind = global::Attention.Kernels.Cpu.FlashAttentionCpu.ClassifyBlock<CpuKernel>(BlockMasks, (long)index * BlocksPerTile + (firstKey - keyStart) / global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock,
+                            batch, head, firstQuery, rows, firstKey, keys);
+                        if (blockKind == global::Attention.Kernels.Cpu.FlashAttentionCpu.BlockEmpty)
                             continue;
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);
                         // Only blocks that cross the diagonal of some row of the tile need element-wise masking.
                         if (firstKey + keys - 1 > firstQuery + diagonal)
                             global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, window: 0);
-                        // The modifiers, per element: −∞ where the mask modifier hides the pair, else the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e).
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMods<TVec, DocumentsKernel>(t, keys, firstKey, rows, firstQuery, batch, head);
+                        // The user's modifiers, per element: −∞ where the mask modifier hides the pair, else the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e).
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, maskPartial: blockKind == global::Attention.Kernels.Cpu.FlashAttentionCpu.BlockPartial);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
                     }
