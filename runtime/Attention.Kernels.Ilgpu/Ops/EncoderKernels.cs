@@ -37,22 +37,7 @@ public static class EmbeddingKernel
         if (sizes.Norm == 0) // uniform across the launch: the barriers below are reached by every thread or none
             return;
         float mean = RowReduction.GroupSum(sum) / features;
-        float squares = 0f;
-        for (int f = lane; f < features; f += size)
-        {
-            float d = y[start + f] - mean;
-            squares += d * d;
-        }
-        float scale = 1f / XMath.Sqrt(RowReduction.GroupSum(squares) / features + sizes.Epsilon);
-        for (int f = lane; f < features; f += size)
-        {
-            float v = (y[start + f] - mean) * scale;
-            if (sizes.HasGamma != 0)
-                v *= gamma[f];
-            if (sizes.HasBeta != 0)
-                v += beta[f];
-            y[start + f] = v;
-        }
+        RowReduction.NormalizeRow(y, y, start, features, mean, sizes.Epsilon, gamma, sizes.HasGamma, beta, sizes.HasBeta); // in place
     }
 }
 

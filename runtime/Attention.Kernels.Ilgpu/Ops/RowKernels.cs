@@ -17,6 +17,33 @@ public static class RowReduction
         Group.Barrier(); // the reduction's shared memory is reused by the next call
         return total;
     }
+
+    /// <summary>
+    /// The second half of LayerNorm/RMSNorm for one row, given its mean (0 for RMSNorm): the squares about the mean, then
+    /// y = (x − mean)/√(var + ε)·γ + β, each thread its own features. <paramref name="y"/> may be <paramref name="x"/> (each
+    /// element is read, then written, by the same thread). Every thread of the group must call it (it holds barriers).
+    /// </summary>
+    public static void NormalizeRow(ArrayView<float> x, ArrayView<float> y, long start, int features, float mean, float epsilon,
+        ArrayView<float> gamma, int hasGamma, ArrayView<float> beta, int hasBeta)
+    {
+        int lane = Group.IdxX, size = Group.DimX;
+        float squares = 0f;
+        for (int f = lane; f < features; f += size)
+        {
+            float d = x[start + f] - mean;
+            squares += d * d;
+        }
+        float scale = 1f / XMath.Sqrt(GroupSum(squares) / features + epsilon);
+        for (int f = lane; f < features; f += size)
+        {
+            float v = (x[start + f] - mean) * scale;
+            if (hasGamma != 0)
+                v *= gamma[f];
+            if (hasBeta != 0)
+                v += beta[f];
+            y[start + f] = v;
+        }
+    }
 }
 
 /// <summary>
@@ -42,22 +69,7 @@ public static class NormKernel
                 sum += x[start + f];
             mean = RowReduction.GroupSum(sum) / features;
         }
-        float squares = 0f;
-        for (int f = lane; f < features; f += size)
-        {
-            float d = x[start + f] - mean;
-            squares += d * d;
-        }
-        float scale = 1f / XMath.Sqrt(RowReduction.GroupSum(squares) / features + sizes.Epsilon);
-        for (int f = lane; f < features; f += size)
-        {
-            float v = (x[start + f] - mean) * scale;
-            if (sizes.HasGamma != 0)
-                v *= gamma[f];
-            if (sizes.HasBeta != 0)
-                v += beta[f];
-            y[start + f] = v;
-        }
+        RowReduction.NormalizeRow(x, y, start, features, mean, sizes.Epsilon, gamma, sizes.HasGamma, beta, sizes.HasBeta);
     }
 }
 
