@@ -63,7 +63,13 @@ internal static class CompareReport
         return goals;
     }
 
-    public static string Markdown(CompareRun run, IReadOnlyList<CompareCharts.Chart> charts)
+    /// <summary>The last heading of the page; other commands' sections go before it.</summary>
+    public const string MethodHeading = "## Method";
+
+    /// <param name="run">The measured run.</param>
+    /// <param name="charts">The charts written beside the page.</param>
+    /// <param name="keptSections">Sections other commands own in the page (e.g. minilm's), copied from the page being replaced.</param>
+    public static string Markdown(CompareRun run, IReadOnlyList<CompareCharts.Chart> charts, IEnumerable<string> keptSections)
     {
         var md = new StringBuilder();
         void Line(FormattableString s) => md.AppendLine(s.ToString(Inv));
@@ -160,7 +166,13 @@ internal static class CompareReport
             md.AppendLine();
         }
 
-        md.AppendLine("## Method");
+        foreach (string section in keptSections)
+        {
+            md.Append(section);
+            md.AppendLine();
+        }
+
+        md.AppendLine(MethodHeading);
         md.AppendLine();
         md.AppendLine("- **ours**: the generated fused kernel (flash attention with online softmax, AVX-512 or AVX2, all cores). **LibTorch SDPA**: `torch.nn.functional.scaled_dot_product_attention` of LibTorch 2.10 through TorchSharp 0.107 in this very process (its CPU dispatcher picks the fused flash-attention kernel for these inputs), on contiguous [B, H, T, D] copies of the same data (its faster layout; the copy is not timed), `is_causal` for causal rows (the same as our bottom-right mask when Tq = Tk); grouped-query rows repeat K and V to all heads once, untimed (TorchSharp 0.107 has no `enable_gqa`). **LibTorch naive**: softmax(Q·Kᵀ·scale + mask)·V with LibTorch's MKL matmuls. **ours unfused**: `UnfusedAttention`, our own materialized three-pass baseline.");
         md.AppendLine("- LibTorch needs a build-output edit on Debian 12 (its glue asks for GLIBCXX_3.4.32, which libstdc++ 12 lacks, for one symbol nothing calls): the runner makes it by itself before loading (`LibTorchSharpPatch.cs`, see [performance-runner.md](performance-runner.md)); `-- torch-check` loads LibTorch and checks one SDPA against ours.");
