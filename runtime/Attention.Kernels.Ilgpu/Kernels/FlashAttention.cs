@@ -15,7 +15,8 @@ namespace Attention.Kernels.Ilgpu.Kernels;
 /// of one (batch, head); grid = (query blocks, heads, batch). The group streams the key/value blocks its rows may see,
 /// staging each block of <see cref="KeyBlock"/> keys and values in shared memory (converted to fp32 once), and every
 /// thread keeps its query row, its output accumulator, a running max and a running sum (online softmax, in the log2
-/// domain) in private memory. Blocks the mask hides from the whole group are never visited; the accumulator is divided
+/// domain) in private memory. Blocks the mask's band hides from the whole group are never visited, and blocks a mask
+/// modifier or boolean attn_mask hides from it are skipped after a group vote; the accumulator is divided
 /// once at the end. A row that sees no key stores zeros (log-sum-exp −∞), never NaN.</para>
 /// <para>The stages are separate methods over the same state so that a tensor-core variant can replace
 /// <see cref="Scores"/> and <see cref="AccumulateValues"/> (a warp per 16 query rows with <c>mma.sync</c> fragments
@@ -35,7 +36,8 @@ public static class FlashAttention
 
     /// <summary>
     /// Keys staged in shared memory per step: 2·KeyBlock·headDim floats of tile stay at 16 KiB or less for every head
-    /// dim up to 256, so several groups fit on one multiprocessor.
+    /// dim up to 256, so several groups fit on one multiprocessor. At most 32, so that one row's visibility over a block
+    /// fits a word (<see cref="VisibleKeys"/>).
     /// </summary>
     public static int KeyBlock(int headDim) => headDim <= 64 ? 32 : headDim <= 128 ? 16 : 8;
 
@@ -199,11 +201,16 @@ public static class FlashAttention
         for (int firstKey = keyStart; firstKey < keyEnd; firstKey += KeyBlock(TKernel.HeadDim))
         {
             int keys = XMath.Min(KeyBlock(TKernel.HeadDim), keyEnd - firstKey);
+            uint visible = active ? VisibleKeys<TKernel>(batch, head, query, firstKey, keys, diagonal, booleanMask, maskStrides) : 0u;
+            // Block skipping: a block that no row of the group sees (only a mask modifier or a boolean attn_mask can hide one
+            // inside the key range) is neither staged nor computed. The vote is uniform, so every thread skips together.
+            if (HasElementMask<TKernel>() && !Group.BarrierOr(visible != 0u))
+                continue;
             StageKeysValues<TKernel, TElement, TStorage>(k, v, keyTile, valueTile, addressBatch, kvHead, keyBase + firstKey, keys, lengths, lane, rows);
             Group.Barrier();
             if (active)
             {
-                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, diagonal, booleanMask, additiveMask, maskStrides);
+                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, visible, additiveMask, maskStrides);
                 AccumulateValues<TKernel>(ref state, accumulator, valueTile, scores, keys, blockMax);
             }
             Group.Barrier(); // the tiles are restaged by the next block
@@ -254,14 +261,43 @@ public static class FlashAttention
     }
 
     /// <summary>
-    /// scores[j] = q·k_j (log2 domain), −∞ where the mask (and the declaration's boolean attnMask, and its mask modifier)
-    /// hides key j; returns the block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e;
-    /// an additive attnMask is added after it (·log₂e). HasScoreMod, HasMaskMod and MaskTensor are literals of the kernel
-    /// struct, so without them their branches are not compiled.
+    /// True when elements inside the key range can be hidden by more than the band: a mask modifier or a boolean attn_mask
+    /// (literals of the kernel struct, so the block vote is compiled only for those kernels).
+    /// </summary>
+    private static bool HasElementMask<TKernel>()
+        where TKernel : struct, IAttentionKernel =>
+        TKernel.HasMaskMod || TKernel.MaskTensor == MaskTensorKind.Boolean;
+
+    /// <summary>
+    /// Bit j set: query row <paramref name="query"/> sees key firstKey + j — the mask's band, then the boolean attn_mask,
+    /// then the mask modifier, each evaluated once per element (<see cref="KeyBlock"/> ≤ 32 keys fit one word).
+    /// </summary>
+    private static uint VisibleKeys<TKernel>(int batch, int head, int query, int firstKey, int keys, int diagonal,
+        ArrayView<byte> booleanMask, MaskStrides maskStrides)
+        where TKernel : struct, IAttentionKernel
+    {
+        uint visible = 0u;
+        for (int j = 0; j < keys; j++)
+        {
+            int key = firstKey + j;
+            bool seen = Visible<TKernel>(query, key, diagonal)
+                && (TKernel.MaskTensor != MaskTensorKind.Boolean || booleanMask[maskStrides.Offset(batch, head, query, key)] != 0)
+                && (!TKernel.HasMaskMod || TKernel.MaskMod(batch, head, query, key));
+            if (seen)
+                visible |= 1u << j;
+        }
+        return visible;
+    }
+
+    /// <summary>
+    /// scores[j] = q·k_j (log2 domain), −∞ where bit j of <paramref name="visible"/> is clear (<see cref="VisibleKeys"/>);
+    /// returns the block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e; an
+    /// additive attnMask is added after it (·log₂e). HasScoreMod and MaskTensor are literals of the kernel struct, so
+    /// without them their branches are not compiled.
     /// </summary>
     private static float Scores<TKernel>(ArrayView<float> queryRow, ArrayView<float> keyTile, ArrayView<float> scores,
-        int batch, int head, int query, int firstKey, int keys, int diagonal,
-        ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides)
+        int batch, int head, int query, int firstKey, int keys, uint visible,
+        ArrayView<float> additiveMask, MaskStrides maskStrides)
         where TKernel : struct, IAttentionKernel
     {
         float blockMax = float.NegativeInfinity;
@@ -270,11 +306,7 @@ public static class FlashAttention
             float dot = 0f;
             for (int d = 0; d < TKernel.HeadDim; d++)
                 dot += queryRow[d] * keyTile[j * TKernel.HeadDim + d];
-            if (!Visible<TKernel>(query, firstKey + j, diagonal))
-                dot = float.NegativeInfinity;
-            else if (TKernel.MaskTensor == MaskTensorKind.Boolean && booleanMask[maskStrides.Offset(batch, head, query, firstKey + j)] == 0)
-                dot = float.NegativeInfinity;
-            else if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, query, firstKey + j))
+            if ((visible & (1u << j)) == 0u)
                 dot = float.NegativeInfinity;
             else
             {
