@@ -85,7 +85,7 @@ root.Add(masks);
 
 // Whether LibTorch loads in this process (and why not), and one small SDPA checked against the fused kernel:
 //   dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- torch-check
-var torchCheck = new Command("torch-check", "Load LibTorch 2.10 (TorchSharp) in this process, say why if it cannot, and check one SDPA against the fused kernel");
+var torchCheck = new Command("torch-check", "Load LibTorch 2.10 (TorchSharp) in this process, say why if it cannot, check one SDPA against the fused kernel, and our masks' semantics (is_causal, attn_mask, key padding, ALiBi) against its SDPA");
 torchCheck.SetAction(_ => Compare.TorchCheck());
 root.Add(torchCheck);
 
