@@ -77,7 +77,7 @@ public static class MiniLmBench
             Console.Write(breakdowns.ToString().Split($"**{batchSize} × {length}**")[^1]);
         }
 
-        string page = Page(rows, breakdowns.ToString(), rounds, loadBefore, Compare.LoadAverage(), onnx.IntraOpThreads);
+        string page = Page(rows, ratios, breakdowns.ToString(), rounds, loadBefore, Compare.LoadAverage(), onnx.IntraOpThreads);
         string root = RepoRoot();
         string dir = writeDocs ? Path.Combine(root, "docs") : Path.Combine(root, "artifacts", "benchmarks");
         Directory.CreateDirectory(dir);
@@ -99,7 +99,18 @@ public static class MiniLmBench
     /// <summary>Ratio ORT time / ours the issue asks for at every shape.</summary>
     private const double Goal = 1.2;
 
-    private const string TableHeader = "| batch × tokens | ours ms | ORT ms | ratio | ours GFLOP/s | ORT GFLOP/s | extra memory |";
+    /// <summary>The rows' table and the issue's goal evaluated per shape (both pages show the same).</summary>
+    private static void AppendTableAndGoals(StringBuilder md, List<string> rows, List<(string Shape, double Ratio)> ratios)
+    {
+        md.AppendLine("| batch × tokens | ours ms | ORT ms | ratio | ours GFLOP/s | ORT GFLOP/s | extra memory |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (string row in rows)
+            md.AppendLine(row);
+        md.AppendLine();
+        foreach (var (shape, ratio) in ratios)
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- Goal ≥ {Goal:F1}× ORT at {shape}: {ratio:F2}× {(ratio >= Goal ? "✔" : "✘")}"));
+        md.AppendLine();
+    }
 
     /// <summary>The short form for performance.md: the table, the goal per shape, the command; the breakdown stays on its own page.</summary>
     private static string Summary(List<string> rows, List<(string Shape, double Ratio)> ratios, int rounds, int ortThreads)
@@ -111,14 +122,7 @@ public static class MiniLmBench
         md.AppendLine($"model.onnx, one process, {CpuParallel.WorkerCount} workers / {ortThreads} intra-op threads, {rounds} interleaved rounds, medians; ratio = ORT time / ours.");
         md.AppendLine("Per-op breakdown and method: [performance-minilm.md](performance-minilm.md).");
         md.AppendLine();
-        md.AppendLine(TableHeader);
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-        foreach (string row in rows)
-            md.AppendLine(row);
-        md.AppendLine();
-        foreach (var (shape, ratio) in ratios)
-            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- Goal ≥ {Goal:F1}× ORT at {shape}: {ratio:F2}× {(ratio >= Goal ? "✔" : "✘")}"));
-        md.AppendLine();
+        AppendTableAndGoals(md, rows, ratios);
         md.AppendLine("```sh");
         md.AppendLine(Command);
         md.AppendLine("```");
@@ -161,7 +165,7 @@ public static class MiniLmBench
     }
 
 
-    private static string Page(List<string> rows, string breakdowns, int rounds, string loadBefore, string loadAfter, int ortThreads)
+    private static string Page(List<string> rows, List<(string Shape, double Ratio)> ratios, string breakdowns, int rounds, string loadBefore, string loadAfter, int ortThreads)
     {
         var md = new StringBuilder();
         md.AppendLine("# all-MiniLM-L6-v2: the whole forward pass against ONNX Runtime");
@@ -178,11 +182,7 @@ public static class MiniLmBench
         md.AppendLine("forward pass, above what the inputs and outputs hold (weights live outside the pool), against one layer's activations");
         md.AppendLine($"({LayerFloats} floats per token).");
         md.AppendLine();
-        md.AppendLine(TableHeader);
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-        foreach (string row in rows)
-            md.AppendLine(row);
-        md.AppendLine();
+        AppendTableAndGoals(md, rows, ratios);
         md.AppendLine($"Machine: {Environment.ProcessorCount} logical CPUs, {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512" : "AVX2")}; load average {loadBefore} before, {loadAfter} after.");
         md.AppendLine();
         md.AppendLine("## Where our time goes");
