@@ -86,7 +86,7 @@ public static class FlashAttention
             return; // no query rows: nothing to write
         var kernel = device.Kernel(typeof(Entry<TKernel, TElement, TStorage>), static accelerator =>
             accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
-                ArrayView<byte>, ArrayView<float>, MaskStrides, Lengths>(
+                ArrayView<int>, ArrayView<int>, ArrayView<byte>, ArrayView<float>, MaskStrides, Lengths>(
                 Kernel<TKernel, TElement, TStorage>));
         int rows = GroupSize(launch.QueryLength, device.MaxGroupSize);
         var grid = new Index3D((launch.QueryLength + rows - 1) / rows, TKernel.Heads, launch.Batch);
@@ -95,12 +95,15 @@ public static class FlashAttention
         // A varlen launch: grid x covers the longest sequence's query blocks (launch.QueryLength); shorter ones exit early.
         var queryOffsets = launch.QueryOffsets is { } qo ? qo.View() : ArrayView<int>.Empty;
         var keyOffsets = launch.KeyOffsets is { } ko ? ko.View() : ArrayView<int>.Empty;
+        // The built-in document and prefix-LM masks' tensors (empty unless the kernel struct declares them).
+        var documentIds = launch.DocumentIds is { } ids ? ids.View() : ArrayView<int>.Empty;
+        var prefixLengths = launch.PrefixLengths is { } pl ? pl.View() : ArrayView<int>.Empty;
         // PyTorch's attn_mask: bools read as bytes (a bool is one byte, 0 or 1), or floats; broadcast by the strides.
         var booleanMask = launch.BooleanMask is { } bm ? bm.View<bool, byte>() : ArrayView<byte>.Empty;
         var additiveMask = launch.AdditiveMask is { } am ? am.View() : ArrayView<float>.Empty;
         kernel(new KernelConfig(grid, new Index3D(rows, 1, 1)),
             launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>(),
-            lse, keyLengths, queryOffsets, keyOffsets, booleanMask, additiveMask, launch.MaskStridesFor(TKernel.Heads), new Lengths(launch.QueryLength, launch.KeyLength));
+            lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, booleanMask, additiveMask, launch.MaskStridesFor(TKernel.Heads), new Lengths(launch.QueryLength, launch.KeyLength));
     }
 
     /// <summary>The key to the loaded kernel of one specialization in a device's kernel cache.</summary>
@@ -152,7 +155,7 @@ public static class FlashAttention
     /// <summary>The kernel: one group per (query block, head, batch), one thread per query row.</summary>
     public static void Kernel<TKernel, TElement, TStorage>(
         ArrayView<TElement> q, ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<TElement> output, ArrayView<float> logSumExp,
-        ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets,
+        ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets, ArrayView<int> documentIds, ArrayView<int> prefixLengths,
         ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides, Lengths lengths)
         where TKernel : struct, IAttentionKernel
         where TElement : unmanaged
@@ -203,7 +206,8 @@ public static class FlashAttention
             Group.Barrier();
             if (active)
             {
-                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, diagonal, booleanMask, additiveMask, maskStrides);
+                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, diagonal, booleanMask, additiveMask, maskStrides,
+                    documentIds, TKernel.PrefixLm ? prefixLengths[batch] : 0, (long)batch * lengths.Key);
                 AccumulateValues<TKernel>(ref state, accumulator, valueTile, scores, keys, blockMax);
             }
             Group.Barrier(); // the tiles are restaged by the next block
@@ -254,23 +258,30 @@ public static class FlashAttention
     }
 
     /// <summary>
-    /// scores[j] = q·k_j (log2 domain), −∞ where the mask (and the declaration's boolean attnMask, and its mask modifier)
-    /// hides key j; returns the block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e;
+    /// scores[j] = q·k_j (log2 domain), −∞ where the mask (and the built-in prefix-LM and document masks, the declaration's
+    /// boolean attnMask, and its mask modifier) hides key j; returns the block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e;
     /// an additive attnMask is added after it (·log₂e). HasScoreMod, HasMaskMod and MaskTensor are literals of the kernel
     /// struct, so without them their branches are not compiled.
     /// </summary>
     private static float Scores<TKernel>(ArrayView<float> queryRow, ArrayView<float> keyTile, ArrayView<float> scores,
         int batch, int head, int query, int firstKey, int keys, int diagonal,
-        ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides)
+        ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides,
+        ArrayView<int> documentIds, int prefixLength, long documentRow)
         where TKernel : struct, IAttentionKernel
     {
         float blockMax = float.NegativeInfinity;
+        // The built-in document mask compares this row's id with each key's (documentIds [B, T], self-attention: Tq = Tk).
+        int queryDocument = TKernel.DocumentMask ? documentIds[documentRow + query] : 0;
         for (int j = 0; j < keys; j++)
         {
             float dot = 0f;
             for (int d = 0; d < TKernel.HeadDim; d++)
                 dot += queryRow[d] * keyTile[j * TKernel.HeadDim + d];
             if (!Visible<TKernel>(query, firstKey + j, diagonal))
+                dot = float.NegativeInfinity;
+            else if (TKernel.PrefixLm && firstKey + j >= prefixLength && firstKey + j > query)
+                dot = float.NegativeInfinity; // prefix-LM: the prefix is bidirectional, the rest causal (top-left)
+            else if (TKernel.DocumentMask && documentIds[documentRow + firstKey + j] != queryDocument)
                 dot = float.NegativeInfinity;
             else if (TKernel.MaskTensor == MaskTensorKind.Boolean && booleanMask[maskStrides.Offset(batch, head, query, firstKey + j)] == 0)
                 dot = float.NegativeInfinity;
