@@ -235,6 +235,11 @@ public sealed class DiagnosticTests
             "AK0029", $"Tensor<int> {name}").GetMessage(System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
+    public void AK0030_key_padding_on_a_kernel_declaration() =>
+        Assert.Contains("keyLengths", AssertSingle(Kernel("HeadDim = 64, Heads = 8, KeyPadding = \"lengths\""), "AK0030", "KeyPadding = \"lengths\"")
+            .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
     public void Built_in_alibi_and_soft_cap_are_accepted() =>
         Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 12, Alibi = true, SoftCap = 50"), true));
 

@@ -122,6 +122,10 @@ internal static class DiagnosticDescriptors
         "Document or prefix-LM mask with packed variable-length offsets",
         "'{0}' cannot be combined with queryOffsets and keyOffsets: a packed batch already attends within each sequence, and its tensors have no [B, T] axes (use a MaskMod, which sees the sequence and sequence-local positions)");
 
+    public static readonly DiagnosticDescriptor KeyPaddingOnDeclaration = Error("AK0030",
+        "KeyPadding on a kernel declaration",
+        "KeyPadding names a padding value of an [AttentionModel] graph; on the kernel declaration '{0}' declare a trailing 'Tensor<int> keyLengths' parameter instead");
+
     public static readonly DiagnosticDescriptor VarlenWithAttnMask = Error("AK0026",
         "Attention mask tensor with packed variable-length offsets",
         "'attnMask' cannot be combined with queryOffsets and keyOffsets: a mask tensor is shaped [B, H, Tq, Tk] and a packed batch has no such axes (use a MaskMod, which sees the sequence and positions)");
