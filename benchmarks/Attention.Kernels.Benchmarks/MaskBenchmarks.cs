@@ -25,6 +25,10 @@ public static partial class MaskBenchmarkKernels
 
     private static bool SameDocument(int batch, int head, int query, int key) => query / DocumentLength == key / DocumentLength;
 
+    /// <summary>The built-in document mask: the ids come as a [B, T] tensor (docs/kernels/masks.md, "Document masks").</summary>
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 8)]
+    public static partial void DocumentIds(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> documentIds);
+
     [ScaledDotProductAttention(HeadDim = 64, Heads = 8, Mask = AttentionMask.CausalTopLeft, Alibi = true)]
     public static partial void AlibiCausal(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
 
@@ -47,8 +51,12 @@ public static class MaskBenchmarks
 {
     private const int H = 8, D = 64;
 
-    public static int Run(int repetitions)
+    /// <summary>Rows whose name does not contain this text are skipped (null: every row).</summary>
+    private static string? s_rows;
+
+    public static int Run(int repetitions, string? rows = null)
     {
+        s_rows = rows;
         Console.WriteLine($"masks: {Environment.ProcessorCount} logical CPUs, {CpuParallel.WorkerCount} workers, {(Simd.UseVector512 ? "AVX-512" : "AVX2")}, " +
                           $"load average {Compare.LoadAverage()}, medians of {repetitions} interleaved launches, fp32, H8 D64, BTHD");
         var device = Device.Cpu;
@@ -84,6 +92,11 @@ public static class MaskBenchmarks
             double documentPairs = H * 8.0 * MaskBenchmarkKernels.DocumentLength * MaskBenchmarkKernels.DocumentLength;
             Row("document mask, 8 documents of 512, B1 T4096 vs plain B1 T4096 (visible-pairs rate)", repetitions,
                 () => MaskBenchmarkKernels.DocumentMasked(dq, dk, dv, dout), documentPairs,
+                () => MaskBenchmarkKernels.Plain(dq, dk, dv, dout), H * (double)DocT * DocT, "≥ 0.80× rate");
+            // The same 8 documents through the built-in mask: ids [1, 4096], block classes from id ranges (no mask calls).
+            using var ids = Tensor.FromArray<int>(device, [.. Enumerable.Range(0, DocT).Select(t => t / MaskBenchmarkKernels.DocumentLength)], 1, DocT);
+            Row("document mask (built-in documentIds), 8 documents of 512, B1 T4096 vs plain B1 T4096 (visible-pairs rate)", repetitions,
+                () => MaskBenchmarkKernels.DocumentIds(dq, dk, dv, dout, ids), documentPairs,
                 () => MaskBenchmarkKernels.Plain(dq, dk, dv, dout), H * (double)DocT * DocT, "≥ 0.80× rate");
         }
 
@@ -124,6 +137,8 @@ public static class MaskBenchmarks
     /// <summary>Times <paramref name="subject"/> and <paramref name="baseline"/> alternately; prints both medians, the time ratio and the visible-pairs rate ratio.</summary>
     private static void Row(string name, int repetitions, Action subject, double subjectPairs, Action baseline, double baselinePairs, string goal)
     {
+        if (s_rows is not null && !name.Contains(s_rows, StringComparison.OrdinalIgnoreCase))
+            return;
         subject();
         baseline();
         var a = new List<double>();

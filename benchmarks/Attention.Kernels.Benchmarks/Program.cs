@@ -74,13 +74,14 @@ minilm.SetAction(parse => MiniLmBench.Run(parse.GetValue(minilmRounds), parse.Ge
 root.Add(minilm);
 
 // The issue-14 goal rows (mods, masks, varlen, key padding), each pair interleaved in one process, as ratios:
-//   flock -x /work/cpu.lock dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- masks
+//   flock -x /work/cpu.lock dotnet run -c Release --project benchmarks/Attention.Kernels.Benchmarks -- masks [--rows document]
 var repetitions = new Option<int>("--repetitions") { Description = "interleaved launches per kernel and row (medians)", DefaultValueFactory = _ => 7 };
-var masks = new Command("masks", "The issue-14 goal rows: ALiBi, soft-capping, a causal MaskMod, varlen and key padding against their plain kernels, as ratios")
+var rows = new Option<string?>("--rows") { Description = "run only the rows whose name contains this text (case-insensitive), e.g. \"document\"" };
+var masks = new Command("masks", "The issue-14 goal rows: ALiBi, soft-capping, a causal MaskMod, document masks (MaskMod and built-in), varlen and key padding against their plain kernels, as ratios")
 {
-    repetitions,
+    repetitions, rows,
 };
-masks.SetAction(parse => MaskBenchmarks.Run(parse.GetValue(repetitions)));
+masks.SetAction(parse => MaskBenchmarks.Run(parse.GetValue(repetitions), parse.GetValue(rows)));
 root.Add(masks);
 
 // Whether LibTorch loads in this process (and why not), and one small SDPA checked against the fused kernel:

@@ -126,8 +126,8 @@ public sealed class DiagnosticTests
     [Fact]
     public void AK0003_too_many_parameters_names_the_optional_ones() =>
         Assert.Contains("keyLengths", AssertSingle(Kernel("HeadDim = 64, Heads = 8",
-            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra);"),
-            "AK0003", "(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra)")
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask, Tensor<int> documentIds, Tensor<int> prefixLengths, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra);"),
+            "AK0003", "(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask, Tensor<int> documentIds, Tensor<int> prefixLengths, Tensor<int> queryOffsets, Tensor<int> keyOffsets, Tensor<int> extra)")
             .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
@@ -190,6 +190,54 @@ public sealed class DiagnosticTests
     [InlineData("double.PositiveInfinity")]
     public void AK0027_soft_cap_must_be_finite_and_positive(string value) =>
         AssertSingle(Kernel($"HeadDim = 64, Heads = 8, SoftCap = {value}"), "AK0027", $"SoftCap = {value}");
+
+    [Theory]
+    [InlineData("Tensor<int> documentIds")]
+    [InlineData("Tensor<int> prefixLengths")]
+    [InlineData("Tensor<float> logSumExp, Tensor<int> keyLengths, Tensor<bool> attnMask, Tensor<int> documentIds, Tensor<int> prefixLengths")]
+    public void Built_in_document_and_prefix_lm_masks_are_accepted(string tail) =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 8",
+            $"public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, {tail});"), true));
+
+    [Fact]
+    public void Document_mask_composes_with_a_causal_mask() =>
+        Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 8, Mask = AttentionMask.Causal",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> documentIds);"), true));
+
+    [Theory]
+    [InlineData("Tensor<float> documentIds")]
+    [InlineData("Tensor<long> prefixLengths")]
+    public void AK0004_document_ids_and_prefix_lengths_must_be_int_tensors(string parameter) =>
+        Assert.Contains("Tensor<int>", AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            $"public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, {parameter});"),
+            "AK0004", parameter).GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void AK0005_prefix_lengths_before_document_ids_say_the_order() =>
+        Assert.Contains("documentIds, prefixLengths", AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> prefixLengths, Tensor<int> documentIds);"),
+            "AK0005", "Tensor<int> prefixLengths").GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+    [Theory]
+    [InlineData("Causal")]
+    [InlineData("CausalTopLeft")]
+    public void AK0028_prefix_lm_with_a_built_in_mask(string mask) =>
+        AssertSingle(Kernel($"HeadDim = 64, Heads = 8, Mask = AttentionMask.{mask}",
+            "public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> prefixLengths);"),
+            "AK0028", $"Mask = AttentionMask.{mask}");
+
+    [Theory]
+    [InlineData("documentIds")]
+    [InlineData("prefixLengths")]
+    public void AK0029_document_or_prefix_lm_mask_with_varlen_offsets(string name) =>
+        Assert.Contains(name, AssertSingle(Kernel("HeadDim = 64, Heads = 8",
+            $"public static partial void Attend(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> {name}, Tensor<int> queryOffsets, Tensor<int> keyOffsets);"),
+            "AK0029", $"Tensor<int> {name}").GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void AK0030_key_padding_on_a_kernel_declaration() =>
+        Assert.Contains("keyLengths", AssertSingle(Kernel("HeadDim = 64, Heads = 8, KeyPadding = \"lengths\""), "AK0030", "KeyPadding = \"lengths\"")
+            .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
     public void Built_in_alibi_and_soft_cap_are_accepted() =>

@@ -60,6 +60,21 @@ public static class SnapshotCases
             }
             """,
 
+        ["DocumentAndPrefixLmMasks"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class PackedDocuments
+            {
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, Mask = AttentionMask.CausalTopLeft)]
+                public static partial void Documents(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> keyLengths, Tensor<int> documentIds);
+
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, KvHeads = 2)]
+                public static partial void PrefixLm(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp, Tensor<int> prefixLengths);
+            }
+            """,
+
         ["VarlenCausalWithLse"] = """
             using Attention.Kernels;
 

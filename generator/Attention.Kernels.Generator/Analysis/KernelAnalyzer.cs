@@ -19,7 +19,7 @@ internal static class KernelAnalyzer
     public const int MaxHeads = 4096;
 
     /// <summary>The parameters of an attention kernel, in order: the first four are required, the rest (<see cref="OptionalParameters"/>) optional.</summary>
-    public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp", "keyLengths", "attnMask", "queryOffsets", "keyOffsets"];
+    public static readonly string[] AttentionParameters = ["q", "k", "v", "output", "logSumExp", "keyLengths", "attnMask", "documentIds", "prefixLengths", "queryOffsets", "keyOffsets"];
 
     /// <summary>Parameters required before the optional ones: q, k, v, output.</summary>
     public const int RequiredParameters = 4;
@@ -27,13 +27,14 @@ internal static class KernelAnalyzer
     /// <summary>
     /// The optional parameters after output, each bound by its name and type, in this order when several are declared:
     /// the log-sum-exp output (Tensor&lt;float&gt; [B, H, Tq]), the key padding (Tensor&lt;int&gt; [B]), PyTorch's attn_mask
-    /// (Tensor&lt;bool&gt; or Tensor&lt;float&gt;, broadcast to [B, H, Tq, Tk]) and the offsets of a packed variable-length batch
-    /// (Tensor&lt;int&gt; [B + 1] each; docs/kernels/masks.md).
+    /// (Tensor&lt;bool&gt; or Tensor&lt;float&gt;, broadcast to [B, H, Tq, Tk]), the built-in document mask's ids (Tensor&lt;int&gt;
+    /// [B, T]), the built-in prefix-LM mask's prefix lengths (Tensor&lt;int&gt; [B]) and the offsets of a packed variable-length
+    /// batch (Tensor&lt;int&gt; [B + 1] each; docs/kernels/masks.md). Declaring one of them is what opts in, as for key padding.
     /// </summary>
-    public static readonly string[] OptionalParameters = ["logSumExp", "keyLengths", "attnMask", "queryOffsets", "keyOffsets"];
+    public static readonly string[] OptionalParameters = ["logSumExp", "keyLengths", "attnMask", "documentIds", "prefixLengths", "queryOffsets", "keyOffsets"];
 
     /// <summary>The optional parameters that are int tensors.</summary>
-    private static readonly string[] IntParameters = ["keyLengths", "queryOffsets", "keyOffsets"];
+    private static readonly string[] IntParameters = ["keyLengths", "documentIds", "prefixLengths", "queryOffsets", "keyOffsets"];
 
     /// <summary>PyTorch's names for the first three parameters, accepted as well (the generated body renames them).</summary>
     public static readonly string[] PyTorchNames = ["query", "key", "value"];
@@ -97,7 +98,18 @@ internal static class KernelAnalyzer
         bool hasKeyLengths = optional.Any(p => p.Name == "keyLengths");
         var attnMask = optional.FirstOrDefault(p => p.Name == "attnMask");
         var maskTensor = attnMask is null ? MaskTensorKind.None : attnMask.IsBoolTensor ? MaskTensorKind.Boolean : MaskTensorKind.Additive;
-        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics) with { HasKeyLengths = hasKeyLengths, MaskTensor = maskTensor };
+        var documentIds = optional.FirstOrDefault(p => p.Name == "documentIds");
+        var prefixLengths = optional.FirstOrDefault(p => p.Name == "prefixLengths");
+        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics) with
+        {
+            HasKeyLengths = hasKeyLengths, MaskTensor = maskTensor, DocumentMask = documentIds is not null, PrefixLm = prefixLengths is not null,
+        };
+        if (prefixLengths is not null && node.Mask != MaskKind.None)
+        {
+            // Prefix-LM is a causal mask with a bidirectional prefix: ANDed with another causal mask the prefix would vanish.
+            var mask = parsed.Arguments.LastOrDefault(a => a.Name == "Mask");
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PrefixLmWithMask, mask?.Location ?? prefixLengths.Location, node.Mask.ToString()));
+        }
         if (shapeOk && parsed.Parameters.Count <= AttentionParameters.Length) // a wrong count is AK0003 alone
             node = CheckVarlen(parsed, node, optional, diagnostics);
 
@@ -124,6 +136,8 @@ internal static class KernelAnalyzer
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VarlenWithKeyLengths, keyLengths.Location));
         if (optional.FirstOrDefault(p => p.Name == "attnMask") is { } attnMask)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VarlenWithAttnMask, attnMask.Location));
+        foreach (var builtIn in optional.Where(p => p.Name is "documentIds" or "prefixLengths"))
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BuiltInMaskWithVarlen, builtIn.Location, builtIn.Name));
         if (node.Layout != LayoutKind.BTHD)
         {
             var layout = parsed.Arguments.LastOrDefault(a => a.Name == "Layout");
@@ -222,9 +236,13 @@ internal static class KernelAnalyzer
                 // Key padding and varlen offsets: per-batch ints (docs/kernels/masks.md).
                 if (!parameter.IsIntTensor)
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterType, parameter.Location, parameter.Name,
-                        parameter.Name == "keyLengths"
-                            ? "Tensor<int> (passed by value; the number of real keys of each batch entry, [B])"
-                            : "Tensor<int> (passed by value; the offsets of a packed variable-length batch, [B + 1])", parameter.Type));
+                        parameter.Name switch
+                        {
+                            "keyLengths" => "Tensor<int> (passed by value; the number of real keys of each batch entry, [B])",
+                            "documentIds" => "Tensor<int> (passed by value; the document id of each position, [B, T])",
+                            "prefixLengths" => "Tensor<int> (passed by value; the bidirectional prefix length of each batch entry, [B])",
+                            _ => "Tensor<int> (passed by value; the offsets of a packed variable-length batch, [B + 1])",
+                        }, parameter.Type));
             }
             else if (i >= required && parameter.Name == "attnMask")
             {

@@ -114,6 +114,18 @@ internal static class DiagnosticDescriptors
         "SoftCap must be finite and positive",
         "SoftCap = {0} is not a finite positive number (the scores become SoftCap·tanh(score / SoftCap); leave it 0 for no capping)");
 
+    public static readonly DiagnosticDescriptor PrefixLmWithMask = Error("AK0028",
+        "Prefix-LM with a built-in mask",
+        "'prefixLengths' makes this a prefix-LM kernel (key k visible from query q iff k < prefix or k ≤ q), which is its own causal mask; remove Mask = AttentionMask.{0}");
+
+    public static readonly DiagnosticDescriptor BuiltInMaskWithVarlen = Error("AK0029",
+        "Document or prefix-LM mask with packed variable-length offsets",
+        "'{0}' cannot be combined with queryOffsets and keyOffsets: a packed batch already attends within each sequence, and its tensors have no [B, T] axes (use a MaskMod, which sees the sequence and sequence-local positions)");
+
+    public static readonly DiagnosticDescriptor KeyPaddingOnDeclaration = Error("AK0030",
+        "KeyPadding on a kernel declaration",
+        "KeyPadding names a padding value of an [AttentionModel] graph; on the kernel declaration '{0}' declare a trailing 'Tensor<int> keyLengths' parameter instead");
+
     public static readonly DiagnosticDescriptor VarlenWithAttnMask = Error("AK0026",
         "Attention mask tensor with packed variable-length offsets",
         "'attnMask' cannot be combined with queryOffsets and keyOffsets: a mask tensor is shaped [B, H, Tq, Tk] and a packed batch has no such axes (use a MaskMod, which sees the sequence and positions)");

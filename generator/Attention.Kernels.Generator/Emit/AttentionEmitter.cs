@@ -163,6 +163,13 @@ internal static class AttentionEmitter
                        ? "a pair takes part only where it is true (ANDed with the mask). "
                        : "it is added to each scaled score (after a score modifier); −∞ hides the pair. ") +
                    "The CPU kernel always runs in tiles and reads it per element.</para>");
+        if (node.DocumentMask)
+            w.Line("/// <para>Document mask (docs/kernels/masks.md): query q and key k of batch entry b see each other only where documentIds[b, q] == documentIds[b, k] " +
+                   "([B, T] ints, self-attention: Tq = Tk, checked before the launch; ANDed with the other masks). The CPU kernel compares each query tile's and " +
+                   "key block's id ranges: blocks whose ranges do not meet are skipped, blocks of one shared document run no element test. It always runs in tiles.</para>");
+        if (node.PrefixLm)
+            w.Line("/// <para>Prefix-LM (docs/kernels/masks.md): query q of batch entry b sees key k iff k &lt; prefixLengths[b] or k ≤ q ([B] ints, each 0..Tk, " +
+                   "checked before the launch): the prefix is bidirectional, the rest causal, aligned top-left. Key blocks past both are never visited.</para>");
         if (node.HasKeyLengths)
             w.Line("/// <para>Key padding (docs/kernels/masks.md): batch entry b sees only keys j &lt; keyLengths[b] ([B] ints, each 0..Tk, checked before the launch); " +
                    "the keys past it are never read. " + (node.Mask == MaskKind.None ? "" : "The mask is aligned on the full Tk first. ") +
@@ -251,9 +258,11 @@ internal static class AttentionEmitter
                (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key);"));
         w.Line($"static bool {contract}.IsVarlen => {(node.IsVarlen ? "true" : "false")};");
         w.Line($"static {Names.MaskTensorKind} {contract}.MaskTensor => {Names.MaskTensorKind}.{node.MaskTensor};");
+        w.Line($"static bool {contract}.DocumentMask => {(node.DocumentMask ? "true" : "false")};");
+        w.Line($"static bool {contract}.PrefixLm => {(node.PrefixLm ? "true" : "false")};");
         w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
-        w.Line($"    void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength) =>");
-        w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, attnMask, maskStrides, batch, queryLength, keyLength);");
+        w.Line($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength) =>");
+        w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);");
         w.Line();
     }
 
@@ -270,6 +279,7 @@ internal static class AttentionEmitter
         w.Open($"public static void Launch({tensor} q, {tensor} k, {tensor} v, {tensor} output{(node.HasLogSumExp ? $", {Names.Tensor} logSumExp" : "")}" +
                $"{(node.HasKeyLengths ? $", {Names.IntTensor} keyLengths" : "")}" +
                (node.MaskTensor switch { MaskTensorKind.Boolean => $", {Names.BoolTensor} attnMask", MaskTensorKind.Additive => $", {Names.Tensor} attnMask", _ => "" }) +
+               (node.DocumentMask ? $", {Names.IntTensor} documentIds" : "") + (node.PrefixLm ? $", {Names.IntTensor} prefixLengths" : "") +
                $"{(node.IsVarlen ? $", {Names.IntTensor} queryOffsets, {Names.IntTensor} keyOffsets" : "")})");
         if (node.IsVarlen)
         {
@@ -293,6 +303,10 @@ internal static class AttentionEmitter
             w.Line($"{Names.TensorShape}.ExpectLengths(keyLengths, nameof(keyLengths), batch, keyLength, \"Tk of k \" + {Names.TensorShape}.Format(k.Shape), device);");
         if (node.MaskTensor != MaskTensorKind.None)
             w.Line($"{Names.TensorShape}.ExpectMask(attnMask, nameof(attnMask), batch, Heads, queryLength, keyLength, device);");
+        if (node.DocumentMask)
+            w.Line($"{Names.TensorShape}.ExpectDocumentIds(documentIds, nameof(documentIds), batch, queryLength, keyLength, \"q \" + {Names.TensorShape}.Format(q.Shape) + \", k \" + {Names.TensorShape}.Format(k.Shape), device);");
+        if (node.PrefixLm)
+            w.Line($"{Names.TensorShape}.ExpectLengths(prefixLengths, nameof(prefixLengths), batch, keyLength, \"Tk of k \" + {Names.TensorShape}.Format(k.Shape), device);");
         w.Line(node.Storage == ElementType.Float32
             ? "// The device runs this kernel: the CPU its generated SIMD code below, an accelerator its kernel specialized on this struct."
             : $"// The device runs this kernel: an accelerator reads and writes {node.Storage.ShortName()} directly; the CPU runs the fp32 kernel below on fp32 copies (pooled), rounding the output back to nearest even.");
@@ -301,6 +315,10 @@ internal static class AttentionEmitter
             inputs.Add("KeyLengths = keyLengths");
         if (node.MaskTensor != MaskTensorKind.None)
             inputs.Add($"{node.MaskTensor}Mask = attnMask");
+        if (node.DocumentMask)
+            inputs.Add("DocumentIds = documentIds");
+        if (node.PrefixLm)
+            inputs.Add("PrefixLengths = prefixLengths");
         w.Line($"device.RunAttention<{kernel}, {element}>(new {Names.Runtime}.AttentionLaunch<{element}>(q, k, v, output, {(node.HasLogSumExp ? "logSumExp" : "null")}, batch, queryLength, keyLength)" +
                (inputs.Count > 0 ? " { " + string.Join(", ", inputs) + " });" : ");"));
         w.Close();
@@ -345,16 +363,18 @@ internal static class AttentionEmitter
     /// <summary>The CPU launch: picks row mode (decode) or tile mode and runs the kernel on all cores.</summary>
     internal static void WriteCpuLaunch(CodeWriter w, AttentionNode node)
     {
-        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets and attnMask may be null).</summary>");
+        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>");
         w.Line("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
-        w.Open($"    void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength)");
+        w.Open($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength)");
         w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
         w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
         if (node.HasElementPass)
         {
             w.Line(node.HasMods
                 ? "// The decode row path does not run modifiers: this kernel always uses tiles."
-                : "// The decode row path does not read a mask tensor: this kernel always uses tiles.");
+                : node.MaskTensor != MaskTensorKind.None
+                    ? "// The decode row path does not read a mask tensor: this kernel always uses tiles."
+                    : "// The decode row path does not compare document ids: this kernel always uses tiles.");
             w.Line("bool rowMode = false;");
         }
         else
@@ -366,6 +386,10 @@ internal static class AttentionEmitter
             w.Line("QueryOffsets = queryOffsets, KeyOffsets = keyOffsets, TotalQueries = queryOffsets[batch], // lengths below are the longest sequence's");
         if (node.MaskTensor != MaskTensorKind.None)
             w.Line($"AttnMask = ({(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}*)attnMask, MaskStrides = maskStrides,");
+        if (node.DocumentMask)
+            w.Line("DocumentIds = documentIds,");
+        if (node.PrefixLm)
+            w.Line("PrefixLengths = prefixLengths,");
         w.Line("QueryLength = queryLength,");
         w.Line("KeyLength = keyLength,");
         w.Line("TileRows = tileRows,");
@@ -417,6 +441,10 @@ internal static class AttentionEmitter
             w.Line($"public {(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}* AttnMask; // PyTorch's attn_mask, broadcast over [B, H, Tq, Tk] by MaskStrides");
             w.Line($"public {Names.MaskStrides} MaskStrides;");
         }
+        if (node.DocumentMask)
+            w.Line("public int* DocumentIds; // the document mask's ids [B, T] (self-attention: one id per position for queries and keys)");
+        if (node.PrefixLm)
+            w.Line("public int* PrefixLengths; // prefix-LM: the bidirectional prefix of each batch entry [B]");
         if (node.IsVarlen)
         {
             w.Line("public int* QueryOffsets, KeyOffsets; // packed variable-length batch: sequence b's rows are [Offsets[b], Offsets[b + 1])");
@@ -474,6 +502,10 @@ internal static class AttentionEmitter
             w.Line("/// <summary>Real keys of batch entry <paramref name=\"batch\"/>: the rest is padding, never read (AttentionLaunch.KeyLengths; clamped, so never out of bounds).</summary>");
             w.Line("private readonly int KeysOf(int batch) => KeyLengths == null ? KeyLength : global::System.Math.Clamp(KeyLengths[batch], 0, KeyLength);");
         }
+        if (node.PrefixLm)
+            w.Line("/// <summary>Prefix-LM: the bidirectional prefix of <paramref name=\"batch\"/> (clamped to 0..KeyLength, so never out of bounds).</summary>");
+        if (node.PrefixLm)
+            w.Line("private readonly int PrefixOf(int batch) => global::System.Math.Clamp(PrefixLengths[batch], 0, KeyLength);");
         w.Line();
         w.Line("/// <summary>Keys [keyStart, keyEnd) that some query of [firstQuery, firstQuery + rows) of <paramref name=\"batch\"/> sees (exact for one row).</summary>");
         w.Open("private readonly void KeyRange(int batch, int firstQuery, int rows, out int keyStart, out int keyEnd)");
@@ -502,6 +534,11 @@ internal static class AttentionEmitter
                 w.Line("keyStart = 0;");
                 w.Line("keyEnd = KeysOf(batch);");
                 break;
+        }
+        if (node.PrefixLm)
+        {
+            w.Line("// Prefix-LM: row i sees keys [0, max(prefix, i + 1)), so the tile's last row bounds the range (exact for one row).");
+            w.Line("keyEnd = global::System.Math.Min(keyEnd, global::System.Math.Max(PrefixOf(batch), firstQuery + rows));");
         }
         w.Close();
         w.Line();
@@ -633,10 +670,24 @@ internal static class AttentionEmitter
             w.Line($"{(node.MaskTensor == MaskTensorKind.Boolean ? "bool" : "float")}* mask = AttnMask + MaskStrides.Batch * batch + MaskStrides.Head * head; // this (batch, head)'s plane");
         if (node.Alibi)
             w.Line($"float alibiSlope = {AlibiSlope(node.Heads)}; // this head's ALiBi slope (Press et al.)");
+        if (node.PrefixLm)
+            w.Line("int prefix = PrefixOf(batch); // prefix-LM: keys below it are seen by every row");
+        if (node.DocumentMask)
+        {
+            w.Line("int* documents = DocumentIds + (long)batch * KeyLength; // this batch entry's ids (Tq = Tk)");
+            w.Line($"{Names.Flash}.DocumentRange(documents + firstQuery, rows, out int firstDocument, out int lastDocument); // the tile's id range");
+        }
         w.Line($"var t = {Names.Flash}.BeginTile<TVec>(worker, HeadDim);");
         w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
         w.Open($"for (int firstKey = keyStart; firstKey < keyEnd; firstKey += {Names.Flash}.KeyBlock)");
         w.Line($"int keys = global::System.Math.Min({Names.Flash}.KeyBlock, keyEnd - firstKey);");
+        if (node.DocumentMask)
+        {
+            w.Line("// Document mask: a key block whose id range misses the tile's is skipped; one shared document needs no element test.");
+            w.Line($"int documentKind = {Names.Flash}.ClassifyDocuments(documents + firstKey, keys, firstDocument, lastDocument);");
+            w.Line($"if (documentKind == {Names.Flash}.BlockEmpty)");
+            w.Line("    continue;");
+        }
         if (node.MaskMod is not null)
         {
             w.Line("// Block mask: the mask modifier's class of this (tile, key block), cached per launch shape (mods are pure): an empty");
@@ -660,6 +711,17 @@ internal static class AttentionEmitter
                 w.Line("if (firstKey + keys - 1 > firstQuery + diagonal || firstKey <= firstQuery + rows - 1 + diagonal - Window)");
                 w.Line($"    {Names.Flash}.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, Window);");
                 break;
+        }
+        if (node.PrefixLm)
+        {
+            w.Line("// Prefix-LM: only blocks with a key past both the prefix and some row of the tile need element-wise masking.");
+            w.Line("if (firstKey + keys - 1 >= prefix && firstKey + keys - 1 > firstQuery)");
+            w.Line($"    {Names.Flash}.ApplyPrefixLm<TVec>(t, keys, firstKey, firstQuery, prefix);");
+        }
+        if (node.DocumentMask)
+        {
+            w.Line($"if (documentKind == {Names.Flash}.BlockPartial)");
+            w.Line($"    {Names.Flash}.ApplyDocumentMask<TVec>(t, keys, rows, documents + firstQuery, documents + firstKey);");
         }
         if (node.MaskTensor == MaskTensorKind.Boolean)
         {

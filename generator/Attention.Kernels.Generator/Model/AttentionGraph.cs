@@ -60,6 +60,14 @@ internal enum LayoutKind
 /// <param name="Alibi">Built-in ALiBi bias (Press's slopes for <paramref name="Heads"/>), part of the score modifier.</param>
 /// <param name="SoftCap">Built-in tanh soft-capping of the scores (0: none), the last part of the score modifier.</param>
 /// <param name="MaskTensor">The declaration's <c>attnMask</c>: Tensor&lt;bool&gt; (Boolean) or Tensor&lt;float&gt; (Additive), or none.</param>
+/// <param name="DocumentMask">
+/// Built-in document mask: the declaration takes <c>documentIds</c> ([B, T] ints, self-attention); query q and key k of
+/// entry b see each other only where their ids are equal. The CPU kernel classifies each (query tile, key block) from the ids.
+/// </param>
+/// <param name="PrefixLm">
+/// Built-in prefix-LM mask: the declaration takes <c>prefixLengths</c> ([B] ints); query q sees key k iff k &lt; prefix or
+/// k ≤ q (top-left). The mask kind is then None.
+/// </param>
 internal sealed record AttentionNode(
     string Name,
     EquatableArray<string> Inputs,
@@ -79,7 +87,9 @@ internal sealed record AttentionNode(
     bool IsVarlen = false,
     MaskTensorKind MaskTensor = MaskTensorKind.None,
     bool Alibi = false,
-    double SoftCap = 0) : GraphNode(Name, Inputs, Outputs)
+    double SoftCap = 0,
+    bool DocumentMask = false,
+    bool PrefixLm = false) : GraphNode(Name, Inputs, Outputs)
 {
     public int GroupSize => Heads / KvHeads;
 
@@ -89,6 +99,9 @@ internal sealed record AttentionNode(
     /// <summary>True if scores are modified: the user's ScoreMod, ALiBi or soft-capping (composed into the kernel's one ScoreMod).</summary>
     public bool HasScoreModifier => ScoreMod is not null || Alibi || SoftCap > 0;
 
-    /// <summary>True if the CPU kernel needs a per-element pass over every block (modifiers or a mask tensor): it then runs in tiles only.</summary>
-    public bool HasElementPass => HasMods || MaskTensor != MaskTensorKind.None;
+    /// <summary>
+    /// True if the CPU kernel needs a per-element pass over every block (modifiers, a mask tensor or a document mask): it then
+    /// runs in tiles only. (A prefix-LM row sees one contiguous key range, so the decode row path still serves it.)
+    /// </summary>
+    public bool HasElementPass => HasMods || MaskTensor != MaskTensorKind.None || DocumentMask;
 }

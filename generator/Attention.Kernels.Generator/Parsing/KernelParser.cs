@@ -163,9 +163,24 @@ internal static class KernelParser
             }
         }
 
+        // KeyPadding names a graph value; a declaration's key padding is its keyLengths parameter (AK0030, never silently ignored).
+        var diagnostics = new List<DiagnosticInfo>();
+        if (attribute is not null)
+        {
+            foreach (var named in attribute.NamedArguments)
+            {
+                if (named.Key != "KeyPadding" || named.Value.Kind == TypedConstantKind.Error || named.Value.Value is null)
+                    continue;
+                var argumentSyntax = attributeSyntax?.ArgumentList?.Arguments
+                    .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.KeyPaddingOnDeclaration,
+                    LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax), method.Name));
+            }
+        }
+
         return new ParsedKernel(attributeName, typeKey, namespaceName, containingTypes.ToEquatableArray(), nonPartial.ToEquatableArray(),
             parsedMethod, parameters.ToEquatableArray(), arguments.ToEquatableArray(), LocationInfo.From(attributeSyntax),
-            EquatableArray<DiagnosticInfo>.Empty, mods.ToEquatableArray());
+            diagnostics.ToEquatableArray(), mods.ToEquatableArray());
     }
 
     internal const string ScoreModArgument = "ScoreMod";

@@ -88,7 +88,7 @@ public static class FlashAttention
             return; // no query rows: nothing to write
         var kernel = device.Kernel(typeof(Entry<TKernel, TElement, TStorage>), static accelerator =>
             accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
-                ArrayView<byte>, ArrayView<float>, MaskStrides, Lengths>(
+                ArrayView<int>, ArrayView<int>, ArrayView<byte>, ArrayView<float>, MaskStrides, Lengths>(
                 Kernel<TKernel, TElement, TStorage>));
         int rows = GroupSize(launch.QueryLength, device.MaxGroupSize);
         var grid = new Index3D((launch.QueryLength + rows - 1) / rows, TKernel.Heads, launch.Batch);
@@ -97,12 +97,15 @@ public static class FlashAttention
         // A varlen launch: grid x covers the longest sequence's query blocks (launch.QueryLength); shorter ones exit early.
         var queryOffsets = launch.QueryOffsets is { } qo ? qo.View() : ArrayView<int>.Empty;
         var keyOffsets = launch.KeyOffsets is { } ko ? ko.View() : ArrayView<int>.Empty;
+        // The built-in document and prefix-LM masks' tensors (empty unless the kernel struct declares them).
+        var documentIds = launch.DocumentIds is { } ids ? ids.View() : ArrayView<int>.Empty;
+        var prefixLengths = launch.PrefixLengths is { } pl ? pl.View() : ArrayView<int>.Empty;
         // PyTorch's attn_mask: bools read as bytes (a bool is one byte, 0 or 1), or floats; broadcast by the strides.
         var booleanMask = launch.BooleanMask is { } bm ? bm.View<bool, byte>() : ArrayView<byte>.Empty;
         var additiveMask = launch.AdditiveMask is { } am ? am.View() : ArrayView<float>.Empty;
         kernel(new KernelConfig(grid, new Index3D(rows, 1, 1)),
             launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>(),
-            lse, keyLengths, queryOffsets, keyOffsets, booleanMask, additiveMask, launch.MaskStridesFor(TKernel.Heads), new Lengths(launch.QueryLength, launch.KeyLength));
+            lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, booleanMask, additiveMask, launch.MaskStridesFor(TKernel.Heads), new Lengths(launch.QueryLength, launch.KeyLength));
     }
 
     /// <summary>The key to the loaded kernel of one specialization in a device's kernel cache.</summary>
@@ -154,7 +157,7 @@ public static class FlashAttention
     /// <summary>The kernel: one group per (query block, head, batch), one thread per query row.</summary>
     public static void Kernel<TKernel, TElement, TStorage>(
         ArrayView<TElement> q, ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<TElement> output, ArrayView<float> logSumExp,
-        ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets,
+        ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets, ArrayView<int> documentIds, ArrayView<int> prefixLengths,
         ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides, Lengths lengths)
         where TKernel : struct, IAttentionKernel
         where TElement : unmanaged
@@ -201,7 +204,7 @@ public static class FlashAttention
         for (int firstKey = keyStart; firstKey < keyEnd; firstKey += KeyBlock(TKernel.HeadDim))
         {
             int keys = XMath.Min(KeyBlock(TKernel.HeadDim), keyEnd - firstKey);
-            uint visible = active ? VisibleKeys<TKernel>(batch, head, query, firstKey, keys, diagonal, booleanMask, maskStrides) : 0u;
+            uint visible = active ? VisibleKeys<TKernel>(batch, head, query, firstKey, keys, diagonal, booleanMask, maskStrides, documentIds, prefixLengths, lengths) : 0u;
             // Block skipping: a block that no row of the group sees (only a mask modifier or a boolean attn_mask can hide one
             // inside the key range) is neither staged nor computed. The vote is uniform, so every thread skips together.
             if (HasElementMask<TKernel>() && !Group.BarrierOr(visible != 0u))
@@ -261,26 +264,33 @@ public static class FlashAttention
     }
 
     /// <summary>
-    /// True when elements inside the key range can be hidden by more than the band: a mask modifier or a boolean attn_mask
-    /// (literals of the kernel struct, so the block vote is compiled only for those kernels).
+    /// True when elements inside the key range can be hidden by more than the band: the built-in document or prefix-LM
+    /// mask, a mask modifier or a boolean attn_mask (literals of the kernel struct, so the block vote is compiled only for
+    /// those kernels).
     /// </summary>
     private static bool HasElementMask<TKernel>()
         where TKernel : struct, IAttentionKernel =>
-        TKernel.HasMaskMod || TKernel.MaskTensor == MaskTensorKind.Boolean;
+        TKernel.DocumentMask || TKernel.PrefixLm || TKernel.HasMaskMod || TKernel.MaskTensor == MaskTensorKind.Boolean;
 
     /// <summary>
-    /// Bit j set: query row <paramref name="query"/> sees key firstKey + j — the mask's band, then the boolean attn_mask,
-    /// then the mask modifier, each evaluated once per element (<see cref="KeyBlock"/> ≤ 32 keys fit one word).
+    /// Bit j set: query row <paramref name="query"/> sees key firstKey + j — the mask's band, the built-in prefix-LM
+    /// (a bidirectional prefix, then causal top-left) and document masks (documentIds [B, T], self-attention), the boolean
+    /// attn_mask, then the mask modifier, each evaluated once per element (<see cref="KeyBlock"/> ≤ 32 keys fit one word).
     /// </summary>
     private static uint VisibleKeys<TKernel>(int batch, int head, int query, int firstKey, int keys, int diagonal,
-        ArrayView<byte> booleanMask, MaskStrides maskStrides)
+        ArrayView<byte> booleanMask, MaskStrides maskStrides, ArrayView<int> documentIds, ArrayView<int> prefixLengths, Lengths lengths)
         where TKernel : struct, IAttentionKernel
     {
+        int prefixLength = TKernel.PrefixLm ? prefixLengths[batch] : 0;
+        long documentRow = (long)batch * lengths.Key;
+        int queryDocument = TKernel.DocumentMask ? documentIds[documentRow + query] : 0;
         uint visible = 0u;
         for (int j = 0; j < keys; j++)
         {
             int key = firstKey + j;
             bool seen = Visible<TKernel>(query, key, diagonal)
+                && (!TKernel.PrefixLm || key < prefixLength || key <= query)
+                && (!TKernel.DocumentMask || documentIds[documentRow + key] == queryDocument)
                 && (TKernel.MaskTensor != MaskTensorKind.Boolean || booleanMask[maskStrides.Offset(batch, head, query, key)] != 0)
                 && (!TKernel.HasMaskMod || TKernel.MaskMod(batch, head, query, key));
             if (seen)

@@ -35,6 +35,14 @@ public sealed class ScaledDotProductAttentionAttribute : Attribute
     /// <summary>In a graph: the value holding packed [q | k | v] heads.</summary>
     public string? From { get; set; }
 
+    /// <summary>
+    /// In a graph: the name of a Tensor&lt;int&gt; padding parameter, an attention mask [B, T] (1 = token, 0 = padding, tokens
+    /// first) or lengths [B], as <see cref="MultiHeadAttentionAttribute.KeyPadding"/>: keys at or past a row's length are never
+    /// visited, padded query rows still attend to the row's valid keys, and a row of length 0 gives zeros. Graph nodes only: a
+    /// kernel declaration takes a trailing <c>Tensor&lt;int&gt; keyLengths</c> parameter instead (AK0030).
+    /// </summary>
+    public string? KeyPadding { get; set; }
+
     /// <summary>Size of one head's query/key/value vector (1–256).</summary>
     public int HeadDim { get; set; }
 

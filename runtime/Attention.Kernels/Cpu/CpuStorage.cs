@@ -28,13 +28,15 @@ public static unsafe class CpuStorage
         int* keyLengths = launch.KeyLengths is null ? null : CpuTensor.Pointer(launch.KeyLengths);
         int* queryOffsets = launch.QueryOffsets is null ? null : CpuTensor.Pointer(launch.QueryOffsets);
         int* keyOffsets = launch.KeyOffsets is null ? null : CpuTensor.Pointer(launch.KeyOffsets);
+        int* documentIds = launch.DocumentIds is null ? null : CpuTensor.Pointer(launch.DocumentIds);
+        int* prefixLengths = launch.PrefixLengths is null ? null : CpuTensor.Pointer(launch.PrefixLengths);
         void* attnMask = launch.BooleanMask is { } booleanMask ? CpuTensor.Pointer(booleanMask)
             : launch.AdditiveMask is { } additiveMask ? CpuTensor.Pointer(additiveMask) : null;
         var maskStrides = launch.MaskStridesFor(TKernel.Heads);
         if (typeof(T) == typeof(float))
         {
             TKernel.RunCpu((float*)CpuTensor.Pointer(q), (float*)CpuTensor.Pointer(k), (float*)CpuTensor.Pointer(v), (float*)CpuTensor.Pointer(output),
-                lse, keyLengths, queryOffsets, keyOffsets, attnMask, maskStrides, batch, queryLength, keyLength);
+                lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);
         }
         else
         {
@@ -46,7 +48,7 @@ public static unsafe class CpuStorage
             Widen(q, q32);
             Widen(k, k32);
             Widen(v, v32);
-            TKernel.RunCpu(q32, k32, v32, o32, lse, keyLengths, queryOffsets, keyOffsets, attnMask, maskStrides, batch, queryLength, keyLength);
+            TKernel.RunCpu(q32, k32, v32, o32, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);
             Narrow(o32, output);
         }
         // The tensors own the memory the kernel used through raw pointers: keep them alive until it is done.
@@ -58,6 +60,8 @@ public static unsafe class CpuStorage
         GC.KeepAlive(launch.KeyLengths);
         GC.KeepAlive(launch.QueryOffsets);
         GC.KeepAlive(launch.KeyOffsets);
+        GC.KeepAlive(launch.DocumentIds);
+        GC.KeepAlive(launch.PrefixLengths);
         GC.KeepAlive(launch.BooleanMask);
         GC.KeepAlive(launch.AdditiveMask);
     }

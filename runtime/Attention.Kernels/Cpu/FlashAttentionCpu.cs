@@ -264,6 +264,94 @@ public static unsafe class FlashAttentionCpu
         }
     }
 
+    /// <summary>
+    /// Built-in prefix-LM on a score block (query i sees key j iff j &lt; <paramref name="prefix"/> or j ≤ i): for each key at or
+    /// past the prefix, the rows above the diagonal (firstQuery + i &lt; key) become −∞, as one run per key. Called only on
+    /// blocks with a key past both the prefix and the tile's first row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
+    public static void ApplyPrefixLm<TVec>(in Tile tile, int keys, int firstKey, int firstQuery, int prefix) where TVec : struct
+    {
+        int tileRows = QueryTile<TVec>();
+        for (int j = Math.Max(0, prefix - firstKey); j < keys; j++)
+        {
+            // Rows i < key − firstQuery do not reach this key yet.
+            int hidden = Math.Clamp(firstKey + j - firstQuery, 0, tileRows);
+            new Span<float>(tile.Scores + (long)j * tileRows, hidden).Fill(float.NegativeInfinity);
+        }
+    }
+
+    /// <summary>The smallest and largest of <paramref name="count"/> document ids (a query tile's rows); an empty run gives (1, 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // compiled into the fully optimized tile loop (no tier-0 copy)
+    public static void DocumentRange(int* ids, int count, out int first, out int last)
+    {
+        first = 1;
+        last = 0;
+        if (count <= 0)
+            return;
+        int i = 0, lo = int.MaxValue, hi = int.MinValue;
+        if (count >= 8)
+        {
+            // Eight ids per step (every tile and key block asks: a scalar loop was a visible share of a sparse launch).
+            var low = Vector256.Create(int.MaxValue);
+            var high = Vector256.Create(int.MinValue);
+            for (; i + 8 <= count; i += 8)
+            {
+                var x = Vector256.Load(ids + i);
+                low = Vector256.Min(low, x);
+                high = Vector256.Max(high, x);
+            }
+            for (int lane = 0; lane < 8; lane++)
+            {
+                lo = Math.Min(lo, low.GetElement(lane));
+                hi = Math.Max(hi, high.GetElement(lane));
+            }
+        }
+        for (; i < count; i++)
+        {
+            lo = Math.Min(lo, ids[i]);
+            hi = Math.Max(hi, ids[i]);
+        }
+        first = lo;
+        last = hi;
+    }
+
+    /// <summary>
+    /// Class of a key block under the built-in document mask, from id ranges alone (O(keys), no element test):
+    /// <see cref="BlockEmpty"/> when the block's ids [min, max] miss the tile's [<paramref name="firstDocument"/>,
+    /// <paramref name="lastDocument"/>] (no pair can match), <see cref="BlockFull"/> when both hold one and the same id, else
+    /// <see cref="BlockPartial"/> (which may still hide every pair: the element test decides). Correct for arbitrary ids;
+    /// with contiguous documents only the blocks on a document boundary are partial.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // compiled into the fully optimized tile loop (no tier-0 copy)
+    public static int ClassifyDocuments(int* keyIds, int keys, int firstDocument, int lastDocument)
+    {
+        DocumentRange(keyIds, keys, out int first, out int last);
+        if (last < firstDocument || first > lastDocument || first > last)
+            return BlockEmpty;
+        return first == last && firstDocument == lastDocument ? BlockFull : BlockPartial;
+    }
+
+    /// <summary>
+    /// The built-in document mask on a partial block: −∞ where query row i's id differs from key j's. Padding rows are left
+    /// alone (they have no id and are never stored).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
+    public static void ApplyDocumentMask<TVec>(in Tile tile, int keys, int rows, int* queryIds, int* keyIds) where TVec : struct
+    {
+        int tileRows = QueryTile<TVec>();
+        for (int j = 0; j < keys; j++)
+        {
+            float* s = tile.Scores + (long)j * tileRows;
+            int id = keyIds[j];
+            for (int i = 0; i < rows; i++)
+            {
+                if (queryIds[i] != id)
+                    s[i] = float.NegativeInfinity;
+            }
+        }
+    }
+
     /// <summary>A key block the mask modifier hides from every real row of the tile: skipped before its scores are computed.</summary>
     public const int BlockEmpty = 1;
     /// <summary>A key block the mask modifier shows to every real row of the tile: no element masking.</summary>

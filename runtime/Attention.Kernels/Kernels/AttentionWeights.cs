@@ -70,8 +70,8 @@ public static class AttentionWeights
                 $"Kernel {kernel} has no log-sum-exp output, so its attention weights cannot be recomputed: declare it with a fifth parameter 'Tensor<float> logSumExp'.");
         if (TKernel.Layout is not (KernelLayout.Bthd or KernelLayout.Bhtd))
             throw new NotSupportedException($"Kernel {kernel} uses the {TKernel.Layout} layout; attention weights are available for BTHD and BHTD kernels.");
-        if (TKernel.IsVarlen || TKernel.MaskTensor != MaskTensorKind.None)
-            throw new NotSupportedException($"Kernel {kernel} takes {(TKernel.IsVarlen ? "packed variable-length offsets" : "an attnMask tensor")}; " +
+        if (TKernel.IsVarlen || TKernel.MaskTensor != MaskTensorKind.None || TKernel.DocumentMask || TKernel.PrefixLm)
+            throw new NotSupportedException($"Kernel {kernel} takes {(TKernel.IsVarlen ? "packed variable-length offsets" : TKernel.DocumentMask ? "documentIds" : TKernel.PrefixLm ? "prefixLengths" : "an attnMask tensor")}; " +
                 "its attention weights cannot be recomputed from q, k and the log-sum-exp alone yet (docs/kernels/attention-weights.md).");
 
         bool bthd = TKernel.Layout == KernelLayout.Bthd;

@@ -48,6 +48,20 @@ public interface IAttentionKernel
     /// </summary>
     static abstract MaskTensorKind MaskTensor { get; }
 
+    /// <summary>
+    /// Built-in document mask (the declaration's <c>documentIds</c>, [B, T] ints, self-attention): query q and key k of batch
+    /// entry b see each other only where documentIds[b, q] == documentIds[b, k]. A launch then carries
+    /// <see cref="AttentionLaunch{T}.DocumentIds"/>. ANDed with every other mask (docs/kernels/masks.md, "Document masks").
+    /// </summary>
+    static abstract bool DocumentMask { get; }
+
+    /// <summary>
+    /// Built-in prefix-LM mask (the declaration's <c>prefixLengths</c>, [B] ints): key k is visible from query q of batch
+    /// entry b iff k &lt; prefixLengths[b] or k ≤ q (bidirectional prefix, then causal aligned top-left). A launch then
+    /// carries <see cref="AttentionLaunch{T}.PrefixLengths"/>; <see cref="Mask"/> is then None (docs/kernels/masks.md, "Prefix-LM").
+    /// </summary>
+    static abstract bool PrefixLm { get; }
+
     /// <summary>True if the declaration has a score modifier: backends then apply <see cref="ScoreMod"/> to every visible score.</summary>
     static abstract bool HasScoreMod { get; }
 
@@ -71,10 +85,11 @@ public interface IAttentionKernel
     /// <paramref name="queryOffsets"/> and <paramref name="keyOffsets"/> are a varlen launch's [B + 1] offsets (null
     /// otherwise); then <paramref name="queryLength"/> and <paramref name="keyLength"/> are the longest sequence's lengths.
     /// <paramref name="attnMask"/> is the mask tensor of <see cref="MaskTensor"/> (bool* or float*; null without one), read
-    /// at <paramref name="maskStrides"/>.
+    /// at <paramref name="maskStrides"/>. <paramref name="documentIds"/> ([B, T]) and <paramref name="prefixLengths"/> ([B])
+    /// are the built-in document and prefix-LM masks' tensors (null unless <see cref="DocumentMask"/> / <see cref="PrefixLm"/>).
     /// </summary>
     static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-        void* attnMask, MaskStrides maskStrides, int batch, int queryLength, int keyLength);
+        int* documentIds, int* prefixLengths, void* attnMask, MaskStrides maskStrides, int batch, int queryLength, int keyLength);
 }
 
 /// <summary>Memory layout of an attention kernel's tensors.</summary>
@@ -131,6 +146,20 @@ public readonly record struct AttentionLaunch<T>(
     /// <summary>PyTorch SDPA's float <c>attn_mask</c> (added to the scaled score), broadcast over [B, H, Tq, Tk]; only for kernels whose <see cref="IAttentionKernel.MaskTensor"/> is Additive.</summary>
     public Tensor<float>? AdditiveMask { get; init; }
 
+    /// <summary>
+    /// The built-in document mask's ids ([B, T] ints on the launch's device; only for kernels with
+    /// <see cref="IAttentionKernel.DocumentMask"/>): query q and key k of entry b see each other only where the ids are equal.
+    /// Self-attention: QueryLength == KeyLength. Check with <see cref="TensorShape.ExpectDocumentIds"/>.
+    /// </summary>
+    public Tensor<int>? DocumentIds { get; init; }
+
+    /// <summary>
+    /// The built-in prefix-LM mask's prefix lengths ([B] ints, each in 0..KeyLength; only for kernels with
+    /// <see cref="IAttentionKernel.PrefixLm"/>): query q of entry b sees key k iff k &lt; PrefixLengths[b] or k ≤ q.
+    /// Check with <see cref="TensorShape.ExpectLengths"/>.
+    /// </summary>
+    public Tensor<int>? PrefixLengths { get; init; }
+
     /// <summary>The strides of the launch's mask tensor over [Batch, heads, QueryLength, KeyLength] (default without one).</summary>
     public MaskStrides MaskStridesFor(int heads) =>
         BooleanMask is { } b ? MaskStrides.Broadcast(b.Shape, "attnMask", Batch, heads, QueryLength, KeyLength)
@@ -151,6 +180,14 @@ public readonly record struct AttentionLaunch<T>(
             throw new ArgumentException(TKernel.IsVarlen
                 ? $"{typeof(TKernel).Name} is a packed variable-length kernel: its launch needs QueryOffsets and KeyOffsets."
                 : $"{typeof(TKernel).Name} is not a packed variable-length kernel: its launch takes no QueryOffsets or KeyOffsets.");
+        if (TKernel.DocumentMask != DocumentIds is not null)
+            throw new ArgumentException(TKernel.DocumentMask
+                ? $"{typeof(TKernel).Name} has a built-in document mask: its launch needs DocumentIds ([B, T] ints)."
+                : $"{typeof(TKernel).Name} has no built-in document mask: its launch takes no DocumentIds.");
+        if (TKernel.PrefixLm != PrefixLengths is not null)
+            throw new ArgumentException(TKernel.PrefixLm
+                ? $"{typeof(TKernel).Name} has a built-in prefix-LM mask: its launch needs PrefixLengths ([B] ints)."
+                : $"{typeof(TKernel).Name} has no built-in prefix-LM mask: its launch takes no PrefixLengths.");
         if (TKernel.IsVarlen && KeyLengths is not null)
             throw new ArgumentException($"{typeof(TKernel).Name}: a packed variable-length launch takes no KeyLengths (each sequence has its own length already).");
     }

@@ -115,5 +115,23 @@ public static class TensorShape
         ExpectDevice(mask, argument, device);
     }
 
+    /// <summary>
+    /// Checks the built-in document mask's ids: self-attention only (<paramref name="queryLength"/> must equal
+    /// <paramref name="keyLength"/>: one id per position serves queries and keys), shape [B, T] and on <paramref name="device"/>.
+    /// Any int values are allowed (documents need not be contiguous or sorted). Throws an <see cref="ArgumentException"/>
+    /// naming <paramref name="argument"/> and the shapes, e.g. <c>q has Tq = 5 but k has Tk = 7</c>.
+    /// </summary>
+    public static void ExpectDocumentIds(Tensor<int>? documentIds, string argument, int batch, int queryLength, int keyLength, string shapes, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(documentIds, argument);
+        ExpectNotDisposed(documentIds, argument);
+        if (queryLength != keyLength)
+            throw new ArgumentException(
+                $"Tensor '{argument}' gives one document id per position of a self-attention batch, so q and k need the same length, " +
+                $"but q has Tq = {queryLength} and k has Tk = {keyLength} ({shapes}). For cross-attention write a MaskMod.", argument);
+        Expect(documentIds, argument, "[B, T]", batch, keyLength);
+        ExpectDevice(documentIds, argument, device);
+    }
+
     private static string TypeName<T>(Tensor<T> tensor) where T : unmanaged => $"{typeof(T).Name}{Format(tensor.Shape)}";
 }

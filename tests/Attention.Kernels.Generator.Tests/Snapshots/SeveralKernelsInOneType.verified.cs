@@ -66,9 +66,11 @@ namespace Demo
             static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
             static bool global::Attention.Kernels.IAttentionKernel.IsVarlen => false;
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
+            static bool global::Attention.Kernels.IAttentionKernel.DocumentMask => false;
+            static bool global::Attention.Kernels.IAttentionKernel.PrefixLm => false;
             static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength) =>
-                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, attnMask, maskStrides, batch, queryLength, keyLength);
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength) =>
+                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);
 
             /// <summary>Checks shapes and devices, then runs the kernel on the tensors' device (which picks its backend).</summary>
             /// <exception cref="global::System.ArgumentException">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>
@@ -90,9 +92,9 @@ namespace Demo
                 device.RunAttention<SelfKernel, float>(new global::Attention.Kernels.AttentionLaunch<float>(q, k, v, output, null, batch, queryLength, keyLength));
             }
 
-            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets and attnMask may be null).</summary>
+            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
             internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength)
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength)
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
@@ -285,9 +287,11 @@ namespace Demo
             static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
             static bool global::Attention.Kernels.IAttentionKernel.IsVarlen => false;
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
+            static bool global::Attention.Kernels.IAttentionKernel.DocumentMask => false;
+            static bool global::Attention.Kernels.IAttentionKernel.PrefixLm => false;
             static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength) =>
-                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, attnMask, maskStrides, batch, queryLength, keyLength);
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength) =>
+                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);
 
             /// <summary>Checks shapes and devices, then runs the kernel on the tensors' device (which picks its backend).</summary>
             /// <exception cref="global::System.ArgumentException">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>
@@ -311,9 +315,9 @@ namespace Demo
                 device.RunAttention<CrossKernel, float>(new global::Attention.Kernels.AttentionLaunch<float>(q, k, v, output, logSumExp, batch, queryLength, keyLength));
             }
 
-            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets and attnMask may be null).</summary>
+            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
             internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength)
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength)
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.

@@ -195,6 +195,36 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
     }
 
     [Theory]
+    [MemberData(nameof(DevicesSeedsAndModes))]
+    public void Scaled_dot_product_attention_node_with_key_padding_matches_the_reference(string deviceName, int seed, bool asMask)
+    {
+        // KeyPadding on the [ScaledDotProductAttention] node, given as lengths [B] or as a 1/0 mask [B, T] (tokens first); rows
+        // of length 0 and full rows included. Padded query rows attend to their row's valid keys (their outputs are defined).
+        var device = GetDevice(deviceName);
+        var random = new Random(seed);
+        int batch = random.Next(1, 4), length = random.Next(1, deviceName == "cpu" ? 90 : 30);
+        const int F = PaddedSdpa.Features, H = PaddedSdpa.Heads, KvH = PaddedSdpa.KvHeads, D = PaddedSdpa.HeadDim;
+        int[] lengths = Enumerable.Range(0, batch).Select(_ => random.Next(4) switch { 0 => 0, 1 => length, _ => random.Next(0, length + 1) }).ToArray();
+        var model = new PaddedSdpa();
+        model.ForwardWeights.InitializeRandom(seed);
+        float[] x = RandomData.Uniform(random, batch * length * F);
+        int rows = batch * length;
+        var qkv = Floats(ReferenceOps.Linear(x, rows, F, W(model.ForwardWeights, "qkv", "weight"), W(model.ForwardWeights, "qkv", "bias"),
+            PaddedSdpa.Packed, Activation.None, null));
+        var expected = ReferenceModels.PackedAttention(qkv, batch, length, H, KvH, D, AttentionMask.CausalTopLeft, lengths);
+
+        int[] padding = asMask
+            ? [.. Enumerable.Range(0, batch * length).Select(i => i % length < lengths[i / length] ? 1 : 0)]
+            : lengths;
+        using var xt = Tensor.FromArray<float>(device, x, batch, length, F);
+        using var pt = asMask ? Tensor.FromArray<int>(device, padding, batch, length) : Tensor.FromArray<int>(device, padding, batch);
+        using var yt = Tensor.Create<float>(device, batch, length, H * D);
+        var (_, error) = RunAndCompare(yt, expected, () => model.Forward(xt, pt, yt));
+        log.WriteLine($"{device.Kind} B={batch} T={length} lengths={string.Join(",", lengths)} as {(asMask ? "mask" : "lengths")}: error {error:E2}");
+        Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
+    }
+
+    [Theory]
     [MemberData(nameof(DevicesAndSeeds))]
     public void Graph_attention_with_built_in_alibi_and_soft_cap_matches_the_reference(string deviceName, int seed)
     {

@@ -103,3 +103,17 @@ public partial class BuiltInModAttention
     [MultiHeadAttention("attn", From = "x", Heads = Heads, HeadDim = HeadDim, Mask = AttentionMask.CausalTopLeft, Alibi = true, SoftCap = Cap)]
     public partial void Forward([Features(Features)] Tensor<float> x, Tensor<float> attn);
 }
+
+/// <summary>
+/// A QKV projection read in place by a <c>[ScaledDotProductAttention]</c> node with key padding (lengths [B] or a mask
+/// [B, T]: the same parameter takes either), top-left causal, grouped-query heads.
+/// </summary>
+[AttentionModel]
+public partial class PaddedSdpa
+{
+    public const int Features = 20, Heads = 4, KvHeads = 2, HeadDim = 6, Packed = (Heads + 2 * KvHeads) * HeadDim;
+
+    [Linear("qkv", From = "x", OutFeatures = Packed)]
+    [ScaledDotProductAttention("ctx", From = "qkv", HeadDim = HeadDim, Heads = Heads, KvHeads = KvHeads, Mask = AttentionMask.CausalTopLeft, KeyPadding = "padding")]
+    public partial void Forward([Features(Features)] Tensor<float> x, Tensor<int> padding, Tensor<float> ctx);
+}
