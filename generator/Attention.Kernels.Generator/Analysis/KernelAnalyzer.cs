@@ -90,6 +90,17 @@ internal static class KernelAnalyzer
         if (canEmit && shapeOk && !allowUnsafe)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsafeBlocksRequired, method.Location, method.Name));
 
+        // Tensors read by modifiers (docs/kernels/mods.md): the trailing parameters a valid modifier names; the parameters
+        // before them are the standard ones, checked as always.
+        var modTensorNames = new HashSet<string>(parsed.Mods.Where(m => m.Status == ModStatus.Valid).SelectMany(m => m.Tensors).Select(t => t.Name));
+        int standardCount = parsed.Parameters.Count;
+        while (standardCount > RequiredParameters && modTensorNames.Contains(parsed.Parameters[standardCount - 1].Name)
+               && !AttentionParameters.Contains(parsed.Parameters[standardCount - 1].Name))
+            standardCount--;
+        var trailing = parsed.Parameters.Skip(standardCount).ToList();
+        var whole = parsed;
+        parsed = parsed with { Parameters = parsed.Parameters.Take(standardCount).ToEquatableArray() };
+
         // One mistake, one diagnostic: a signature that has to be rewritten (AK0001) is not also checked parameter by parameter.
         var (hasLogSumExp, storage) = shapeOk
             ? CheckParameters(parsed, diagnostics)
@@ -100,7 +111,7 @@ internal static class KernelAnalyzer
         var maskTensor = attnMask is null ? MaskTensorKind.None : attnMask.IsBoolTensor ? MaskTensorKind.Boolean : MaskTensorKind.Additive;
         var documentIds = optional.FirstOrDefault(p => p.Name == "documentIds");
         var prefixLengths = optional.FirstOrDefault(p => p.Name == "prefixLengths");
-        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics) with
+        var node = BuildAttentionNode(parsed, hasLogSumExp, storage, diagnostics, trailing) with
         {
             HasKeyLengths = hasKeyLengths, MaskTensor = maskTensor, DocumentMask = documentIds is not null, PrefixLm = prefixLengths is not null,
         };
@@ -113,7 +124,7 @@ internal static class KernelAnalyzer
         if (shapeOk && parsed.Parameters.Count <= AttentionParameters.Length) // a wrong count is AK0003 alone
             node = CheckVarlen(parsed, node, optional, diagnostics);
 
-        return Declaration(parsed, Graph(hasLogSumExp, new GraphNode[] { node }.ToEquatableArray()), diagnostics, canEmit);
+        return Declaration(whole, Graph(hasLogSumExp, new GraphNode[] { node }.ToEquatableArray()), diagnostics, canEmit);
     }
 
     /// <summary>
@@ -291,8 +302,13 @@ internal static class KernelAnalyzer
         return (alibi, softCap);
     }
 
-    private static AttentionNode BuildAttentionNode(ParsedKernel parsed, bool hasLogSumExp, ElementType storage, List<DiagnosticInfo> diagnostics)
+    private static AttentionNode BuildAttentionNode(ParsedKernel parsed, bool hasLogSumExp, ElementType storage, List<DiagnosticInfo> diagnostics,
+        List<ParsedParameter> trailing)
     {
+        if (trailing.Count > ModTensorLimit)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TooManyModTensors, trailing[ModTensorLimit].Location, parsed.Method.Name, trailing.Count));
+        var modTensors = trailing.Select(p => new ModTensorInfo(p.Name, !p.IsIntTensor)).ToEquatableArray();
+        string scoreModTensors = "", maskModTensors = "";
         var arguments = new Dictionary<string, (double, LocationInfo?)>();
         foreach (var argument in parsed.Arguments)
             arguments[argument.Name] = (argument.Value, argument.Location); // a repeated argument is CS0643 already; last wins
@@ -301,7 +317,7 @@ internal static class KernelAnalyzer
         foreach (var mod in parsed.Mods)
         {
             bool score = mod.Argument == KernelParser.ScoreModArgument;
-            string expected = ModSignature(score, mod.Method);
+            string expected = ModSignature(score, mod.Method, tensors: true);
             switch (mod.Status)
             {
                 case ModStatus.NotFound:
@@ -311,6 +327,12 @@ internal static class KernelAnalyzer
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModSignature, mod.Location, mod.Argument, mod.Method, expected));
                     break;
                 default:
+                    if (!ModTensorArguments(parsed, mod, trailing, diagnostics, out string tensorArguments))
+                        break; // the modifier's tensors are wrong (AK0031–AK0033): the kernel is not emitted
+                    if (score)
+                        scoreModTensors = tensorArguments;
+                    else
+                        maskModTensors = tensorArguments;
                     // Called fully qualified from the nested kernel struct, so no member of the struct (Mask, Scale…) can shadow it.
                     string target = QualifiedTypeName(parsed) + "." + mod.Method;
                     if (score)
@@ -326,13 +348,62 @@ internal static class KernelAnalyzer
             AttentionParameters.Take(3).ToEquatableArray(),
             Outputs(hasLogSumExp),
             settings.HeadDim, settings.Heads, settings.KvHeads, settings.Mask, settings.Window, settings.Scale, settings.Layout, hasLogSumExp, storage,
-            scoreMod, maskMod, Alibi: alibi, SoftCap: softCap);
+            scoreMod, maskMod, Alibi: alibi, SoftCap: softCap, ModTensors: modTensors, ScoreModTensors: scoreModTensors, MaskModTensors: maskModTensors);
     }
 
-    /// <summary>The signature a modifier method must have, for the diagnostics.</summary>
-    internal static string ModSignature(bool score, string name) => score
-        ? $"static float {name}(float score, int batch, int head, int query, int key)"
-        : $"static bool {name}(int batch, int head, int query, int key)";
+    /// <summary>The most tensors the modifiers of one declaration read (ModTensorArgs.MaxCount).</summary>
+    private const int ModTensorLimit = 4;
+
+    /// <summary>
+    /// The extra arguments of a modifier call that reads tensors (", tensors.Float0, tensors.Int1" …), slot = the tensor's
+    /// position among the trailing parameters. False after AK0031 (no such trailing tensor), AK0032 (element type) or
+    /// AK0033 (a parameter that is not an IModTensor type parameter).
+    /// </summary>
+    private static bool ModTensorArguments(ParsedKernel parsed, ParsedMod mod, List<ParsedParameter> trailing, List<DiagnosticInfo> diagnostics,
+        out string arguments)
+    {
+        var text = new System.Text.StringBuilder();
+        bool ok = true;
+        foreach (var tensor in mod.Tensors)
+        {
+            if (tensor.Kind == ModTensorKind.Unsupported)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModTensorParameterType, mod.Location, mod.Argument, mod.Method, tensor.Name, tensor.Type));
+                ok = false;
+                continue;
+            }
+            int slot = trailing.FindIndex(p => p.Name == tensor.Name);
+            if (slot < 0)
+            {
+                string declared = trailing.Count == 0 ? "none" : string.Join(", ", trailing.Select(p => p.Name));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModTensorNotDeclared, mod.Location, mod.Argument, mod.Method, tensor.Name,
+                    parsed.Method.Name, declared));
+                ok = false;
+                continue;
+            }
+            var parameter = trailing[slot];
+            bool isFloat = tensor.Kind == ModTensorKind.Float;
+            if (isFloat ? parameter.TensorElement != ElementType.Float32 : !parameter.IsIntTensor)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModTensorElementType, parameter.Location, parameter.Name, parameter.Type,
+                    mod.Argument, mod.Method, isFloat ? "float" : "int"));
+                ok = false;
+                continue;
+            }
+            text.Append(", tensors.").Append(isFloat ? "Float" : "Int").Append(slot);
+        }
+        arguments = text.ToString();
+        return ok;
+    }
+
+    /// <summary>
+    /// The signature a modifier method must have, for the diagnostics; with <paramref name="tensors"/> (a declaration, not a
+    /// graph node) the optional tensors it may read after <c>key</c> (each <c>T name</c> with <c>where T : struct, IModTensor&lt;int or float&gt;</c>).
+    /// </summary>
+    internal static string ModSignature(bool score, string name, bool tensors = false) => (score
+        ? $"static float {name}(float score, int batch, int head, int query, int key"
+        : $"static bool {name}(int batch, int head, int query, int key") +
+        (tensors ? "[, T tensor, …]) where T : struct, IModTensor<int or float>" : ")");
 
     /// <summary>The declaring type as the generated code names it: global::Namespace.Outer.Inner&lt;T&gt;.</summary>
     private static string QualifiedTypeName(ParsedKernel parsed) =>

@@ -96,7 +96,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor ModSignature = Error("AK0022",
         "Modifier method has the wrong signature",
-        "{0} method '{1}' must be declared '{2}' (static, non-generic, by-value parameters; their names are free)");
+        "{0} method '{1}' must be declared '{2}' (static, by-value parameters; their names are free)");
 
     public static readonly DiagnosticDescriptor VarlenOffsetMissing = Error("AK0023",
         "Packed variable-length kernel needs both offsets",
@@ -125,6 +125,22 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor KeyPaddingOnDeclaration = Error("AK0030",
         "KeyPadding on a kernel declaration",
         "KeyPadding names a padding value of an [AttentionModel] graph; on the kernel declaration '{0}' declare a trailing 'Tensor<int> keyLengths' parameter instead");
+
+    public static readonly DiagnosticDescriptor ModTensorNotDeclared = Error("AK0031",
+        "Modifier reads a tensor the kernel does not declare",
+        "{0} method '{1}' reads '{2}', which is not a tensor parameter of '{3}' after its standard parameters: declare a trailing 'Tensor<int> {2}' or 'Tensor<float> {2}' parameter (its trailing tensors now: {4})");
+
+    public static readonly DiagnosticDescriptor ModTensorElementType = Error("AK0032",
+        "Modifier tensor of the wrong element type",
+        "'{0}' is declared '{1}', but {2} method '{3}' reads it as IModTensor<{4}>: declare it 'Tensor<{4}>'");
+
+    public static readonly DiagnosticDescriptor ModTensorParameterType = Error("AK0033",
+        "Modifier parameter of an unsupported type",
+        "{0} method '{1}' parameter '{2}' is '{3}': a modifier reads a tensor through a type parameter of its own constrained to IModTensor<int> or IModTensor<float>, e.g. 'T {2}' with 'where T : struct, IModTensor<float>'");
+
+    public static readonly DiagnosticDescriptor TooManyModTensors = Error("AK0034",
+        "Too many modifier tensors",
+        "'{0}' declares {1} tensors read by its modifiers; at most 4 are supported");
 
     public static readonly DiagnosticDescriptor VarlenWithAttnMask = Error("AK0026",
         "Attention mask tensor with packed variable-length offsets",

@@ -80,7 +80,7 @@ internal static class AttentionEmitter
     /// </summary>
     internal static string ScoreModExpression(AttentionNode node)
     {
-        string score = node.ScoreMod is null ? "score" : $"{node.ScoreMod}(score, batch, head, query, key)";
+        string score = node.ScoreMod is null ? "score" : $"{node.ScoreMod}(score, batch, head, query, key{node.ScoreModTensors})";
         if (node.Alibi)
             score = $"{score} + {AlibiSlope(node.Heads)} * (key - query)";
         if (node.SoftCap > 0)
@@ -252,17 +252,21 @@ internal static class AttentionEmitter
             w.Line("// The modifiers (docs/kernels/mods.md): every backend calls these per (query, key) pair; the score is in natural units.");
         w.Line($"static bool {contract}.HasScoreMod => {(node.HasScoreModifier ? "true" : "false")};");
         w.Line($"static bool {contract}.HasMaskMod => {(node.MaskMod is not null ? "true" : "false")};");
-        w.Line($"static float {contract}.ScoreMod(float score, int batch, int head, int query, int key) => " +
+        w.Line($"static float {contract}.ScoreMod<TInt, TFloat>(float score, int batch, int head, int query, int key, in {Names.Runtime}.ModTensors<TInt, TFloat> tensors) => " +
                ScoreModExpression(node) + ";");
-        w.Line($"static bool {contract}.MaskMod(int batch, int head, int query, int key) => " +
-               (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key);"));
+        w.Line($"static bool {contract}.MaskMod<TInt, TFloat>(int batch, int head, int query, int key, in {Names.Runtime}.ModTensors<TInt, TFloat> tensors) => " +
+               (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key{node.MaskModTensors});"));
+        if (node.ModTensors.Count > 0)
+            w.Line("// The tensors the modifiers read, in declaration order (a launch's ModTensors; bit n of FloatModTensors: slot n is float).");
+        w.Line($"static int {contract}.ModTensorCount => {node.ModTensors.Count};");
+        w.Line($"static int {contract}.FloatModTensors => {node.FloatModTensors};");
         w.Line($"static bool {contract}.IsVarlen => {(node.IsVarlen ? "true" : "false")};");
         w.Line($"static {Names.MaskTensorKind} {contract}.MaskTensor => {Names.MaskTensorKind}.{node.MaskTensor};");
         w.Line($"static bool {contract}.DocumentMask => {(node.DocumentMask ? "true" : "false")};");
         w.Line($"static bool {contract}.PrefixLm => {(node.PrefixLm ? "true" : "false")};");
         w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
-        w.Line($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength) =>");
-        w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);");
+        w.Line($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength, in {Names.CpuModTensors} modTensors) =>");
+        w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);");
         w.Line();
     }
 
@@ -280,7 +284,8 @@ internal static class AttentionEmitter
                $"{(node.HasKeyLengths ? $", {Names.IntTensor} keyLengths" : "")}" +
                (node.MaskTensor switch { MaskTensorKind.Boolean => $", {Names.BoolTensor} attnMask", MaskTensorKind.Additive => $", {Names.Tensor} attnMask", _ => "" }) +
                (node.DocumentMask ? $", {Names.IntTensor} documentIds" : "") + (node.PrefixLm ? $", {Names.IntTensor} prefixLengths" : "") +
-               $"{(node.IsVarlen ? $", {Names.IntTensor} queryOffsets, {Names.IntTensor} keyOffsets" : "")})");
+               $"{(node.IsVarlen ? $", {Names.IntTensor} queryOffsets, {Names.IntTensor} keyOffsets" : "")}" +
+               string.Concat(node.ModTensors.Select(t => $", {(t.IsFloat ? Names.Tensor : Names.IntTensor)} {t.Name}")) + ")");
         if (node.IsVarlen)
         {
             WriteVarlenChecks(w, kernel, node, element, qShape, kvShape);
@@ -319,6 +324,8 @@ internal static class AttentionEmitter
             inputs.Add("DocumentIds = documentIds");
         if (node.PrefixLm)
             inputs.Add("PrefixLengths = prefixLengths");
+        if (node.ModTensors.Count > 0)
+            inputs.Add(ModTensorArgs(node));
         w.Line($"device.RunAttention<{kernel}, {element}>(new {Names.Runtime}.AttentionLaunch<{element}>(q, k, v, output, {(node.HasLogSumExp ? "logSumExp" : "null")}, batch, queryLength, keyLength)" +
                (inputs.Count > 0 ? " { " + string.Join(", ", inputs) + " });" : ");"));
         w.Close();
@@ -334,7 +341,15 @@ internal static class AttentionEmitter
         w.Line($"{Names.TensorShape}.ExpectDevice(output, nameof(output), device);");
         if (node.HasLogSumExp)
             w.Line($"{Names.TensorShape}.ExpectDevice(logSumExp, nameof(logSumExp), device);");
+        if (node.ModTensors.Count > 0)
+            w.Line("// The tensors the modifiers read: their shapes are the modifiers' business (docs/kernels/mods.md), their device is checked.");
+        foreach (var tensor in node.ModTensors)
+            w.Line($"{Names.TensorShape}.ExpectDevice({tensor.Name}, nameof({tensor.Name}), device);");
     }
+
+    /// <summary>The launch's <c>ModTensors</c> initializer: the modifier tensors in declaration order.</summary>
+    private static string ModTensorArgs(AttentionNode node) =>
+        $"ModTensors = new {Names.Runtime}.ModTensorArgs({string.Join(", ", node.ModTensors.Select(t => t.Name))})";
 
     /// <summary>
     /// The checks of a packed variable-length launch: token-major q, k, v and output, the log-sum-exp [H, TotalQ], both
@@ -357,7 +372,7 @@ internal static class AttentionEmitter
         w.Line($"var (batch, queryLength) = {Names.TensorShape}.ExpectOffsets(queryOffsets, nameof(queryOffsets), totalQueries, \"TotalQ of q \" + {Names.TensorShape}.Format(q.Shape), device);");
         w.Line($"var (_, keyLength) = {Names.TensorShape}.ExpectOffsets(keyOffsets, nameof(keyOffsets), totalKeys, \"TotalK of k \" + {Names.TensorShape}.Format(k.Shape), device, batch);");
         w.Line($"device.RunAttention<{kernel}, {element}>(new {Names.Runtime}.AttentionLaunch<{element}>(q, k, v, output, {(node.HasLogSumExp ? "logSumExp" : "null")}, batch, queryLength, keyLength)" +
-               " { QueryOffsets = queryOffsets, KeyOffsets = keyOffsets });");
+               " { QueryOffsets = queryOffsets, KeyOffsets = keyOffsets" + (node.ModTensors.Count > 0 ? ", " + ModTensorArgs(node) : "") + " });");
     }
 
     /// <summary>The CPU launch: picks row mode (decode) or tile mode and runs the kernel on all cores.</summary>
@@ -365,7 +380,7 @@ internal static class AttentionEmitter
     {
         w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>");
         w.Line("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
-        w.Open($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength)");
+        w.Open($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength, in {Names.CpuModTensors} modTensors)");
         w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
         w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
         if (node.HasElementPass)
@@ -393,6 +408,8 @@ internal static class AttentionEmitter
         w.Line("QueryLength = queryLength,");
         w.Line("KeyLength = keyLength,");
         w.Line("TileRows = tileRows,");
+        if (node.ScoreMod is not null || node.MaskMod is not null)
+            w.Line("ModTensors = modTensors,");
         if (node.MaskMod is not null)
         {
             w.Line($"BlockMasks = rowMode ? null : {Names.Flash}.BlockMasks<CpuKernel>(batch, Heads, queryLength, keyLength, tileRows),");
@@ -423,14 +440,17 @@ internal static class AttentionEmitter
             w.Line("// The user's modifiers alone, for the scalar element pass: the built-in ALiBi and soft-capping run vectorized after it.");
             w.Line($"static bool {Names.Runtime}.Cpu.IElementMods.HasScoreMod => {(node.ScoreMod is not null ? "true" : "false")};");
             w.Line($"static bool {Names.Runtime}.Cpu.IElementMods.HasMaskMod => {(node.MaskMod is not null ? "true" : "false")};");
-            w.Line($"static float {Names.Runtime}.Cpu.IElementMods.ScoreMod(float score, int batch, int head, int query, int key) => " +
-                   (node.ScoreMod is null ? "score;" : $"{node.ScoreMod}(score, batch, head, query, key);"));
-            w.Line($"static bool {Names.Runtime}.Cpu.IElementMods.MaskMod(int batch, int head, int query, int key) => " +
-                   (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key);"));
+            w.Line($"static float {Names.Runtime}.Cpu.IElementMods.ScoreMod(float score, int batch, int head, int query, int key, in {Names.CpuModTensors} tensors) => " +
+                   (node.ScoreMod is null ? "score;" : $"{node.ScoreMod}(score, batch, head, query, key{node.ScoreModTensors});"));
+            w.Line($"static bool {Names.Runtime}.Cpu.IElementMods.MaskMod(int batch, int head, int query, int key, in {Names.CpuModTensors} tensors) => " +
+                   (node.MaskMod is null ? "true;" : $"{node.MaskMod}(batch, head, query, key{node.MaskModTensors});"));
+            w.Line($"static bool {Names.Runtime}.Cpu.IElementMods.MaskModReadsTensors => {(node.MaskModTensors.Length > 0 ? "true" : "false")};");
             w.Line();
         }
         w.Line("public float* Q, K, V, O, Lse;");
         w.Line("public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)");
+        if (userMods)
+            w.Line($"public {Names.CpuModTensors} ModTensors; // the tensors the modifiers read (default without any)");
         if (node.MaskMod is not null)
         {
             w.Line("public long[]? BlockMasks; // the mask modifier's block classes for this launch shape (null: too big to cache)");
@@ -693,7 +713,7 @@ internal static class AttentionEmitter
             w.Line("// Block mask: the mask modifier's class of this (tile, key block), cached per launch shape (mods are pure): an empty");
             w.Line("// block is skipped, a full one skips the mask's element pass, a partial one is masked per element.");
             w.Line($"int blockKind = {Names.Flash}.ClassifyBlock<CpuKernel>(BlockMasks, (long)index * BlocksPerTile + (firstKey - keyStart) / {Names.Flash}.KeyBlock,");
-            w.Line("    batch, head, firstQuery, rows, firstKey, keys);");
+            w.Line("    batch, head, firstQuery, rows, firstKey, keys, ModTensors);");
             w.Line($"if (blockKind == {Names.Flash}.BlockEmpty)");
             w.Line("    continue;");
         }
@@ -734,14 +754,14 @@ internal static class AttentionEmitter
                    (node.MaskMod is not null && node.ScoreMod is not null ? ", else " : "") +
                    (node.ScoreMod is not null ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
             if (node.MaskMod is null)
-                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head);");
+                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors);");
             else if (node.ScoreMod is null)
             {
                 w.Line($"if (blockKind == {Names.Flash}.BlockPartial)");
-                w.Line($"    {Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head);");
+                w.Line($"    {Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors);");
             }
             else
-                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, maskPartial: blockKind == {Names.Flash}.BlockPartial);");
+                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors, maskPartial: blockKind == {Names.Flash}.BlockPartial);");
         }
         if (node.Alibi)
         {

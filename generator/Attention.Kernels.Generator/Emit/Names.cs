@@ -22,6 +22,7 @@ internal static class Names
     public const string CpuParallel = Runtime + ".Cpu.CpuParallel";
     public const string CpuBody = Runtime + ".Cpu.ICpuParallelBody";
     public const string Flash = Runtime + ".Cpu.FlashAttentionCpu";
+    public const string CpuModTensors = Runtime + ".ModTensors<" + Runtime + ".Cpu.CpuModTensor<int>, " + Runtime + ".Cpu.CpuModTensor<float>>";
     public const string Simd = Runtime + ".Cpu.Simd";
     public const string Vector512 = "global::System.Runtime.Intrinsics.Vector512<float>";
     public const string Vector256 = "global::System.Runtime.Intrinsics.Vector256<float>";

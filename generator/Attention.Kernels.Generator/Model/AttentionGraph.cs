@@ -89,8 +89,23 @@ internal sealed record AttentionNode(
     bool Alibi = false,
     double SoftCap = 0,
     bool DocumentMask = false,
-    bool PrefixLm = false) : GraphNode(Name, Inputs, Outputs)
+    bool PrefixLm = false,
+    EquatableArray<ModTensorInfo> ModTensors = default,
+    string ScoreModTensors = "",
+    string MaskModTensors = "") : GraphNode(Name, Inputs, Outputs)
 {
+    /// <summary>Bit n set: modifier tensor n is a <c>Tensor&lt;float&gt;</c> (IAttentionKernel.FloatModTensors).</summary>
+    public int FloatModTensors
+    {
+        get
+        {
+            int bits = 0;
+            for (int i = 0; i < ModTensors.Count; i++)
+                bits |= ModTensors[i].IsFloat ? 1 << i : 0;
+            return bits;
+        }
+    }
+
     public int GroupSize => Heads / KvHeads;
 
     /// <summary>True if the node has a score or mask modifier (the CPU kernel then runs in tile mode and calls them per element).</summary>
@@ -105,3 +120,10 @@ internal sealed record AttentionNode(
     /// </summary>
     public bool HasElementPass => HasMods || MaskTensor != MaskTensorKind.None || DocumentMask;
 }
+
+/// <summary>
+/// A tensor the modifiers read (docs/kernels/mods.md, "Tensors read by modifiers"): a trailing parameter of the declaration,
+/// slot = its position among them. <see cref="AttentionNode.ScoreModTensors"/> / <see cref="AttentionNode.MaskModTensors"/> are
+/// the extra arguments of the modifier calls (", tensors.Float0" …), empty when a modifier reads none.
+/// </summary>
+internal sealed record ModTensorInfo(string Name, bool IsFloat);

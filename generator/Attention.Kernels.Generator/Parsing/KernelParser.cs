@@ -158,8 +158,9 @@ internal static class KernelParser
                     continue; // null (the default) means no modifier
                 var argumentSyntax = attributeSyntax?.ArgumentList?.Arguments
                     .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
-                mods.Add(new ParsedMod(named.Key, name, ModStatusOf(method.ContainingType, name, named.Key == ScoreModArgument),
-                    method.ContainingType?.Name ?? "", LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax)));
+                var (status, tensors) = ModOf(method.ContainingType, name, named.Key == ScoreModArgument, allowTensors: true);
+                mods.Add(new ParsedMod(named.Key, name, status,
+                    method.ContainingType?.Name ?? "", LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax), tensors));
             }
         }
 
@@ -190,31 +191,69 @@ internal static class KernelParser
     /// Whether <paramref name="type"/> declares a method <paramref name="name"/> usable as a score modifier
     /// (<c>static float M(float, int, int, int, int)</c>) or a mask modifier (<c>static bool M(int, int, int, int)</c>):
     /// static, non-generic, by-value parameters of exactly those types (names free). Any accessibility works: the
-    /// generated kernel struct is nested in <paramref name="type"/>, so it may call private methods.
+    /// generated kernel struct is nested in <paramref name="type"/>, so it may call private methods. Graph nodes use this
+    /// form: their modifiers read no tensors.
     /// </summary>
-    internal static ModStatus ModStatusOf(INamedTypeSymbol? type, string name, bool score)
+    internal static ModStatus ModStatusOf(INamedTypeSymbol? type, string name, bool score) => ModOf(type, name, score, allowTensors: false).Status;
+
+    /// <summary>
+    /// As <see cref="ModStatusOf"/>; with <paramref name="allowTensors"/>, the method may also take, after <c>key</c>, one
+    /// parameter per tensor it reads (docs/kernels/mods.md), each of its own type parameter constrained to
+    /// <c>IModTensor&lt;int&gt;</c> or <c>IModTensor&lt;float&gt;</c>; those parameters come back (an unsupported type is
+    /// recorded as such, for AK0033). A generic method whose type parameters are not exactly those is of the wrong signature.
+    /// </summary>
+    internal static (ModStatus Status, EquatableArray<ParsedModTensor> Tensors) ModOf(INamedTypeSymbol? type, string name, bool score, bool allowTensors)
     {
         var candidates = type?.GetMembers(name).OfType<IMethodSymbol>().Where(m => m.MethodKind == MethodKind.Ordinary).ToList();
         if (candidates is null || candidates.Count == 0)
-            return ModStatus.NotFound;
+            return (ModStatus.NotFound, EquatableArray<ParsedModTensor>.Empty);
         var returnType = score ? SpecialType.System_Single : SpecialType.System_Boolean;
+        int standard = score ? 5 : 4;
         foreach (var candidate in candidates)
         {
-            if (!candidate.IsStatic || candidate.IsGenericMethod || candidate.ReturnsByRef || candidate.ReturnsByRefReadonly ||
-                candidate.ReturnType.SpecialType != returnType || candidate.Parameters.Length != (score ? 5 : 4))
+            if (!candidate.IsStatic || candidate.ReturnsByRef || candidate.ReturnsByRefReadonly ||
+                candidate.ReturnType.SpecialType != returnType || candidate.Parameters.Length < standard ||
+                (!allowTensors && (candidate.IsGenericMethod || candidate.Parameters.Length != standard)))
                 continue;
             bool parametersOk = true;
-            for (int i = 0; i < candidate.Parameters.Length; i++)
+            for (int i = 0; i < standard; i++)
             {
                 var parameter = candidate.Parameters[i];
                 var expected = score && i == 0 ? SpecialType.System_Single : SpecialType.System_Int32;
                 if (parameter.RefKind != RefKind.None || parameter.IsParams || parameter.Type.SpecialType != expected)
                     parametersOk = false;
             }
+            var tensors = new List<ParsedModTensor>();
+            var used = new HashSet<ITypeParameterSymbol>(SymbolEqualityComparer.Default);
+            for (int i = standard; i < candidate.Parameters.Length; i++)
+            {
+                var parameter = candidate.Parameters[i];
+                var kind = ModTensorKind.Unsupported;
+                if (parameter.RefKind == RefKind.None && !parameter.IsParams && parameter.Type is ITypeParameterSymbol typeParameter &&
+                    SymbolEqualityComparer.Default.Equals(typeParameter.DeclaringMethod, candidate))
+                {
+                    foreach (var constraint in typeParameter.ConstraintTypes)
+                    {
+                        if (constraint is INamedTypeSymbol { Name: "IModTensor", Arity: 1 } accessor &&
+                            accessor.ContainingNamespace?.ToDisplayString() == "Attention.Kernels")
+                        {
+                            var element = accessor.TypeArguments[0].SpecialType;
+                            kind = element == SpecialType.System_Int32 ? ModTensorKind.Int
+                                : element == SpecialType.System_Single ? ModTensorKind.Float : kind;
+                        }
+                    }
+                }
+                if (kind != ModTensorKind.Unsupported)
+                    used.Add((ITypeParameterSymbol)parameter.Type); // one type parameter may serve several tensors of its element type
+                tensors.Add(new ParsedModTensor(parameter.Name, kind, ParameterType(parameter)));
+            }
+            // Every type parameter must be one tensor parameter's type (inferred from the argument); any other is the wrong signature.
+            if (candidate.TypeParameters.Any(t => !used.Contains(t)))
+                parametersOk = false;
             if (parametersOk)
-                return ModStatus.Valid;
+                return (ModStatus.Valid, tensors.ToEquatableArray());
         }
-        return ModStatus.WrongSignature;
+        return (ModStatus.WrongSignature, EquatableArray<ParsedModTensor>.Empty);
     }
 
     /// <summary>A numeric attribute value (enums arrive as their integer, bools as 0/1); null for anything else.</summary>

@@ -38,7 +38,25 @@ internal enum ModStatus
 /// </summary>
 /// <param name="Argument">"ScoreMod" or "MaskMod".</param>
 /// <param name="TypeName">The declaring type's name, for the diagnostics.</param>
-internal sealed record ParsedMod(string Argument, string Method, ModStatus Status, string TypeName, LocationInfo? Location);
+/// <param name="Tensors">The parameters after <c>key</c> of the method found (a valid one): the tensors it reads.</param>
+internal sealed record ParsedMod(string Argument, string Method, ModStatus Status, string TypeName, LocationInfo? Location,
+    EquatableArray<ParsedModTensor> Tensors = default);
+
+/// <summary>How a modifier parameter after <c>key</c> reads a tensor.</summary>
+internal enum ModTensorKind
+{
+    /// <summary>A type parameter of the method constrained to <c>IModTensor&lt;int&gt;</c>.</summary>
+    Int,
+
+    /// <summary>A type parameter of the method constrained to <c>IModTensor&lt;float&gt;</c>.</summary>
+    Float,
+
+    /// <summary>Anything else (a span, an array, a tensor, a by-ref parameter…): AK0033.</summary>
+    Unsupported,
+}
+
+/// <summary>A modifier parameter after <c>key</c>: its name (the trailing tensor it reads), kind and declared type (for messages).</summary>
+internal sealed record ParsedModTensor(string Name, ModTensorKind Kind, string Type);
 
 /// <summary>The method's shape.</summary>
 /// <param name="ReturnType">The declared return type, fully qualified (with <c>ref </c> for a by-ref return).</param>

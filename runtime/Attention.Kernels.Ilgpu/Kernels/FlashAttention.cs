@@ -88,7 +88,7 @@ public static class FlashAttention
             return; // no query rows: nothing to write
         var kernel = device.Kernel(typeof(Entry<TKernel, TElement, TStorage>), static accelerator =>
             accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
-                ArrayView<int>, ArrayView<int>, ArrayView<byte>, ArrayView<float>, MaskStrides, Lengths>(
+                ArrayView<int>, ArrayView<int>, MaskInputs, Lengths>(
                 Kernel<TKernel, TElement, TStorage>));
         int rows = GroupSize(launch.QueryLength, device.MaxGroupSize);
         var grid = new Index3D((launch.QueryLength + rows - 1) / rows, TKernel.Heads, launch.Batch);
@@ -103,9 +103,14 @@ public static class FlashAttention
         // PyTorch's attn_mask: bools read as bytes (a bool is one byte, 0 or 1), or floats; broadcast by the strides.
         var booleanMask = launch.BooleanMask is { } bm ? bm.View<bool, byte>() : ArrayView<byte>.Empty;
         var additiveMask = launch.AdditiveMask is { } am ? am.View() : ArrayView<float>.Empty;
+        // The mask tensors and the tensors the modifiers read travel as one struct of views: LoadStreamKernel takes at most 14 parameters.
+        var masks = new MaskInputs
+        {
+            Boolean = booleanMask, Additive = additiveMask, Strides = launch.MaskStridesFor(TKernel.Heads), ModTensors = IlgpuModTensors.From(launch.ModTensors),
+        };
         kernel(new KernelConfig(grid, new Index3D(rows, 1, 1)),
             launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>(),
-            lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, booleanMask, additiveMask, launch.MaskStridesFor(TKernel.Heads), new Lengths(launch.QueryLength, launch.KeyLength));
+            lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, masks, new Lengths(launch.QueryLength, launch.KeyLength));
     }
 
     /// <summary>The key to the loaded kernel of one specialization in a device's kernel cache.</summary>
@@ -158,11 +163,15 @@ public static class FlashAttention
     public static void Kernel<TKernel, TElement, TStorage>(
         ArrayView<TElement> q, ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<TElement> output, ArrayView<float> logSumExp,
         ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets, ArrayView<int> documentIds, ArrayView<int> prefixLengths,
-        ArrayView<byte> booleanMask, ArrayView<float> additiveMask, MaskStrides maskStrides, Lengths lengths)
+        MaskInputs masks, Lengths lengths)
         where TKernel : struct, IAttentionKernel
         where TElement : unmanaged
         where TStorage : struct, IStorage<TElement>
     {
+        var booleanMask = masks.Boolean;
+        var additiveMask = masks.Additive;
+        var maskStrides = masks.Strides;
+        var modTensors = masks.ModTensors;
         // Keys and values of the current block as fp32, shared by the group; this row's query, accumulator and scores.
         var keyTile = SharedMemory.Allocate<float>(TKernel.HeadDim * KeyBlock(TKernel.HeadDim));
         var valueTile = SharedMemory.Allocate<float>(TKernel.HeadDim * KeyBlock(TKernel.HeadDim));
@@ -204,7 +213,7 @@ public static class FlashAttention
         for (int firstKey = keyStart; firstKey < keyEnd; firstKey += KeyBlock(TKernel.HeadDim))
         {
             int keys = XMath.Min(KeyBlock(TKernel.HeadDim), keyEnd - firstKey);
-            uint visible = active ? VisibleKeys<TKernel>(batch, head, query, firstKey, keys, diagonal, booleanMask, maskStrides, documentIds, prefixLengths, lengths) : 0u;
+            uint visible = active ? VisibleKeys<TKernel>(batch, head, query, firstKey, keys, diagonal, booleanMask, maskStrides, documentIds, prefixLengths, lengths, modTensors) : 0u;
             // Block skipping: a block that no row of the group sees (only a mask modifier or a boolean attn_mask can hide one
             // inside the key range) is neither staged nor computed. The vote is uniform, so every thread skips together.
             if (HasElementMask<TKernel>() && !Group.BarrierOr(visible != 0u))
@@ -213,7 +222,7 @@ public static class FlashAttention
             Group.Barrier();
             if (active)
             {
-                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, visible, additiveMask, maskStrides);
+                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, visible, additiveMask, maskStrides, modTensors);
                 AccumulateValues<TKernel>(ref state, accumulator, valueTile, scores, keys, blockMax);
             }
             Group.Barrier(); // the tiles are restaged by the next block
@@ -234,6 +243,25 @@ public static class FlashAttention
                 : ((long)batch * TKernel.Heads + head) * lengths.Query + query;
             logSumExp[lseAt] = state.Sum > 0f ? (state.Max + XMath.Log2(state.Sum)) * Ln2 : float.NegativeInfinity;
         }
+    }
+
+    /// <summary>
+    /// The kernel's mask inputs as one parameter: PyTorch's attn_mask (boolean as bytes, or additive; empty without one), its
+    /// broadcast strides, and the tensors the modifiers read (docs/kernels/mods.md; default slots without any).
+    /// </summary>
+    public struct MaskInputs
+    {
+        /// <summary>A boolean attn_mask, one byte per bool (empty without one).</summary>
+        public ArrayView<byte> Boolean;
+
+        /// <summary>An additive attn_mask (empty without one).</summary>
+        public ArrayView<float> Additive;
+
+        /// <summary>The attn_mask's broadcast strides.</summary>
+        public MaskStrides Strides;
+
+        /// <summary>The tensors the modifiers read.</summary>
+        public ModTensors<IlgpuModTensor<int>, IlgpuModTensor<float>> ModTensors;
     }
 
     /// <summary>The running max (log2 domain) and sum of one row's online softmax.</summary>
@@ -278,7 +306,8 @@ public static class FlashAttention
     /// attn_mask, then the mask modifier, each evaluated once per element (<see cref="KeyBlock"/> ≤ 32 keys fit one word).
     /// </summary>
     private static uint VisibleKeys<TKernel>(int batch, int head, int query, int firstKey, int keys, int diagonal,
-        ArrayView<byte> booleanMask, MaskStrides maskStrides, ArrayView<int> documentIds, ArrayView<int> prefixLengths, Lengths lengths)
+        ArrayView<byte> booleanMask, MaskStrides maskStrides, ArrayView<int> documentIds, ArrayView<int> prefixLengths, Lengths lengths,
+        in ModTensors<IlgpuModTensor<int>, IlgpuModTensor<float>> modTensors)
         where TKernel : struct, IAttentionKernel
     {
         int prefixLength = TKernel.PrefixLm ? prefixLengths[batch] : 0;
@@ -292,7 +321,7 @@ public static class FlashAttention
                 && (!TKernel.PrefixLm || key < prefixLength || key <= query)
                 && (!TKernel.DocumentMask || documentIds[documentRow + key] == queryDocument)
                 && (TKernel.MaskTensor != MaskTensorKind.Boolean || booleanMask[maskStrides.Offset(batch, head, query, key)] != 0)
-                && (!TKernel.HasMaskMod || TKernel.MaskMod(batch, head, query, key));
+                && (!TKernel.HasMaskMod || TKernel.MaskMod(batch, head, query, key, modTensors));
             if (seen)
                 visible |= 1u << j;
         }
@@ -307,7 +336,7 @@ public static class FlashAttention
     /// </summary>
     private static float Scores<TKernel>(ArrayView<float> queryRow, ArrayView<float> keyTile, ArrayView<float> scores,
         int batch, int head, int query, int firstKey, int keys, uint visible,
-        ArrayView<float> additiveMask, MaskStrides maskStrides)
+        ArrayView<float> additiveMask, MaskStrides maskStrides, in ModTensors<IlgpuModTensor<int>, IlgpuModTensor<float>> modTensors)
         where TKernel : struct, IAttentionKernel
     {
         float blockMax = float.NegativeInfinity;
@@ -321,7 +350,7 @@ public static class FlashAttention
             else
             {
                 if (TKernel.HasScoreMod)
-                    dot = TKernel.ScoreMod(dot * Ln2, batch, head, query, firstKey + j) * Log2E;
+                    dot = TKernel.ScoreMod(dot * Ln2, batch, head, query, firstKey + j, modTensors) * Log2E;
                 if (TKernel.MaskTensor == MaskTensorKind.Additive)
                     dot += additiveMask[maskStrides.Offset(batch, head, query, firstKey + j)] * Log2E;
             }

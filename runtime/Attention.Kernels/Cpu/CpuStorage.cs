@@ -33,10 +33,11 @@ public static unsafe class CpuStorage
         void* attnMask = launch.BooleanMask is { } booleanMask ? CpuTensor.Pointer(booleanMask)
             : launch.AdditiveMask is { } additiveMask ? CpuTensor.Pointer(additiveMask) : null;
         var maskStrides = launch.MaskStridesFor(TKernel.Heads);
+        var modTensors = CpuModTensors.From(launch.ModTensors);
         if (typeof(T) == typeof(float))
         {
             TKernel.RunCpu((float*)CpuTensor.Pointer(q), (float*)CpuTensor.Pointer(k), (float*)CpuTensor.Pointer(v), (float*)CpuTensor.Pointer(output),
-                lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);
+                lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
         }
         else
         {
@@ -48,7 +49,7 @@ public static unsafe class CpuStorage
             Widen(q, q32);
             Widen(k, k32);
             Widen(v, v32);
-            TKernel.RunCpu(q32, k32, v32, o32, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);
+            TKernel.RunCpu(q32, k32, v32, o32, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
             Narrow(o32, output);
         }
         // The tensors own the memory the kernel used through raw pointers: keep them alive until it is done.
@@ -58,6 +59,10 @@ public static unsafe class CpuStorage
         GC.KeepAlive(output);
         GC.KeepAlive(logSumExp);
         GC.KeepAlive(launch.KeyLengths);
+        GC.KeepAlive(launch.ModTensors.Tensor0);
+        GC.KeepAlive(launch.ModTensors.Tensor1);
+        GC.KeepAlive(launch.ModTensors.Tensor2);
+        GC.KeepAlive(launch.ModTensors.Tensor3);
         GC.KeepAlive(launch.QueryOffsets);
         GC.KeepAlive(launch.KeyOffsets);
         GC.KeepAlive(launch.DocumentIds);

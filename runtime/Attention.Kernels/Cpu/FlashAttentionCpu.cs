@@ -370,11 +370,13 @@ public static unsafe class FlashAttentionCpu
     /// key block), tile item = (batch, head, query tile) as the generated kernel numbers them. Null when the shape needs more
     /// than <see cref="MaxBlockMaskEntries"/> slots. Shared by every launch of that shape: mods are pure functions of
     /// (batch, head, query, key), so a block's class never changes (a slot also records which block it classified, so a launch
-    /// with other key lengths or offsets reclassifies instead of trusting a stale slot).
+    /// with other key lengths or offsets reclassifies instead of trusting a stale slot). Null too for a mask modifier that reads
+    /// tensors (<see cref="IElementMods.MaskModReadsTensors"/>): their contents may change between launches, so each launch
+    /// classifies its blocks anew.
     /// </summary>
     public static long[]? BlockMasks<TMods>(int batch, int heads, int queryLength, int keyLength, int tileRows)
         where TMods : struct, IElementMods =>
-        BlockMaskCache<TMods>.Get(batch, heads, queryLength, keyLength, tileRows);
+        TMods.MaskModReadsTensors ? null : BlockMaskCache<TMods>.Get(batch, heads, queryLength, keyLength, tileRows);
 
     private static class BlockMaskCache<TMods> where TMods : struct, IElementMods
     {
@@ -401,7 +403,8 @@ public static unsafe class FlashAttentionCpu
     /// <paramref name="cache"/>[<paramref name="slot"/>] when that slot holds this very block, else evaluated (every element
     /// for an empty or full block, until both kinds are seen for a partial one) and stored there.
     /// </summary>
-    public static int ClassifyBlock<TMods>(long[]? cache, long slot, int batch, int head, int firstQuery, int rows, int firstKey, int keys)
+    public static int ClassifyBlock<TMods>(long[]? cache, long slot, int batch, int head, int firstQuery, int rows, int firstKey, int keys,
+        in ModTensors<CpuModTensor<int>, CpuModTensor<float>> tensors = default)
         where TMods : struct, IElementMods
     {
         // Slot = firstQuery (25 bits) | firstKey (24) | rows − 1 (7) | keys − 1 (6) | class (2, 0 = empty slot).
@@ -413,20 +416,21 @@ public static unsafe class FlashAttentionCpu
             if ((entry & ~3L) == tag && (entry & 3) != 0)
                 return (int)(entry & 3);
         }
-        int kind = Classify<TMods>(batch, head, firstQuery, rows, firstKey, keys);
+        int kind = Classify<TMods>(batch, head, firstQuery, rows, firstKey, keys, tensors);
         if (cacheable)
             Volatile.Write(ref cache![slot], tag | (uint)kind);
         return kind;
     }
 
-    private static int Classify<TMods>(int batch, int head, int firstQuery, int rows, int firstKey, int keys)
+    private static int Classify<TMods>(int batch, int head, int firstQuery, int rows, int firstKey, int keys,
+        in ModTensors<CpuModTensor<int>, CpuModTensor<float>> tensors)
         where TMods : struct, IElementMods
     {
         bool any = false, all = true;
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < keys; j++)
             {
-                if (TMods.MaskMod(batch, head, firstQuery + i, firstKey + j))
+                if (TMods.MaskMod(batch, head, firstQuery + i, firstKey + j, tensors))
                     any = true;
                 else
                     all = false;
@@ -445,7 +449,8 @@ public static unsafe class FlashAttentionCpu
     /// <paramref name="maskPartial"/> false (a block <see cref="ClassifyBlock{TMods}"/> found full) the mask is not evaluated.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
-    public static void ApplyMods<TVec, TKernel>(in Tile tile, int keys, int firstKey, int rows, int firstQuery, int batch, int head, bool maskPartial = true)
+    public static void ApplyMods<TVec, TKernel>(in Tile tile, int keys, int firstKey, int rows, int firstQuery, int batch, int head,
+        in ModTensors<CpuModTensor<int>, CpuModTensor<float>> tensors, bool maskPartial = true)
         where TVec : struct
         where TKernel : struct, IElementMods
     {
@@ -459,10 +464,10 @@ public static unsafe class FlashAttentionCpu
             {
                 if (float.IsNegativeInfinity(s[i]))
                     continue;
-                if (mask && !TKernel.MaskMod(batch, head, firstQuery + i, key))
+                if (mask && !TKernel.MaskMod(batch, head, firstQuery + i, key, tensors))
                     s[i] = float.NegativeInfinity;
                 else if (TKernel.HasScoreMod)
-                    s[i] = TKernel.ScoreMod(s[i] * Ln2, batch, head, firstQuery + i, key) * Log2E;
+                    s[i] = TKernel.ScoreMod(s[i] * Ln2, batch, head, firstQuery + i, key, tensors) * Log2E;
             }
         }
     }

@@ -70,6 +70,8 @@ public static class AttentionWeights
                 $"Kernel {kernel} has no log-sum-exp output, so its attention weights cannot be recomputed: declare it with a fifth parameter 'Tensor<float> logSumExp'.");
         if (TKernel.Layout is not (KernelLayout.Bthd or KernelLayout.Bhtd))
             throw new NotSupportedException($"Kernel {kernel} uses the {TKernel.Layout} layout; attention weights are available for BTHD and BHTD kernels.");
+        if (TKernel.ModTensorCount > 0)
+            throw new NotSupportedException($"Kernel {kernel}'s modifiers read tensors; Slice takes none (docs/kernels/mods.md).");
         if (TKernel.IsVarlen || TKernel.MaskTensor != MaskTensorKind.None || TKernel.DocumentMask || TKernel.PrefixLm)
             throw new NotSupportedException($"Kernel {kernel} takes {(TKernel.IsVarlen ? "packed variable-length offsets" : TKernel.DocumentMask ? "documentIds" : TKernel.PrefixLm ? "prefixLengths" : "an attnMask tensor")}; " +
                 "its attention weights cannot be recomputed from q, k and the log-sum-exp alone yet (docs/kernels/attention-weights.md).");
@@ -133,7 +135,7 @@ public static class AttentionWeights
             {
                 if (!AttentionGeometry.IsVisible(i, j, queryLength, keyLength, TKernel.Mask, TKernel.Window))
                     continue;
-                if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, i, j))
+                if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, i, j, default(ModTensors<NoModTensor<int>, NoModTensor<float>>)))
                     continue;
                 var kj = k.AsSpan(kBase + j * kStride, headDim);
                 double dot = 0;
@@ -142,7 +144,7 @@ public static class AttentionWeights
                 double score = scale * dot;
                 if (TKernel.HasScoreMod)
                 {
-                    float modified = TKernel.ScoreMod((float)score, batch, head, i, j);
+                    float modified = TKernel.ScoreMod((float)score, batch, head, i, j, default(ModTensors<NoModTensor<int>, NoModTensor<float>>));
                     if (float.IsNegativeInfinity(modified))
                         continue;
                     score = modified;

@@ -72,10 +72,24 @@ public interface IAttentionKernel
     /// The declaration's score modifier (the identity without one): <paramref name="score"/> is scale·q·k in natural units,
     /// before the softmax; the result replaces it (−∞ hides the pair). Called only for pairs the masks leave visible.
     /// </summary>
-    static abstract float ScoreMod(float score, int batch, int head, int query, int key);
+    /// <paramref name="tensors"/> holds the tensors the modifiers read (<see cref="ModTensorCount"/>; default without any).
+    static abstract float ScoreMod<TInt, TFloat>(float score, int batch, int head, int query, int key, in ModTensors<TInt, TFloat> tensors)
+        where TInt : struct, IModTensor<int>
+        where TFloat : struct, IModTensor<float>;
 
     /// <summary>The declaration's mask modifier (always true without one): whether <paramref name="query"/> sees <paramref name="key"/>, ANDed with <see cref="Mask"/>.</summary>
-    static abstract bool MaskMod(int batch, int head, int query, int key);
+    static abstract bool MaskMod<TInt, TFloat>(int batch, int head, int query, int key, in ModTensors<TInt, TFloat> tensors)
+        where TInt : struct, IModTensor<int>
+        where TFloat : struct, IModTensor<float>;
+
+    /// <summary>
+    /// How many tensors the modifiers read (0 to 4; docs/kernels/mods.md, "Tensors read by modifiers"): a launch then carries
+    /// them in <see cref="AttentionLaunch{T}.ModTensors"/>, in declaration order.
+    /// </summary>
+    static abstract int ModTensorCount { get; }
+
+    /// <summary>Bit n set: modifier tensor n is a <c>Tensor&lt;float&gt;</c> (else a <c>Tensor&lt;int&gt;</c>).</summary>
+    static abstract int FloatModTensors { get; }
 
     /// <summary>
     /// The generated CPU kernel over fp32 data (shapes already checked; <paramref name="lse"/> is null exactly when
@@ -87,9 +101,11 @@ public interface IAttentionKernel
     /// <paramref name="attnMask"/> is the mask tensor of <see cref="MaskTensor"/> (bool* or float*; null without one), read
     /// at <paramref name="maskStrides"/>. <paramref name="documentIds"/> ([B, T]) and <paramref name="prefixLengths"/> ([B])
     /// are the built-in document and prefix-LM masks' tensors (null unless <see cref="DocumentMask"/> / <see cref="PrefixLm"/>).
+    /// <paramref name="modTensors"/> are the accessors of the tensors the modifiers read (default without any).
     /// </summary>
     static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-        int* documentIds, int* prefixLengths, void* attnMask, MaskStrides maskStrides, int batch, int queryLength, int keyLength);
+        int* documentIds, int* prefixLengths, void* attnMask, MaskStrides maskStrides, int batch, int queryLength, int keyLength,
+        in ModTensors<Cpu.CpuModTensor<int>, Cpu.CpuModTensor<float>> modTensors);
 }
 
 /// <summary>Memory layout of an attention kernel's tensors.</summary>
@@ -160,6 +176,12 @@ public readonly record struct AttentionLaunch<T>(
     /// </summary>
     public Tensor<int>? PrefixLengths { get; init; }
 
+    /// <summary>
+    /// The tensors the kernel's modifiers read (<see cref="IAttentionKernel.ModTensorCount"/> of them, in declaration order;
+    /// empty for kernels whose modifiers read none). Their shapes are the caller's business: the modifiers index them.
+    /// </summary>
+    public ModTensorArgs ModTensors { get; init; }
+
     /// <summary>The strides of the launch's mask tensor over [Batch, heads, QueryLength, KeyLength] (default without one).</summary>
     public MaskStrides MaskStridesFor(int heads) =>
         BooleanMask is { } b ? MaskStrides.Broadcast(b.Shape, "attnMask", Batch, heads, QueryLength, KeyLength)
@@ -188,6 +210,7 @@ public readonly record struct AttentionLaunch<T>(
             throw new ArgumentException(TKernel.PrefixLm
                 ? $"{typeof(TKernel).Name} has a built-in prefix-LM mask: its launch needs PrefixLengths ([B] ints)."
                 : $"{typeof(TKernel).Name} has no built-in prefix-LM mask: its launch takes no PrefixLengths.");
+        ModTensors.ExpectFor<TKernel>(Query.Device);
         if (TKernel.IsVarlen && KeyLengths is not null)
             throw new ArgumentException($"{typeof(TKernel).Name}: a packed variable-length launch takes no KeyLengths (each sequence has its own length already).");
     }

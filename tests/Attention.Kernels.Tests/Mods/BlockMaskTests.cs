@@ -43,8 +43,9 @@ public sealed class BlockMaskTests(ITestOutputHelper log)
         [ThreadStatic] public static int Calls;
         public static bool HasScoreMod => false;
         public static bool HasMaskMod => true;
-        public static float ScoreMod(float score, int batch, int head, int query, int key) => score;
-        public static bool MaskMod(int batch, int head, int query, int key)
+        public static bool MaskModReadsTensors => false;
+        public static float ScoreMod(float score, int batch, int head, int query, int key, in ModTensors<CpuModTensor<int>, CpuModTensor<float>> tensors) => score;
+        public static bool MaskMod(int batch, int head, int query, int key, in ModTensors<CpuModTensor<int>, CpuModTensor<float>> tensors)
         {
             Calls++;
             return key <= query;

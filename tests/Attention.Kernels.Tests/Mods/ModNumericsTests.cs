@@ -133,8 +133,8 @@ public sealed class ModNumericsTests(ITestOutputHelper log)
     {
         public static bool HasScoreMod => TKernel.HasScoreMod;
         public static bool HasMaskMod => TKernel.HasMaskMod;
-        public static float ScoreMod(float s, int b, int h, int i, int j) => TKernel.ScoreMod(s, b, h, i, j);
-        public static bool MaskMod(int b, int h, int i, int j) => TKernel.MaskMod(b, h, i, j);
+        public static float ScoreMod(float s, int b, int h, int i, int j) => TKernel.ScoreMod(s, b, h, i, j, default(ModTensors<NoModTensor<int>, NoModTensor<float>>));
+        public static bool MaskMod(int b, int h, int i, int j) => TKernel.MaskMod(b, h, i, j, default(ModTensors<NoModTensor<int>, NoModTensor<float>>));
     }
 
     private static AttentionProblem Problem(KernelCase kernel, int batch, int queryLength, int keyLength) =>

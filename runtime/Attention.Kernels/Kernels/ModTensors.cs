@@ -1,0 +1,108 @@
+namespace Attention.Kernels;
+
+/// <summary>
+/// A tensor read by a score or mask modifier (docs/kernels/mods.md, "Tensors read by modifiers"): a modifier declares one
+/// parameter per tensor it reads, of a type parameter constrained to this interface, and the backend passes its own
+/// accessor (raw memory on the CPU, an <c>ArrayView</c> on ILGPU), so every access is a direct, inlinable call.
+/// Row-major over the tensor's shape (rank 1 to 3); use the indexer of the tensor's rank (the flat one works for any).
+/// Indices are not checked: a modifier must stay inside the shape its launch passes.
+/// </summary>
+/// <typeparam name="T"><see cref="int"/> or <see cref="float"/>.</typeparam>
+public interface IModTensor<T> where T : unmanaged
+{
+    /// <summary>Element <paramref name="index"/> of the flattened tensor.</summary>
+    T this[int index] { get; }
+
+    /// <summary>Element [i0, i1] of a rank-2 tensor.</summary>
+    T this[int i0, int i1] { get; }
+
+    /// <summary>Element [i0, i1, i2] of a rank-3 tensor.</summary>
+    T this[int i0, int i1, int i2] { get; }
+
+    /// <summary>The length of axis <paramref name="axis"/> (0, 1 or 2; 1 past the tensor's rank).</summary>
+    int Dim(int axis);
+}
+
+/// <summary>
+/// The tensors a kernel's modifiers read, as one value a backend passes to <see cref="IAttentionKernel.ScoreMod{TInt, TFloat}"/>
+/// and <see cref="IAttentionKernel.MaskMod{TInt, TFloat}"/>: slot n (the n-th modifier tensor the declaration lists after its
+/// standard parameters) is <c>Int{n}</c> for a <c>Tensor&lt;int&gt;</c> and <c>Float{n}</c> for a <c>Tensor&lt;float&gt;</c>; the
+/// other field of the slot, and every unused slot, is default. A plain struct of accessors, so ILGPU takes it as one kernel parameter.
+/// </summary>
+public struct ModTensors<TInt, TFloat>
+    where TInt : struct, IModTensor<int>
+    where TFloat : struct, IModTensor<float>
+{
+    /// <summary>Slot 0..3 when it holds a <c>Tensor&lt;int&gt;</c>.</summary>
+    public TInt Int0, Int1, Int2, Int3;
+
+    /// <summary>Slot 0..3 when it holds a <c>Tensor&lt;float&gt;</c>.</summary>
+    public TFloat Float0, Float1, Float2, Float3;
+}
+
+/// <summary>An accessor that reads nothing: the tensor type of launches and callers without modifier tensors.</summary>
+public readonly struct NoModTensor<T> : IModTensor<T> where T : unmanaged
+{
+    /// <inheritdoc/>
+    public T this[int index] => default;
+
+    /// <inheritdoc/>
+    public T this[int i0, int i1] => default;
+
+    /// <inheritdoc/>
+    public T this[int i0, int i1, int i2] => default;
+
+    /// <inheritdoc/>
+    public int Dim(int axis) => 0;
+}
+
+/// <summary>
+/// The tensors of one launch that its kernel's modifiers read (<see cref="AttentionLaunch{T}.ModTensors"/>): up to
+/// <see cref="MaxCount"/> <c>Tensor&lt;int&gt;</c> or <c>Tensor&lt;float&gt;</c> of rank 1 to 3, in the order the declaration
+/// lists them. The generated <c>Launch</c> fills it; a fixed struct, so a launch allocates nothing for it.
+/// </summary>
+public readonly record struct ModTensorArgs(object? Tensor0 = null, object? Tensor1 = null, object? Tensor2 = null, object? Tensor3 = null)
+{
+    /// <summary>The most tensors the modifiers of one kernel read.</summary>
+    public const int MaxCount = 4;
+
+    /// <summary>Slot <paramref name="slot"/>'s tensor (null when unused).</summary>
+    public object? this[int slot] => slot switch { 0 => Tensor0, 1 => Tensor1, 2 => Tensor2, 3 => Tensor3, _ => null };
+
+    /// <summary>The number of leading slots in use.</summary>
+    public int Count => Tensor0 is null ? 0 : Tensor1 is null ? 1 : Tensor2 is null ? 2 : Tensor3 is null ? 3 : 4;
+
+    /// <summary>
+    /// Throws unless these are the modifier tensors <typeparamref name="TKernel"/> reads: <see cref="IAttentionKernel.ModTensorCount"/>
+    /// of them, each a <c>Tensor&lt;float&gt;</c> where <see cref="IAttentionKernel.FloatModTensors"/> has its bit, else a
+    /// <c>Tensor&lt;int&gt;</c>, of rank 1 to 3, on <paramref name="device"/>.
+    /// </summary>
+    public void ExpectFor<TKernel>(Device device) where TKernel : struct, IAttentionKernel
+    {
+        for (int slot = Count; slot < MaxCount; slot++)
+        {
+            if (this[slot] is not null)
+                throw new ArgumentException($"{typeof(TKernel).Name}: the launch's ModTensors has a gap before slot {slot}.");
+        }
+        if (Count != TKernel.ModTensorCount)
+            throw new ArgumentException($"{typeof(TKernel).Name}'s modifiers read {TKernel.ModTensorCount} tensor(s): the launch's ModTensors has {Count}.");
+        for (int slot = 0; slot < Count; slot++)
+        {
+            bool wantFloat = (TKernel.FloatModTensors >> slot & 1) != 0;
+            var (rank, on) = this[slot] switch
+            {
+                Tensor<float> f when wantFloat => (f.Rank, f.Device),
+                Tensor<int> i when !wantFloat => (i.Rank, i.Device),
+                _ => throw new ArgumentException($"{typeof(TKernel).Name}: modifier tensor {slot} must be a Tensor<{(wantFloat ? "float" : "int")}>, not {this[slot]}."),
+            };
+            if (rank > 3)
+                throw new ArgumentException($"{typeof(TKernel).Name}: modifier tensor {slot} has rank {rank}; modifier tensors have rank 1 to 3.");
+            if (!ReferenceEquals(on, device))
+                throw new ArgumentException($"{typeof(TKernel).Name}: modifier tensor {slot} is on {on}, the launch on {device}.");
+        }
+    }
+
+    /// <summary>The first three axes of a modifier tensor (1 past its rank).</summary>
+    public static (int D0, int D1, int D2) Dims(ReadOnlySpan<int> shape) =>
+        (shape[0], shape.Length > 1 ? shape[1] : 1, shape.Length > 2 ? shape[2] : 1);
+}

@@ -1,0 +1,211 @@
+using Attention.Kernels.Reference;
+using Attention.Kernels.Tests.Ilgpu;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Attention.Kernels.Tests.Mods;
+
+/// <summary>
+/// Declarations whose modifiers read tensors (docs/kernels/mods.md, "Tensors read by modifiers"): a T5-style relative bias
+/// [H, 16 buckets] read by a score modifier, and cross-attention between documents with query and key ids of their own
+/// lengths ([B, Tq], [B, Tk]) read by a mask modifier; int and float tensors mixed in one declaration, both layouts, GQA,
+/// a built-in mask and soft-capping composed with them.
+/// </summary>
+public static partial class ModTensorKernels
+{
+    public const int Buckets = 16;
+
+    [ScaledDotProductAttention(HeadDim = 8, Heads = 4, KvHeads = 2, ScoreMod = nameof(RelativeBias), MaskMod = nameof(CrossDocument))]
+    public static partial void BiasedCrossDocuments(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp,
+        Tensor<float> bias, Tensor<int> queryDocuments, Tensor<int> keyDocuments);
+
+    [ScaledDotProductAttention(HeadDim = 16, Heads = 2, Mask = AttentionMask.CausalTopLeft, Layout = TensorLayout.BHTD, MaskMod = nameof(CrossDocument))]
+    public static partial void CausalCrossDocumentsBhtd(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp,
+        Tensor<int> queryDocuments, Tensor<int> keyDocuments);
+
+    [ScaledDotProductAttention(HeadDim = 8, Heads = 3, ScoreMod = nameof(RelativeBias), SoftCap = 5)]
+    public static partial void RelativeBiasSoftCapped(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp,
+        Tensor<float> bias);
+
+    /// <summary>The bucket of a relative distance key − query: −8…7 clamped, shifted to 0…15.</summary>
+    public static int Bucket(int distance) => (distance < -Buckets / 2 ? -Buckets / 2 : distance > Buckets / 2 - 1 ? Buckets / 2 - 1 : distance) + Buckets / 2;
+
+    private static float RelativeBias<TBias>(float score, int batch, int head, int query, int key, TBias bias)
+        where TBias : struct, IModTensor<float> =>
+        score + bias[head, Bucket(key - query)];
+
+    private static bool CrossDocument<TIds>(int batch, int head, int query, int key, TIds queryDocuments, TIds keyDocuments)
+        where TIds : struct, IModTensor<int> =>
+        queryDocuments[batch, query] == keyDocuments[batch, key];
+}
+
+/// <summary>
+/// The tensor-reading modifiers against the fp64 reference, whose modifiers read the very same arrays: random odd sizes
+/// (Tq ≠ Tk), empty sequences, NaN-poisoned outputs, on the CPU backend and ILGPU's CPU accelerator; and a relaunch of one
+/// shape with other ids, which must not reuse the first launch's block classes.
+/// </summary>
+public sealed class ModTensorTests(ITestOutputHelper log)
+{
+    private enum Kind { BiasedCrossDocuments, CausalCrossDocumentsBhtd, RelativeBiasSoftCapped }
+
+    private static (int HeadDim, int Heads, int KvHeads, AttentionMask Mask, float Scale, TensorLayout Layout) Constants(Kind kind) => kind switch
+    {
+        Kind.BiasedCrossDocuments => (ModTensorKernels.BiasedCrossDocumentsKernel.HeadDim, ModTensorKernels.BiasedCrossDocumentsKernel.Heads,
+            ModTensorKernels.BiasedCrossDocumentsKernel.KvHeads, ModTensorKernels.BiasedCrossDocumentsKernel.Mask, ModTensorKernels.BiasedCrossDocumentsKernel.Scale, TensorLayout.BTHD),
+        Kind.CausalCrossDocumentsBhtd => (ModTensorKernels.CausalCrossDocumentsBhtdKernel.HeadDim, ModTensorKernels.CausalCrossDocumentsBhtdKernel.Heads,
+            ModTensorKernels.CausalCrossDocumentsBhtdKernel.KvHeads, ModTensorKernels.CausalCrossDocumentsBhtdKernel.Mask, ModTensorKernels.CausalCrossDocumentsBhtdKernel.Scale, TensorLayout.BHTD),
+        _ => (ModTensorKernels.RelativeBiasSoftCappedKernel.HeadDim, ModTensorKernels.RelativeBiasSoftCappedKernel.Heads,
+            ModTensorKernels.RelativeBiasSoftCappedKernel.KvHeads, ModTensorKernels.RelativeBiasSoftCappedKernel.Mask, ModTensorKernels.RelativeBiasSoftCappedKernel.Scale, TensorLayout.BTHD),
+    };
+
+    public static IEnumerable<object[]> Cases(int runs, int salt) =>
+        Enumerable.Range(0, runs * 3).Select(i => new object[] { (int)(i % 3), AttentionHarness.RunSeed + salt + i });
+
+    public static IEnumerable<object[]> CpuCases() => Cases(6, 4409);
+
+    public static IEnumerable<object[]> IlgpuCases() => Cases(1, 7717);
+
+    public static IEnumerable<object[]> Devices() => [["cpu"], ["ilgpu"]];
+
+    private static Device DeviceNamed(string name) => name == "cpu" ? Device.Cpu : IlgpuTestDevice.Instance;
+
+    /// <summary>Ids from a small set, in runs of random lengths (so blocks come out empty, full and partial).</summary>
+    private static int[] RandomIds(Random random, int batch, int length)
+    {
+        var ids = new int[batch * length];
+        for (int b = 0; b < batch; b++)
+        {
+            int id = random.Next(3), left = 0;
+            for (int t = 0; t < length; t++)
+            {
+                if (left-- <= 0)
+                {
+                    id = random.Next(3);
+                    left = random.Next(1, Math.Max(2, length / 3));
+                }
+                ids[b * length + t] = id;
+            }
+        }
+        return ids;
+    }
+
+    private AttentionCheck Run(Kind kind, Device device, Random random, int batch, int queryLength, int keyLength, int[]? queryIds = null, int[]? keyIds = null)
+    {
+        var c = Constants(kind);
+        bool documents = kind != Kind.RelativeBiasSoftCapped, biased = kind != Kind.CausalCrossDocumentsBhtd;
+        queryIds ??= RandomIds(random, batch, queryLength);
+        keyIds ??= RandomIds(random, batch, keyLength);
+        float[] bias = RandomData.Uniform(random, c.Heads * ModTensorKernels.Buckets, 3f);
+        // The reference's modifiers read the same arrays the kernel's tensors are made of.
+        ScoreModFunction? score = null;
+        if (biased)
+        {
+            score = (s, b, h, i, j) => s + bias[h * ModTensorKernels.Buckets + ModTensorKernels.Bucket(j - i)];
+            if (kind == Kind.RelativeBiasSoftCapped)
+            {
+                var inner = score;
+                score = (s, b, h, i, j) => 5.0 * Math.Tanh(inner(s, b, h, i, j) / 5.0);
+            }
+        }
+        MaskModFunction? mask = documents ? (b, h, i, j) => queryIds[b * queryLength + i] == keyIds[b * keyLength + j] : null;
+        var p = new AttentionProblem(batch, queryLength, keyLength, c.Heads, c.KvHeads, c.HeadDim, c.Mask, 0, c.Scale, c.Layout) { ScoreMod = score, MaskMod = mask };
+        float[] q = RandomData.Uniform(random, p.QueryElements, 2f);
+        float[] k = RandomData.Uniform(random, p.KeyElements, 2f);
+        float[] v = RandomData.Uniform(random, p.KeyElements);
+        var (expected, expectedLse) = ReferenceAttention.Compute(p, q, k, v);
+
+        using var qt = Tensor.FromArray<float>(device, q, p.QueryShape);
+        using var kt = Tensor.FromArray<float>(device, k, p.KeyShape);
+        using var vt = Tensor.FromArray<float>(device, v, p.KeyShape);
+        using var ot = Tensor.Create<float>(device, p.QueryShape);
+        using var lt = Tensor.Create<float>(device, batch, c.Heads, queryLength);
+        using var bt = Tensor.FromArray<float>(device, bias, c.Heads, ModTensorKernels.Buckets);
+        using var qi = Tensor.FromArray<int>(device, queryIds, batch, queryLength);
+        using var ki = Tensor.FromArray<int>(device, keyIds, batch, keyLength);
+        ot.Fill(float.NaN);
+        lt.Fill(float.NaN);
+        switch (kind)
+        {
+            case Kind.BiasedCrossDocuments:
+                ModTensorKernels.BiasedCrossDocuments(qt, kt, vt, ot, lt, bt, qi, ki);
+                break;
+            case Kind.CausalCrossDocumentsBhtd:
+                ModTensorKernels.CausalCrossDocumentsBhtd(qt, kt, vt, ot, lt, qi, ki);
+                break;
+            default:
+                ModTensorKernels.RelativeBiasSoftCapped(qt, kt, vt, ot, lt, bt);
+                break;
+        }
+        device.Synchronize();
+        var check = AttentionHarness.Evaluate(p, ot.ToArray(), lt.ToArray(), expected, expectedLse);
+        log.WriteLine($"{kind} B{batch} Tq{queryLength} Tk{keyLength} on {device}: {check}");
+        return check;
+    }
+
+    private AttentionCheck RunRandom(Kind kind, Device device, int seed, int maxLength)
+    {
+        var random = new Random(seed);
+        var c = Constants(kind);
+        var shape = AttentionHarness.RandomProblem(c.HeadDim, c.Heads, c.KvHeads, c.Mask, 0, c.Scale, c.Layout, random, maxLength);
+        return Run(kind, device, random, shape.Batch, shape.QueryLength, shape.KeyLength);
+    }
+
+    private static void AssertGood(AttentionCheck check)
+    {
+        Assert.True(check.Defect is null, check.ToString());
+        Assert.True(check.OutputError <= AttentionHarness.Tolerance, check.ToString());
+        Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, check.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(CpuCases))]
+    public void Cpu_random_problem_matches_fp64_reference(int kind, int seed) =>
+        AssertGood(RunRandom((Kind)kind, Device.Cpu, seed, 300));
+
+    [Theory]
+    [MemberData(nameof(IlgpuCases))]
+    public void Ilgpu_random_problem_matches_fp64_reference(int kind, int seed) =>
+        AssertGood(RunRandom((Kind)kind, IlgpuTestDevice.Instance, seed, IlgpuTestDevice.MaxLength));
+
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void Empty_sequences_and_odd_cross_lengths_match_fp64_reference(string name)
+    {
+        var device = DeviceNamed(name);
+        var random = new Random(AttentionHarness.RunSeed + 31);
+        foreach (var kind in Enum.GetValues<Kind>())
+        {
+            AssertGood(Run(kind, device, random, 2, 5, 0));
+            AssertGood(Run(kind, device, random, 2, 0, 7));
+            AssertGood(Run(kind, device, random, 1, 37, 71));
+        }
+    }
+
+    [Fact]
+    public void A_relaunch_with_other_ids_reclassifies_its_blocks()
+    {
+        // Same launch shape twice (several tiles and key blocks): first every id equal (every block full), then ids that
+        // split each block. A block class cached from the first launch would let the second see keys of other documents.
+        const int B = 2, T = 150;
+        var random = new Random(AttentionHarness.RunSeed + 5);
+        foreach (var kind in new[] { Kind.BiasedCrossDocuments, Kind.CausalCrossDocumentsBhtd })
+        {
+            AssertGood(Run(kind, Device.Cpu, random, B, T, T, new int[B * T], new int[B * T]));
+            int[] split = [.. Enumerable.Range(0, B * T).Select(t => t % 3 == 0 ? 1 : 0)];
+            AssertGood(Run(kind, Device.Cpu, random, B, T, T, split, split));
+        }
+    }
+
+    [Fact]
+    public void A_launch_with_the_wrong_modifier_tensors_is_refused()
+    {
+        using var q = Tensor.Create<float>(Device.Cpu, 1, 3, 3, 8);
+        using var o = Tensor.Create<float>(Device.Cpu, 1, 3, 3, 8);
+        using var ids = Tensor.Create<int>(Device.Cpu, 3, 16);
+        var launch = new AttentionLaunch<float>(q, q, q, o, null, 1, 3, 3);
+        // No tensors, an int tensor where the bias is a float one, and a gap before slot 1.
+        Assert.Throws<ArgumentException>(() => launch.ExpectInputsFor<ModTensorKernels.RelativeBiasSoftCappedKernel>());
+        Assert.Throws<ArgumentException>(() => (launch with { ModTensors = new ModTensorArgs(ids) }).ExpectInputsFor<ModTensorKernels.RelativeBiasSoftCappedKernel>());
+        Assert.Throws<ArgumentException>(() => (launch with { ModTensors = new ModTensorArgs(null, ids) }).ExpectInputsFor<ModTensorKernels.RelativeBiasSoftCappedKernel>());
+    }
+}
