@@ -358,6 +358,71 @@ public sealed class DiagnosticTests
         Assert.Contains("static float Alibi(float score, int batch, int head, int query, int key)", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>A kernel whose modifiers may read tensors: <paramref name="trailing"/> follows the standard parameters.</summary>
+    private static string TensorModKernel(string modArguments, string trailing, string members) => $$"""
+        using Attention.Kernels;
+        namespace Demo;
+        public static partial class Kernels
+        {
+            [ScaledDotProductAttention(HeadDim = 64, Heads = 8, {{modArguments}})]
+            public static partial void Attend({{Parameters}}{{trailing}});
+            {{members}}
+        }
+        """;
+
+    private const string BiasMod =
+        "private static float Bias<T>(float s, int b, int h, int q, int k, T bias) where T : struct, IModTensor<float> => s + bias[h, k];";
+
+    private const string DocumentMod =
+        "private static bool Same<T>(int b, int h, int q, int k, T queryIds, T keyIds) where T : struct, IModTensor<int> => queryIds[b, q] == keyIds[b, k];";
+
+    [Fact]
+    public void Mods_reading_tensors_are_accepted_and_bound_by_name()
+    {
+        var diagnostics = GeneratorHarness.GeneratorDiagnostics(TensorModKernel("ScoreMod = nameof(Bias), MaskMod = nameof(Same)",
+            ", Tensor<float> bias, Tensor<int> queryIds, Tensor<int> keyIds", BiasMod + "\n" + DocumentMod));
+        Assert.Empty(diagnostics);
+    }
+
+    [Fact]
+    public void AK0031_mod_reads_a_tensor_the_kernel_does_not_declare()
+    {
+        var diagnostic = AssertSingle(TensorModKernel("ScoreMod = nameof(Bias)", "", BiasMod), "AK0031", "ScoreMod = nameof(Bias)");
+        string message = diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("'bias'", message);
+        Assert.Contains("now: none", message);
+    }
+
+    [Fact]
+    public void AK0031_misspelled_tensor_lists_the_declared_ones()
+    {
+        // The modifier reads 'bias', the declaration has 'biases': AK0031 at the modifier; the parameter no modifier reads is
+        // then an unknown standard parameter (AK0005 at it).
+        var diagnostics = GeneratorHarness.GeneratorDiagnostics(TensorModKernel("ScoreMod = nameof(Bias)", ", Tensor<float> biases", BiasMod));
+        Assert.Contains(diagnostics, d => d.Id == "AK0031");
+        Assert.Contains(diagnostics, d => d.Id == "AK0005");
+    }
+
+    [Fact]
+    public void AK0032_mod_tensor_of_the_wrong_element_type() =>
+        AssertSingle(TensorModKernel("ScoreMod = nameof(Bias)", ", Tensor<int> bias", BiasMod), "AK0032", "Tensor<int> bias");
+
+    [Theory]
+    [InlineData("private static float Bias(float s, int b, int h, int q, int k, System.ReadOnlySpan<float> bias) => s;")]
+    [InlineData("private static float Bias(float s, int b, int h, int q, int k, float[] bias) => s;")]
+    [InlineData("private static float Bias(float s, int b, int h, int q, int k, Tensor<float> bias) => s;")]
+    public void AK0033_mod_parameter_of_an_unsupported_type(string member)
+    {
+        var diagnostic = AssertSingle(TensorModKernel("ScoreMod = nameof(Bias)", ", Tensor<float> bias", member), "AK0033", "ScoreMod = nameof(Bias)");
+        Assert.Contains("IModTensor<float>", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void AK0034_more_than_four_mod_tensors() =>
+        AssertSingle(TensorModKernel("MaskMod = nameof(Five)", ", Tensor<int> a, Tensor<int> b2, Tensor<int> c, Tensor<int> d, Tensor<int> e",
+            "private static bool Five<T>(int b, int h, int q, int k, T a, T b2, T c, T d, T e) where T : struct, IModTensor<int> => a[0] == e[0];"),
+            "AK0034", "Tensor<int> e");
+
     [Fact]
     public void AK0022_mask_mod_returning_float() =>
         AssertSingle(ModKernel("MaskMod = nameof(Same)", "private static float Same(int b, int h, int q, int k) => 1;"), "AK0022", "MaskMod = nameof(Same)");

@@ -48,6 +48,27 @@ public static class SnapshotCases
             }
             """,
 
+        ["ModsReadingTensors"] = """
+            using Attention.Kernels;
+
+            namespace Demo;
+
+            public static partial class ModKernels
+            {
+                // A T5-style relative bias [H, 16] and cross-attention between documents (query and key ids of their own lengths).
+                [ScaledDotProductAttention(HeadDim = 64, Heads = 8, Mask = AttentionMask.CausalTopLeft,
+                    ScoreMod = nameof(RelativeBias), MaskMod = nameof(SameDocument))]
+                public static partial void Cross(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp,
+                    Tensor<float> bias, Tensor<int> queryIds, Tensor<int> keyIds);
+
+                private static float RelativeBias<TBias>(float score, int batch, int head, int query, int key, TBias bias)
+                    where TBias : struct, IModTensor<float> => score + bias[head, key - query < -8 ? 0 : key - query > 7 ? 15 : key - query + 8];
+
+                private static bool SameDocument<TIds>(int batch, int head, int query, int key, TIds queryIds, TIds keyIds)
+                    where TIds : struct, IModTensor<int> => queryIds[batch, query] == keyIds[batch, key];
+            }
+            """,
+
         ["KeyPaddingCausalWithLse"] = """
             using Attention.Kernels;
 

@@ -317,7 +317,7 @@ internal static class KernelAnalyzer
         foreach (var mod in parsed.Mods)
         {
             bool score = mod.Argument == KernelParser.ScoreModArgument;
-            string expected = ModSignature(score, mod.Method, tensors: true);
+            string expected = ModSignature(score, mod.Method);
             switch (mod.Status)
             {
                 case ModStatus.NotFound:
@@ -396,14 +396,10 @@ internal static class KernelAnalyzer
         return ok;
     }
 
-    /// <summary>
-    /// The signature a modifier method must have, for the diagnostics; with <paramref name="tensors"/> (a declaration, not a
-    /// graph node) the optional tensors it may read after <c>key</c> (each <c>T name</c> with <c>where T : struct, IModTensor&lt;int or float&gt;</c>).
-    /// </summary>
-    internal static string ModSignature(bool score, string name, bool tensors = false) => (score
-        ? $"static float {name}(float score, int batch, int head, int query, int key"
-        : $"static bool {name}(int batch, int head, int query, int key") +
-        (tensors ? "[, T tensor, …]) where T : struct, IModTensor<int or float>" : ")");
+    /// <summary>The signature a modifier method must have, for the diagnostics (a declaration's may add the tensors it reads: AK0022's text says so).</summary>
+    internal static string ModSignature(bool score, string name) => score
+        ? $"static float {name}(float score, int batch, int head, int query, int key)"
+        : $"static bool {name}(int batch, int head, int query, int key)";
 
     /// <summary>The declaring type as the generated code names it: global::Namespace.Outer.Inner&lt;T&gt;.</summary>
     private static string QualifiedTypeName(ParsedKernel parsed) =>

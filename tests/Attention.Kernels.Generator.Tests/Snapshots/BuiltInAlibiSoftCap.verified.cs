@@ -66,15 +66,17 @@ namespace Demo
             // The modifiers (docs/kernels/mods.md): every backend calls these per (query, key) pair; the score is in natural units.
             static bool global::Attention.Kernels.IAttentionKernel.HasScoreMod => true;
             static bool global::Attention.Kernels.IAttentionKernel.HasMaskMod => false;
-            static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => 50f * global::System.MathF.Tanh((score + (head switch { 0 => 0.5f, 1 => 0.25f, 2 => 0.125f, 3 => 0.0625f, 4 => 0.03125f, 5 => 0.015625f, 6 => 0.0078125f, 7 => 0.00390625f, 8 => 0.70710677f, 9 => 0.35355338f, 10 => 0.17677669f, 11 => 0.088388346f, _ => 0f }) * (key - query)) / 50f);
-            static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
+            static float global::Attention.Kernels.IAttentionKernel.ScoreMod<TInt, TFloat>(float score, int batch, int head, int query, int key, in global::Attention.Kernels.ModTensors<TInt, TFloat> tensors) => 50f * global::System.MathF.Tanh((score + (head switch { 0 => 0.5f, 1 => 0.25f, 2 => 0.125f, 3 => 0.0625f, 4 => 0.03125f, 5 => 0.015625f, 6 => 0.0078125f, 7 => 0.00390625f, 8 => 0.70710677f, 9 => 0.35355338f, 10 => 0.17677669f, 11 => 0.088388346f, _ => 0f }) * (key - query)) / 50f);
+            static bool global::Attention.Kernels.IAttentionKernel.MaskMod<TInt, TFloat>(int batch, int head, int query, int key, in global::Attention.Kernels.ModTensors<TInt, TFloat> tensors) => true;
+            static int global::Attention.Kernels.IAttentionKernel.ModTensorCount => 0;
+            static int global::Attention.Kernels.IAttentionKernel.FloatModTensors => 0;
             static bool global::Attention.Kernels.IAttentionKernel.IsVarlen => false;
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
             static bool global::Attention.Kernels.IAttentionKernel.DocumentMask => false;
             static bool global::Attention.Kernels.IAttentionKernel.PrefixLm => false;
             static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength) =>
-                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) =>
+                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
 
             /// <summary>Checks shapes and devices, then runs the kernel on the tensors' device (which picks its backend).</summary>
             /// <exception cref="global::System.ArgumentException">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>
@@ -98,7 +100,7 @@ namespace Demo
 
             /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
             internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength)
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors)
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.

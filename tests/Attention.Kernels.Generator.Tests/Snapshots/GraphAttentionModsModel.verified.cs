@@ -125,15 +125,17 @@ namespace Demo.Models
             // The modifiers (docs/kernels/mods.md): every backend calls these per (query, key) pair; the score is in natural units.
             static bool global::Attention.Kernels.IAttentionKernel.HasScoreMod => true;
             static bool global::Attention.Kernels.IAttentionKernel.HasMaskMod => true;
-            static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => global::Demo.Models.Modded.Alibi(score, batch, head, query, key);
-            static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => global::Demo.Models.Modded.Near(batch, head, query, key);
+            static float global::Attention.Kernels.IAttentionKernel.ScoreMod<TInt, TFloat>(float score, int batch, int head, int query, int key, in global::Attention.Kernels.ModTensors<TInt, TFloat> tensors) => global::Demo.Models.Modded.Alibi(score, batch, head, query, key);
+            static bool global::Attention.Kernels.IAttentionKernel.MaskMod<TInt, TFloat>(int batch, int head, int query, int key, in global::Attention.Kernels.ModTensors<TInt, TFloat> tensors) => global::Demo.Models.Modded.Near(batch, head, query, key);
+            static int global::Attention.Kernels.IAttentionKernel.ModTensorCount => 0;
+            static int global::Attention.Kernels.IAttentionKernel.FloatModTensors => 0;
             static bool global::Attention.Kernels.IAttentionKernel.IsVarlen => false;
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
             static bool global::Attention.Kernels.IAttentionKernel.DocumentMask => false;
             static bool global::Attention.Kernels.IAttentionKernel.PrefixLm => false;
             static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength) =>
-                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) =>
+                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
 
             /// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>
             public static void Run(global::Attention.Kernels.Tensor<float> packed, global::Attention.Kernels.Tensor<float> output, int batch, int length, global::Attention.Kernels.Tensor<int> keyLengths)
@@ -144,7 +146,7 @@ namespace Demo.Models
 
             /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
             internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength)
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors)
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
@@ -157,6 +159,7 @@ namespace Demo.Models
                     QueryLength = queryLength,
                     KeyLength = keyLength,
                     TileRows = tileRows,
+                    ModTensors = modTensors,
                     BlockMasks = rowMode ? null : global::Attention.Kernels.Cpu.FlashAttentionCpu.BlockMasks<CpuKernel>(batch, Heads, queryLength, keyLength, tileRows),
                     BlocksPerTile = global::Attention.Kernels.Cpu.FlashAttentionCpu.BlocksPerTile(keyLength),
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
@@ -177,11 +180,13 @@ namespace Demo.Models
                 // The user's modifiers alone, for the scalar element pass: the built-in ALiBi and soft-capping run vectorized after it.
                 static bool global::Attention.Kernels.Cpu.IElementMods.HasScoreMod => true;
                 static bool global::Attention.Kernels.Cpu.IElementMods.HasMaskMod => true;
-                static float global::Attention.Kernels.Cpu.IElementMods.ScoreMod(float score, int batch, int head, int query, int key) => global::Demo.Models.Modded.Alibi(score, batch, head, query, key);
-                static bool global::Attention.Kernels.Cpu.IElementMods.MaskMod(int batch, int head, int query, int key) => global::Demo.Models.Modded.Near(batch, head, query, key);
+                static float global::Attention.Kernels.Cpu.IElementMods.ScoreMod(float score, int batch, int head, int query, int key, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> tensors) => global::Demo.Models.Modded.Alibi(score, batch, head, query, key);
+                static bool global::Attention.Kernels.Cpu.IElementMods.MaskMod(int batch, int head, int query, int key, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> tensors) => global::Demo.Models.Modded.Near(batch, head, query, key);
+                static bool global::Attention.Kernels.Cpu.IElementMods.MaskModReadsTensors => false;
 
                 public float* Q, K, V, O, Lse;
                 public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
+                public global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> ModTensors; // the tensors the modifiers read (default without any)
                 public long[]? BlockMasks; // the mask modifier's block classes for this launch shape (null: too big to cache)
                 public int BlocksPerTile; // slots per tile item in BlockMasks
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
@@ -284,12 +289,12 @@ namespace Demo.Models
                         // Block mask: the mask modifier's class of this (tile, key block), cached per launch shape (mods are pure): an empty
                         // block is skipped, a full one skips the mask's element pass, a partial one is masked per element.
                         int blockKind = global::Attention.Kernels.Cpu.FlashAttentionCpu.ClassifyBlock<CpuKernel>(BlockMasks, (long)index * BlocksPerTile + (firstKey - keyStart) / global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock,
-                            batch, head, firstQuery, rows, firstKey, keys);
+                            batch, head, firstQuery, rows, firstKey, keys, ModTensors);
                         if (blockKind == global::Attention.Kernels.Cpu.FlashAttentionCpu.BlockEmpty)
                             continue;
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);
                         // The user's modifiers, per element: −∞ where the mask modifier hides the pair, else the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e).
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, maskPartial: blockKind == global::Attention.Kernels.Cpu.FlashAttentionCpu.BlockPartial);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors, maskPartial: blockKind == global::Attention.Kernels.Cpu.FlashAttentionCpu.BlockPartial);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
                     }

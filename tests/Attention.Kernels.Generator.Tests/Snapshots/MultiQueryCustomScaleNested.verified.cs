@@ -63,15 +63,17 @@ partial class Model
             static bool global::Attention.Kernels.IAttentionKernel.HasLogSumExp => false;
             static bool global::Attention.Kernels.IAttentionKernel.HasScoreMod => false;
             static bool global::Attention.Kernels.IAttentionKernel.HasMaskMod => false;
-            static float global::Attention.Kernels.IAttentionKernel.ScoreMod(float score, int batch, int head, int query, int key) => score;
-            static bool global::Attention.Kernels.IAttentionKernel.MaskMod(int batch, int head, int query, int key) => true;
+            static float global::Attention.Kernels.IAttentionKernel.ScoreMod<TInt, TFloat>(float score, int batch, int head, int query, int key, in global::Attention.Kernels.ModTensors<TInt, TFloat> tensors) => score;
+            static bool global::Attention.Kernels.IAttentionKernel.MaskMod<TInt, TFloat>(int batch, int head, int query, int key, in global::Attention.Kernels.ModTensors<TInt, TFloat> tensors) => true;
+            static int global::Attention.Kernels.IAttentionKernel.ModTensorCount => 0;
+            static int global::Attention.Kernels.IAttentionKernel.FloatModTensors => 0;
             static bool global::Attention.Kernels.IAttentionKernel.IsVarlen => false;
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
             static bool global::Attention.Kernels.IAttentionKernel.DocumentMask => false;
             static bool global::Attention.Kernels.IAttentionKernel.PrefixLm => false;
             static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength) =>
-                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength);
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) =>
+                RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
 
             /// <summary>Checks shapes and devices, then runs the kernel on the tensors' device (which picks its backend).</summary>
             /// <exception cref="global::System.ArgumentException">A tensor's shape or device does not match; the message names the tensor and both shapes.</exception>
@@ -95,7 +97,7 @@ partial class Model
 
             /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
             internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength)
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors)
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
