@@ -277,9 +277,10 @@ partial class Mixer
                     global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                     return;
                 }
-                // The head's K/V rows lie KeyRowStride elements apart: when several tiles reread them, a contiguous fp32 copy per worker
-                // and head stays in L2 across its tiles (a single tile per head reads them in place, 16-bit blocks widened as they go).
-                var kv = global::Attention.Kernels.Cpu.FlashAttentionCpu.KeysValues(worker, Launch, batch * KvHeads + kvHead, k, v, KeyRowStride, KeysOf(batch), HeadDim, reuse: QueryTiles > 1);
+                // The head's K/V rows lie KeyRowStride elements apart: when three or more tiles reread them, a contiguous fp32 copy per worker
+                // and head stays in L2 across its tiles. Fewer tiles read them in place, 16-bit blocks widened as they go: with two tiles
+                // per head (cross attention, Tq128 Tk2048) the copy was not paid back, 12 % slower (issue 16).
+                var kv = global::Attention.Kernels.Cpu.FlashAttentionCpu.KeysValues(worker, Launch, batch * KvHeads + kvHead, k, v, KeyRowStride, KeysOf(batch), HeadDim, reuse: QueryTiles > 2);
 
                 var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
                 global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec, T>(t, q, QueryRowStride, rows, HeadDim, Scale);

@@ -213,9 +213,9 @@ namespace Demo.Windows
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
-                    // The head's K/V rows: in place, or for 16-bit storage when several tiles reread them, widened once per worker into a
-                    // contiguous fp32 copy that stays in L2 across its tiles (a single tile per head widens block by block).
-                    var kv = global::Attention.Kernels.Cpu.FlashAttentionCpu.KeysValues(worker, Launch, batch * KvHeads + kvHead, k, v, KeyRowStride, KeysOf(batch), HeadDim, reuse: QueryTiles > 1);
+                    // The head's K/V rows: in place, or for 16-bit storage when three or more tiles reread them, widened once per worker into a
+                    // contiguous fp32 copy that stays in L2 across its tiles (fewer tiles widen block by block).
+                    var kv = global::Attention.Kernels.Cpu.FlashAttentionCpu.KeysValues(worker, Launch, batch * KvHeads + kvHead, k, v, KeyRowStride, KeysOf(batch), HeadDim, reuse: QueryTiles > 2);
                     int diagonal = KeyLength - QueryLength; // query i sees keys j ≤ i + diagonal
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
