@@ -46,5 +46,32 @@ public sealed unsafe class CpuElementsTests
             Assert.True(Bits(scalar(elements[i])) == Bits(CpuElements.ToSingle(elements[i])), $"scalar 0x{i:X4}");
     }
 
+    [Theory]
+    [InlineData((ushort)0x7C00)] // +∞
+    [InlineData((ushort)0xFC00)] // −∞
+    [InlineData((ushort)0x7C01)] // signalling NaN, payload in the low bit
+    [InlineData((ushort)0xFE00)] // negative quiet NaN
+    [InlineData((ushort)0x7BFF)] // largest finite: takes the common path
+    public void A_lone_fp16_special_among_finite_values_is_widened_exactly(ushort special)
+    {
+        // fp16 ∞ and NaN take a separate select only when a vector holds one: a vector of ordinary values with the special in
+        // one lane (each lane in turn) must still widen exactly, at both widths.
+        var elements = new Half[16];
+        fixed (Half* source = elements)
+        {
+            for (int at = 0; at < 16; at++)
+            {
+                for (int i = 0; i < 16; i++)
+                    elements[i] = i == at ? BitConverter.UInt16BitsToHalf(special) : (Half)(i - 7.5f);
+                var wide = CpuElements.Load<Vector512<float>, Half>(source);
+                var narrow = CpuElements.Load<Vector256<float>, Half>(source + (at & 8));
+                for (int lane = 0; lane < 16; lane++)
+                    Assert.True(Bits((float)elements[lane]) == Bits(wide[lane]), $"512-bit lane {lane}, special at {at}: {wide[lane]}");
+                for (int lane = 0; lane < 8; lane++)
+                    Assert.True(Bits((float)elements[(at & 8) + lane]) == Bits(narrow[lane]), $"256-bit lane {lane}, special at {at}: {narrow[lane]}");
+            }
+        }
+    }
+
     private static uint Bits(float value) => BitConverter.SingleToUInt32Bits(value);
 }
