@@ -65,47 +65,29 @@ public static unsafe class CpuElements
     }
 
     /// <summary>fp16 bits (one per 32-bit lane) to float, exactly as <see cref="Half"/>'s conversion.</summary>
-    /// <remarks>
-    /// Finite values are the exponent and mantissa shifted into place times 2^112; ∞ and NaN (exponent all ones) take a
-    /// separate select only when some lane holds one, a branch that real data never takes: the common path is 6 operations.
-    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> HalfBitsToSingle(Vector512<uint> bits)
     {
         var magnitude = bits & Vector512.Create(0x7FFFu);
         var shifted = magnitude << 13;
-        var value = (shifted.AsSingle() * Vector512.Create(TwoTo112Bits).AsSingle()).AsUInt32();
-        if (Vector512.GreaterThanOrEqualAny(magnitude, Vector512.Create(0x7C00u)))
-            value = HalfSpecials(magnitude, shifted, value);
+        var finite = (shifted.AsSingle() * Vector512.Create(TwoTo112Bits).AsSingle()).AsUInt32();
+        var special = shifted | Vector512.Create(0x7F80_0000u)
+            | (Vector512.GreaterThan(magnitude, Vector512.Create(0x7C00u)) & Vector512.Create(0x0040_0000u)); // NaN: quiet
+        var value = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00u)), special, finite);
         return (value | ((bits & Vector512.Create(0x8000u)) << 16)).AsSingle();
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector512<uint> HalfSpecials(Vector512<uint> magnitude, Vector512<uint> shifted, Vector512<uint> finite)
-    {
-        var special = shifted | Vector512.Create(0x7F80_0000u)
-            | (Vector512.GreaterThan(magnitude, Vector512.Create(0x7C00u)) & Vector512.Create(0x0040_0000u)); // NaN: quiet
-        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00u)), special, finite);
-    }
-
-    /// <summary>fp16 bits (one per 32-bit lane) to float, exactly as <see cref="Half"/>'s conversion (see the 512-bit form).</summary>
+    /// <summary>fp16 bits (one per 32-bit lane) to float, exactly as <see cref="Half"/>'s conversion.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> HalfBitsToSingle(Vector256<uint> bits)
     {
         var magnitude = bits & Vector256.Create(0x7FFFu);
         var shifted = magnitude << 13;
-        var value = (shifted.AsSingle() * Vector256.Create(TwoTo112Bits).AsSingle()).AsUInt32();
-        if (Vector256.GreaterThanOrEqualAny(magnitude, Vector256.Create(0x7C00u)))
-            value = HalfSpecials(magnitude, shifted, value);
-        return (value | ((bits & Vector256.Create(0x8000u)) << 16)).AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector256<uint> HalfSpecials(Vector256<uint> magnitude, Vector256<uint> shifted, Vector256<uint> finite)
-    {
+        var finite = (shifted.AsSingle() * Vector256.Create(TwoTo112Bits).AsSingle()).AsUInt32();
         var special = shifted | Vector256.Create(0x7F80_0000u)
             | (Vector256.GreaterThan(magnitude, Vector256.Create(0x7C00u)) & Vector256.Create(0x0040_0000u));
-        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7C00u)), special, finite);
+        var value = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7C00u)), special, finite);
+        return (value | ((bits & Vector256.Create(0x8000u)) << 16)).AsSingle();
     }
 
     /// <summary>Widens <paramref name="count"/> consecutive elements into floats (a copy for fp32).</summary>
