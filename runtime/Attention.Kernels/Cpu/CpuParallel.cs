@@ -119,7 +119,15 @@ public static unsafe class CpuParallel
                 t_insideLaunch = false;
             }
             if (helpers > 0 && !SpinUntilDone())
-                s_done.Wait();
+            {
+                // s_pending is the truth; the event only lets the caller sleep. A helper of the previous launch may set it
+                // late (after that launch's caller saw s_pending reach 0 while spinning), so a wake-up is checked.
+                while (Volatile.Read(ref s_pending) != 0)
+                {
+                    s_done.Wait();
+                    s_done.Reset();
+                }
+            }
             s_body = null;
             if (s_error is { } error)
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
