@@ -200,6 +200,7 @@ public static unsafe partial class CpuOps
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff in the first forward passes
         public void Invoke(int index, int worker)
         {
             int mr = GemmRows<TVec>(), nr = GemmColumns<TVec>();
@@ -248,6 +249,7 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>packed[k][j] = w[n0 + j, k0 + k] for k &lt; kc, j &lt; 3 vectors (0 past N): the panel the micro-kernel loads by vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackWeightPanel<TVec>(float* w, int ldw, int n, int n0, int k0, int kc, float* packed) where TVec : struct
     {
         int nr = GemmColumns<TVec>();
@@ -269,7 +271,7 @@ public static unsafe partial class CpuOps
     /// finished sums go to <paramref name="tile"/> (rows × 3 vectors). Nothing else happens here on purpose: with a call
     /// after the loop the JIT would spill the accumulators inside it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
     private static void MicroKernel<TVec>(int kc, float* a, int lda, int rows, float* b, float* tile) where TVec : struct
     {
@@ -325,6 +327,7 @@ public static unsafe partial class CpuOps
     /// the activation and the residual, so each output is written once. Only <paramref name="rows"/> ×
     /// <paramref name="columns"/> outputs are touched.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FinishTile<TVec>(float* tile, float* y, int ldy, int rows, int columns,
         bool accumulate, bool last, float* bias, Activation activation, float* residual) where TVec : struct
     {
@@ -371,6 +374,7 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>Whole-width tile rows: y = max?(tile + bias) + residual.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FinishRows<TVec>(float* tile, float* y, int ldy, int rows, TVec b0, TVec b1, TVec b2, bool relu, float* residual)
         where TVec : struct
     {
@@ -398,6 +402,7 @@ public static unsafe partial class CpuOps
     }
 
     /// <summary>Whole-width tile rows: y = GELU(tile + bias) + residual.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FinishRowsGelu<TVec>(float* tile, float* y, int ldy, int rows, TVec b0, TVec b1, TVec b2, float* residual)
         where TVec : struct
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Attention.Kernels.Cpu;
@@ -62,6 +63,7 @@ public static unsafe partial class CpuOps
         public float Epsilon;
         public bool Centered;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff in the first forward passes
         public void Invoke(int index, int worker)
         {
             int w = Simd.Count<TVec>();
@@ -114,6 +116,7 @@ public static unsafe partial class CpuOps
         /// Rows whose width is a multiple of two vectors (transformer widths): the same two-pass statistics with two
         /// accumulators per pass (half the dependency chain), γ and β read without per-vector checks.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void WholeVectors(int row0, int row1)
         {
             int w = Simd.Count<TVec>(), n = Features;
