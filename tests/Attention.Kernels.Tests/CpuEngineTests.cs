@@ -43,6 +43,37 @@ public sealed class CpuParallelTests
         Assert.All(next.Hits, h => Assert.Equal(1, h));
     }
 
+    private struct SlowRecorder : ICpuParallelBody
+    {
+        public int[] Hits;
+        public int SlowEvery;
+
+        public readonly void Invoke(int index, int worker)
+        {
+            if (SlowEvery > 0 && index % SlowEvery == 0)
+                Thread.Sleep(2); // longer than the spin: the caller falls back to sleeping on the event
+            Interlocked.Increment(ref Hits[index]);
+        }
+    }
+
+    [Fact]
+    public void Launches_finish_before_returning_across_spinning_and_sleeping_handoffs()
+    {
+        // Back-to-back launches (workers still spinning), slow items (the caller sleeps on its event, which a previous
+        // launch's helper may have set late) and idle gaps past the spin (workers asleep on their semaphores).
+        var random = new Random(AttentionHarness.RunSeed);
+        for (int launch = 0; launch < 300; launch++)
+        {
+            int count = 1 + random.Next(40);
+            var body = new SlowRecorder { Hits = new int[count], SlowEvery = random.Next(4) == 0 ? 1 + random.Next(8) : 0 };
+            CpuParallel.For(count, ref body);
+            for (int i = 0; i < count; i++)
+                Assert.True(body.Hits[i] == 1, $"launch {launch}: item {i} of {count} ran {body.Hits[i]} times before the launch returned");
+            if (random.Next(10) == 0)
+                Thread.Sleep(1 + random.Next(3));
+        }
+    }
+
     [Fact]
     public void Concurrent_launches_from_several_threads_are_serialized_safely()
     {

@@ -1,5 +1,5 @@
 // Times CpuOps.Linear: y = act(x·wᵀ + b) (+ residual). Usage: LinearBench M K N [seconds]
-// Prints one line per epilogue variant: median ms over the timed calls and GFLOP/s (2·M·K·N per call).
+// Prints one line per epilogue variant (each also with the weight pre-packed once by CpuOps.PackLinearWeight): median ms over the timed calls and GFLOP/s (2·M·K·N per call).
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Attention.Kernels;
@@ -19,10 +19,13 @@ unsafe
     }
     float* x = Buffer((long)m * k), w = Buffer((long)n * k), b = Buffer(n), y = Buffer((long)m * n), r = Buffer((long)m * n);
     Console.WriteLine($"CpuOps.Linear M={m} K={k} N={n}, {CpuParallel.WorkerCount} workers, {(Simd.UseVector512 ? "AVX-512" : "256-bit")}");
-    foreach (var (name, bias, activation, residual) in new (string, bool, Activation, bool)[]
-             { ("plain", false, Activation.None, false), ("bias+GELU", true, Activation.Gelu, false), ("bias+residual", true, Activation.None, true) })
+    float* packed = (float*)NativeMemory.AlignedAlloc((nuint)(CpuOps.PackedLinearWeightFloats(k, n) * sizeof(float)), 64);
+    CpuOps.PackLinearWeight(w, k, n, packed);
+    foreach (var (name, bias, activation, residual, prepacked) in new (string, bool, Activation, bool, bool)[]
+             { ("plain", false, Activation.None, false, false), ("bias+GELU", true, Activation.Gelu, false, false), ("bias+residual", true, Activation.None, true, false),
+               ("packed plain", false, Activation.None, false, true), ("packed GELU", true, Activation.Gelu, false, true), ("packed resid", true, Activation.None, true, true) })
     {
-        void Call() => CpuOps.Linear(x, m, k, w, bias ? b : null, n, y, activation, residual ? r : null);
+        void Call() => CpuOps.LinearPacked(x, m, k, w, prepacked ? packed : null, bias ? b : null, n, y, activation, residual ? r : null);
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed.TotalSeconds < Math.Min(1, seconds / 2)) // warm-up: tiered JIT reaches its final code
             Call();

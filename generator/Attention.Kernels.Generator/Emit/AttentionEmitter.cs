@@ -177,7 +177,7 @@ internal static class AttentionEmitter
         if (node.Storage != ElementType.Float32)
             w.Line($"/// <para>Storage {node.Storage.ShortName()} (<c>Tensor&lt;{node.Storage.DisplayName()}&gt;</c>): every product, sum and the softmax run in fp32; " +
                    "the output is rounded once, to nearest even" + (node.HasLogSumExp ? ", and the log-sum-exp stays fp32" : "") +
-                   ". On the CPU the tensors are widened to fp32 copies around the fp32 kernel (correct, not the fast path).</para>");
+                   ". On the CPU the kernel reads the 16-bit values in place and widens them in its tiles (no whole-tensor copy).</para>");
         w.Line($"/// <para>Constants and the cost model: <see cref=\"{kernel}\"/>.</para>");
         w.Line("/// </remarks>");
     }
@@ -212,7 +212,7 @@ internal static class AttentionEmitter
         w.Line("/// <summary>");
         w.Line("/// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs");
         w.Line("/// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch" +
-               (fp32 ? "." : $" plus the fp32 copies of q, k, v and output the CPU backend converts {node.Storage.ShortName()} through."));
+               (fp32 ? "." : $" (with the fp32 copy of a {node.Storage.ShortName()} key/value head its tiles reread)."));
         w.Line("/// </summary>");
         w.Open($"public static {Names.KernelCost} Cost(int batch, int queryLength, int keyLength)");
         w.Line($"double pairs = {Names.Geometry}.VisiblePairs(queryLength, keyLength, Mask, Window);");
@@ -221,7 +221,7 @@ internal static class AttentionEmitter
                (fp32 ? "" : $" // {node.Storage.ShortName()}: 2 bytes each"));
         w.Line($"double bytes = elements * {(fp32 ? "sizeof(float)" : node.Storage.Size().ToString(System.Globalization.CultureInfo.InvariantCulture))}" +
                (node.HasLogSumExp ? " + (double)batch * Heads * queryLength * sizeof(float);" : ";"));
-        w.Line($"return new {Names.KernelCost}(flops, bytes, {Names.Flash}.ScratchBytes(HeadDim{(node.Layout == LayoutKind.BHTD ? "" : ", keyLength")}){(fp32 ? "" : " + (long)elements * sizeof(float)")});");
+        w.Line($"return new {Names.KernelCost}(flops, bytes, {Names.Flash}.ScratchBytes(HeadDim{(node.Layout == LayoutKind.BHTD && fp32 ? "" : ", keyLength")}));");
         w.Close();
         w.Line();
     }
@@ -264,7 +264,7 @@ internal static class AttentionEmitter
         w.Line($"static {Names.MaskTensorKind} {contract}.MaskTensor => {Names.MaskTensorKind}.{node.MaskTensor};");
         w.Line($"static bool {contract}.DocumentMask => {(node.DocumentMask ? "true" : "false")};");
         w.Line($"static bool {contract}.PrefixLm => {(node.PrefixLm ? "true" : "false")};");
-        w.Line($"static unsafe void {contract}.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
+        w.Line($"static unsafe void {contract}.RunCpu<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
         w.Line($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength, in {Names.CpuModTensors} modTensors) =>");
         w.Line("    RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);");
         w.Line();
@@ -314,7 +314,7 @@ internal static class AttentionEmitter
             w.Line($"{Names.TensorShape}.ExpectLengths(prefixLengths, nameof(prefixLengths), batch, keyLength, \"Tk of k \" + {Names.TensorShape}.Format(k.Shape), device);");
         w.Line(node.Storage == ElementType.Float32
             ? "// The device runs this kernel: the CPU its generated SIMD code below, an accelerator its kernel specialized on this struct."
-            : $"// The device runs this kernel: an accelerator reads and writes {node.Storage.ShortName()} directly; the CPU runs the fp32 kernel below on fp32 copies (pooled), rounding the output back to nearest even.");
+            : $"// The device runs this kernel: an accelerator reads and writes {node.Storage.ShortName()} directly, the CPU the kernel below over {node.Storage.ShortName()} (widened in its tiles, the output rounded to nearest even).");
         var inputs = new System.Collections.Generic.List<string>();
         if (node.HasKeyLengths)
             inputs.Add("KeyLengths = keyLengths");
@@ -378,9 +378,9 @@ internal static class AttentionEmitter
     /// <summary>The CPU launch: picks row mode (decode) or tile mode and runs the kernel on all cores.</summary>
     internal static void WriteCpuLaunch(CodeWriter w, AttentionNode node)
     {
-        w.Line("/// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>");
-        w.Line("internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
-        w.Open($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength, in {Names.CpuModTensors} modTensors)");
+        w.Line("/// <summary>Runs the CPU kernel over raw pointers to elements of T = float, Half or BFloat16 (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>");
+        w.Line("internal static unsafe void RunCpuKernel<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
+        w.Open($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength, in {Names.CpuModTensors} modTensors) where T : unmanaged");
         w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
         w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
         if (node.HasElementPass)
@@ -395,7 +395,7 @@ internal static class AttentionEmitter
         else
             w.Line($"bool rowMode = queryLength <= {Names.Flash}.RowModeMaxQueries;");
         w.Line($"int tileRows = rowMode ? 1 : {Names.Flash}.QueryTileRows;");
-        w.Open("var kernel = new CpuKernel");
+        w.Open("var kernel = new CpuKernel<T>");
         w.Line("Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,");
         if (node.IsVarlen)
             w.Line("QueryOffsets = queryOffsets, KeyOffsets = keyOffsets, TotalQueries = queryOffsets[batch], // lengths below are the longest sequence's");
@@ -412,13 +412,12 @@ internal static class AttentionEmitter
             w.Line("ModTensors = modTensors,");
         if (node.MaskMod is not null)
         {
-            w.Line($"BlockMasks = rowMode ? null : {Names.Flash}.BlockMasks<CpuKernel>(batch, Heads, queryLength, keyLength, tileRows),");
+            w.Line($"BlockMasks = rowMode ? null : {Names.Flash}.BlockMasks<CpuKernel<T>>(batch, Heads, queryLength, keyLength, tileRows),");
             w.Line($"BlocksPerTile = {Names.Flash}.BlocksPerTile(keyLength),");
         }
         w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
         w.Line($"HeadsPerItem = rowMode ? {Names.Flash}.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: {(node.Layout == LayoutKind.BHTD ? "false" : "true")}) : 1,");
-        if (node.Layout != LayoutKind.BHTD)
-            w.Line($"Launch = {Names.Flash}.NextLaunch(),");
+        w.Line($"Launch = {Names.Flash}.NextLaunch(),");
         w.Close(";");
         w.Line("int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;");
         w.Line($"{Names.CpuParallel}.For(items, ref kernel);");
@@ -434,7 +433,7 @@ internal static class AttentionEmitter
         w.Line("/// same for one query position of several heads with FlashAttentionCpu.AttendRow.");
         w.Line("/// </summary>");
         bool userMods = node.ScoreMod is not null || node.MaskMod is not null;
-        w.Open($"private unsafe struct CpuKernel : {Names.CpuBody}" + (userMods ? $", {Names.Runtime}.Cpu.IElementMods" : ""));
+        w.Open($"private unsafe struct CpuKernel<T> : {Names.CpuBody}" + (userMods ? $", {Names.Runtime}.Cpu.IElementMods" : "") + " where T : unmanaged");
         if (userMods)
         {
             w.Line("// The user's modifiers alone, for the scalar element pass: the built-in ALiBi and soft-capping run vectorized after it.");
@@ -447,7 +446,8 @@ internal static class AttentionEmitter
             w.Line($"static bool {Names.Runtime}.Cpu.IElementMods.MaskModReadsTensors => {(node.MaskModTensors.Length > 0 ? "true" : "false")};");
             w.Line();
         }
-        w.Line("public float* Q, K, V, O, Lse;");
+        w.Line("public T* Q, K, V, O; // stored as T (float, Half or BFloat16): the tiles widen to fp32 and round the output once");
+        w.Line("public float* Lse;");
         w.Line("public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)");
         if (userMods)
             w.Line($"public {Names.CpuModTensors} ModTensors; // the tensors the modifiers read (default without any)");
@@ -471,10 +471,9 @@ internal static class AttentionEmitter
             w.Line("public int TotalQueries; // rows of q and output, the log-sum-exp's row stride");
         }
         w.Line("public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;");
-        if (node.Layout != LayoutKind.BHTD)
-            w.Line("public long Launch; // identifies this launch to the per-worker contiguous K/V copies");
+        w.Line("public long Launch; // identifies this launch to the per-worker contiguous K/V copies");
         w.Line();
-        w.Line("// Distance in floats between consecutive sequence positions of one head.");
+        w.Line("// Distance in elements between consecutive sequence positions of one head.");
         switch (node.Layout)
         {
             case LayoutKind.BTHD:
@@ -575,34 +574,34 @@ internal static class AttentionEmitter
         {
             w.Line("if (query >= QueriesOf(batch))");
             w.Line("    return; // QueryLength is the longest sequence's: this one is shorter");
-            w.Line("float* q = Q + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;");
-            w.Line("float* o = O + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;");
-            w.Line("float* k = K + (long)KeyStart(batch) * KvHeads * HeadDim;");
-            w.Line("float* v = V + (long)KeyStart(batch) * KvHeads * HeadDim;");
+            w.Line("T* q = Q + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;");
+            w.Line("T* o = O + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;");
+            w.Line("T* k = K + (long)KeyStart(batch) * KvHeads * HeadDim;");
+            w.Line("T* v = V + (long)KeyStart(batch) * KvHeads * HeadDim;");
             w.Line("const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;");
         }
         else if (node.Layout == LayoutKind.PackedQkv)
         {
-            w.Line("float* q = Q + (long)(batch * QueryLength + query) * QueryRowStride + firstHead * HeadDim;");
-            w.Line("float* o = O + (long)(batch * QueryLength + query) * OutputRowStride + firstHead * HeadDim;");
-            w.Line("float* k = K + (long)batch * KeyLength * KeyRowStride + Heads * HeadDim;");
-            w.Line("float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads) * HeadDim;");
+            w.Line("T* q = Q + (long)(batch * QueryLength + query) * QueryRowStride + firstHead * HeadDim;");
+            w.Line("T* o = O + (long)(batch * QueryLength + query) * OutputRowStride + firstHead * HeadDim;");
+            w.Line("T* k = K + (long)batch * KeyLength * KeyRowStride + Heads * HeadDim;");
+            w.Line("T* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads) * HeadDim;");
             w.Line("const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;");
         }
         else if (node.Layout == LayoutKind.BTHD)
         {
-            w.Line("float* q = Q + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;");
-            w.Line("float* o = O + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;");
-            w.Line("float* k = K + (long)batch * KeyLength * KvHeads * HeadDim;");
-            w.Line("float* v = V + (long)batch * KeyLength * KvHeads * HeadDim;");
+            w.Line("T* q = Q + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;");
+            w.Line("T* o = O + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;");
+            w.Line("T* k = K + (long)batch * KeyLength * KvHeads * HeadDim;");
+            w.Line("T* v = V + (long)batch * KeyLength * KvHeads * HeadDim;");
             w.Line("const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;");
         }
         else
         {
-            w.Line("float* q = Q + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;");
-            w.Line("float* o = O + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;");
-            w.Line("float* k = K + (long)batch * KvHeads * KeyLength * HeadDim;");
-            w.Line("float* v = V + (long)batch * KvHeads * KeyLength * HeadDim;");
+            w.Line("T* q = Q + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;");
+            w.Line("T* o = O + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;");
+            w.Line("T* k = K + (long)batch * KvHeads * KeyLength * HeadDim;");
+            w.Line("T* v = V + (long)batch * KvHeads * KeyLength * HeadDim;");
             w.Line("long queryHeadStride = (long)QueryLength * HeadDim, kvHeadStride = (long)KeyLength * HeadDim;");
         }
         w.Line(node.IsVarlen
@@ -614,7 +613,7 @@ internal static class AttentionEmitter
         w.Line("return;");
         w.Close();
         w.Line("// The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.");
-        w.Line($"{Names.Flash}.AttendRow<TVec>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,");
+        w.Line($"{Names.Flash}.AttendRow<TVec, T>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,");
         w.Line($"    KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, {lseHeadStride});");
         w.Close();
         w.Line();
@@ -641,31 +640,31 @@ internal static class AttentionEmitter
             w.Line("int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);");
         if (node.IsVarlen)
         {
-            w.Line("float* q = Q + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;");
-            w.Line("float* k = K + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;");
-            w.Line("float* v = V + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;");
-            w.Line("float* o = O + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;");
+            w.Line("T* q = Q + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;");
+            w.Line("T* k = K + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;");
+            w.Line("T* v = V + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;");
+            w.Line("T* o = O + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;");
         }
         else if (node.Layout == LayoutKind.BTHD)
         {
-            w.Line("float* q = Q + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;");
-            w.Line("float* k = K + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;");
-            w.Line("float* v = V + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;");
-            w.Line("float* o = O + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;");
+            w.Line("T* q = Q + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;");
+            w.Line("T* k = K + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;");
+            w.Line("T* v = V + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;");
+            w.Line("T* o = O + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;");
         }
         else if (node.Layout == LayoutKind.PackedQkv)
         {
-            w.Line("float* q = Q + (long)(batch * QueryLength + firstQuery) * QueryRowStride + head * HeadDim;");
-            w.Line("float* k = K + (long)batch * KeyLength * KeyRowStride + (Heads + kvHead) * HeadDim;");
-            w.Line("float* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads + kvHead) * HeadDim;");
-            w.Line("float* o = O + (long)(batch * QueryLength + firstQuery) * OutputRowStride + head * HeadDim;");
+            w.Line("T* q = Q + (long)(batch * QueryLength + firstQuery) * QueryRowStride + head * HeadDim;");
+            w.Line("T* k = K + (long)batch * KeyLength * KeyRowStride + (Heads + kvHead) * HeadDim;");
+            w.Line("T* v = V + (long)batch * KeyLength * KeyRowStride + (Heads + KvHeads + kvHead) * HeadDim;");
+            w.Line("T* o = O + (long)(batch * QueryLength + firstQuery) * OutputRowStride + head * HeadDim;");
         }
         else
         {
-            w.Line("float* q = Q + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;");
-            w.Line("float* k = K + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;");
-            w.Line("float* v = V + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;");
-            w.Line("float* o = O + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;");
+            w.Line("T* q = Q + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;");
+            w.Line("T* k = K + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;");
+            w.Line("T* v = V + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;");
+            w.Line("T* o = O + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;");
         }
         w.Line(node.IsVarlen
             ? "float* lse = Lse == null ? null : Lse + (long)head * TotalQueries + QueryStart(batch) + firstQuery; // [H, TotalQ]"
@@ -675,14 +674,15 @@ internal static class AttentionEmitter
         w.Line($"{Names.Flash}.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Line("return;");
         w.Close();
-        w.Line("long kvStride = KeyRowStride;");
+        w.Line(node.Layout == LayoutKind.BHTD
+            ? "// The head's K/V rows: in place, or for 16-bit storage when three or more tiles reread them, widened once per worker into a"
+            : "// The head's K/V rows lie KeyRowStride elements apart: when three or more tiles reread them, a contiguous fp32 copy per worker");
+        w.Line(node.Layout == LayoutKind.BHTD
+            ? "// contiguous fp32 copy that stays in L2 across its tiles (fewer tiles widen block by block)."
+            : "// and head stays in L2 across its tiles. Fewer tiles read them in place, 16-bit blocks widened as they go: with two tiles");
         if (node.Layout != LayoutKind.BHTD)
-        {
-            w.Line("// A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles");
-            w.Line("// (a single tile per head reads them once: no copy).");
-            w.Line("if (QueryTiles > 1)");
-            w.Line($"    {Names.Flash}.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeysOf(batch), HeadDim);");
-        }
+            w.Line("// per head (cross attention, Tq128 Tk2048) the copy was not paid back, 12 % slower (issue 16).");
+        w.Line($"var kv = {Names.Flash}.KeysValues(worker, Launch, batch * KvHeads + kvHead, k, v, KeyRowStride, KeysOf(batch), HeadDim, reuse: QueryTiles > 2);");
         if (diagonal is not null)
             w.Line($"int diagonal = {diagonal}; // query i sees keys j ≤ i + diagonal");
         w.Line();
@@ -698,7 +698,7 @@ internal static class AttentionEmitter
             w.Line($"{Names.Flash}.DocumentRange(documents + firstQuery, rows, out int firstDocument, out int lastDocument); // the tile's id range");
         }
         w.Line($"var t = {Names.Flash}.BeginTile<TVec>(worker, HeadDim);");
-        w.Line($"{Names.Flash}.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);");
+        w.Line($"{Names.Flash}.PackQueries<TVec, T>(t, q, QueryRowStride, rows, HeadDim, Scale);");
         w.Open($"for (int firstKey = keyStart; firstKey < keyEnd; firstKey += {Names.Flash}.KeyBlock)");
         w.Line($"int keys = global::System.Math.Min({Names.Flash}.KeyBlock, keyEnd - firstKey);");
         if (node.DocumentMask)
@@ -712,12 +712,12 @@ internal static class AttentionEmitter
         {
             w.Line("// Block mask: the mask modifier's class of this (tile, key block), cached per launch shape (mods are pure): an empty");
             w.Line("// block is skipped, a full one skips the mask's element pass, a partial one is masked per element.");
-            w.Line($"int blockKind = {Names.Flash}.ClassifyBlock<CpuKernel>(BlockMasks, (long)index * BlocksPerTile + (firstKey - keyStart) / {Names.Flash}.KeyBlock,");
+            w.Line($"int blockKind = {Names.Flash}.ClassifyBlock<CpuKernel<T>>(BlockMasks, (long)index * BlocksPerTile + (firstKey - keyStart) / {Names.Flash}.KeyBlock,");
             w.Line("    batch, head, firstQuery, rows, firstKey, keys, ModTensors);");
             w.Line($"if (blockKind == {Names.Flash}.BlockEmpty)");
             w.Line("    continue;");
         }
-        w.Line($"{Names.Flash}.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);");
+        w.Line($"{Names.Flash}.Scores<TVec, T>(t, kv, firstKey, keys, HeadDim);");
         switch (node.Mask)
         {
             case MaskKind.Causal:
@@ -754,14 +754,14 @@ internal static class AttentionEmitter
                    (node.MaskMod is not null && node.ScoreMod is not null ? ", else " : "") +
                    (node.ScoreMod is not null ? "the score modifier on the natural-unit score (s·ln2 → mod → ·log₂e)" : "") + ".");
             if (node.MaskMod is null)
-                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors);");
+                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel<T>>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors);");
             else if (node.ScoreMod is null)
             {
                 w.Line($"if (blockKind == {Names.Flash}.BlockPartial)");
-                w.Line($"    {Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors);");
+                w.Line($"    {Names.Flash}.ApplyMods<TVec, CpuKernel<T>>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors);");
             }
             else
-                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors, maskPartial: blockKind == {Names.Flash}.BlockPartial);");
+                w.Line($"{Names.Flash}.ApplyMods<TVec, CpuKernel<T>>(t, keys, firstKey, rows, firstQuery, batch, head, ModTensors, maskPartial: blockKind == {Names.Flash}.BlockPartial);");
         }
         if (node.Alibi)
         {
@@ -779,9 +779,9 @@ internal static class AttentionEmitter
             w.Line($"{Names.Flash}.ApplyAdditiveMask<TVec>(t, keys, firstKey, rows, firstQuery, mask, MaskStrides.Query, MaskStrides.Key);");
         }
         w.Line($"{Names.Flash}.Softmax<TVec>(t, keys, HeadDim);");
-        w.Line($"{Names.Flash}.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);");
+        w.Line($"{Names.Flash}.AccumulateValues<TVec, T>(t, kv, firstKey, keys, HeadDim);");
         w.Close();
-        w.Line($"{Names.Flash}.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);");
+        w.Line($"{Names.Flash}.Store<TVec, T>(t, o, OutputRowStride, rows, HeadDim, lse, 1);");
         w.Close();
         w.Close();
     }

@@ -107,6 +107,24 @@ public static unsafe class Simd
         return Vector256.Sum((Vector256<float>)(object)a);
     }
 
+    /// <summary>Largest lane (IEEE: a NaN lane gives NaN). A horizontal reduction: keep it out of inner loops.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross<TVec>(TVec a) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+        {
+            var v = (Vector512<float>)(object)a;
+            return MaxAcross(Vector256.Max(v.GetLower(), v.GetUpper()));
+        }
+        return MaxAcross((Vector256<float>)(object)a);
+    }
+
+    private static float MaxAcross(Vector256<float> a)
+    {
+        var m = Vector128.Max(a.GetLower(), a.GetUpper());
+        return MathF.Max(MathF.Max(m.GetElement(0), m.GetElement(1)), MathF.Max(m.GetElement(2), m.GetElement(3)));
+    }
+
     /// <summary>Lanes equal to −∞ become 0, others are kept (the "safe max" of online softmax).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec ZeroWhereNegativeInfinity<TVec>(TVec a) where TVec : struct

@@ -29,6 +29,9 @@ public sealed unsafe class ModelWeights : IDisposable
     private readonly List<GraphWeights> _copies = [];
     private GraphWeights? _host;
     private long _version;
+    private readonly nint[] _packed;
+    private readonly long[] _packedVersion;
+    private readonly bool[] _exposed;
 
     /// <summary>Allocates zeroed storage for <paramref name="layout"/>.</summary>
     public ModelWeights(IReadOnlyList<WeightSpec> layout)
@@ -36,6 +39,9 @@ public sealed unsafe class ModelWeights : IDisposable
         Layout = layout;
         _data = new nint[layout.Count];
         _loaded = new bool[layout.Count];
+        _packed = new nint[layout.Count];
+        _packedVersion = new long[layout.Count];
+        _exposed = new bool[layout.Count];
         for (int i = 0; i < layout.Count; i++)
         {
             _data[i] = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(4, layout[i].Length * sizeof(float)), 64);
@@ -132,6 +138,7 @@ public sealed unsafe class ModelWeights : IDisposable
         {
             int index = IndexOf(node, name);
             Volatile.Write(ref _loaded[index], true); // the caller may fill it through the span
+            Volatile.Write(ref _exposed[index], true); // writes through the span bump no version: never serve a packed copy of it again
             Interlocked.Increment(ref _version); // the caller may write through the span
             return new Span<float>(Pointer(index), (int)Layout[index].Length);
         }
@@ -184,6 +191,51 @@ public sealed unsafe class ModelWeights : IDisposable
         Interlocked.Increment(ref _version);
     }
 
+    /// <summary>
+    /// Weight <paramref name="index"/> ([outFeatures, inFeatures]) packed for the CPU GEMM (<see cref="Cpu.CpuOps.PackLinearWeight"/>),
+    /// made at first use and kept until the weights change (<see cref="Version"/>), so a forward pass does not repack it;
+    /// null where no packed copy may be served: a weight whose span the indexer handed out (it may change without a
+    /// new version), or a shape that does not match the layout.
+    /// </summary>
+    /// <remarks>A change of any weight repacks each packed weight at its next use, in place: a forward pass running while the
+    /// weights change reads a mix, as it would read the host memory itself.</remarks>
+    internal float* PackedLinear(int index, int inFeatures, int outFeatures)
+    {
+        var shape = Layout[index].Shape;
+        if (Volatile.Read(ref _exposed[index]) || shape.Length != 2 || shape[0] != outFeatures || shape[1] != inFeatures || inFeatures == 0 || outFeatures == 0)
+            return null;
+        long version = Version;
+        if (_packed[index] != 0 && Volatile.Read(ref _packedVersion[index]) == version)
+            return (float*)_packed[index];
+        lock (_packedLock)
+        {
+            if (_packed[index] != 0 && _packedVersion[index] == version)
+                return (float*)_packed[index];
+            if (_packed[index] == 0)
+            {
+                long bytes = Cpu.CpuOps.PackedLinearWeightFloats(inFeatures, outFeatures) * sizeof(float);
+                _packed[index] = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+                _packedBytes += bytes;
+            }
+            Cpu.CpuOps.PackLinearWeight(Pointer(index), inFeatures, outFeatures, (float*)_packed[index]);
+            Volatile.Write(ref _packedVersion[index], version); // the version read before packing: a change during it repacks next time
+            return (float*)_packed[index];
+        }
+    }
+
+    private readonly object _packedLock = new();
+    private long _packedBytes;
+
+    /// <summary>Bytes held by the CPU's packed copies of weights (<see cref="PackedLinear"/>).</summary>
+    public long PackedBytes
+    {
+        get
+        {
+            lock (_packedLock)
+                return _packedBytes;
+        }
+    }
+
     private int IndexOf(string node, string name)
     {
         for (int i = 0; i < Layout.Count; i++)
@@ -206,6 +258,15 @@ public sealed unsafe class ModelWeights : IDisposable
                     tensor?.Dispose();
             }
             _copies.Clear();
+        }
+        lock (_packedLock)
+        {
+            for (int i = 0; i < _packed.Length; i++)
+            {
+                NativeMemory.AlignedFree((void*)_packed[i]);
+                _packed[i] = 0;
+            }
+            _packedBytes = 0;
         }
         for (int i = 0; i < _data.Length; i++)
         {
@@ -242,17 +303,28 @@ public sealed class GraphWeights
     internal long Version { get; }
 
     /// <summary>Weight <paramref name="index"/>.</summary>
-    public unsafe GraphWeight this[int index] => new(Host.Pointer(index), Tensors?[index]);
+    public unsafe GraphWeight this[int index] => new(Host.Pointer(index), Tensors?[index], Host, index);
 }
 
 /// <summary>One weight as a graph op reads it: host memory, plus its device copy off the CPU. <c>default</c> is "none" (e.g. no bias).</summary>
 public readonly unsafe struct GraphWeight
 {
-    internal GraphWeight(float* host, Tensor<float>? onDevice)
+    internal GraphWeight(float* host, Tensor<float>? onDevice, ModelWeights? owner = null, int index = -1)
     {
         Host = host;
         OnDevice = onDevice;
+        Owner = owner;
+        Index = index;
     }
+
+    /// <summary>The weights this one belongs to (for cached packed copies), or null.</summary>
+    internal ModelWeights? Owner { get; }
+
+    /// <summary>Its index in <see cref="Owner"/>'s layout.</summary>
+    internal int Index { get; }
+
+    /// <summary>This [outFeatures, inFeatures] weight packed for the CPU GEMM, cached by its owner; null when none may be used.</summary>
+    internal float* PackedLinear(int inFeatures, int outFeatures) => Owner is null ? null : Owner.PackedLinear(Index, inFeatures, outFeatures);
 
     /// <summary>No weight (an optional one that the node does not have).</summary>
     public static GraphWeight None => default;

@@ -92,7 +92,9 @@ public interface IAttentionKernel
     static abstract int FloatModTensors { get; }
 
     /// <summary>
-    /// The generated CPU kernel over fp32 data (shapes already checked; <paramref name="lse"/> is null exactly when
+    /// The generated CPU kernel over data stored as <typeparamref name="T"/> = <see cref="float"/>, <see cref="Half"/> or
+    /// <see cref="BFloat16"/> (the kernel's storage type; 16-bit elements are widened to fp32 in its tiles and the output rounded
+    /// once, docs/kernels/storage.md). Shapes are already checked; <paramref name="lse"/> is null exactly when
     /// <see cref="HasLogSumExp"/> is false). <paramref name="keyLengths"/> is <see cref="AttentionLaunch{T}.KeyLengths"/>
     /// ([B] ints, each in 0..keyLength), or null when every batch entry has all <paramref name="keyLength"/> keys: keys at
     /// or past keyLengths[b] are never read nor computed (docs/kernels/masks.md, "Key padding").
@@ -103,9 +105,9 @@ public interface IAttentionKernel
     /// are the built-in document and prefix-LM masks' tensors (null unless <see cref="DocumentMask"/> / <see cref="PrefixLm"/>).
     /// <paramref name="modTensors"/> are the accessors of the tensors the modifiers read (default without any).
     /// </summary>
-    static abstract unsafe void RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
+    static abstract unsafe void RunCpu<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
         int* documentIds, int* prefixLengths, void* attnMask, MaskStrides maskStrides, int batch, int queryLength, int keyLength,
-        in ModTensors<Cpu.CpuModTensor<int>, Cpu.CpuModTensor<float>> modTensors);
+        in ModTensors<Cpu.CpuModTensor<int>, Cpu.CpuModTensor<float>> modTensors) where T : unmanaged;
 }
 
 /// <summary>Memory layout of an attention kernel's tensors.</summary>

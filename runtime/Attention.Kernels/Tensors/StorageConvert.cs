@@ -11,7 +11,7 @@ namespace Attention.Kernels;
 /// Bit-for-bit the same as the scalar conversions (<see cref="Half"/>'s and <see cref="BFloat16"/>'s operators): widening is
 /// exact; narrowing rounds to nearest, ties to even, overflows to ±∞ and keeps a NaN a (quiet) NaN.
 /// </summary>
-/// <remarks>The CPU backend converts fp16/bf16 tensors through fp32 copies with these; users may convert host data with them too.</remarks>
+/// <remarks>The CPU kernels round their 16-bit outputs with these (<see cref="Cpu.CpuElements"/>); users may convert host data with them too.</remarks>
 public static class StorageConvert
 {
     private const uint SingleExponentMask = 0x7F80_0000;

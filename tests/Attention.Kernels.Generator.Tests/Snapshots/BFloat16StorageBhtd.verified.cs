@@ -11,7 +11,7 @@ namespace Demo
         /// <para><b>Fused scaled dot-product attention</b> (generated): output = softmax(0.17677669f · q·kᵀ) · v,
         /// in one kernel that streams key/value blocks with an online softmax; the Tq×Tk score matrix is never stored.</para>
         /// <para>Shapes (BHTD): q and output [B, H=4, Tq, D=32]; k and v [B, KvH=4, Tk, D=32].</para>
-        /// <para>Storage bf16 (<c>Tensor&lt;BFloat16&gt;</c>): every product, sum and the softmax run in fp32; the output is rounded once, to nearest even. On the CPU the tensors are widened to fp32 copies around the fp32 kernel (correct, not the fast path).</para>
+        /// <para>Storage bf16 (<c>Tensor&lt;BFloat16&gt;</c>): every product, sum and the softmax run in fp32; the output is rounded once, to nearest even. On the CPU the kernel reads the 16-bit values in place and widens them in its tiles (no whole-tensor copy).</para>
         /// <para>Constants and the cost model: <see cref="PlainKernel"/>.</para>
         /// </remarks>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
@@ -41,7 +41,7 @@ namespace Demo
 
             /// <summary>
             /// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs
-            /// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch plus the fp32 copies of q, k, v and output the CPU backend converts bf16 through.
+            /// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch (with the fp32 copy of a bf16 key/value head its tiles reread).
             /// </summary>
             public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength)
             {
@@ -49,7 +49,7 @@ namespace Demo
                 double flops = 4.0 * batch * Heads * HeadDim * pairs;
                 double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim; // bf16: 2 bytes each
                 double bytes = elements * 2;
-                return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim) + (long)elements * sizeof(float));
+                return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength));
             }
 
             // The kernel contract: what every backend specializes on (an ILGPU accelerator compiles these as literals).
@@ -71,7 +71,7 @@ namespace Demo
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
             static bool global::Attention.Kernels.IAttentionKernel.DocumentMask => false;
             static bool global::Attention.Kernels.IAttentionKernel.PrefixLm => false;
-            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
+            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
                 int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) =>
                 RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
 
@@ -91,19 +91,19 @@ namespace Demo
                 global::Attention.Kernels.TensorShape.ExpectDevice(k, nameof(k), device);
                 global::Attention.Kernels.TensorShape.ExpectDevice(v, nameof(v), device);
                 global::Attention.Kernels.TensorShape.ExpectDevice(output, nameof(output), device);
-                // The device runs this kernel: an accelerator reads and writes bf16 directly; the CPU runs the fp32 kernel below on fp32 copies (pooled), rounding the output back to nearest even.
+                // The device runs this kernel: an accelerator reads and writes bf16 directly, the CPU the kernel below over bf16 (widened in its tiles, the output rounded to nearest even).
                 device.RunAttention<PlainKernel, global::Attention.Kernels.BFloat16>(new global::Attention.Kernels.AttentionLaunch<global::Attention.Kernels.BFloat16>(q, k, v, output, null, batch, queryLength, keyLength));
             }
 
-            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
-            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors)
+            /// <summary>Runs the CPU kernel over raw pointers to elements of T = float, Half or BFloat16 (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
+            internal static unsafe void RunCpuKernel<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) where T : unmanaged
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
                 bool rowMode = queryLength <= global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeMaxQueries;
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
-                var kernel = new CpuKernel
+                var kernel = new CpuKernel<T>
                 {
                     Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,
                     QueryLength = queryLength,
@@ -111,6 +111,7 @@ namespace Demo
                     TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
                     HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: false) : 1,
+                    Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
                 int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
                 global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel);
@@ -121,13 +122,15 @@ namespace Demo
             /// see with an online softmax (see FlashAttentionCpu for the SIMD tile steps); a row item (decode) does the
             /// same for one query position of several heads with FlashAttentionCpu.AttendRow.
             /// </summary>
-            private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
+            private unsafe struct CpuKernel<T> : global::Attention.Kernels.Cpu.ICpuParallelBody where T : unmanaged
             {
-                public float* Q, K, V, O, Lse;
+                public T* Q, K, V, O; // stored as T (float, Half or BFloat16): the tiles widen to fp32 and round the output once
+                public float* Lse;
                 public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
+                public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
-                // Distance in floats between consecutive sequence positions of one head.
+                // Distance in elements between consecutive sequence positions of one head.
                 private const int QueryRowStride = HeadDim, KeyRowStride = HeadDim, OutputRowStride = HeadDim;
 
                 // Fully optimized at first call (no tier 0, no OSR): one launch calls these few times, so tiering would keep them slow for seconds on 1 CPU.
@@ -168,10 +171,10 @@ namespace Demo
                     int firstHead = index % chunks * HeadsPerItem;
                     int query = index / chunks % QueryLength;
                     int batch = index / (chunks * QueryLength);
-                    float* q = Q + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;
-                    float* o = O + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;
-                    float* k = K + (long)batch * KvHeads * KeyLength * HeadDim;
-                    float* v = V + (long)batch * KvHeads * KeyLength * HeadDim;
+                    T* q = Q + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;
+                    T* o = O + ((long)(batch * Heads + firstHead) * QueryLength + query) * HeadDim;
+                    T* k = K + (long)batch * KvHeads * KeyLength * HeadDim;
+                    T* v = V + (long)batch * KvHeads * KeyLength * HeadDim;
                     long queryHeadStride = (long)QueryLength * HeadDim, kvHeadStride = (long)KeyLength * HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;
                     KeyRange(batch, query, 1, out int keyStart, out int keyEnd);
@@ -181,7 +184,7 @@ namespace Demo
                         return;
                     }
                     // The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec, T>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,
                         KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, QueryLength);
                 }
 
@@ -198,10 +201,10 @@ namespace Demo
                     int kvHead = head;
                     int firstQuery = tile * tileRows;
                     int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);
-                    float* q = Q + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;
-                    float* k = K + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;
-                    float* v = V + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;
-                    float* o = O + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;
+                    T* q = Q + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;
+                    T* k = K + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;
+                    T* v = V + (long)(batch * KvHeads + kvHead) * KeyLength * HeadDim;
+                    T* o = O + ((long)(batch * Heads + head) * QueryLength + firstQuery) * HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;
                     KeyRange(batch, firstQuery, rows, out int keyStart, out int keyEnd);
                     if (keyEnd <= keyStart)
@@ -209,18 +212,20 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
-                    long kvStride = KeyRowStride;
+                    // The head's K/V rows: in place, or for 16-bit storage when three or more tiles reread them, widened once per worker into a
+                    // contiguous fp32 copy that stays in L2 across its tiles (fewer tiles widen block by block).
+                    var kv = global::Attention.Kernels.Cpu.FlashAttentionCpu.KeysValues(worker, Launch, batch * KvHeads + kvHead, k, v, KeyRowStride, KeysOf(batch), HeadDim, reuse: QueryTiles > 2);
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec, T>(t, q, QueryRowStride, rows, HeadDim, Scale);
                     for (int firstKey = keyStart; firstKey < keyEnd; firstKey += global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock)
                     {
                         int keys = global::System.Math.Min(global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock, keyEnd - firstKey);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec, T>(t, kv, firstKey, keys, HeadDim);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec, T>(t, kv, firstKey, keys, HeadDim);
                     }
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec, T>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }
             }
         }

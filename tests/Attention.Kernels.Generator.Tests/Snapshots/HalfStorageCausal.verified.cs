@@ -14,7 +14,7 @@ namespace Demo
         /// <para>Grouped-query attention: 4 query heads share each key/value head; K and V are read in place, never repeated.</para>
         /// <para>Causal, aligned bottom-right (FlashAttention): query i sees keys j ≤ i + (Tk − Tq). Key blocks above the diagonal are skipped, not computed.</para>
         /// <para>A query that sees no key gets zeros (and a log-sum-exp of −∞), never NaN.</para>
-        /// <para>Storage fp16 (<c>Tensor&lt;Half&gt;</c>): every product, sum and the softmax run in fp32; the output is rounded once, to nearest even, and the log-sum-exp stays fp32. On the CPU the tensors are widened to fp32 copies around the fp32 kernel (correct, not the fast path).</para>
+        /// <para>Storage fp16 (<c>Tensor&lt;Half&gt;</c>): every product, sum and the softmax run in fp32; the output is rounded once, to nearest even, and the log-sum-exp stays fp32. On the CPU the kernel reads the 16-bit values in place and widens them in its tiles (no whole-tensor copy).</para>
         /// <para>Constants and the cost model: <see cref="CausalHalfKernel"/>.</para>
         /// </remarks>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
@@ -44,7 +44,7 @@ namespace Demo
 
             /// <summary>
             /// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs
-            /// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch plus the fp32 copies of q, k, v and output the CPU backend converts fp16 through.
+            /// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch (with the fp32 copy of a fp16 key/value head its tiles reread).
             /// </summary>
             public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength)
             {
@@ -52,7 +52,7 @@ namespace Demo
                 double flops = 4.0 * batch * Heads * HeadDim * pairs;
                 double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim; // fp16: 2 bytes each
                 double bytes = elements * 2 + (double)batch * Heads * queryLength * sizeof(float);
-                return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength) + (long)elements * sizeof(float));
+                return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength));
             }
 
             // The kernel contract: what every backend specializes on (an ILGPU accelerator compiles these as literals).
@@ -74,7 +74,7 @@ namespace Demo
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
             static bool global::Attention.Kernels.IAttentionKernel.DocumentMask => false;
             static bool global::Attention.Kernels.IAttentionKernel.PrefixLm => false;
-            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
+            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
                 int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) =>
                 RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
 
@@ -96,19 +96,19 @@ namespace Demo
                 global::Attention.Kernels.TensorShape.ExpectDevice(v, nameof(v), device);
                 global::Attention.Kernels.TensorShape.ExpectDevice(output, nameof(output), device);
                 global::Attention.Kernels.TensorShape.ExpectDevice(logSumExp, nameof(logSumExp), device);
-                // The device runs this kernel: an accelerator reads and writes fp16 directly; the CPU runs the fp32 kernel below on fp32 copies (pooled), rounding the output back to nearest even.
+                // The device runs this kernel: an accelerator reads and writes fp16 directly, the CPU the kernel below over fp16 (widened in its tiles, the output rounded to nearest even).
                 device.RunAttention<CausalHalfKernel, global::System.Half>(new global::Attention.Kernels.AttentionLaunch<global::System.Half>(q, k, v, output, logSumExp, batch, queryLength, keyLength));
             }
 
-            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
-            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors)
+            /// <summary>Runs the CPU kernel over raw pointers to elements of T = float, Half or BFloat16 (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
+            internal static unsafe void RunCpuKernel<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) where T : unmanaged
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
                 bool rowMode = queryLength <= global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeMaxQueries;
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
-                var kernel = new CpuKernel
+                var kernel = new CpuKernel<T>
                 {
                     Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,
                     QueryLength = queryLength,
@@ -127,14 +127,15 @@ namespace Demo
             /// see with an online softmax (see FlashAttentionCpu for the SIMD tile steps); a row item (decode) does the
             /// same for one query position of several heads with FlashAttentionCpu.AttendRow.
             /// </summary>
-            private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
+            private unsafe struct CpuKernel<T> : global::Attention.Kernels.Cpu.ICpuParallelBody where T : unmanaged
             {
-                public float* Q, K, V, O, Lse;
+                public T* Q, K, V, O; // stored as T (float, Half or BFloat16): the tiles widen to fp32 and round the output once
+                public float* Lse;
                 public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
                 public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
-                // Distance in floats between consecutive sequence positions of one head.
+                // Distance in elements between consecutive sequence positions of one head.
                 private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;
 
                 // Fully optimized at first call (no tier 0, no OSR): one launch calls these few times, so tiering would keep them slow for seconds on 1 CPU.
@@ -177,10 +178,10 @@ namespace Demo
                     int firstHead = index % chunks * HeadsPerItem;
                     int query = index / chunks % QueryLength;
                     int batch = index / (chunks * QueryLength);
-                    float* q = Q + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;
-                    float* o = O + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;
-                    float* k = K + (long)batch * KeyLength * KvHeads * HeadDim;
-                    float* v = V + (long)batch * KeyLength * KvHeads * HeadDim;
+                    T* q = Q + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;
+                    T* o = O + ((long)(batch * QueryLength + query) * Heads + firstHead) * HeadDim;
+                    T* k = K + (long)batch * KeyLength * KvHeads * HeadDim;
+                    T* v = V + (long)batch * KeyLength * KvHeads * HeadDim;
                     const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + firstHead) * QueryLength + query;
                     KeyRange(batch, query, 1, out int keyStart, out int keyEnd);
@@ -190,7 +191,7 @@ namespace Demo
                         return;
                     }
                     // The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec, T>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,
                         KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, QueryLength);
                 }
 
@@ -207,10 +208,10 @@ namespace Demo
                     int kvHead = head / GroupSize; // GQA: consecutive query heads share a key/value head
                     int firstQuery = tile * tileRows;
                     int rows = global::System.Math.Min(tileRows, QueryLength - firstQuery);
-                    float* q = Q + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;
-                    float* k = K + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;
-                    float* v = V + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;
-                    float* o = O + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;
+                    T* q = Q + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;
+                    T* k = K + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;
+                    T* v = V + ((long)batch * KeyLength * KvHeads + kvHead) * HeadDim;
+                    T* o = O + ((long)(batch * QueryLength + firstQuery) * Heads + head) * HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)(batch * Heads + head) * QueryLength + firstQuery;
                     KeyRange(batch, firstQuery, rows, out int keyStart, out int keyEnd);
                     if (keyEnd <= keyStart)
@@ -218,26 +219,25 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
-                    long kvStride = KeyRowStride;
-                    // A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles
-                    // (a single tile per head reads them once: no copy).
-                    if (QueryTiles > 1)
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeysOf(batch), HeadDim);
+                    // The head's K/V rows lie KeyRowStride elements apart: when three or more tiles reread them, a contiguous fp32 copy per worker
+                    // and head stays in L2 across its tiles. Fewer tiles read them in place, 16-bit blocks widened as they go: with two tiles
+                    // per head (cross attention, Tq128 Tk2048) the copy was not paid back, 12 % slower (issue 16).
+                    var kv = global::Attention.Kernels.Cpu.FlashAttentionCpu.KeysValues(worker, Launch, batch * KvHeads + kvHead, k, v, KeyRowStride, KeysOf(batch), HeadDim, reuse: QueryTiles > 2);
                     int diagonal = KeyLength - QueryLength; // query i sees keys j ≤ i + diagonal
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec, T>(t, q, QueryRowStride, rows, HeadDim, Scale);
                     for (int firstKey = keyStart; firstKey < keyEnd; firstKey += global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock)
                     {
                         int keys = global::System.Math.Min(global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock, keyEnd - firstKey);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec, T>(t, kv, firstKey, keys, HeadDim);
                         // Only blocks that cross the diagonal of some row of the tile need element-wise masking.
                         if (firstKey + keys - 1 > firstQuery + diagonal)
                             global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, window: 0);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec, T>(t, kv, firstKey, keys, HeadDim);
                     }
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec, T>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }
             }
         }

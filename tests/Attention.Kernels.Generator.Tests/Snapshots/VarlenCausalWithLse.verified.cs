@@ -74,7 +74,7 @@ namespace Demo
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
             static bool global::Attention.Kernels.IAttentionKernel.DocumentMask => false;
             static bool global::Attention.Kernels.IAttentionKernel.PrefixLm => false;
-            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
+            static unsafe void global::Attention.Kernels.IAttentionKernel.RunCpu<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
                 int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) =>
                 RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
 
@@ -102,15 +102,15 @@ namespace Demo
                 device.RunAttention<PackedKernel, float>(new global::Attention.Kernels.AttentionLaunch<float>(q, k, v, output, logSumExp, batch, queryLength, keyLength) { QueryOffsets = queryOffsets, KeyOffsets = keyOffsets });
             }
 
-            /// <summary>Runs the CPU kernel over raw pointers (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
-            internal static unsafe void RunCpuKernel(float* q, float* k, float* v, float* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
-                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors)
+            /// <summary>Runs the CPU kernel over raw pointers to elements of T = float, Half or BFloat16 (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>
+            internal static unsafe void RunCpuKernel<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
+                int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) where T : unmanaged
             {
                 // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
                 bool rowMode = queryLength <= global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeMaxQueries;
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
-                var kernel = new CpuKernel
+                var kernel = new CpuKernel<T>
                 {
                     Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,
                     QueryOffsets = queryOffsets, KeyOffsets = keyOffsets, TotalQueries = queryOffsets[batch], // lengths below are the longest sequence's
@@ -130,16 +130,17 @@ namespace Demo
             /// see with an online softmax (see FlashAttentionCpu for the SIMD tile steps); a row item (decode) does the
             /// same for one query position of several heads with FlashAttentionCpu.AttendRow.
             /// </summary>
-            private unsafe struct CpuKernel : global::Attention.Kernels.Cpu.ICpuParallelBody
+            private unsafe struct CpuKernel<T> : global::Attention.Kernels.Cpu.ICpuParallelBody where T : unmanaged
             {
-                public float* Q, K, V, O, Lse;
+                public T* Q, K, V, O; // stored as T (float, Half or BFloat16): the tiles widen to fp32 and round the output once
+                public float* Lse;
                 public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
                 public int* QueryOffsets, KeyOffsets; // packed variable-length batch: sequence b's rows are [Offsets[b], Offsets[b + 1])
                 public int TotalQueries; // rows of q and output, the log-sum-exp's row stride
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
                 public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
-                // Distance in floats between consecutive sequence positions of one head.
+                // Distance in elements between consecutive sequence positions of one head.
                 private const int QueryRowStride = Heads * HeadDim, KeyRowStride = KvHeads * HeadDim, OutputRowStride = QueryRowStride;
 
                 // Fully optimized at first call (no tier 0, no OSR): one launch calls these few times, so tiering would keep them slow for seconds on 1 CPU.
@@ -189,10 +190,10 @@ namespace Demo
                     int batch = index / (chunks * QueryLength);
                     if (query >= QueriesOf(batch))
                         return; // QueryLength is the longest sequence's: this one is shorter
-                    float* q = Q + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;
-                    float* o = O + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;
-                    float* k = K + (long)KeyStart(batch) * KvHeads * HeadDim;
-                    float* v = V + (long)KeyStart(batch) * KvHeads * HeadDim;
+                    T* q = Q + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;
+                    T* o = O + ((long)(QueryStart(batch) + query) * Heads + firstHead) * HeadDim;
+                    T* k = K + (long)KeyStart(batch) * KvHeads * HeadDim;
+                    T* v = V + (long)KeyStart(batch) * KvHeads * HeadDim;
                     const long queryHeadStride = HeadDim, kvHeadStride = HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)firstHead * TotalQueries + QueryStart(batch) + query; // [H, TotalQ]
                     KeyRange(batch, query, 1, out int keyStart, out int keyEnd);
@@ -202,7 +203,7 @@ namespace Demo
                         return;
                     }
                     // The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec, T>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)keyStart * KeyRowStride, v + (long)keyStart * KeyRowStride,
                         KeyRowStride, kvHeadStride, keyEnd - keyStart, HeadDim, Scale, o, lse, TotalQueries);
                 }
 
@@ -222,10 +223,10 @@ namespace Demo
                     if (firstQuery >= queries)
                         return; // QueryTiles counts the longest sequence's tiles: this one has fewer
                     int rows = global::System.Math.Min(tileRows, queries - firstQuery);
-                    float* q = Q + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;
-                    float* k = K + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;
-                    float* v = V + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;
-                    float* o = O + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;
+                    T* q = Q + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;
+                    T* k = K + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;
+                    T* v = V + ((long)KeyStart(batch) * KvHeads + kvHead) * HeadDim;
+                    T* o = O + ((long)(QueryStart(batch) + firstQuery) * Heads + head) * HeadDim;
                     float* lse = Lse == null ? null : Lse + (long)head * TotalQueries + QueryStart(batch) + firstQuery; // [H, TotalQ]
                     KeyRange(batch, firstQuery, rows, out int keyStart, out int keyEnd);
                     if (keyEnd <= keyStart)
@@ -233,26 +234,25 @@ namespace Demo
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, OutputRowStride, rows, HeadDim, lse, 1);
                         return;
                     }
-                    long kvStride = KeyRowStride;
-                    // A head's K/V rows lie KeyRowStride floats apart; a contiguous copy per worker and head stays in L2 across its tiles
-                    // (a single tile per head reads them once: no copy).
-                    if (QueryTiles > 1)
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.ContiguousKeysValues(worker, Launch, batch * KvHeads + kvHead, ref k, ref v, ref kvStride, KeysOf(batch), HeadDim);
+                    // The head's K/V rows lie KeyRowStride elements apart: when three or more tiles reread them, a contiguous fp32 copy per worker
+                    // and head stays in L2 across its tiles. Fewer tiles read them in place, 16-bit blocks widened as they go: with two tiles
+                    // per head (cross attention, Tq128 Tk2048) the copy was not paid back, 12 % slower (issue 16).
+                    var kv = global::Attention.Kernels.Cpu.FlashAttentionCpu.KeysValues(worker, Launch, batch * KvHeads + kvHead, k, v, KeyRowStride, KeysOf(batch), HeadDim, reuse: QueryTiles > 2);
                     int diagonal = KeySpanOf(batch) - QueriesOf(batch); // query i sees keys j ≤ i + diagonal
 
                     var t = global::Attention.Kernels.Cpu.FlashAttentionCpu.BeginTile<TVec>(worker, HeadDim);
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec>(t, q, QueryRowStride, rows, HeadDim, Scale);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.PackQueries<TVec, T>(t, q, QueryRowStride, rows, HeadDim, Scale);
                     for (int firstKey = keyStart; firstKey < keyEnd; firstKey += global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock)
                     {
                         int keys = global::System.Math.Min(global::Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock, keyEnd - firstKey);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec>(t, k + firstKey * kvStride, kvStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.Scores<TVec, T>(t, kv, firstKey, keys, HeadDim);
                         // Only blocks that cross the diagonal of some row of the tile need element-wise masking.
                         if (firstKey + keys - 1 > firstQuery + diagonal)
                             global::Attention.Kernels.Cpu.FlashAttentionCpu.ApplyMask<TVec>(t, keys, firstKey, firstQuery, diagonal, window: 0);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.Softmax<TVec>(t, keys, HeadDim);
-                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec>(t, v + firstKey * kvStride, kvStride, keys, HeadDim);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AccumulateValues<TVec, T>(t, kv, firstKey, keys, HeadDim);
                     }
-                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
+                    global::Attention.Kernels.Cpu.FlashAttentionCpu.Store<TVec, T>(t, o, OutputRowStride, rows, HeadDim, lse, 1);
                 }
             }
         }

@@ -311,6 +311,64 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
         Assert.All(y.ToArray(), v => Assert.True(float.IsFinite(v)));
     }
 
+    /// <summary>One forward pass of <paramref name="model"/> on a fixed input (rows enough for the packed GEMM).</summary>
+    private static float[] EncoderOutput(TwoLayerEncoder model)
+    {
+        var random = new Random(7);
+        var input = Enumerable.Range(0, 2 * 13 * TwoLayerEncoder.Features).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        using var x = Tensor.FromArray<float>(Device.Cpu, input, 2, 13, TwoLayerEncoder.Features);
+        using var y = Tensor.Create<float>(Device.Cpu, 2, 13, TwoLayerEncoder.Features);
+        model.Forward(x, y);
+        return y.ToArray();
+    }
+
+    [Fact]
+    public void Packed_weights_follow_reloaded_weights()
+    {
+        // The CPU GEMM reads packed copies the weights cache across forward passes: loading new values must replace them.
+        var model = new TwoLayerEncoder();
+        model.ForwardWeights.InitializeRandom(1);
+        var first = EncoderOutput(model);
+        Assert.True(model.ForwardWeights.PackedBytes > 0, "the forward pass should have packed its Linear weights");
+        Assert.Equal(first, EncoderOutput(model)); // served from the cache: the same result
+
+        var other = new TwoLayerEncoder();
+        other.ForwardWeights.InitializeRandom(2);
+        var expected = EncoderOutput(other);
+        var source = new TwoLayerEncoder();
+        source.ForwardWeights.InitializeRandom(2);
+        foreach (var spec in TwoLayerEncoder.ForwardWeightLayout)
+            model.ForwardWeights.Load(spec.Node, spec.Name, source.ForwardWeights[spec.Node, spec.Name]);
+        var reloaded = EncoderOutput(model);
+        Assert.NotEqual(first, reloaded);
+        Assert.True(Accuracy.RelativeError(reloaded, expected.Select(v => (double)v).ToArray()) <= 1e-6);
+
+        // InitializeRandom replaces them too.
+        model.ForwardWeights.InitializeRandom(1);
+        Assert.Equal(first, EncoderOutput(model));
+    }
+
+    [Fact]
+    public void Weights_written_through_the_indexer_are_never_served_stale()
+    {
+        // The indexer's span may be written at any later time without a new version: such a weight is not served packed.
+        var model = new TwoLayerEncoder();
+        model.ForwardWeights.InitializeRandom(3);
+        EncoderOutput(model);
+        var span = model.ForwardWeights["up1", "weight"];
+        EncoderOutput(model);
+        for (int i = 0; i < span.Length; i++)
+            span[i] *= -2;
+        var written = EncoderOutput(model);
+
+        var expected = new TwoLayerEncoder();
+        expected.ForwardWeights.InitializeRandom(3);
+        var weight = expected.ForwardWeights["up1", "weight"];
+        for (int i = 0; i < weight.Length; i++)
+            weight[i] *= -2;
+        Assert.True(Accuracy.RelativeError(written, EncoderOutput(expected).Select(v => (double)v).ToArray()) <= 1e-6);
+    }
+
     [Fact]
     public void Input_with_wrong_features_names_the_tensor()
     {

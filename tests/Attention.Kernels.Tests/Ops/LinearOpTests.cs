@@ -54,6 +54,61 @@ public sealed unsafe class LinearOpTests
             Check(rows, 1000 + random.Next(100), 97 + random.Next(48), true, Activation.Gelu, true, random, $"seed={AttentionHarness.RunSeed}");
     }
 
+    /// <summary>The GEMM over a weight packed once by <see cref="CpuOps.PackLinearWeight"/> (what ModelWeights caches).</summary>
+    private static void CheckPrepacked(int rows, int inFeatures, int outFeatures, bool withBias, Activation activation, bool withResidual,
+        bool outputIsResidual, Random random, string label)
+    {
+        var x = RandomData.Uniform(random, rows * inFeatures);
+        var w = RandomData.Uniform(random, outFeatures * inFeatures, 1f / MathF.Sqrt(Math.Max(1, inFeatures)));
+        var bias = withBias ? RandomData.Uniform(random, outFeatures) : null;
+        var residual = withResidual || outputIsResidual ? RandomData.Uniform(random, rows * outFeatures) : null;
+        var expected = ReferenceOps.Linear(x, rows, inFeatures, w, bias, outFeatures, activation, residual);
+        var packed = OpsCheck.Poisoned((int)CpuOps.PackedLinearWeightFloats(inFeatures, outFeatures));
+        var y = outputIsResidual ? residual! : OpsCheck.Poisoned(rows * outFeatures);
+        fixed (float* px = x, pw = w, pb = bias, pr = residual, py = y, pp = packed)
+        {
+            CpuOps.PackLinearWeight(pw, inFeatures, outFeatures, pp);
+            CpuOps.LinearPacked(px, rows, inFeatures, pw, pp, pb, outFeatures, py, activation, pr);
+        }
+        OpsCheck.Close(y, expected, $"prepacked {label} M={rows} K={inFeatures} N={outFeatures} bias={withBias} {activation} residual={withResidual} y=residual {outputIsResidual}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Prepacked_weight_random_sizes_match_fp64(int seed)
+    {
+        var random = new Random(seed);
+        bool outputIsResidual = random.Next(4) == 0;
+        CheckPrepacked(OpsCheck.Size(random, 300), OpsCheck.Size(random, 300), OpsCheck.Size(random, 300), random.Next(2) == 0,
+            (Activation)(seed % 3), random.Next(2) == 0, outputIsResidual, random, $"seed={seed}");
+    }
+
+    [Theory]
+    [InlineData(8, 1, 1)]      // one row strip, one panel of one column
+    [InlineData(9, 7, 47)]     // a strip of 1 row past the first; N one short of a panel
+    [InlineData(17, 33, 49)]   // N one past a panel: 2 panels over 2 workers
+    [InlineData(23, 64, 97)]   // 3 panels: an odd count split by rows instead
+    [InlineData(64, 300, 144)] // whole panels only (the epilogue's fast path everywhere)
+    [InlineData(1000, 96, 96)] // several L2 row blocks
+    [InlineData(40, 2100, 53)] // K over one K block: partial sums kept in y
+    public void Prepacked_weight_edges_match_fp64(int rows, int inFeatures, int outFeatures)
+    {
+        var random = new Random(AttentionHarness.RunSeed);
+        foreach (var activation in new[] { Activation.None, Activation.Relu, Activation.Gelu })
+        {
+            CheckPrepacked(rows, inFeatures, outFeatures, activation != Activation.None, activation, activation == Activation.Gelu, false, random, $"seed={AttentionHarness.RunSeed}");
+            CheckPrepacked(rows, inFeatures, outFeatures, true, activation, true, true, random, $"seed={AttentionHarness.RunSeed}");
+        }
+    }
+
+    [Fact]
+    public void Prepacked_weight_every_row_tail_matches_fp64()
+    {
+        var random = new Random(AttentionHarness.RunSeed);
+        for (int rows = 8; rows <= 17; rows++)
+            CheckPrepacked(rows, 100 + random.Next(300), 97 + random.Next(48), true, Activation.Gelu, true, false, random, $"seed={AttentionHarness.RunSeed}");
+    }
+
     [Fact]
     public void Output_may_be_the_residual()
     {

@@ -42,4 +42,36 @@ public sealed unsafe class NormOpTests
             CpuOps.RmsNorm(px, rows, features, pg, 1e-6f, py);
         OpsCheck.Close(y, expected, $"seed={seed} rows={rows} features={features}");
     }
+
+    [Theory]
+    [InlineData(1, 32)]
+    [InlineData(33, 384)]  // MiniLM's width; a row past one 32-row item
+    [InlineData(70, 64)]
+    [InlineData(5, 1536)]
+    public void Whole_vector_widths_match_fp64(int rows, int features)
+    {
+        // Widths that are a multiple of two vectors take the unrolled path (both vector widths: 32 and 16 floats).
+        var random = new Random(AttentionHarness.RunSeed);
+        foreach (bool centered in new[] { true, false })
+        {
+            foreach (bool affine in new[] { true, false })
+            {
+                var x = RandomData.Uniform(random, rows * features, 3f);
+                for (int i = 0; i < x.Length; i++)
+                    x[i] += 2f;
+                var gamma = affine ? RandomData.Uniform(random, features) : null;
+                var beta = affine && centered ? RandomData.Uniform(random, features) : null;
+                var expected = centered ? ReferenceOps.LayerNorm(x, rows, features, gamma, beta, 1e-12) : ReferenceOps.RmsNorm(x, rows, features, gamma, 1e-6);
+                var y = OpsCheck.Poisoned(x.Length);
+                fixed (float* px = x, pg = gamma, pb = beta, py = y)
+                {
+                    if (centered)
+                        CpuOps.LayerNorm(px, rows, features, pg, pb, 1e-12f, py);
+                    else
+                        CpuOps.RmsNorm(px, rows, features, pg, 1e-6f, py);
+                }
+                OpsCheck.Close(y, expected, $"rows={rows} features={features} centered={centered} affine={affine}");
+            }
+        }
+    }
 }

@@ -8,7 +8,9 @@ internal sealed unsafe class CpuGraphOpKernels : IGraphOpKernels
     public void Linear(Tensor<float> x, int rows, int inFeatures, GraphWeight weight, GraphWeight bias, int outFeatures,
         Tensor<float> y, Activation activation, Tensor<float>? residual)
     {
-        CpuOps.Linear(P(x), rows, inFeatures, weight.Host, bias.Host, outFeatures, P(y), activation, residual is null ? null : P(residual));
+        // The model's weights keep the packed copy the GEMM reads, so a forward pass does not repack every weight.
+        float* packed = CpuOps.LinearUsesPackedWeight(rows) ? weight.PackedLinear(inFeatures, outFeatures) : null;
+        CpuOps.LinearPacked(P(x), rows, inFeatures, weight.Host, packed, bias.Host, outFeatures, P(y), activation, residual is null ? null : P(residual));
         Keep(x, y, residual);
     }
 

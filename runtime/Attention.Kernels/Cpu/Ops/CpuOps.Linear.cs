@@ -24,7 +24,16 @@ public static unsafe partial class CpuOps
     /// written once. A handful of rows go through matrix-vector products instead, where packing would not pay.
     /// </remarks>
     public static void Linear(float* x, int rows, int inFeatures, float* weight, float* bias, int outFeatures, float* y,
-        Activation activation = Activation.None, float* residual = null)
+        Activation activation = Activation.None, float* residual = null) =>
+        LinearPacked(x, rows, inFeatures, weight, null, bias, outFeatures, y, activation, residual);
+
+    /// <summary>
+    /// <see cref="Linear"/> with the weight also given pre-packed by <see cref="PackLinearWeight"/> (or null to pack per
+    /// call): the GEMM then reads <paramref name="packedWeight"/> and skips packing. The packed copy must be of
+    /// <paramref name="weight"/>'s current values; the few-rows path still reads <paramref name="weight"/>.
+    /// </summary>
+    public static void LinearPacked(float* x, int rows, int inFeatures, float* weight, float* packedWeight, float* bias, int outFeatures,
+        float* y, Activation activation = Activation.None, float* residual = null)
     {
         RequireNonNegative(rows, nameof(rows));
         RequireNonNegative(inFeatures, nameof(inFeatures));
@@ -32,15 +41,53 @@ public static unsafe partial class CpuOps
         if (rows == 0 || outFeatures == 0)
             return;
         if (Simd.UseVector512)
-            LinearDispatch<Vector512<float>>(x, rows, inFeatures, weight, bias, outFeatures, y, activation, residual);
+            LinearDispatch<Vector512<float>>(x, rows, inFeatures, weight, packedWeight, bias, outFeatures, y, activation, residual);
         else
-            LinearDispatch<Vector256<float>>(x, rows, inFeatures, weight, bias, outFeatures, y, activation, residual);
+            LinearDispatch<Vector256<float>>(x, rows, inFeatures, weight, packedWeight, bias, outFeatures, y, activation, residual);
+    }
+
+    /// <summary>Whether <see cref="LinearPacked"/> would read a packed weight for this many rows (else it multiplies by the weight in place).</summary>
+    public static bool LinearUsesPackedWeight(int rows) => rows >= GemmMinRows;
+
+    /// <summary>Floats of <see cref="PackLinearWeight"/>'s output for a [outFeatures, inFeatures] weight.</summary>
+    public static long PackedLinearWeightFloats(int inFeatures, int outFeatures)
+    {
+        int nr = Simd.UseVector512 ? GemmColumns<Vector512<float>>() : GemmColumns<Vector256<float>>();
+        return (long)Math.Max(1, (outFeatures + nr - 1) / nr) * Math.Max(1, inFeatures) * nr;
+    }
+
+    /// <summary>
+    /// Packs a [outFeatures, inFeatures] weight into the panels the GEMM reads (k-major, one micro-kernel width per
+    /// panel, zero past outFeatures) into <paramref name="packed"/> (<see cref="PackedLinearWeightFloats"/> floats), on all cores.
+    /// </summary>
+    public static void PackLinearWeight(float* weight, int inFeatures, int outFeatures, float* packed)
+    {
+        RequireNonNegative(inFeatures, nameof(inFeatures));
+        RequireNonNegative(outFeatures, nameof(outFeatures));
+        var body = new PackBody { W = weight, K = inFeatures, N = outFeatures, Packed = packed, Vector512 = Simd.UseVector512 };
+        int nr = Simd.UseVector512 ? GemmColumns<Vector512<float>>() : GemmColumns<Vector256<float>>();
+        CpuParallel.For((outFeatures + nr - 1) / nr, ref body);
+    }
+
+    private struct PackBody : ICpuParallelBody
+    {
+        public float* W, Packed;
+        public int K, N;
+        public bool Vector512;
+
+        public void Invoke(int index, int worker)
+        {
+            if (Vector512)
+                PackWeightPanel<Vector512<float>>(W, K, N, index * GemmColumns<Vector512<float>>(), 0, K, Packed + (long)index * K * GemmColumns<Vector512<float>>());
+            else
+                PackWeightPanel<Vector256<float>>(W, K, N, index * GemmColumns<Vector256<float>>(), 0, K, Packed + (long)index * K * GemmColumns<Vector256<float>>());
+        }
     }
 
     /// <summary>Below this many rows Linear runs as matrix-vector products (packing the weight would cost more than it saves).</summary>
     private const int GemmMinRows = 8;
 
-    private static void LinearDispatch<TVec>(float* x, int rows, int inFeatures, float* weight, float* bias, int outFeatures, float* y,
+    private static void LinearDispatch<TVec>(float* x, int rows, int inFeatures, float* weight, float* packedWeight, float* bias, int outFeatures, float* y,
         Activation activation, float* residual) where TVec : struct
     {
         if (rows < GemmMinRows)
@@ -54,7 +101,10 @@ public static unsafe partial class CpuOps
             return;
         }
 
-        var body = new GemmBody<TVec> { X = x, W = weight, Bias = bias, Y = y, Residual = residual, M = rows, K = inFeatures, N = outFeatures, Activation = activation };
+        var body = new GemmBody<TVec>
+        {
+            X = x, W = weight, Packed = packedWeight, Bias = bias, Y = y, Residual = residual, M = rows, K = inFeatures, N = outFeatures, Activation = activation,
+        };
         body.Plan();
         if (body.KBlocks > 1 && residual == y)
         {
@@ -92,93 +142,127 @@ public static unsafe partial class CpuOps
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int GemmColumns<TVec>() where TVec : struct => 3 * Simd.Count<TVec>();
 
-    /// <summary>Largest K block: an x strip (rows × KC) stays in L1 while the weight panels stream from L2.</summary>
-    private const int GemmMaxKBlock = 768;
+    /// <summary>Largest K block: one block for transformer widths (partial sums never round-trip through y); an x strip
+    /// (rows × KC) and one weight panel (KC × 3 vectors) stay in L2.</summary>
+    private const int GemmMaxKBlock = 2048;
 
-    /// <summary>Bytes of packed weight a work item keeps in L2: half of 1 MiB (Zen 4/5; Intel server cores have 1.25–2 MiB),
-    /// so the x rows and y tiles streaming past do not evict it. A full 1 MiB block fell out of L2 on Zen 5 (−20 % at K=1536).</summary>
+    /// <summary>Bytes of packed weight a work item packs at once when the weight is not pre-packed (per-core scratch).</summary>
     private const int GemmPackedBytes = 1 << 19;
 
+    /// <summary>Bytes of x rows a row block keeps in L2 while the item's weight panels pass over it.</summary>
+    private const int GemmRowBlockBytes = 3 << 17;
+
     /// <summary>
-    /// One work item of the SGEMM: a block of weight panels (N) × a range of row strips (M). For each K block it packs
-    /// the weight block into per-core scratch (k-major panels), then for each strip of rows packs x (k-major, rows
-    /// interleaved) and runs the micro-kernel over the block's panels, the last K block with the epilogue.
+    /// One work item of the SGEMM: a range of weight panels (N) × a range of row strips (M). For each K block it takes
+    /// the panels (pre-packed, or packed now into per-core scratch), then for each block of rows (sized for L2), for
+    /// each panel, runs the micro-kernel down the block's strips: the panel stays in L1/L2 while x rows stream past,
+    /// the last K block with the epilogue.
     /// </summary>
     private struct GemmBody<TVec> : ICpuParallelBody where TVec : struct
     {
-        public float* X, W, Bias, Y, Residual;
+        public float* X, W, Packed, Bias, Y, Residual;
         public int M, K, N;
         public Activation Activation;
-        public int KBlocks, KBlock, Panels, NBlocks, MSplits, Strips;
+        public int KBlocks, KBlock, Panels, NBlocks, MSplits, Strips, RowBlockStrips;
 
-        /// <summary>Chooses the blocking: K blocks of at most <see cref="GemmMaxKBlock"/>, weight blocks that fit <see cref="GemmPackedBytes"/>,
-        /// and enough work items (a multiple of the workers) to keep every core busy.</summary>
+        /// <summary>Chooses the blocking: K blocks of at most <see cref="GemmMaxKBlock"/>, row blocks of
+        /// <see cref="GemmRowBlockBytes"/>, and equal work items, a multiple of the workers (N split first; when packing
+        /// per call, weight blocks that fit <see cref="GemmPackedBytes"/>).</summary>
         public void Plan()
         {
-            int workers = CpuParallel.WorkerCount, nr = GemmColumns<TVec>();
+            int workers = CpuParallel.WorkerCount, nr = GemmColumns<TVec>(), mr = GemmRows<TVec>();
             KBlocks = Math.Max(1, (K + GemmMaxKBlock - 1) / GemmMaxKBlock);
             KBlock = Math.Max(1, (K + KBlocks - 1) / KBlocks);
             Panels = (N + nr - 1) / nr;
-            int panelsPerBlock = Math.Max(1, GemmPackedBytes / (KBlock * nr * sizeof(float)));
-            NBlocks = Math.Min(Panels, (Panels + panelsPerBlock - 1) / panelsPerBlock);
-            Strips = (M + GemmRows<TVec>() - 1) / GemmRows<TVec>();
-            if (NBlocks >= workers)
+            Strips = (M + mr - 1) / mr;
+            RowBlockStrips = Math.Max(1, GemmRowBlockBytes / (KBlock * sizeof(float) * mr));
+            NBlocks = workers;
+            if (Packed == null)
             {
-                NBlocks = Math.Min(Panels, (NBlocks + workers - 1) / workers * workers);
+                int panelsPerBlock = Math.Max(1, GemmPackedBytes / (KBlock * nr * sizeof(float)));
+                NBlocks = Math.Max(1, (Panels + panelsPerBlock - 1) / panelsPerBlock);
+                NBlocks = (NBlocks + workers - 1) / workers * workers;
+            }
+            if (Packed != null && Panels % workers != 0 && Panels < 8 * workers)
+            {
+                // A few panels that do not split evenly: every panel for a share of the rows, so no worker idles.
+                NBlocks = Panels;
+                MSplits = Math.Min(Strips, workers);
+            }
+            else if (Panels >= NBlocks)
+            {
                 MSplits = 1;
             }
             else
             {
+                NBlocks = Panels;
                 MSplits = Math.Min(Strips, (2 * workers + NBlocks - 1) / NBlocks);
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff in the first forward passes
         public void Invoke(int index, int worker)
         {
             int mr = GemmRows<TVec>(), nr = GemmColumns<TVec>();
             int nBlock = index / MSplits, split = index % MSplits;
             int panel0 = (int)((long)Panels * nBlock / NBlocks), panel1 = (int)((long)Panels * (nBlock + 1) / NBlocks);
             int strip0 = (int)((long)Strips * split / MSplits), strip1 = (int)((long)Strips * (split + 1) / MSplits);
-            int maxPanels = (Panels + NBlocks - 1) / NBlocks;
-            float* packedW = CpuScratch.Floats(worker, (long)maxPanels * KBlock * nr + mr * nr);
-            float* tile = packedW + (long)maxPanels * KBlock * nr;
+            float* scratch = CpuScratch.Floats(worker, (Packed == null ? (long)(panel1 - panel0) * KBlock * nr : 0) + mr * nr);
+            float* tile = scratch, packedW = scratch + mr * nr;
             for (int kb = 0; kb < KBlocks; kb++)
             {
                 int k0 = (int)((long)K * kb / KBlocks), kc = (int)((long)K * (kb + 1) / KBlocks) - k0;
-                for (int p = panel0; p < panel1; p++)
-                    PackWeightPanel(W + k0, K, N, p * nr, kc, packedW + (long)(p - panel0) * kc * nr);
-                bool accumulate = kb > 0, last = kb == KBlocks - 1;
-                for (int s = strip0; s < strip1; s++)
+                float* panels;
+                long panelStride;
+                if (Packed != null)
                 {
-                    int m0 = s * mr, rows = Math.Min(mr, M - m0);
-                    float* strip = X + (long)m0 * K + k0;
+                    panels = Packed + (long)panel0 * K * nr + (long)k0 * nr;
+                    panelStride = (long)K * nr;
+                }
+                else
+                {
+                    for (int p = panel0; p < panel1; p++)
+                        PackWeightPanel<TVec>(W, K, N, p * nr, k0, kc, packedW + (long)(p - panel0) * kc * nr);
+                    panels = packedW;
+                    panelStride = (long)kc * nr;
+                }
+                bool accumulate = kb > 0, last = kb == KBlocks - 1;
+                for (int b0 = strip0; b0 < strip1; b0 += RowBlockStrips)
+                {
+                    int b1 = Math.Min(strip1, b0 + RowBlockStrips);
                     for (int p = panel0; p < panel1; p++)
                     {
-                        int n0 = p * nr;
-                        long at = (long)m0 * N + n0;
-                        MicroKernel<TVec>(kc, strip, K, rows, packedW + (long)(p - panel0) * kc * nr, tile);
-                        FinishTile<TVec>(tile, Y + at, N, rows, Math.Min(nr, N - n0),
-                            accumulate, last, Bias == null ? null : Bias + n0, Activation, Residual == null ? null : Residual + at);
+                        int n0 = p * nr, columns = Math.Min(nr, N - n0);
+                        float* panel = panels + (p - panel0) * panelStride;
+                        float* bias = Bias == null ? null : Bias + n0;
+                        for (int s = b0; s < b1; s++)
+                        {
+                            int m0 = s * mr, rows = Math.Min(mr, M - m0);
+                            long at = (long)m0 * N + n0;
+                            MicroKernel<TVec>(kc, X + (long)m0 * K + k0, K, rows, panel, tile);
+                            FinishTile<TVec>(tile, Y + at, N, rows, columns, accumulate, last, bias, Activation, Residual == null ? null : Residual + at);
+                        }
                     }
                 }
             }
         }
+    }
 
-        /// <summary>packed[k][j] = w[n0 + j, k] for k &lt; kc, j &lt; 3 vectors (0 past N): the panel the micro-kernel loads by vectors.</summary>
-        private static void PackWeightPanel(float* w, int ldw, int n, int n0, int kc, float* packed)
+    /// <summary>packed[k][j] = w[n0 + j, k0 + k] for k &lt; kc, j &lt; 3 vectors (0 past N): the panel the micro-kernel loads by vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackWeightPanel<TVec>(float* w, int ldw, int n, int n0, int k0, int kc, float* packed) where TVec : struct
+    {
+        int nr = GemmColumns<TVec>();
+        int columns = Math.Min(nr, n - n0);
+        for (int j = 0; j < columns; j++)
         {
-            int nr = GemmColumns<TVec>();
-            int columns = Math.Min(nr, n - n0);
-            for (int j = 0; j < columns; j++)
-            {
-                float* source = w + (long)(n0 + j) * ldw;
-                for (int k = 0; k < kc; k++)
-                    packed[k * nr + j] = source[k];
-            }
-            for (int j = columns; j < nr; j++)
-                for (int k = 0; k < kc; k++)
-                    packed[k * nr + j] = 0f;
+            float* source = w + (long)(n0 + j) * ldw + k0;
+            for (int k = 0; k < kc; k++)
+                packed[k * nr + j] = source[k];
         }
+        for (int j = columns; j < nr; j++)
+            for (int k = 0; k < kc; k++)
+                packed[k * nr + j] = 0f;
     }
 
     /// <summary>
@@ -187,7 +271,7 @@ public static unsafe partial class CpuOps
     /// finished sums go to <paramref name="tile"/> (rows × 3 vectors). Nothing else happens here on purpose: with a call
     /// after the loop the JIT would spill the accumulators inside it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
     private static void MicroKernel<TVec>(int kc, float* a, int lda, int rows, float* b, float* tile) where TVec : struct
     {
@@ -243,10 +327,27 @@ public static unsafe partial class CpuOps
     /// the activation and the residual, so each output is written once. Only <paramref name="rows"/> ×
     /// <paramref name="columns"/> outputs are touched.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FinishTile<TVec>(float* tile, float* y, int ldy, int rows, int columns,
         bool accumulate, bool last, float* bias, Activation activation, float* residual) where TVec : struct
     {
         int w = Simd.Count<TVec>(), nr = GemmColumns<TVec>();
+        if (!accumulate && last && columns == nr)
+        {
+            // The common tile: whole panel width, one K block. The bias is loaded once and the activation chosen once.
+            TVec b0 = default, b1 = default, b2 = default;
+            if (bias != null)
+            {
+                b0 = Simd.Load<TVec>(bias);
+                b1 = Simd.Load<TVec>(bias + w);
+                b2 = Simd.Load<TVec>(bias + 2 * w);
+            }
+            if (activation == Activation.Gelu)
+                FinishRowsGelu<TVec>(tile, y, ldy, rows, b0, b1, b2, residual);
+            else
+                FinishRows<TVec>(tile, y, ldy, rows, b0, b1, b2, activation == Activation.Relu, residual);
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             float* row = y + (long)r * ldy, residualRow = residual == null ? null : residual + (long)r * ldy;
@@ -269,6 +370,58 @@ public static unsafe partial class CpuOps
                 else
                     SimdMath.StoreTail(v, row + j, lanes);
             }
+        }
+    }
+
+    /// <summary>Whole-width tile rows: y = max?(tile + bias) + residual.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FinishRows<TVec>(float* tile, float* y, int ldy, int rows, TVec b0, TVec b1, TVec b2, bool relu, float* residual)
+        where TVec : struct
+    {
+        int w = Simd.Count<TVec>(), nr = GemmColumns<TVec>();
+        for (int r = 0; r < rows; r++, tile += nr, y += ldy)
+        {
+            TVec v0 = Simd.Add(Simd.Load<TVec>(tile), b0), v1 = Simd.Add(Simd.Load<TVec>(tile + w), b1), v2 = Simd.Add(Simd.Load<TVec>(tile + 2 * w), b2);
+            if (relu)
+            {
+                v0 = Simd.Max(v0, default);
+                v1 = Simd.Max(v1, default);
+                v2 = Simd.Max(v2, default);
+            }
+            if (residual != null)
+            {
+                float* source = residual + (long)r * ldy;
+                v0 = Simd.Add(v0, Simd.Load<TVec>(source));
+                v1 = Simd.Add(v1, Simd.Load<TVec>(source + w));
+                v2 = Simd.Add(v2, Simd.Load<TVec>(source + 2 * w));
+            }
+            Simd.Store(v0, y);
+            Simd.Store(v1, y + w);
+            Simd.Store(v2, y + 2 * w);
+        }
+    }
+
+    /// <summary>Whole-width tile rows: y = GELU(tile + bias) + residual.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FinishRowsGelu<TVec>(float* tile, float* y, int ldy, int rows, TVec b0, TVec b1, TVec b2, float* residual)
+        where TVec : struct
+    {
+        int w = Simd.Count<TVec>(), nr = GemmColumns<TVec>();
+        for (int r = 0; r < rows; r++, tile += nr, y += ldy)
+        {
+            TVec v0 = SimdMath.Gelu(Simd.Add(Simd.Load<TVec>(tile), b0));
+            TVec v1 = SimdMath.Gelu(Simd.Add(Simd.Load<TVec>(tile + w), b1));
+            TVec v2 = SimdMath.Gelu(Simd.Add(Simd.Load<TVec>(tile + 2 * w), b2));
+            if (residual != null)
+            {
+                float* source = residual + (long)r * ldy;
+                v0 = Simd.Add(v0, Simd.Load<TVec>(source));
+                v1 = Simd.Add(v1, Simd.Load<TVec>(source + w));
+                v2 = Simd.Add(v2, Simd.Load<TVec>(source + 2 * w));
+            }
+            Simd.Store(v0, y);
+            Simd.Store(v1, y + w);
+            Simd.Store(v2, y + 2 * w);
         }
     }
 

@@ -1,0 +1,130 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Attention.Kernels.Cpu;
+
+/// <summary>
+/// The storage element types of the CPU kernels (<see cref="float"/>, <see cref="Half"/>, <see cref="BFloat16"/>): the one
+/// place where a stored element becomes a float and back. The kernels are generic over the element type T; every
+/// <c>typeof(T)</c> test is a JIT-time constant, so the fp32 instantiation compiles to the plain fp32 code.
+/// </summary>
+/// <remarks>
+/// Widening is exact and bit-for-bit the scalar conversions' (<see cref="Half"/>'s and <see cref="BFloat16"/>'s, which the
+/// tests check over every bit pattern): bf16 is a 16-bit shift; fp16 has no conversion instruction that .NET 10 exposes
+/// (x86's <c>vcvtph2ps</c> is not an intrinsic), so it is integer SIMD: the exponent and mantissa moved to the float's
+/// place and multiplied by 2^112 (which rebiases the exponent and normalizes subnormals exactly), ∞ and NaN (made quiet, as
+/// <see cref="Half"/>'s conversion does) selected apart, the sign put back. Narrowing goes through <see cref="StorageConvert"/>.
+/// </remarks>
+public static unsafe class CpuElements
+{
+    private const uint TwoTo112Bits = (127 + 112) << 23;
+
+    /// <summary>One stored element as a float (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ToSingle<T>(T value) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return (float)(object)value;
+        if (typeof(T) == typeof(Half))
+            return (float)(Half)(object)value;
+        return (BFloat16)(object)value;
+    }
+
+    /// <summary>A float rounded to the element type (nearest, ties to even).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T FromSingle<T>(float value) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return (T)(object)value;
+        if (typeof(T) == typeof(Half))
+            return (T)(object)(Half)value;
+        return (T)(object)(BFloat16)value;
+    }
+
+    /// <summary>
+    /// <see cref="Simd.Count{TVec}"/> consecutive elements from <paramref name="source"/> as one float vector, widened in
+    /// registers (for 16-bit elements a half-width load).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec Load<TVec, T>(T* source) where TVec : struct where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Simd.Load<TVec>((float*)source);
+        if (typeof(TVec) == typeof(Vector512<float>))
+        {
+            Vector512<uint> bits = Avx512F.IsSupported
+                ? Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)source))
+                : Vector512.WidenLower(Vector256.Load((ushort*)source).ToVector512Unsafe());
+            return (TVec)(object)(typeof(T) == typeof(Half) ? HalfBitsToSingle(bits) : (bits << 16).AsSingle());
+        }
+        Vector256<uint> bits256 = Avx2.IsSupported
+            ? Avx2.ConvertToVector256Int32((ushort*)source).AsUInt32()
+            : Vector256.WidenLower(Vector128.Load((ushort*)source).ToVector256Unsafe());
+        return (TVec)(object)(typeof(T) == typeof(Half) ? HalfBitsToSingle(bits256) : (bits256 << 16).AsSingle());
+    }
+
+    /// <summary>fp16 bits (one per 32-bit lane) to float, exactly as <see cref="Half"/>'s conversion.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> HalfBitsToSingle(Vector512<uint> bits)
+    {
+        var magnitude = bits & Vector512.Create(0x7FFFu);
+        var shifted = magnitude << 13;
+        var finite = (shifted.AsSingle() * Vector512.Create(TwoTo112Bits).AsSingle()).AsUInt32();
+        var special = shifted | Vector512.Create(0x7F80_0000u)
+            | (Vector512.GreaterThan(magnitude, Vector512.Create(0x7C00u)) & Vector512.Create(0x0040_0000u)); // NaN: quiet
+        var value = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00u)), special, finite);
+        return (value | ((bits & Vector512.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    /// <summary>fp16 bits (one per 32-bit lane) to float, exactly as <see cref="Half"/>'s conversion.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> HalfBitsToSingle(Vector256<uint> bits)
+    {
+        var magnitude = bits & Vector256.Create(0x7FFFu);
+        var shifted = magnitude << 13;
+        var finite = (shifted.AsSingle() * Vector256.Create(TwoTo112Bits).AsSingle()).AsUInt32();
+        var special = shifted | Vector256.Create(0x7F80_0000u)
+            | (Vector256.GreaterThan(magnitude, Vector256.Create(0x7C00u)) & Vector256.Create(0x0040_0000u));
+        var value = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7C00u)), special, finite);
+        return (value | ((bits & Vector256.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    /// <summary>Widens <paramref name="count"/> consecutive elements into floats (a copy for fp32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Widen<T>(T* source, float* destination, int count) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            new ReadOnlySpan<float>(source, count).CopyTo(new Span<float>(destination, count));
+            return;
+        }
+        int i = 0;
+        if (Simd.UseVector512)
+            for (; i + Vector512<float>.Count <= count; i += Vector512<float>.Count)
+                Load<Vector512<float>, T>(source + i).Store(destination + i);
+        else
+            for (; i + Vector256<float>.Count <= count; i += Vector256<float>.Count)
+                Load<Vector256<float>, T>(source + i).Store(destination + i);
+        for (; i < count; i++)
+            destination[i] = ToSingle(source[i]);
+    }
+
+    /// <summary>Widens <paramref name="rows"/> rows of <paramref name="columns"/> elements, <paramref name="sourceStride"/> elements apart, into consecutive float rows.</summary>
+    public static void WidenRows<T>(T* source, long sourceStride, float* destination, int rows, int columns) where T : unmanaged
+    {
+        for (int j = 0; j < rows; j++)
+            Widen(source + j * sourceStride, destination + (long)j * columns, columns);
+    }
+
+    /// <summary>Rounds <paramref name="count"/> floats to the element type (nearest, ties to even; a copy for fp32).</summary>
+    public static void Narrow<T>(float* source, T* destination, int count) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            new ReadOnlySpan<float>(source, count).CopyTo(new Span<float>(destination, count));
+        else if (typeof(T) == typeof(Half))
+            StorageConvert.ToHalf(new ReadOnlySpan<float>(source, count), new Span<Half>(destination, count));
+        else
+            StorageConvert.ToBFloat16(new ReadOnlySpan<float>(source, count), new Span<BFloat16>(destination, count));
+    }
+}
