@@ -38,13 +38,11 @@ public static class IlgpuModTensors
             {
                 case Tensor<int> i:
                     var (a, b, c) = ModTensorArgs.Dims(i.Shape);
-                    var ia = new IlgpuModTensor<int>(i.View(), a, b, c);
-                    if (slot == 0) tensors.Int0 = ia; else if (slot == 1) tensors.Int1 = ia; else if (slot == 2) tensors.Int2 = ia; else tensors.Int3 = ia;
+                    tensors.SetInt(slot, new IlgpuModTensor<int>(i.View(), a, b, c));
                     break;
                 case Tensor<float> f:
                     var (x, y, z) = ModTensorArgs.Dims(f.Shape);
-                    var fa = new IlgpuModTensor<float>(f.View(), x, y, z);
-                    if (slot == 0) tensors.Float0 = fa; else if (slot == 1) tensors.Float1 = fa; else if (slot == 2) tensors.Float2 = fa; else tensors.Float3 = fa;
+                    tensors.SetFloat(slot, new IlgpuModTensor<float>(f.View(), x, y, z));
                     break;
             }
         }

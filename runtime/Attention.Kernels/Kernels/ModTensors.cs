@@ -38,6 +38,18 @@ public struct ModTensors<TInt, TFloat>
 
     /// <summary>Slot 0..3 when it holds a <c>Tensor&lt;float&gt;</c>.</summary>
     public TFloat Float0, Float1, Float2, Float3;
+
+    /// <summary>Puts <paramref name="accessor"/> in slot <paramref name="slot"/> (0..3) as a <c>Tensor&lt;int&gt;</c>.</summary>
+    public void SetInt(int slot, TInt accessor)
+    {
+        if (slot == 0) Int0 = accessor; else if (slot == 1) Int1 = accessor; else if (slot == 2) Int2 = accessor; else Int3 = accessor;
+    }
+
+    /// <summary>Puts <paramref name="accessor"/> in slot <paramref name="slot"/> (0..3) as a <c>Tensor&lt;float&gt;</c>.</summary>
+    public void SetFloat(int slot, TFloat accessor)
+    {
+        if (slot == 0) Float0 = accessor; else if (slot == 1) Float1 = accessor; else if (slot == 2) Float2 = accessor; else Float3 = accessor;
+    }
 }
 
 /// <summary>An accessor that reads nothing: the tensor type of launches and callers without modifier tensors.</summary>
