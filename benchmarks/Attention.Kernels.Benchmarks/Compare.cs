@@ -349,7 +349,8 @@ public static class Compare
             : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static double RelativeDifference(float[] actual, float[] expected)
+    /// <summary>‖actual − expected‖/‖expected‖ in fp64 (NaN on either side gives NaN).</summary>
+    internal static double RelativeDifference(float[] actual, float[] expected)
     {
         double diff = 0, norm = 0;
         for (int i = 0; i < actual.Length; i++)
