@@ -29,6 +29,20 @@ public static partial class MaskBenchmarkKernels
     [ScaledDotProductAttention(HeadDim = 64, Heads = 8)]
     public static partial void DocumentIds(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> documentIds);
 
+    /// <summary>The same documents through a <c>MaskMod</c> that reads the ids (docs/kernels/mods.md, "Tensors read by modifiers").</summary>
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 8, MaskMod = nameof(SameDocumentId))]
+    public static partial void DocumentIdsByMaskMod(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<int> ids);
+
+    private static bool SameDocumentId<TIds>(int batch, int head, int query, int key, TIds ids) where TIds : struct, IModTensor<int> =>
+        ids[batch, query] == ids[batch, key];
+
+    /// <summary>A learned bias per (head, key position) read by a <c>ScoreMod</c> for every pair: the most tensor reads per launch.</summary>
+    [ScaledDotProductAttention(HeadDim = 64, Heads = 8, ScoreMod = nameof(KeyBias))]
+    public static partial void KeyBiased(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> bias);
+
+    private static float KeyBias<TBias>(float score, int batch, int head, int query, int key, TBias bias) where TBias : struct, IModTensor<float> =>
+        score + bias[head, key];
+
     [ScaledDotProductAttention(HeadDim = 64, Heads = 8, Mask = AttentionMask.CausalTopLeft, Alibi = true)]
     public static partial void AlibiCausal(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
 
@@ -81,6 +95,10 @@ public static class MaskBenchmarks
             () => MaskBenchmarkKernels.SoftCapped(q, k, v, o), densePairs, () => MaskBenchmarkKernels.Plain(q, k, v, o), densePairs, "≤ 1.20× time");
         Row("MaskMod = causal vs built-in CausalTopLeft, B1 T2048", repetitions,
             () => MaskBenchmarkKernels.CausalByMaskMod(q, k, v, o), causalPairs, () => MaskBenchmarkKernels.Causal(q, k, v, o), causalPairs, "≤ 1.15× time");
+        // A ScoreMod reading a [H, T] bias for every pair (its cost includes the bounds check of each read).
+        using var keyBias = Random(H, T);
+        Row("ScoreMod reads a tensor (score + bias[head, key]) vs plain, no mask, B1 T2048", repetitions,
+            () => MaskBenchmarkKernels.KeyBiased(q, k, v, o, keyBias), densePairs, () => MaskBenchmarkKernels.Plain(q, k, v, o), densePairs, "no goal: the cost of tensor reads");
 
         // Document mask: 8 equal documents at B1 T4096 against the plain kernel, rate over the visible pairs (block skipping).
         {
@@ -98,6 +116,10 @@ public static class MaskBenchmarks
             Row("document mask (built-in documentIds), 8 documents of 512, B1 T4096 vs plain B1 T4096 (visible-pairs rate)", repetitions,
                 () => MaskBenchmarkKernels.DocumentIds(dq, dk, dv, dout, ids), documentPairs,
                 () => MaskBenchmarkKernels.Plain(dq, dk, dv, dout), H * (double)DocT * DocT, "≥ 0.80× rate");
+            // The same ids read by a MaskMod (two tensor reads per mask evaluation), against the built-in mask.
+            Row("document mask (MaskMod reads a tensor: ids[batch, query] == ids[batch, key]) vs built-in documentIds, B1 T4096", repetitions,
+                () => MaskBenchmarkKernels.DocumentIdsByMaskMod(dq, dk, dv, dout, ids), documentPairs,
+                () => MaskBenchmarkKernels.DocumentIds(dq, dk, dv, dout, ids), documentPairs, "no goal: the cost of tensor reads");
         }
 
         // Varlen: 8 sequences with lengths spread evenly over 1..2048, against an equal-length batch B8 T1024.
