@@ -28,6 +28,7 @@ public sealed class IlgpuDevice : Device
     private long _recordedEpoch;
     private long _completedEpoch;
     private IlgpuGraphOpKernels? _graphOps;
+    private Kernels.ModTensorErrors? _modTensorErrors;
 
     private IlgpuDevice(Accelerator accelerator, bool ownsAccelerator)
     {
@@ -81,6 +82,10 @@ public sealed class IlgpuDevice : Device
     public int MaxGroupSize => Accelerator.MaxNumThreadsPerGroup;
 
     internal long CompletedEpoch => Volatile.Read(ref _completedEpoch);
+
+    /// <summary>The record of out-of-range modifier-tensor reads (docs/kernels/mods.md), allocated on first use.</summary>
+    internal Kernels.ModTensorErrors ModTensorErrors =>
+        LazyInitializer.EnsureInitialized(ref _modTensorErrors, () => new Kernels.ModTensorErrors(Accelerator));
 
     /// <inheritdoc />
     public override DeviceBuffer Allocate(long bytes)
@@ -195,7 +200,10 @@ public sealed class IlgpuDevice : Device
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        if (disposing && _ownsAccelerator)
+        if (!disposing)
+            return;
+        _modTensorErrors?.Dispose();
+        if (_ownsAccelerator)
             Accelerator.Dispose();
     }
 

@@ -260,6 +260,9 @@ internal static class AttentionEmitter
             w.Line("// The tensors the modifiers read, in declaration order (a launch's ModTensors; bit n of FloatModTensors: slot n is float).");
         w.Line($"static int {contract}.ModTensorCount => {node.ModTensors.Count};");
         w.Line($"static int {contract}.FloatModTensors => {node.FloatModTensors};");
+        if (node.ModTensors.Count > 0)
+            w.Line($"static string? {contract}.ModTensorName(int slot) => slot switch {{ " +
+                   string.Concat(node.ModTensors.Select((t, i) => $"{i} => \"{t.Name}\", ")) + "_ => null };");
         w.Line($"static bool {contract}.IsVarlen => {(node.IsVarlen ? "true" : "false")};");
         w.Line($"static {Names.MaskTensorKind} {contract}.MaskTensor => {Names.MaskTensorKind}.{node.MaskTensor};");
         w.Line($"static bool {contract}.DocumentMask => {(node.DocumentMask ? "true" : "false")};");

@@ -104,13 +104,24 @@ public static class FlashAttention
         var booleanMask = launch.BooleanMask is { } bm ? bm.View<bool, byte>() : ArrayView<byte>.Empty;
         var additiveMask = launch.AdditiveMask is { } am ? am.View() : ArrayView<float>.Empty;
         // The mask tensors and the tensors the modifiers read travel as one struct of views: LoadStreamKernel takes at most 14 parameters.
-        var masks = new MaskInputs
+        var masks = new MaskInputs { Boolean = booleanMask, Additive = additiveMask, Strides = launch.MaskStridesFor(TKernel.Heads) };
+        var config = new KernelConfig(grid, new Index3D(rows, 1, 1));
+        var (qv, kv, vv, ov) = (launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>());
+        var sizes = new Lengths(launch.QueryLength, launch.KeyLength);
+        if (TKernel.ModTensorCount == 0)
         {
-            Boolean = booleanMask, Additive = additiveMask, Strides = launch.MaskStridesFor(TKernel.Heads), ModTensors = IlgpuModTensors.From(launch.ModTensors),
-        };
-        kernel(new KernelConfig(grid, new Index3D(rows, 1, 1)),
-            launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>(),
-            lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, masks, new Lengths(launch.QueryLength, launch.KeyLength));
+            kernel(config, qv, kv, vv, ov, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, masks, sizes);
+            return;
+        }
+        // Modifiers that read tensors: a read outside a tensor's shape is recorded in the kernel and thrown here after it.
+        var errors = device.ModTensorErrors;
+        lock (errors.Gate)
+        {
+            errors.Clear();
+            masks.ModTensors = IlgpuModTensors.From(launch.ModTensors, errors.View);
+            kernel(config, qv, kv, vv, ov, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, masks, sizes);
+            errors.Check<TKernel>(device, launch.ModTensors);
+        }
     }
 
     /// <summary>The key to the loaded kernel of one specialization in a device's kernel cache.</summary>

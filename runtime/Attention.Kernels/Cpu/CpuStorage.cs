@@ -30,8 +30,16 @@ public static unsafe class CpuStorage
         var modTensors = CpuModTensors.From(launch.ModTensors);
         StorageConvert.EnsureStorageType<T>();
         // 16-bit tensors are read in place: the kernel widens them in its tiles and rounds its output once (no fp32 copies).
-        TKernel.RunCpu(CpuTensor.Pointer(q), CpuTensor.Pointer(k), CpuTensor.Pointer(v), CpuTensor.Pointer(output),
-            lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
+        try
+        {
+            TKernel.RunCpu(CpuTensor.Pointer(q), CpuTensor.Pointer(k), CpuTensor.Pointer(v), CpuTensor.Pointer(output),
+                lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
+        }
+        catch (ModTensorReadException e)
+        {
+            // The accessor knows only its slot: name the tensor and its shape.
+            throw ModTensorArgs.OutOfRange(launch.ModTensors.Label<TKernel>(e.Slot), [.. e.Index], e);
+        }
         // The tensors own the memory the kernel used through raw pointers: keep them alive until it is done.
         GC.KeepAlive(q);
         GC.KeepAlive(k);

@@ -92,6 +92,12 @@ public interface IAttentionKernel
     static abstract int FloatModTensors { get; }
 
     /// <summary>
+    /// The declaration's name of modifier tensor <paramref name="slot"/> (the trailing parameter it binds), for error messages
+    /// (<see cref="ModTensorArgs.Label{TKernel}"/>); null where the kernel does not name it.
+    /// </summary>
+    static virtual string? ModTensorName(int slot) => null;
+
+    /// <summary>
     /// The generated CPU kernel over data stored as <typeparamref name="T"/> = <see cref="float"/>, <see cref="Half"/> or
     /// <see cref="BFloat16"/> (the kernel's storage type; 16-bit elements are widened to fp32 in its tiles and the output rounded
     /// once, docs/kernels/storage.md). Shapes are already checked; <paramref name="lse"/> is null exactly when

@@ -5,7 +5,9 @@ namespace Attention.Kernels;
 /// parameter per tensor it reads, of a type parameter constrained to this interface, and the backend passes its own
 /// accessor (raw memory on the CPU, an <c>ArrayView</c> on ILGPU), so every access is a direct, inlinable call.
 /// Row-major over the tensor's shape (rank 1 to 3); use the indexer of the tensor's rank (the flat one works for any).
-/// Indices are not checked: a modifier must stay inside the shape its launch passes.
+/// Every index is checked against its axis (the flat one against the length): a read outside the shape is an
+/// <see cref="IndexOutOfRangeException"/> naming the tensor, its shape and the index (on ILGPU raised after the launch,
+/// since a kernel cannot throw; the read itself returns 0).
 /// </summary>
 /// <typeparam name="T"><see cref="int"/> or <see cref="float"/>.</typeparam>
 public interface IModTensor<T> where T : unmanaged
@@ -105,14 +107,38 @@ public readonly record struct ModTensorArgs(object? Tensor0 = null, object? Tens
             {
                 Tensor<float> f when wantFloat => (f.Rank, f.Device),
                 Tensor<int> i when !wantFloat => (i.Rank, i.Device),
-                _ => throw new ArgumentException($"{typeof(TKernel).Name}: modifier tensor {slot} must be a Tensor<{(wantFloat ? "float" : "int")}>, not {this[slot]}."),
+                _ => throw new ArgumentException($"{typeof(TKernel).Name}: {Name<TKernel>(slot)} must be a Tensor<{(wantFloat ? "float" : "int")}>, not {this[slot]}."),
             };
-            if (rank > 3)
-                throw new ArgumentException($"{typeof(TKernel).Name}: modifier tensor {slot} has rank {rank}; modifier tensors have rank 1 to 3.");
+            if (rank is < 1 or > 3)
+                throw new ArgumentException($"{typeof(TKernel).Name}: {Name<TKernel>(slot)} has rank {rank}; modifier tensors have rank 1 to 3.");
             if (!ReferenceEquals(on, device))
-                throw new ArgumentException($"{typeof(TKernel).Name}: modifier tensor {slot} is on {on}, the launch on {device}.");
+                throw new ArgumentException($"{typeof(TKernel).Name}: {Name<TKernel>(slot)} is on {on}, the launch on {device}.");
         }
     }
+
+    /// <summary>
+    /// How messages name slot <paramref name="slot"/> of <typeparamref name="TKernel"/>: "modifier tensor 'ids' (slot 1)" with the
+    /// declaration's parameter name (<see cref="IAttentionKernel.ModTensorName"/>), else "modifier tensor 1".
+    /// </summary>
+    public static string Name<TKernel>(int slot) where TKernel : struct, IAttentionKernel =>
+        TKernel.ModTensorName(slot) is { } name ? $"modifier tensor '{name}' (slot {slot})" : $"modifier tensor {slot}";
+
+    /// <summary>The kernel, the <see cref="Name{TKernel}"/> of slot <paramref name="slot"/> and the shape of this launch's tensor there.</summary>
+    public string Label<TKernel>(int slot) where TKernel : struct, IAttentionKernel
+    {
+        string shape = this[slot] switch
+        {
+            Tensor<int> i => TensorShape.Format(i.Shape),
+            Tensor<float> f => TensorShape.Format(f.Shape),
+            _ => "(none)",
+        };
+        return $"{typeof(TKernel).Name}: {Name<TKernel>(slot)} of shape {shape}";
+    }
+
+    /// <summary>The error of a modifier's read at <paramref name="index"/> outside the tensor <paramref name="label"/> describes (<see cref="Label{TKernel}"/>).</summary>
+    public static IndexOutOfRangeException OutOfRange(string label, ReadOnlySpan<int> index, Exception? inner = null) =>
+        new($"{label} was read at [{string.Join(", ", index.ToArray())}], outside its shape: a score or mask modifier indexed past it " +
+            "(pass a tensor that covers every (batch, head, query, key) the modifier reads; docs/kernels/mods.md).", inner);
 
     /// <summary>The first three axes of a modifier tensor (1 past its rank).</summary>
     public static (int D0, int D1, int D2) Dims(ReadOnlySpan<int> shape) =>

@@ -71,6 +71,7 @@ namespace Demo
             // The tensors the modifiers read, in declaration order (a launch's ModTensors; bit n of FloatModTensors: slot n is float).
             static int global::Attention.Kernels.IAttentionKernel.ModTensorCount => 3;
             static int global::Attention.Kernels.IAttentionKernel.FloatModTensors => 1;
+            static string? global::Attention.Kernels.IAttentionKernel.ModTensorName(int slot) => slot switch { 0 => "bias", 1 => "queryIds", 2 => "keyIds", _ => null };
             static bool global::Attention.Kernels.IAttentionKernel.IsVarlen => false;
             static global::Attention.Kernels.MaskTensorKind global::Attention.Kernels.IAttentionKernel.MaskTensor => global::Attention.Kernels.MaskTensorKind.None;
             static bool global::Attention.Kernels.IAttentionKernel.DocumentMask => false;

@@ -196,6 +196,81 @@ public sealed class ModTensorTests(ITestOutputHelper log)
         }
     }
 
+    /// <summary>
+    /// A modifier indexing past a tensor is an error naming the tensor, its shape and the index, on both backends: query ids
+    /// one row short ([1, Tq − 1]: only query Tq − 1 reads past it, so the index is known), then a bias one bucket short
+    /// ([H, 15]: bucket 15 is read by some head). A correct launch afterwards still runs (the ILGPU record is cleared).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void A_modifier_reading_past_its_tensor_throws_naming_the_tensor_and_shapes(string name)
+    {
+        var device = DeviceNamed(name);
+        const int Tq = 9, Tk = 20, Heads = ModTensorKernels.BiasedCrossDocumentsKernel.Heads, KvHeads = ModTensorKernels.BiasedCrossDocumentsKernel.KvHeads, D = ModTensorKernels.BiasedCrossDocumentsKernel.HeadDim;
+        using var q = Tensor.Create<float>(device, 1, Tq, Heads, D);
+        using var k = Tensor.Create<float>(device, 1, Tk, KvHeads, D);
+        using var o = Tensor.Create<float>(device, 1, Tq, Heads, D);
+        using var lse = Tensor.Create<float>(device, 1, Heads, Tq);
+        q.Fill(0.5f);
+        k.Fill(0.25f);
+        using var bias = Tensor.Create<float>(device, Heads, ModTensorKernels.Buckets);
+        using var shortBias = Tensor.Create<float>(device, Heads, ModTensorKernels.Buckets - 1);
+        using var queryIds = Tensor.Create<int>(device, 1, Tq);
+        using var shortQueryIds = Tensor.Create<int>(device, 1, Tq - 1);
+        using var keyIds = Tensor.Create<int>(device, 1, Tk);
+        foreach (var t in new[] { bias, shortBias })
+            t.Fill(0f);
+        foreach (var t in new[] { queryIds, shortQueryIds, keyIds })
+            t.Fill(0);
+
+        var e = Assert.Throws<IndexOutOfRangeException>(() =>
+        {
+            ModTensorKernels.BiasedCrossDocuments(q, k, k, o, lse, bias, shortQueryIds, keyIds);
+            device.Synchronize();
+        });
+        log.WriteLine(e.Message);
+        Assert.Contains($"BiasedCrossDocumentsKernel: modifier tensor 'queryDocuments' (slot 1) of shape [1, {Tq - 1}] was read at [0, {Tq - 1}]", e.Message);
+
+        e = Assert.Throws<IndexOutOfRangeException>(() =>
+        {
+            ModTensorKernels.BiasedCrossDocuments(q, k, k, o, lse, shortBias, queryIds, keyIds);
+            device.Synchronize();
+        });
+        log.WriteLine(e.Message);
+        Assert.Contains($"modifier tensor 'bias' (slot 0) of shape [{Heads}, {ModTensorKernels.Buckets - 1}] was read at [", e.Message);
+        Assert.Contains($", {ModTensorKernels.Buckets - 1}]", e.Message);
+
+        // The right tensors: no error, and the output is the reference's (every id equal, bias zero: plain attention).
+        o.Fill(float.NaN);
+        ModTensorKernels.BiasedCrossDocuments(q, k, k, o, lse, bias, queryIds, keyIds);
+        device.Synchronize();
+        Assert.All(o.ToArray(), x => Assert.Equal(0.25f, x, 1e-6f));
+    }
+
+    /// <summary>The CPU accessor's three indexers and its axes: in range they read row-major, outside they throw with the label.</summary>
+    [Fact]
+    public unsafe void The_cpu_accessor_checks_every_indexer()
+    {
+        int[] data = [.. Enumerable.Range(0, 2 * 3 * 4)];
+        fixed (int* p = data)
+        {
+            var t = new Cpu.CpuModTensor<int>(p, 2, 3, 4, slot: 2);
+            Assert.Equal(23, t[23]);
+            Assert.Equal(1 * 12 + 2 * 4 + 3, t[1, 2, 3]);
+            Assert.Equal(1 * 3 + 2, new Cpu.CpuModTensor<int>(p, 2, 3, 1, slot: 1)[1, 2]);
+            Assert.Equal((2, 3, 4, 1), (t.Dim(0), t.Dim(1), t.Dim(2), t.Dim(3)));
+            var m = new Cpu.CpuModTensor<int>(p, 2, 3, 1, slot: 1);
+            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [24]", Assert.Throws<Cpu.ModTensorReadException>(() => t[24]).Message);
+            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [-1]", Assert.Throws<Cpu.ModTensorReadException>(() => t[-1]).Message);
+            Assert.Contains("Modifier tensor 1 (axes [2, 3, 1]) was read at [2, 0]", Assert.Throws<Cpu.ModTensorReadException>(() => m[2, 0]).Message);
+            Assert.Contains("Modifier tensor 1 (axes [2, 3, 1]) was read at [0, 3]", Assert.Throws<Cpu.ModTensorReadException>(() => m[0, 3]).Message);
+            Assert.Contains("Modifier tensor 1 (axes [2, 3, 1]) was read at [0, -1]", Assert.Throws<Cpu.ModTensorReadException>(() => m[0, -1]).Message);
+            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [0, 0, 4]", Assert.Throws<Cpu.ModTensorReadException>(() => t[0, 0, 4]).Message);
+            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [0, 3, 0]", Assert.Throws<Cpu.ModTensorReadException>(() => t[0, 3, 0]).Message);
+            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [2, 0, 0]", Assert.Throws<Cpu.ModTensorReadException>(() => t[2, 0, 0]).Message);
+        }
+    }
+
     [Fact]
     public void A_launch_with_the_wrong_modifier_tensors_is_refused()
     {
