@@ -27,6 +27,15 @@ public static partial class ModTensorKernels
     public static partial void RelativeBiasSoftCapped(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp,
         Tensor<float> bias);
 
+    // 16-bit storage: the modifiers and their tensors are fp32/int as ever; only q, k, v and the output are narrow.
+    [ScaledDotProductAttention(HeadDim = 16, Heads = 4, KvHeads = 2, Mask = AttentionMask.CausalTopLeft, ScoreMod = nameof(RelativeBias), MaskMod = nameof(CrossDocument))]
+    public static partial void HalfBiasedCrossDocuments(Tensor<Half> q, Tensor<Half> k, Tensor<Half> v, Tensor<Half> output, Tensor<float> logSumExp,
+        Tensor<float> bias, Tensor<int> queryDocuments, Tensor<int> keyDocuments);
+
+    [ScaledDotProductAttention(HeadDim = 8, Heads = 3, Layout = TensorLayout.BHTD, ScoreMod = nameof(RelativeBias), MaskMod = nameof(CrossDocument))]
+    public static partial void BFloat16BiasedCrossDocumentsBhtd(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output, Tensor<float> logSumExp,
+        Tensor<float> bias, Tensor<int> queryDocuments, Tensor<int> keyDocuments);
+
     /// <summary>The bucket of a relative distance key − query: −8…7 clamped, shifted to 0…15.</summary>
     public static int Bucket(int distance) => (distance < -Buckets / 2 ? -Buckets / 2 : distance > Buckets / 2 - 1 ? Buckets / 2 - 1 : distance) + Buckets / 2;
 
@@ -195,6 +204,65 @@ public sealed class ModTensorTests(ITestOutputHelper log)
             AssertGood(Run(kind, Device.Cpu, random, B, T, T, split, split));
         }
     }
+
+    private delegate void SixteenBitLaunch<T>(Tensor<T> q, Tensor<T> k, Tensor<T> v, Tensor<T> output, Tensor<float> logSumExp,
+        Tensor<float> bias, Tensor<int> queryDocuments, Tensor<int> keyDocuments) where T : unmanaged;
+
+    /// <summary>
+    /// A 16-bit kernel whose modifiers read a bias and query/key ids, on a random problem, against the fp64 reference of the
+    /// rounded inputs (<see cref="Storage.StorageHarness"/>: NaN-poisoned outputs), within the storage's bound
+    /// (<see cref="Storage.StorageKernelCase.Tolerance"/>: one rounding of each output).
+    /// </summary>
+    private void RunSixteenBit<T>(Storage.StorageKernelCase kernel, SixteenBitLaunch<T> launch, Device device, int seed, int maxLength,
+        Func<float, T> narrow, Func<T, float> widen, T nan) where T : unmanaged
+    {
+        var random = new Random(seed);
+        var shape = kernel.RandomProblem(random, maxLength);
+        int batch = shape.Batch, queryLength = shape.QueryLength, keyLength = shape.KeyLength;
+        int[] queryIds = RandomIds(random, batch, queryLength), keyIds = RandomIds(random, batch, keyLength);
+        float[] bias = RandomData.Uniform(random, kernel.Heads * ModTensorKernels.Buckets, 3f);
+        var p = shape with
+        {
+            ScoreMod = (s, b, h, i, j) => s + bias[h * ModTensorKernels.Buckets + ModTensorKernels.Bucket(j - i)],
+            MaskMod = (b, h, i, j) => queryIds[b * queryLength + i] == keyIds[b * keyLength + j],
+        };
+        using var bt = Tensor.FromArray<float>(device, bias, kernel.Heads, ModTensorKernels.Buckets);
+        using var qi = Tensor.FromArray<int>(device, queryIds, batch, queryLength);
+        using var ki = Tensor.FromArray<int>(device, keyIds, batch, keyLength);
+        var check = Storage.StorageHarness.Run<T>((q, k, v, o, l) => launch(q, k, v, o, l!, bt, qi, ki), hasLse: true, p, device, random, narrow, widen, nan);
+        log.WriteLine($"{kernel.Name} B{batch} Tq{queryLength} Tk{keyLength} on {device}: {check} (bound {kernel.Tolerance:E2})");
+        Assert.True(check.Defect is null, check.ToString());
+        Assert.True(check.OutputError <= kernel.Tolerance, check.ToString());
+        Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, check.ToString());
+    }
+
+    private static readonly Storage.StorageKernelCase HalfCase = Storage.StorageKernelCase.Half(nameof(ModTensorKernels.HalfBiasedCrossDocuments),
+        ModTensorKernels.HalfBiasedCrossDocumentsKernel.HeadDim, ModTensorKernels.HalfBiasedCrossDocumentsKernel.Heads, ModTensorKernels.HalfBiasedCrossDocumentsKernel.KvHeads,
+        ModTensorKernels.HalfBiasedCrossDocumentsKernel.Mask, 0, ModTensorKernels.HalfBiasedCrossDocumentsKernel.Scale, ModTensorKernels.HalfBiasedCrossDocumentsKernel.Layout,
+        true, (_, _, _, _, _) => throw new NotSupportedException("run through RunSixteenBit"));
+
+    private static readonly Storage.StorageKernelCase BFloat16Case = Storage.StorageKernelCase.BFloat16(nameof(ModTensorKernels.BFloat16BiasedCrossDocumentsBhtd),
+        ModTensorKernels.BFloat16BiasedCrossDocumentsBhtdKernel.HeadDim, ModTensorKernels.BFloat16BiasedCrossDocumentsBhtdKernel.Heads,
+        ModTensorKernels.BFloat16BiasedCrossDocumentsBhtdKernel.KvHeads, ModTensorKernels.BFloat16BiasedCrossDocumentsBhtdKernel.Mask, 0,
+        ModTensorKernels.BFloat16BiasedCrossDocumentsBhtdKernel.Scale, ModTensorKernels.BFloat16BiasedCrossDocumentsBhtdKernel.Layout,
+        true, (_, _, _, _, _) => throw new NotSupportedException("run through RunSixteenBit"));
+
+    public static IEnumerable<object[]> SixteenBitCases() =>
+        from device in new[] { "cpu", "ilgpu" }
+        from run in Enumerable.Range(0, device == "cpu" ? 4 : 1)
+        select new object[] { device, AttentionHarness.RunSeed + 911 + run };
+
+    [Theory]
+    [MemberData(nameof(SixteenBitCases))]
+    public void Fp16_kernel_with_tensor_reading_mods_matches_fp64_reference(string name, int seed) =>
+        RunSixteenBit<Half>(HalfCase, ModTensorKernels.HalfBiasedCrossDocuments, DeviceNamed(name), seed, name == "cpu" ? 300 : IlgpuTestDevice.MaxLength,
+            f => (Half)f, h => (float)h, Half.NaN);
+
+    [Theory]
+    [MemberData(nameof(SixteenBitCases))]
+    public void Bf16_kernel_with_tensor_reading_mods_matches_fp64_reference(string name, int seed) =>
+        RunSixteenBit<BFloat16>(BFloat16Case, ModTensorKernels.BFloat16BiasedCrossDocumentsBhtd, DeviceNamed(name), seed, name == "cpu" ? 300 : IlgpuTestDevice.MaxLength,
+            f => (BFloat16)f, b => (float)b, BFloat16.NaN);
 
     /// <summary>
     /// A modifier indexing past a tensor is an error naming the tensor, its shape and the index, on both backends: query ids
