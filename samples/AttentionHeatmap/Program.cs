@@ -6,7 +6,7 @@ namespace AttentionHeatmap;
 
 /// <summary>
 /// Runs a document-masked causal kernel on the default device with its log-sum-exp, recomputes one head's attention
-/// weights with <see cref="AttentionWeights.Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/>, and draws them and the 64×64 block mask as PNG pictures.
+/// weights with <see cref="AttentionWeights.Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, ModTensorArgs)"/>, and draws them and the 64×64 block mask as PNG pictures.
 /// </summary>
 public static class Program
 {

@@ -77,10 +77,19 @@ public readonly unsafe struct CpuModTensor<T> : IModTensor<T> where T : unmanage
 public static unsafe class CpuModTensors
 {
     /// <summary>
-    /// The accessors of <paramref name="args"/> (checked already by <see cref="ModTensorArgs.ExpectFor{TKernel}"/>); the tensors
-    /// must stay alive while they are used.
+    /// The accessors of <paramref name="args"/> (checked already by <see cref="ModTensorArgs.ExpectFor{TKernel}"/>), over the
+    /// tensors' memory on the CPU; the tensors must stay alive while they are used.
     /// </summary>
-    public static ModTensors<CpuModTensor<int>, CpuModTensor<float>> From(in ModTensorArgs args)
+    public static ModTensors<CpuModTensor<int>, CpuModTensor<float>> From(in ModTensorArgs args) => Build(args, pins: null);
+
+    /// <summary>
+    /// As <see cref="From"/>, over host copies of the tensors (on any device): <paramref name="pins"/>[slot] pins an <c>int[]</c>
+    /// or <c>float[]</c> with the elements of slot's tensor, and must stay allocated while the accessors are used.
+    /// </summary>
+    public static ModTensors<CpuModTensor<int>, CpuModTensor<float>> FromHost(in ModTensorArgs args, System.Runtime.InteropServices.GCHandle[] pins) =>
+        Build(args, pins);
+
+    private static ModTensors<CpuModTensor<int>, CpuModTensor<float>> Build(in ModTensorArgs args, System.Runtime.InteropServices.GCHandle[]? pins)
     {
         var tensors = default(ModTensors<CpuModTensor<int>, CpuModTensor<float>>);
         for (int slot = 0; slot < args.Count; slot++)
@@ -89,16 +98,25 @@ public static unsafe class CpuModTensors
             {
                 case Tensor<int> i:
                     var (a, b, c) = ModTensorArgs.Dims(i.Shape);
-                    tensors.SetInt(slot, new CpuModTensor<int>(CpuTensor.Pointer(i), a, b, c, slot));
+                    int* ints = pins is null ? CpuTensor.Pointer(i) : (int*)pins[slot].AddrOfPinnedObject();
+                    tensors.SetInt(slot, new CpuModTensor<int>(ints, a, b, c, slot));
                     break;
                 case Tensor<float> f:
                     var (x, y, z) = ModTensorArgs.Dims(f.Shape);
-                    tensors.SetFloat(slot, new CpuModTensor<float>(CpuTensor.Pointer(f), x, y, z, slot));
+                    float* floats = pins is null ? CpuTensor.Pointer(f) : (float*)pins[slot].AddrOfPinnedObject();
+                    tensors.SetFloat(slot, new CpuModTensor<float>(floats, x, y, z, slot));
                     break;
             }
         }
         return tensors;
     }
+
+    /// <summary>
+    /// The error of <paramref name="read"/> (an accessor knows only its slot) with the tensor named by <typeparamref name="TKernel"/>
+    /// and its shape in <paramref name="args"/> (<see cref="ModTensorArgs.OutOfRange"/>).
+    /// </summary>
+    public static IndexOutOfRangeException Named<TKernel>(in ModTensorArgs args, ModTensorReadException read) where TKernel : struct, IAttentionKernel =>
+        ModTensorArgs.OutOfRange(args.Label<TKernel>(read.Slot), [.. read.Index], read);
 }
 
 /// <summary>

@@ -37,8 +37,7 @@ public static unsafe class CpuStorage
         }
         catch (ModTensorReadException e)
         {
-            // The accessor knows only its slot: name the tensor and its shape.
-            throw ModTensorArgs.OutOfRange(launch.ModTensors.Label<TKernel>(e.Slot), [.. e.Index], e);
+            throw CpuModTensors.Named<TKernel>(launch.ModTensors, e);
         }
         // The tensors own the memory the kernel used through raw pointers: keep them alive until it is done.
         GC.KeepAlive(q);

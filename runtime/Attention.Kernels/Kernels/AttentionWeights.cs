@@ -11,7 +11,10 @@ public static class AttentionWeights
     /// <summary>
     /// softmax(Scale·q·kᵀ + masks/modifiers) of query head <paramref name="head"/> in batch <paramref name="batch"/>, as a
     /// [Tq, Tk] array, recomputed on the host from <paramref name="query"/>, <paramref name="key"/> and the kernel's
-    /// <paramref name="logSumExp"/> (from a launch of the same kernel on the same tensors).
+    /// <paramref name="logSumExp"/> (from a launch of the same kernel on the same tensors). A kernel whose modifiers read tensors
+    /// (<see cref="IAttentionKernel.ModTensorCount"/>) takes that launch's tensors in <paramref name="modTensors"/>, as its
+    /// <see cref="AttentionLaunch{T}.ModTensors"/> (in declaration order): they are read back to the host and the modifiers read
+    /// them there, bounds-checked as in the kernels.
     /// </summary>
     /// <remarks>
     /// A pair the kernel hides (<see cref="IAttentionKernel.Mask"/> with its window and alignment, as
@@ -25,42 +28,44 @@ public static class AttentionWeights
     /// <typeparam name="TKernel">The generated kernel struct (<c>{Name}Kernel</c>) of a declaration with a log-sum-exp output.</typeparam>
     /// <exception cref="InvalidOperationException">The kernel has no log-sum-exp output.</exception>
     /// <exception cref="NotSupportedException">The kernel uses the graph-internal packed QKV layout, packed variable-length offsets or an attnMask tensor.</exception>
-    /// <exception cref="ArgumentException">A tensor's shape does not fit the kernel or the other tensors.</exception>
+    /// <exception cref="ArgumentException">A tensor's shape does not fit the kernel or the other tensors, or <paramref name="modTensors"/> are not the kernel's.</exception>
+    /// <exception cref="IndexOutOfRangeException">A modifier read outside one of <paramref name="modTensors"/> (the message names it, its shape and the index).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> or <paramref name="head"/> is outside the tensors.</exception>
-    public static float[,] Slice<TKernel>(Tensor<float> query, Tensor<float> key, Tensor<float> logSumExp, int batch, int head)
-        where TKernel : struct, IAttentionKernel => Compute<TKernel, float>(query, key, logSumExp, batch, head, realKeys: null);
+    public static float[,] Slice<TKernel>(Tensor<float> query, Tensor<float> key, Tensor<float> logSumExp, int batch, int head, ModTensorArgs modTensors = default)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, float>(query, key, logSumExp, batch, head, realKeys: null, modTensors);
 
     /// <summary>
-    /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> for a kernel with fp16 storage:
+    /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, ModTensorArgs)"/> for a kernel with fp16 storage:
     /// q and k are widened to fp32 exactly, then the scores are computed in fp64.
     /// </summary>
-    public static float[,] Slice<TKernel>(Tensor<Half> query, Tensor<Half> key, Tensor<float> logSumExp, int batch, int head)
-        where TKernel : struct, IAttentionKernel => Compute<TKernel, Half>(query, key, logSumExp, batch, head, realKeys: null);
+    public static float[,] Slice<TKernel>(Tensor<Half> query, Tensor<Half> key, Tensor<float> logSumExp, int batch, int head, ModTensorArgs modTensors = default)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, Half>(query, key, logSumExp, batch, head, realKeys: null, modTensors);
 
     /// <summary>
-    /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> for a kernel with bf16 storage:
+    /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, ModTensorArgs)"/> for a kernel with bf16 storage:
     /// q and k are widened to fp32 exactly, then the scores are computed in fp64.
     /// </summary>
-    public static float[,] Slice<TKernel>(Tensor<BFloat16> query, Tensor<BFloat16> key, Tensor<float> logSumExp, int batch, int head)
-        where TKernel : struct, IAttentionKernel => Compute<TKernel, BFloat16>(query, key, logSumExp, batch, head, realKeys: null);
+    public static float[,] Slice<TKernel>(Tensor<BFloat16> query, Tensor<BFloat16> key, Tensor<float> logSumExp, int batch, int head, ModTensorArgs modTensors = default)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, BFloat16>(query, key, logSumExp, batch, head, realKeys: null, modTensors);
 
     /// <summary>
-    /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> for a launch with key padding
+    /// As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, ModTensorArgs)"/> for a launch with key padding
     /// (its keyLengths): <paramref name="realKeys"/> is this batch entry's length; the weights of the keys past it are 0, and
     /// the mask stays aligned on the full Tk, as in the kernels (docs/kernels/masks.md).
     /// </summary>
-    public static float[,] Slice<TKernel>(Tensor<float> query, Tensor<float> key, Tensor<float> logSumExp, int batch, int head, int realKeys)
-        where TKernel : struct, IAttentionKernel => Compute<TKernel, float>(query, key, logSumExp, batch, head, realKeys);
+    public static float[,] Slice<TKernel>(Tensor<float> query, Tensor<float> key, Tensor<float> logSumExp, int batch, int head, int realKeys, ModTensorArgs modTensors = default)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, float>(query, key, logSumExp, batch, head, realKeys, modTensors);
 
-    /// <summary>As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, int)"/> for fp16 storage.</summary>
-    public static float[,] Slice<TKernel>(Tensor<Half> query, Tensor<Half> key, Tensor<float> logSumExp, int batch, int head, int realKeys)
-        where TKernel : struct, IAttentionKernel => Compute<TKernel, Half>(query, key, logSumExp, batch, head, realKeys);
+    /// <summary>As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, int, ModTensorArgs)"/> for fp16 storage.</summary>
+    public static float[,] Slice<TKernel>(Tensor<Half> query, Tensor<Half> key, Tensor<float> logSumExp, int batch, int head, int realKeys, ModTensorArgs modTensors = default)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, Half>(query, key, logSumExp, batch, head, realKeys, modTensors);
 
-    /// <summary>As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, int)"/> for bf16 storage.</summary>
-    public static float[,] Slice<TKernel>(Tensor<BFloat16> query, Tensor<BFloat16> key, Tensor<float> logSumExp, int batch, int head, int realKeys)
-        where TKernel : struct, IAttentionKernel => Compute<TKernel, BFloat16>(query, key, logSumExp, batch, head, realKeys);
+    /// <summary>As <see cref="Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, int, ModTensorArgs)"/> for bf16 storage.</summary>
+    public static float[,] Slice<TKernel>(Tensor<BFloat16> query, Tensor<BFloat16> key, Tensor<float> logSumExp, int batch, int head, int realKeys, ModTensorArgs modTensors = default)
+        where TKernel : struct, IAttentionKernel => Compute<TKernel, BFloat16>(query, key, logSumExp, batch, head, realKeys, modTensors);
 
-    private static float[,] Compute<TKernel, T>(Tensor<T> query, Tensor<T> key, Tensor<float> logSumExp, int batch, int head, int? realKeys)
+    private static float[,] Compute<TKernel, T>(Tensor<T> query, Tensor<T> key, Tensor<float> logSumExp, int batch, int head, int? realKeys,
+        in ModTensorArgs modTensors)
         where TKernel : struct, IAttentionKernel
         where T : unmanaged
     {
@@ -70,8 +75,7 @@ public static class AttentionWeights
                 $"Kernel {kernel} has no log-sum-exp output, so its attention weights cannot be recomputed: declare it with a fifth parameter 'Tensor<float> logSumExp'.");
         if (TKernel.Layout is not (KernelLayout.Bthd or KernelLayout.Bhtd))
             throw new NotSupportedException($"Kernel {kernel} uses the {TKernel.Layout} layout; attention weights are available for BTHD and BHTD kernels.");
-        if (TKernel.ModTensorCount > 0)
-            throw new NotSupportedException($"Kernel {kernel}'s modifiers read tensors; Slice takes none (docs/kernels/mods.md).");
+        modTensors.ExpectFor<TKernel>(query.Device);
         if (TKernel.IsVarlen || TKernel.MaskTensor != MaskTensorKind.None || TKernel.DocumentMask || TKernel.PrefixLm)
             throw new NotSupportedException($"Kernel {kernel} takes {(TKernel.IsVarlen ? "packed variable-length offsets" : TKernel.DocumentMask ? "documentIds" : TKernel.PrefixLm ? "prefixLengths" : "an attnMask tensor")}; " +
                 "its attention weights cannot be recomputed from q, k and the log-sum-exp alone yet (docs/kernels/attention-weights.md).");
@@ -123,7 +127,44 @@ public static class AttentionWeights
         }
         float[] lse = Read(logSumExp, ((long)batch * heads + head) * queryLength, queryLength);
 
-        var weights = new float[queryLength, keyLength];
+        // The modifiers' tensors on the host, pinned, read through the CPU accessors (checked reads, as in the kernels).
+        var host = new object[modTensors.Count];
+        var pins = new System.Runtime.InteropServices.GCHandle[modTensors.Count];
+        try
+        {
+            for (int slot = 0; slot < host.Length; slot++)
+            {
+                host[slot] = modTensors[slot] switch { Tensor<int> i => i.ToArray(), Tensor<float> f => f.ToArray(), var other => other! };
+                pins[slot] = System.Runtime.InteropServices.GCHandle.Alloc(host[slot], System.Runtime.InteropServices.GCHandleType.Pinned);
+            }
+            var tensors = Cpu.CpuModTensors.FromHost(modTensors, pins);
+            var weights = new float[queryLength, keyLength];
+            try
+            {
+                Rows<TKernel>(weights, q, k, lse, qBase, qStride, kBase, kStride, keys, batch, head, tensors);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0 && e.InnerExceptions[0] is Cpu.ModTensorReadException read)
+            {
+                throw Cpu.CpuModTensors.Named<TKernel>(modTensors, read);
+            }
+            return weights;
+        }
+        finally
+        {
+            foreach (var pin in pins)
+            {
+                if (pin.IsAllocated)
+                    pin.Free();
+            }
+        }
+    }
+
+    /// <summary>Fills <paramref name="weights"/> row by row (in parallel): exp(s − lse) for the visible pairs, 0 elsewhere.</summary>
+    private static void Rows<TKernel>(float[,] weights, float[] q, float[] k, float[] lse, int qBase, int qStride, int kBase, int kStride, int keys,
+        int batch, int head, ModTensors<Cpu.CpuModTensor<int>, Cpu.CpuModTensor<float>> tensors)
+        where TKernel : struct, IAttentionKernel
+    {
+        int queryLength = weights.GetLength(0), keyLength = weights.GetLength(1), headDim = TKernel.HeadDim;
         double scale = TKernel.Scale;
         Parallel.For(0, queryLength, i =>
         {
@@ -135,7 +176,7 @@ public static class AttentionWeights
             {
                 if (!AttentionGeometry.IsVisible(i, j, queryLength, keyLength, TKernel.Mask, TKernel.Window))
                     continue;
-                if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, i, j, default(ModTensors<NoModTensor<int>, NoModTensor<float>>)))
+                if (TKernel.HasMaskMod && !TKernel.MaskMod(batch, head, i, j, tensors))
                     continue;
                 var kj = k.AsSpan(kBase + j * kStride, headDim);
                 double dot = 0;
@@ -144,7 +185,7 @@ public static class AttentionWeights
                 double score = scale * dot;
                 if (TKernel.HasScoreMod)
                 {
-                    float modified = TKernel.ScoreMod((float)score, batch, head, i, j, default(ModTensors<NoModTensor<int>, NoModTensor<float>>));
+                    float modified = TKernel.ScoreMod((float)score, batch, head, i, j, tensors);
                     if (float.IsNegativeInfinity(modified))
                         continue;
                     score = modified;
@@ -152,7 +193,6 @@ public static class AttentionWeights
                 weights[i, j] = (float)Math.Exp(score - rowLse);
             }
         });
-        return weights;
     }
 
     /// <summary>Copies <paramref name="count"/> elements of <paramref name="tensor"/> from element <paramref name="start"/> to the host, widened to fp32.</summary>

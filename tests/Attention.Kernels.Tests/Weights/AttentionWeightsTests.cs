@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace Attention.Kernels.Tests.Weights;
 
 /// <summary>
-/// <see cref="AttentionWeights.Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int)"/> against the fp64 softmax of the reference (same masks and modifiers, in fp64):
+/// <see cref="AttentionWeights.Slice{TKernel}(Tensor{float}, Tensor{float}, Tensor{float}, int, int, ModTensorArgs)"/> against the fp64 softmax of the reference (same masks and modifiers, in fp64):
 /// the log-sum-exp comes from a real launch of the kernel, on the CPU backend and on ILGPU's CPU accelerator.
 /// </summary>
 public sealed class AttentionWeightsTests(ITestOutputHelper log)
@@ -20,7 +20,7 @@ public sealed class AttentionWeightsTests(ITestOutputHelper log)
         new(new KernelCase(name, TKernel.HeadDim, TKernel.Heads, TKernel.KvHeads, TKernel.Mask, TKernel.Window, TKernel.Scale,
                 TKernel.Layout == KernelLayout.Bthd ? TensorLayout.BTHD : TensorLayout.BHTD, true, run, (_, _, _) => default)
             { ScoreMod = scoreMod, MaskMod = maskMod },
-            AttentionWeights.Slice<TKernel>);
+            (q, k, lse, batch, head) => AttentionWeights.Slice<TKernel>(q, k, lse, batch, head));
 
     private static KernelCase Mod(string name) => ModKernels.All.Single(k => k.Name == name);
 
@@ -159,6 +159,85 @@ public sealed class AttentionWeightsTests(ITestOutputHelper log)
             weights = AttentionWeights.Slice<Storage.StorageKernels.BF16_D80_H4_Kv1_Causal_BHTD_LseKernel>(qt, kt, lt, 0, 3);
             Compare(storage, Device.Cpu, problem, q, k, weights, 0, 3);
         }
+    }
+
+    public static IEnumerable<object[]> ModTensorCases() =>
+        from device in new[] { "cpu", "ilgpu" }
+        from kernel in new[] { 0, 1 }
+        from run in Enumerable.Range(0, device == "cpu" ? 3 : 1)
+        select new object[] { device, kernel, AttentionHarness.RunSeed + 1409 + 10 * kernel + run };
+
+    /// <summary>
+    /// Kernels whose modifiers read tensors (a relative bias and query/key document ids, GQA; ids with a causal mask, BHTD): the
+    /// slice takes the launch's tensors and its modifiers read them on the host, as the kernel did on its device.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ModTensorCases))]
+    public void Slices_of_kernels_whose_modifiers_read_tensors_match_fp64_softmax(string deviceName, int kernel, int seed)
+    {
+        Device device = deviceName == "cpu" ? Device.Cpu : IlgpuTestDevice.Instance;
+        var random = new Random(seed);
+        bool biased = kernel == 0;
+        var (headDim, heads, kvHeads, mask, scale, layout) = biased
+            ? (ModTensorKernels.BiasedCrossDocumentsKernel.HeadDim, ModTensorKernels.BiasedCrossDocumentsKernel.Heads, ModTensorKernels.BiasedCrossDocumentsKernel.KvHeads,
+                ModTensorKernels.BiasedCrossDocumentsKernel.Mask, ModTensorKernels.BiasedCrossDocumentsKernel.Scale, TensorLayout.BTHD)
+            : (ModTensorKernels.CausalCrossDocumentsBhtdKernel.HeadDim, ModTensorKernels.CausalCrossDocumentsBhtdKernel.Heads, ModTensorKernels.CausalCrossDocumentsBhtdKernel.KvHeads,
+                ModTensorKernels.CausalCrossDocumentsBhtdKernel.Mask, ModTensorKernels.CausalCrossDocumentsBhtdKernel.Scale, TensorLayout.BHTD);
+        var shape = AttentionHarness.RandomProblem(headDim, heads, kvHeads, mask, 0, scale, layout, random, deviceName == "cpu" ? 200 : IlgpuTestDevice.MaxLength);
+        int batch = shape.Batch, queryLength = shape.QueryLength, keyLength = shape.KeyLength;
+        // Ids from {0, 1, 2} (a few documents per row), a bias in [−3, 3] per (head, bucket).
+        int[] queryIds = [.. Enumerable.Range(0, batch * queryLength).Select(_ => random.Next(3))];
+        int[] keyIds = [.. Enumerable.Range(0, batch * keyLength).Select(_ => random.Next(3))];
+        float[] bias = RandomData.Uniform(random, heads * ModTensorKernels.Buckets, 3f);
+        var problem = shape with
+        {
+            ScoreMod = biased ? (sc, b, h, i, j) => sc + bias[h * ModTensorKernels.Buckets + ModTensorKernels.Bucket(j - i)] : null,
+            MaskMod = (b, h, i, j) => queryIds[b * queryLength + i] == keyIds[b * keyLength + j],
+        };
+        float[] q = RandomData.Uniform(random, problem.QueryElements, 2f), k = RandomData.Uniform(random, problem.KeyElements, 2f);
+        float[] v = RandomData.Uniform(random, problem.KeyElements);
+        using var qt = Tensor.FromArray<float>(device, q, problem.QueryShape);
+        using var kt = Tensor.FromArray<float>(device, k, problem.KeyShape);
+        using var vt = Tensor.FromArray<float>(device, v, problem.KeyShape);
+        using var ot = Tensor.Create<float>(device, problem.QueryShape);
+        using var lt = Tensor.Create<float>(device, batch, heads, queryLength);
+        using var bt = Tensor.FromArray<float>(device, bias, heads, ModTensorKernels.Buckets);
+        using var qi = Tensor.FromArray<int>(device, queryIds, batch, queryLength);
+        using var ki = Tensor.FromArray<int>(device, keyIds, batch, keyLength);
+        lt.Fill(float.NaN);
+        int sliceBatch = random.Next(batch), sliceHead = random.Next(heads);
+        float[,] weights;
+        if (biased)
+        {
+            ModTensorKernels.BiasedCrossDocuments(qt, kt, vt, ot, lt, bt, qi, ki);
+            weights = AttentionWeights.Slice<ModTensorKernels.BiasedCrossDocumentsKernel>(qt, kt, lt, sliceBatch, sliceHead, new ModTensorArgs(bt, qi, ki));
+        }
+        else
+        {
+            ModTensorKernels.CausalCrossDocumentsBhtd(qt, kt, vt, ot, lt, qi, ki);
+            weights = AttentionWeights.Slice<ModTensorKernels.CausalCrossDocumentsBhtdKernel>(qt, kt, lt, sliceBatch, sliceHead, new ModTensorArgs(qi, ki));
+        }
+        Compare(biased ? "BiasedCrossDocuments" : "CausalCrossDocumentsBhtd", device, problem, q, k, weights, sliceBatch, sliceHead);
+    }
+
+    /// <summary>Without the launch's tensors a tensor-reading kernel's slice is refused; with a tensor too short, its read throws naming it.</summary>
+    [Fact]
+    public void Slices_of_kernels_whose_modifiers_read_tensors_check_the_tensors()
+    {
+        const int T = 6, H = ModTensorKernels.CausalCrossDocumentsBhtdKernel.Heads, D = ModTensorKernels.CausalCrossDocumentsBhtdKernel.HeadDim;
+        using var q = Tensor.Create<float>(Device.Cpu, 1, H, T, D);
+        using var lse = Tensor.Create<float>(Device.Cpu, 1, H, T);
+        q.Fill(0.5f);
+        lse.Fill(0f);
+        using var ids = Tensor.Create<int>(Device.Cpu, 1, T);
+        using var shortIds = Tensor.Create<int>(Device.Cpu, 1, T - 1);
+        ids.Fill(0);
+        shortIds.Fill(0);
+        Assert.Throws<ArgumentException>(() => AttentionWeights.Slice<ModTensorKernels.CausalCrossDocumentsBhtdKernel>(q, q, lse, 0, 1));
+        var e = Assert.Throws<IndexOutOfRangeException>(() =>
+            AttentionWeights.Slice<ModTensorKernels.CausalCrossDocumentsBhtdKernel>(q, q, lse, 0, 1, new ModTensorArgs(ids, shortIds)));
+        log.WriteLine(e.Message);
+        Assert.Contains($"modifier tensor 'keyDocuments' (slot 1) of shape [1, {T - 1}] was read at [0, {T - 1}]", e.Message);
     }
 
     /// <summary>Asserts the slice against the fp64 softmax: exact zeros where hidden, rows summing to 1, relative Frobenius error.</summary>
