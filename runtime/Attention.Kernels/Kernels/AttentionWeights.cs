@@ -145,7 +145,7 @@ public static class AttentionWeights
             }
             catch (AggregateException e) when (e.InnerExceptions.Count > 0 && e.InnerExceptions[0] is Cpu.ModTensorReadException read)
             {
-                throw Cpu.CpuModTensors.Named<TKernel>(modTensors, read);
+                throw Cpu.CpuModTensors.Named<TKernel>(modTensors, read, pins);
             }
             return weights;
         }

@@ -322,20 +322,20 @@ public sealed class ModTensorTests(ITestOutputHelper log)
         int[] data = [.. Enumerable.Range(0, 2 * 3 * 4)];
         fixed (int* p = data)
         {
-            var t = new Cpu.CpuModTensor<int>(p, 2, 3, 4, slot: 2);
+            var t = new Cpu.CpuModTensor<int>(p, 2, 3, 4);
             Assert.Equal(23, t[23]);
             Assert.Equal(1 * 12 + 2 * 4 + 3, t[1, 2, 3]);
-            Assert.Equal(1 * 3 + 2, new Cpu.CpuModTensor<int>(p, 2, 3, 1, slot: 1)[1, 2]);
+            Assert.Equal(1 * 3 + 2, new Cpu.CpuModTensor<int>(p, 2, 3, 1)[1, 2]);
             Assert.Equal((2, 3, 4, 1), (t.Dim(0), t.Dim(1), t.Dim(2), t.Dim(3)));
-            var m = new Cpu.CpuModTensor<int>(p, 2, 3, 1, slot: 1);
-            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [24]", Assert.Throws<Cpu.ModTensorReadException>(() => t[24]).Message);
-            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [-1]", Assert.Throws<Cpu.ModTensorReadException>(() => t[-1]).Message);
-            Assert.Contains("Modifier tensor 1 (axes [2, 3, 1]) was read at [2, 0]", Assert.Throws<Cpu.ModTensorReadException>(() => m[2, 0]).Message);
-            Assert.Contains("Modifier tensor 1 (axes [2, 3, 1]) was read at [0, 3]", Assert.Throws<Cpu.ModTensorReadException>(() => m[0, 3]).Message);
-            Assert.Contains("Modifier tensor 1 (axes [2, 3, 1]) was read at [0, -1]", Assert.Throws<Cpu.ModTensorReadException>(() => m[0, -1]).Message);
-            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [0, 0, 4]", Assert.Throws<Cpu.ModTensorReadException>(() => t[0, 0, 4]).Message);
-            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [0, 3, 0]", Assert.Throws<Cpu.ModTensorReadException>(() => t[0, 3, 0]).Message);
-            Assert.Contains("Modifier tensor 2 (axes [2, 3, 4]) was read at [2, 0, 0]", Assert.Throws<Cpu.ModTensorReadException>(() => t[2, 0, 0]).Message);
+            var m = new Cpu.CpuModTensor<int>(p, 2, 3, 1);
+            Assert.Contains("A modifier tensor (axes [2, 3, 4]) was read at [24]", Assert.Throws<Cpu.ModTensorReadException>(() => t[24]).Message);
+            Assert.Contains("A modifier tensor (axes [2, 3, 4]) was read at [-1]", Assert.Throws<Cpu.ModTensorReadException>(() => t[-1]).Message);
+            Assert.Contains("A modifier tensor (axes [2, 3, 1]) was read at [2, 0]", Assert.Throws<Cpu.ModTensorReadException>(() => m[2, 0]).Message);
+            Assert.Contains("A modifier tensor (axes [2, 3, 1]) was read at [0, 3]", Assert.Throws<Cpu.ModTensorReadException>(() => m[0, 3]).Message);
+            Assert.Contains("A modifier tensor (axes [2, 3, 1]) was read at [0, -1]", Assert.Throws<Cpu.ModTensorReadException>(() => m[0, -1]).Message);
+            Assert.Contains("A modifier tensor (axes [2, 3, 4]) was read at [0, 0, 4]", Assert.Throws<Cpu.ModTensorReadException>(() => t[0, 0, 4]).Message);
+            Assert.Contains("A modifier tensor (axes [2, 3, 4]) was read at [0, 3, 0]", Assert.Throws<Cpu.ModTensorReadException>(() => t[0, 3, 0]).Message);
+            Assert.Contains("A modifier tensor (axes [2, 3, 4]) was read at [2, 0, 0]", Assert.Throws<Cpu.ModTensorReadException>(() => t[2, 0, 0]).Message);
         }
     }
 
