@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Attention.Kernels.Cpu;
 
@@ -118,9 +119,8 @@ public static unsafe class Simd
         var y = Halve128(b);
         var z = Halve128(c);
         var t = Halve128(d);
-        if (System.Runtime.Intrinsics.X86.Sse3.IsSupported)
-            return System.Runtime.Intrinsics.X86.Sse3.HorizontalAdd(
-                System.Runtime.Intrinsics.X86.Sse3.HorizontalAdd(x, y), System.Runtime.Intrinsics.X86.Sse3.HorizontalAdd(z, t));
+        if (Sse3.IsSupported)
+            return Sse3.HorizontalAdd(Sse3.HorizontalAdd(x, y), Sse3.HorizontalAdd(z, t));
         return Vector128.Create(Vector128.Sum(x), Vector128.Sum(y), Vector128.Sum(z), Vector128.Sum(t));
     }
 
