@@ -66,17 +66,19 @@ public static unsafe class CpuElements
 
     /// <summary>
     /// fp16 bits, sign-extended to 32-bit lanes, to float, exactly as <see cref="Half"/>'s conversion. Shifted left by 13
-    /// the lane holds the mantissa and 5-bit exponent in a float's places and copies of the sign in bits 28–31; keeping bit
-    /// 31 of those gives a float 2^−112 times the value (a subnormal fp16 lands on a float subnormal). The exponent 31 of
-    /// ∞/NaN is widened to 255 first; the multiply by 2^112 then rebiases the rest exactly, keeps ∞ and makes a NaN quiet
-    /// with its payload, as <see cref="Half"/> does. 6 operations after the load instead of the 12 of a separate ∞/NaN select.
+    /// the lane holds the mantissa and 5-bit exponent in a float's places and copies of the sign in bits 28–31. Bits 28–30
+    /// are then replaced in one bit select: by ones where the exponent is 31 (∞/NaN: the float exponent becomes 255), by
+    /// zeros elsewhere, which leaves a float 2^−112 times the value (a subnormal fp16 lands on a float subnormal). The
+    /// multiply by 2^112 rebiases it exactly, keeps ∞ and makes a NaN quiet with its payload, as <see cref="Half"/> does:
+    /// 6 operations after the load on AVX-512 (shift, and, compare, mask to vector, ternary logic, multiply) instead of
+    /// the 12 of a separate ∞/NaN select.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> HalfBitsToSingle(Vector512<int> bits)
     {
-        var x = (bits << 13) & Vector512.Create(unchecked((int)0x8FFF_FFFF));
+        var shifted = bits << 13;
         var exponent = Vector512.Create(0x0F80_0000);
-        x |= Vector512.Equals(x & exponent, exponent) & Vector512.Create(0x7000_0000);
+        var x = Vector512.ConditionalSelect(Vector512.Create(0x7000_0000), Vector512.Equals(shifted & exponent, exponent), shifted);
         return x.AsSingle() * Vector512.Create(TwoTo112Bits).AsSingle();
     }
 
@@ -84,9 +86,9 @@ public static unsafe class CpuElements
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> HalfBitsToSingle(Vector256<int> bits)
     {
-        var x = (bits << 13) & Vector256.Create(unchecked((int)0x8FFF_FFFF));
+        var shifted = bits << 13;
         var exponent = Vector256.Create(0x0F80_0000);
-        x |= Vector256.Equals(x & exponent, exponent) & Vector256.Create(0x7000_0000);
+        var x = Vector256.ConditionalSelect(Vector256.Create(0x7000_0000), Vector256.Equals(shifted & exponent, exponent), shifted);
         return x.AsSingle() * Vector256.Create(TwoTo112Bits).AsSingle();
     }
 
