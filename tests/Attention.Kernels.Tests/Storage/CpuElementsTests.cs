@@ -54,8 +54,8 @@ public sealed unsafe class CpuElementsTests
     [InlineData((ushort)0x7BFF)] // largest finite: takes the common path
     public void A_lone_fp16_special_among_finite_values_is_widened_exactly(ushort special)
     {
-        // fp16 ∞ and NaN take a separate select only when a vector holds one: a vector of ordinary values with the special in
-        // one lane (each lane in turn) must still widen exactly, at both widths.
+        // fp16 ∞ and NaN get their exponent widened per lane: a vector of ordinary values with the special in one lane (each
+        // lane in turn) must widen exactly in every lane, at both widths.
         var elements = new Half[16];
         fixed (Half* source = elements)
         {
