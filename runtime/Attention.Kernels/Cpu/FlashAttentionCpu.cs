@@ -12,7 +12,8 @@ namespace Attention.Kernels.Cpu;
 /// kept <b>transposed</b> (row i of the tile is SIMD lane i): Qᵀ[d][i], Sᵀ[j][i], Oᵀ[d][i]. Then every step is
 /// lane-parallel over queries: scores are FMAs of a query vector by a broadcast key element; the row max and
 /// sum of the online softmax are element-wise vector max/add (no horizontal reductions); P·V is FMAs of a
-/// probability vector by a broadcast value element. K and V are read in place, never transposed or copied.</para>
+/// probability vector by a broadcast value element. K and V are never transposed; strided rows are copied block by
+/// block into L1 (or once per worker and head, see <see cref="KeysValues{T}"/>).</para>
 /// <para>Padding rows of a short tile compute on zero queries and are never stored. Scores are pre-multiplied by
 /// scale·log₂e so the softmax uses 2^x.</para>
 /// </remarks>
