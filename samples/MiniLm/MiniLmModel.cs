@@ -130,16 +130,30 @@ public static class MiniLmRunner
     /// </summary>
     public static MiniLmOutput Run(this MiniLmModel model, TokenizedBatch batch, Device device)
     {
+        var output = MiniLmOutput.For(batch);
+        model.Run(batch, device, output);
+        return output;
+    }
+
+    /// <summary>
+    /// As <see cref="Run(MiniLmModel, TokenizedBatch, Device)"/>, into the caller's <paramref name="into"/> (see
+    /// <see cref="MiniLmOutput.For"/>): the outputs are copied from the device's tensors into its arrays.
+    /// </summary>
+    public static void Run(this MiniLmModel model, TokenizedBatch batch, Device device, MiniLmOutput into)
+    {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(into);
+        into.CheckFits(batch, nameof(into));
         using var ids = Tensor.FromArray<int>(device, batch.InputIds, batch.Batch, batch.Length);
         using var types = Tensor.FromArray<int>(device, batch.TokenTypeIds, batch.Batch, batch.Length);
         using var mask = Tensor.FromArray<int>(device, batch.AttentionMask, batch.Batch, batch.Length);
         using var hidden = Tensor.Create<float>(device, batch.Batch, batch.Length, MiniLmModel.Hidden);
         using var embeddings = Tensor.Create<float>(device, batch.Batch, MiniLmModel.Hidden);
         model.Forward(ids, types, mask, hidden, embeddings);
-        return new MiniLmOutput(batch.Batch, batch.Length, hidden.ToArray(), embeddings.ToArray());
+        hidden.CopyTo(into.LastHiddenState);
+        embeddings.CopyTo(into.Embeddings);
     }
 
     /// <summary>

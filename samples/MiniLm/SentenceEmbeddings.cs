@@ -13,12 +13,22 @@ public static class SentenceEmbeddings
     /// </summary>
     public static float[] MeanPoolNormalize(ReadOnlySpan<float> hidden, ReadOnlySpan<int> attentionMask, int batch, int length, int features)
     {
+        var result = new float[batch * features];
+        MeanPoolNormalize(hidden, attentionMask, batch, length, features, result);
+        return result;
+    }
+
+    /// <summary>As <see cref="MeanPoolNormalize(ReadOnlySpan{float}, ReadOnlySpan{int}, int, int, int)"/>, into the
+    /// caller's <paramref name="result"/> [B, H] (reused across calls: nothing allocated but the small double sums).</summary>
+    public static void MeanPoolNormalize(ReadOnlySpan<float> hidden, ReadOnlySpan<int> attentionMask, int batch, int length, int features, Span<float> result)
+    {
         if (hidden.Length != (long)batch * length * features)
             throw new ArgumentException($"hidden has {hidden.Length} values, expected [{batch}, {length}, {features}].", nameof(hidden));
         if (attentionMask.Length != batch * length)
             throw new ArgumentException($"attentionMask has {attentionMask.Length} values, expected [{batch}, {length}].", nameof(attentionMask));
+        if (result.Length != batch * features)
+            throw new ArgumentException($"result has {result.Length} values, expected [{batch}, {features}].", nameof(result));
 
-        var result = new float[batch * features];
         var sum = new double[features];
         for (int b = 0; b < batch; b++)
         {
@@ -45,7 +55,6 @@ public static class SentenceEmbeddings
             for (int f = 0; f < features; f++)
                 result[b * features + f] = (float)(sum[f] / norm);
         }
-        return result;
     }
 
     /// <summary>Cosine similarities [B, B] of the rows of <paramref name="embeddings"/> [B, H].</summary>

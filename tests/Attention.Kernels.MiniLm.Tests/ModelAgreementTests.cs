@@ -66,6 +66,43 @@ public sealed class ModelAgreementTests(MiniLmModelFixture fixture, ITestOutputH
         }
     }
 
+    /// <summary>The Run overloads that write into a caller's buffer (the benchmark reuses one per side across calls): every
+    /// value of a NaN-poisoned buffer is written, on both sides, for two batches of one shape in turn.</summary>
+    [Fact]
+    public void Reused_output_buffers_are_fully_written_on_both_sides()
+    {
+        var first = fixture.Tokenizer.Encode(Sentences);
+        var second = fixture.Tokenizer.Encode([.. Sentences.Reverse()]);
+        var ours = MiniLmOutput.For(first);
+        var reference = MiniLmOutput.For(first);
+        foreach (var batch in new[] { first, second })
+        {
+            foreach (var buffer in new[] { ours, reference })
+            {
+                Array.Fill(buffer.LastHiddenState, float.NaN);
+                Array.Fill(buffer.Embeddings, float.NaN);
+            }
+            fixture.Model.Run(batch, Device.Cpu, ours);
+            fixture.Onnx.Run(batch, reference);
+            Assert.All(ours.LastHiddenState, v => Assert.True(float.IsFinite(v)));
+            Assert.All(ours.Embeddings, v => Assert.True(float.IsFinite(v)));
+            Assert.All(reference.LastHiddenState, v => Assert.True(float.IsFinite(v)));
+            Assert.All(reference.Embeddings, v => Assert.True(float.IsFinite(v)));
+            var (hiddenError, minCosine) = MiniLmRunner.Compare(ours, reference, batch);
+            Assert.True(hiddenError <= HiddenTolerance, $"last_hidden_state error {hiddenError:E2}");
+            Assert.True(minCosine >= CosineTolerance, $"embedding cosine {minCosine:F9}");
+        }
+    }
+
+    [Fact]
+    public void An_output_buffer_of_another_shape_is_rejected_naming_it()
+    {
+        var batch = fixture.Tokenizer.Encode(Sentences);
+        var wrong = MiniLmOutput.For(fixture.Tokenizer.Encode(["Hello"]));
+        Assert.Equal("into", Assert.Throws<ArgumentException>(() => fixture.Model.Run(batch, Device.Cpu, wrong)).ParamName);
+        Assert.Equal("into", Assert.Throws<ArgumentException>(() => fixture.Onnx.Run(batch, wrong)).ParamName);
+    }
+
     [Fact]
     public void A_sentence_embeds_the_same_alone_and_in_a_padded_batch()
     {

@@ -12,7 +12,8 @@ namespace Attention.Kernels.Cpu;
 /// kept <b>transposed</b> (row i of the tile is SIMD lane i): Qᵀ[d][i], Sᵀ[j][i], Oᵀ[d][i]. Then every step is
 /// lane-parallel over queries: scores are FMAs of a query vector by a broadcast key element; the row max and
 /// sum of the online softmax are element-wise vector max/add (no horizontal reductions); P·V is FMAs of a
-/// probability vector by a broadcast value element. K and V are read in place, never transposed or copied.</para>
+/// probability vector by a broadcast value element. K and V are never transposed; strided rows are copied block by
+/// block into L1 (or once per worker and head, see <see cref="KeysValues{T}"/>).</para>
 /// <para>Padding rows of a short tile compute on zero queries and are never stored. Scores are pre-multiplied by
 /// scale·log₂e so the softmax uses 2^x.</para>
 /// </remarks>
@@ -118,14 +119,17 @@ public static unsafe class FlashAttentionCpu
         public readonly float* K32;
         /// <summary>The contiguous fp32 values, or null when read in place.</summary>
         public readonly float* V32;
+        /// <summary>Rows of the head (keys past it are never read; the in-place path prefetches no further).</summary>
+        public readonly int Keys;
 
-        internal KeyValueHead(T* k, T* v, long stride, float* k32, float* v32)
+        internal KeyValueHead(T* k, T* v, long stride, float* k32, float* v32, int keys)
         {
             K = k;
             V = v;
             Stride = stride;
             K32 = k32;
             V32 = v32;
+            Keys = keys;
         }
     }
 
@@ -145,7 +149,13 @@ public static unsafe class FlashAttentionCpu
     {
         long floats = (long)keyLength * headDim;
         if (!reuse || (stride == headDim && typeof(T) == typeof(float)) || 2 * floats > MaxContiguousKeyValueFloats)
-            return new KeyValueHead<T>(k, v, stride, null, null);
+        {
+            // Read in place, block by block: ask for the first key block now, so it arrives while the tile packs its queries
+            // (the head's rows come from a projection larger than L2; see Scores/AccumulateValues for the later blocks).
+            if (typeof(T) == typeof(float) && stride != headDim)
+                PrefetchRows(k, stride, Math.Min(KeyBlock, keyLength), headDim * sizeof(float));
+            return new KeyValueHead<T>(k, v, stride, null, null, keyLength);
+        }
         float* packed = CpuScratch.Floats(worker, 2 * floats, slot: 1);
         if (s_packedLaunch[worker] != launch || s_packedHead[worker] != kvIndex)
         {
@@ -154,7 +164,7 @@ public static unsafe class FlashAttentionCpu
             s_packedLaunch[worker] = launch;
             s_packedHead[worker] = kvIndex;
         }
-        return new KeyValueHead<T>(k, v, stride, packed, packed + floats);
+        return new KeyValueHead<T>(k, v, stride, packed, packed + floats, keyLength);
     }
 
     /// <summary>
@@ -167,8 +177,17 @@ public static unsafe class FlashAttentionCpu
     {
         if (head.K32 != null)
             Scores<TVec>(tile, head.K32 + (long)firstKey * headDim, headDim, keys, headDim);
+        else if (typeof(T) == typeof(float) && head.Stride == headDim)
+            Scores<TVec>(tile, (float*)head.K + firstKey * head.Stride, headDim, keys, headDim);
         else if (typeof(T) == typeof(float))
-            Scores<TVec>(tile, (float*)head.K + firstKey * head.Stride, head.Stride, keys, headDim);
+        {
+            // Strided fp32 rows (packed QKV, BTHD) are copied into the block buffer (L1) first, as the value block is: in
+            // place, the micro-kernel's four key rows per step lie H·D floats apart and thrash a few L1 sets. Measured on
+            // MiniLM's packed heads (D32, T128, two tiles per head, so no per-worker copy): Scores took 3× AccumulateValues.
+            CopyRows((float*)head.K + firstKey * head.Stride, head.Stride, tile.Values, keys, headDim);
+            PrefetchRows((float*)head.V + firstKey * head.Stride, head.Stride, keys, headDim * sizeof(float)); // read after the softmax
+            Scores<TVec>(tile, tile.Values, headDim, keys, headDim);
+        }
         else
         {
             CpuElements.WidenRows(head.K + firstKey * head.Stride, head.Stride, tile.Values, keys, headDim);
@@ -184,7 +203,11 @@ public static unsafe class FlashAttentionCpu
         if (head.V32 != null)
             AccumulateValues<TVec>(tile, head.V32 + (long)firstKey * headDim, headDim, keys, headDim);
         else if (typeof(T) == typeof(float))
+        {
+            if (head.Stride != headDim) // the next key block, if any, arrives while this one is accumulated
+                PrefetchRows((float*)head.K + (firstKey + keys) * head.Stride, head.Stride, Math.Min(KeyBlock, head.Keys - firstKey - keys), headDim * sizeof(float));
             AccumulateValues<TVec>(tile, (float*)head.V + firstKey * head.Stride, head.Stride, keys, headDim);
+        }
         else
         {
             CpuElements.WidenRows(head.V + firstKey * head.Stride, head.Stride, tile.Values, keys, headDim);
@@ -228,10 +251,23 @@ public static unsafe class FlashAttentionCpu
     }
 
     /// <summary>Copies <paramref name="rows"/> rows of <paramref name="columns"/> floats, <paramref name="sourceStride"/> floats apart, into consecutive rows.</summary>
-    private static void CopyRows(float* source, long sourceStride, float* destination, int rows, int columns)
+    /// <remarks>Inline vector moves: a memmove call per row (Span.CopyTo) cost more than the copy for D32 rows.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CopyRows(float* source, long sourceStride, float* destination, int rows, int columns)
     {
+        int vectors = Vector256.IsHardwareAccelerated ? columns & ~7 : 0;
         for (int j = 0; j < rows; j++)
-            new ReadOnlySpan<float>(source + j * sourceStride, columns).CopyTo(new Span<float>(destination + (long)j * columns, columns));
+        {
+            float* from = source + j * sourceStride, to = destination + (long)j * columns;
+            int c = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; c + 16 <= vectors; c += 16)
+                    Vector512.Store(Vector512.Load(from + c), to + c);
+            for (; c < vectors; c += 8)
+                Vector256.Store(Vector256.Load(from + c), to + c);
+            for (; c < columns; c++)
+                to[c] = from[c];
+        }
     }
 
     /// <summary>Qᵀ[d][i] = q[i][d] · scale · log₂e for the tile's <paramref name="rows"/> rows, zero for padding rows.</summary>
@@ -1047,6 +1083,14 @@ public static unsafe class FlashAttentionCpu
     /// stream fully, so it shows in the time.
     /// </summary>
     private const int KeyGroup = 4;
+
+    /// <summary>Asks for <paramref name="bytes"/> bytes of each of <paramref name="rows"/> rows (<paramref name="stride"/> elements apart) into L1 ahead of use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows<T>(T* first, long stride, int rows, int bytes) where T : unmanaged
+    {
+        for (int j = 0; j < rows; j++)
+            Prefetch(first + j * stride, bytes);
+    }
 
     /// <summary>Asks for <paramref name="bytes"/> bytes from <paramref name="p"/> into L1 ahead of use.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

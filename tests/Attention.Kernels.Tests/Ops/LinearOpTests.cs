@@ -1,5 +1,6 @@
 using Attention.Kernels.Cpu;
 using Attention.Kernels.Reference;
+using System.Runtime.Intrinsics;
 using Xunit;
 
 namespace Attention.Kernels.Tests.Ops;
@@ -137,6 +138,40 @@ public sealed unsafe class LinearOpTests
             worst = Math.Max(worst, Math.Abs(y[i] - expected[i]) / Math.Max(1, Math.Abs(expected[i])));
         Assert.True(worst < 1e-6, $"GELU error {worst:E2}");
         OpsCheck.Close(y, expected, "GELU");
+    }
+
+    [Fact]
+    public void Reciprocal_estimate_with_a_newton_step_is_within_an_ulp()
+    {
+        // GELU's erfc takes 1/(1 + z/2) through SimdMath.ReciprocalAtLeastOne (vrcp14ps + one Newton step with AVX-512).
+        // Against 1/x in fp64: random x over [1, 1e30] (log-uniform, an odd count so a vector is partly fresh values), and
+        // 1, the float just above it and powers of two. Both vector widths the CPU runs.
+        var random = new Random(AttentionHarness.RunSeed);
+        var values = new List<float> { 1f, MathF.BitIncrement(1f), 2f, 1024f, 1.5f, 3f, 1e30f };
+        for (int i = 0; i < 4093; i++)
+            values.Add(MathF.Exp((float)(random.NextDouble() * Math.Log(1e30))));
+        double worst256 = Worst<System.Runtime.Intrinsics.Vector256<float>>(values), worst512 = Vector512.IsHardwareAccelerated
+            ? Worst<System.Runtime.Intrinsics.Vector512<float>>(values) : 0;
+        Assert.True(worst256 < 1.5e-7 && worst512 < 1.5e-7, $"1/x error: {worst256:E2} (256-bit), {worst512:E2} (512-bit)");
+
+        static double Worst<TVec>(List<float> values) where TVec : struct
+        {
+            int w = Simd.Count<TVec>();
+            float* lanes = stackalloc float[w];
+            double worst = 0;
+            for (int at = 0; at < values.Count; at += w)
+            {
+                for (int i = 0; i < w; i++)
+                    lanes[i] = values[Math.Min(at + i, values.Count - 1)];
+                Simd.Store(SimdMath.ReciprocalAtLeastOne(Simd.Load<TVec>(lanes)), lanes);
+                for (int i = 0; i < w && at + i < values.Count; i++)
+                {
+                    double exact = 1.0 / values[at + i];
+                    worst = Math.Max(worst, Math.Abs(lanes[i] - exact) / exact);
+                }
+            }
+            return worst;
+        }
     }
 
     [Fact]

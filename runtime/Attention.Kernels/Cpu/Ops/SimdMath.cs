@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Attention.Kernels.Cpu;
 
@@ -18,6 +19,28 @@ internal static unsafe class SimdMath
         if (typeof(TVec) == typeof(Vector512<float>))
             return (TVec)(object)((Vector512<float>)(object)a / (Vector512<float>)(object)b);
         return (TVec)(object)((Vector256<float>)(object)a / (Vector256<float>)(object)b);
+    }
+
+    /// <summary>
+    /// 1/x for finite x ≥ 1, within about an ulp: with AVX-512 the 14-bit estimate (vrcp14ps) refined by one Newton step
+    /// (error ~2⁻²⁸ before rounding) instead of a division, which is several times slower per vector; a division otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVec ReciprocalAtLeastOne<TVec>(TVec x) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>) && Avx512F.IsSupported)
+        {
+            var v = (Vector512<float>)(object)x;
+            var r = Avx512F.Reciprocal14(v);
+            return (TVec)(object)Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-v, r, Vector512<float>.One), r);
+        }
+        if (typeof(TVec) == typeof(Vector256<float>) && Avx512F.VL.IsSupported)
+        {
+            var v = (Vector256<float>)(object)x;
+            var r = Avx512F.VL.Reciprocal14(v);
+            return (TVec)(object)Vector256.FusedMultiplyAdd(r, Vector256.FusedMultiplyAdd(-v, r, Vector256<float>.One), r);
+        }
+        return Divide(Simd.Broadcast<TVec>(1f), x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -110,7 +133,7 @@ internal static unsafe class SimdMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec ErfcNonNegative<TVec>(TVec z) where TVec : struct
     {
-        var t = Divide(Simd.Broadcast<TVec>(1f), Simd.Fma(z, Simd.Broadcast<TVec>(0.5f), Simd.Broadcast<TVec>(1f)));
+        var t = ReciprocalAtLeastOne(Simd.Fma(z, Simd.Broadcast<TVec>(0.5f), Simd.Broadcast<TVec>(1f)));
         var p = Simd.Broadcast<TVec>(0.17087277f);
         p = Simd.Fma(p, t, Simd.Broadcast<TVec>(-0.82215223f));
         p = Simd.Fma(p, t, Simd.Broadcast<TVec>(1.48851587f));
