@@ -448,7 +448,7 @@ internal static class AttentionEmitter
         w.Line($"Launch = {Names.Flash}.NextLaunch(),");
         w.Close(";");
         w.Line("int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;");
-        w.Line($"{Names.CpuParallel}.For(items, ref kernel);");
+        w.Line($"{Names.CpuParallel}.For(items, ref kernel, rowMode ? 1 : {Names.Flash}.TileGrain(kernel.QueryTiles, items));");
         w.Close();
         w.Line();
     }

@@ -118,7 +118,7 @@ partial class Model
                     Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
                 int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
-                global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel);
+                global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
             }
 
             /// <summary>
