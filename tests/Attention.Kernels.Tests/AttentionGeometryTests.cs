@@ -61,6 +61,30 @@ public sealed class AttentionGeometryTests
         Assert.Equal(tq == tk, topLeft == bottomRight);
     }
 
+    [Theory]
+    [MemberData(nameof(Masks))]
+    public void Data_aware_visible_pairs_match_brute_force_with_lengths_ids_and_prefixes(AttentionMask mask, int window)
+    {
+        // Every subset of the three rules on random odd sizes: ids from a small set (interleaved) or contiguous runs, key lengths
+        // and prefixes anywhere in [−2, Tk + 2] (the kernels clamp them), Tq ≠ Tk where no ids tie them together.
+        var random = new Random(AttentionHarness.RunSeed + 733 + (int)mask * 17 + window);
+        for (int trial = 0; trial < 40; trial++)
+        {
+            bool documents = (trial & 1) != 0, prefix = (trial & 2) != 0, padding = (trial & 4) != 0;
+            int batch = random.Next(1, 4), tq = random.Next(0, 40) * 2 + 1, tk = documents ? tq : random.Next(0, 40) * 2 + 1;
+            int[] ids = documents ? [.. Enumerable.Range(0, batch * tk).Select(t => random.Next(2) == 0 ? random.Next(3) : t % tk / 5)] : [];
+            int[] prefixes = prefix ? [.. Enumerable.Range(0, batch).Select(_ => random.Next(-2, tk + 3))] : [];
+            int[] lengths = padding ? [.. Enumerable.Range(0, batch).Select(_ => random.Next(-2, tk + 3))] : [];
+            long pairs = 0;
+            for (int b = 0; b < batch; b++)
+            for (int i = 0; i < tq; i++)
+            for (int j = 0; j < tk; j++)
+                pairs += Sees(mask, window, tq, tk, i, j) && (!padding || j < lengths[b]) &&
+                         (!documents || ids[b * tk + i] == ids[b * tk + j]) && (!prefix || j < prefixes[b] || j <= i) ? 1 : 0;
+            Assert.Equal(pairs, AttentionGeometry.VisiblePairs(batch, tq, tk, mask, window, lengths, ids, prefixes));
+        }
+    }
+
     [Fact]
     public void Generated_cost_of_a_top_left_kernel_counts_its_visible_pairs()
     {

@@ -209,14 +209,42 @@ internal static class AttentionEmitter
     internal static void WriteCost(CodeWriter w, AttentionNode node)
     {
         bool fp32 = node.Storage == ElementType.Float32;
+        bool dataAware = (node.DocumentMask || node.PrefixLm) && !node.IsVarlen;
+        // The tensors that decide which pairs are visible, in Launch's order: the data-aware overload takes them.
+        var tensors = new System.Collections.Generic.List<string>();
+        if (node.HasKeyLengths)
+            tensors.Add("keyLengths");
+        if (node.DocumentMask)
+            tensors.Add("documentIds");
+        if (node.PrefixLm)
+            tensors.Add("prefixLengths");
         w.Line("/// <summary>");
         w.Line("/// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs");
         w.Line("/// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch" +
                (fp32 ? "." : $" (with the fp32 copy of a {node.Storage.ShortName()} key/value head its tiles reread)."));
+        w.Line("/// The pairs are those the built-in Mask shows" + (node.MaskMod is not null ? " (the mask modifier is not evaluated: an upper bound)" : "") +
+               (dataAware ? $": an upper bound where {string.Join(", ", tensors)} hide pairs; the overload that reads them counts exactly." : "."));
         w.Line("/// </summary>");
-        w.Open($"public static {Names.KernelCost} Cost(int batch, int queryLength, int keyLength)");
-        w.Line($"double pairs = {Names.Geometry}.VisiblePairs(queryLength, keyLength, Mask, Window);");
-        w.Line("double flops = 4.0 * batch * Heads * HeadDim * pairs;");
+        w.Line($"public static {Names.KernelCost} Cost(int batch, int queryLength, int keyLength) =>");
+        w.Line($"    CostOfPairs(batch, queryLength, keyLength, batch * {Names.Geometry}.VisiblePairs(queryLength, keyLength, Mask, Window));");
+        w.Line();
+        if (dataAware)
+        {
+            w.Line("/// <summary>");
+            w.Line("/// Cost of one launch with these " + string.Join(", ", tensors) + ": as the shape-only Cost, counting exactly the pairs the");
+            w.Line("/// kernel computes under the built-in rules (Mask, " + string.Join(", ", tensors) + ")" +
+                   (node.MaskMod is not null ? "; the mask modifier is not evaluated (an upper bound)." : "."));
+            w.Line("/// The tensors are read back to the host: O(B·T log T) (AttentionGeometry.VisiblePairs).");
+            w.Line("/// </summary>");
+            w.Line("/// <exception cref=\"global::System.ArgumentException\">A tensor's shape does not match [B] or [B, T].</exception>");
+            w.Line($"public static {Names.KernelCost} Cost(int batch, int queryLength, int keyLength, " + string.Join(", ", tensors.Select(t => $"{Names.IntTensor} {t}")) + ") =>");
+            w.Line($"    CostOfPairs(batch, queryLength, keyLength, {Names.Geometry}.VisiblePairs(batch, queryLength, keyLength, Mask, Window, " +
+                   $"{(node.HasKeyLengths ? "keyLengths" : "null")}, {(node.DocumentMask ? "documentIds" : "null")}, {(node.PrefixLm ? "prefixLengths" : "null")}));");
+            w.Line();
+        }
+        w.Line("/// <summary>The cost of a launch computing <paramref name=\"pairs\"/> (query, key) pairs per head over its batch.</summary>");
+        w.Open($"private static {Names.KernelCost} CostOfPairs(int batch, int queryLength, int keyLength, double pairs)");
+        w.Line("double flops = 4.0 * Heads * HeadDim * pairs;");
         w.Line("double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim;" +
                (fp32 ? "" : $" // {node.Storage.ShortName()}: 2 bytes each"));
         w.Line($"double bytes = elements * {(fp32 ? "sizeof(float)" : node.Storage.Size().ToString(System.Globalization.CultureInfo.InvariantCulture))}" +
@@ -423,7 +451,7 @@ internal static class AttentionEmitter
         w.Line($"Launch = {Names.Flash}.NextLaunch(),");
         w.Close(";");
         w.Line("int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;");
-        w.Line($"{Names.CpuParallel}.For(items, ref kernel);");
+        w.Line($"{Names.CpuParallel}.For(items, ref kernel, rowMode ? 1 : {Names.Flash}.TileGrain(kernel.QueryTiles, items));");
         w.Close();
         w.Line();
     }

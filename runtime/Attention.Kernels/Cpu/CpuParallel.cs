@@ -32,6 +32,7 @@ public static unsafe class CpuParallel
     private static void* s_body;
     private static int s_count;
     private static int s_next;
+    private static int s_grain;
     private static int s_pending;
     private static int s_generation;
     private static readonly int[] s_assigned;
@@ -62,7 +63,13 @@ public static unsafe class CpuParallel
 
     /// <summary>Runs <c>body.Invoke(i, worker)</c> for every i in [0, <paramref name="count"/>) on all cores; returns when all are done.</summary>
     /// <remarks>The first exception thrown by any item is rethrown here after the others finish.</remarks>
-    public static void For<TBody>(int count, ref TBody body) where TBody : struct, ICpuParallelBody
+    public static void For<TBody>(int count, ref TBody body) where TBody : struct, ICpuParallelBody => For(count, ref body, grain: 1);
+
+    /// <summary>
+    /// <see cref="For{TBody}(int, ref TBody)"/> handing out runs of <paramref name="grain"/> consecutive items at a time:
+    /// a worker then runs neighbouring items itself (a kernel's tiles of one head keep that head's data in its own L2).
+    /// </summary>
+    public static void For<TBody>(int count, ref TBody body, int grain) where TBody : struct, ICpuParallelBody
     {
         if (count <= 0)
             return;
@@ -94,9 +101,10 @@ public static unsafe class CpuParallel
             s_invoke = &Invoke<TBody>;
             s_body = Unsafe.AsPointer(ref body);
             s_count = count;
+            s_grain = Math.Max(1, grain);
             s_next = 0;
             s_error = null;
-            int helpers = Math.Min(WorkerCount, count) - 1;
+            int helpers = (int)Math.Min(WorkerCount, ((long)count + s_grain - 1) / s_grain) - 1;
             s_pending = helpers;
             s_done.Reset();
             int generation = ++s_generation;
@@ -141,12 +149,13 @@ public static unsafe class CpuParallel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Drain(int worker)
     {
-        int index;
-        while ((index = Interlocked.Increment(ref s_next) - 1) < s_count)
+        int first, grain = s_grain;
+        while ((first = Interlocked.Add(ref s_next, grain) - grain) < s_count)
         {
             try
             {
-                s_invoke(s_body, index, worker);
+                for (int index = first, end = Math.Min(s_count, first + grain); index < end; index++)
+                    s_invoke(s_body, index, worker);
             }
             catch (Exception ex)
             {

@@ -91,6 +91,16 @@ public static unsafe class FlashAttentionCpu
         return tile;
     }
 
+    /// <summary>
+    /// Query tiles a worker claims at a time (<see cref="CpuParallel.For{TBody}(int, ref TBody, int)"/>): a run of an
+    /// eighth of a head's tiles, while the launch still has 8 runs per worker to balance the cores (a causal mask's tiles
+    /// differ in cost). Why runs: tiles handed out one at a time alternate between the workers, so each worker reads
+    /// (and copies, <see cref="KeysValues{T}"/>) every key block of a head; in runs, a document mask's tiles of one
+    /// document go to one worker, which copies only that document's keys and finds them in its L2 for the next tile.
+    /// </summary>
+    public static int TileGrain(int queryTiles, int items) =>
+        Math.Max(1, Math.Min(queryTiles / 8, items / (8 * CpuParallel.WorkerCount)));
+
     /// <summary>Most floats of contiguous K and V one worker keeps for <see cref="KeysValues{T}"/> (4 MiB).</summary>
     public const long MaxContiguousKeyValueFloats = 1L << 20;
 
@@ -119,24 +129,27 @@ public static unsafe class FlashAttentionCpu
         public readonly float* K32;
         /// <summary>The contiguous fp32 values, or null when read in place.</summary>
         public readonly float* V32;
-        /// <summary>Rows of the head (keys past it are never read; the in-place path prefetches no further).</summary>
-        public readonly int Keys;
+        /// <summary>One bit per <see cref="KeyBlock"/> keys of the copy: set once that block of K32 and V32 is filled.</summary>
+        public readonly ulong* Staged;
+        /// <summary>Key rows of the head (the last staged block may be shorter).</summary>
+        public readonly int KeyLength;
 
-        internal KeyValueHead(T* k, T* v, long stride, float* k32, float* v32, int keys)
+        internal KeyValueHead(T* k, T* v, long stride, float* k32, float* v32, ulong* staged, int keyLength)
         {
             K = k;
             V = v;
             Stride = stride;
             K32 = k32;
             V32 = v32;
-            Keys = keys;
+            Staged = staged;
+            KeyLength = keyLength;
         }
     }
 
     /// <summary>
     /// One key/value head for a tile item. With <paramref name="reuse"/> (the worker's later items reread the head: the
     /// generated kernel passes more than two query tiles per head) and rows that are strided (BTHD, packed QKV: <paramref name="stride"/> ≠ D) or stored in 16
-    /// bits, all <paramref name="keyLength"/> rows of K and V are copied once into the worker's scratch as contiguous fp32 —
+    /// bits, K and V are copied into the worker's scratch as contiguous fp32 — block by block as its tiles first read them (<see cref="Stage{T}"/>),
     /// 16-bit values widened on the way — and reused by its later items of the same head in the same launch.
     /// Why: with H·D a power of two, as usual, the rows of one head fall into a few L2 sets, so a head's K and V do not
     /// stay in L2 between the tiles that reread them (measured by the benchmarks' <c>limits</c> probe: +20 % per block);
@@ -154,17 +167,41 @@ public static unsafe class FlashAttentionCpu
             // (the head's rows come from a projection larger than L2; see Scores/AccumulateValues for the later blocks).
             if (typeof(T) == typeof(float) && stride != headDim)
                 PrefetchRows(k, stride, Math.Min(KeyBlock, keyLength), headDim * sizeof(float));
-            return new KeyValueHead<T>(k, v, stride, null, null, keyLength);
+            return new KeyValueHead<T>(k, v, stride, null, null, null, keyLength);
         }
-        float* packed = CpuScratch.Floats(worker, 2 * floats, slot: 1);
+        int words = ((keyLength + KeyBlock - 1) / KeyBlock + 63) / 64;
+        float* packed = CpuScratch.Floats(worker, 2 * floats + 2L * words, slot: 1);
+        ulong* staged = (ulong*)(packed + 2 * floats); // 8-byte aligned: 2·floats floats before it
         if (s_packedLaunch[worker] != launch || s_packedHead[worker] != kvIndex)
         {
-            CpuElements.WidenRows(k, stride, packed, keyLength, headDim);
-            CpuElements.WidenRows(v, stride, packed + floats, keyLength, headDim);
+            new Span<ulong>(staged, words).Clear(); // nothing of this head copied yet: Scores stages blocks on first use
             s_packedLaunch[worker] = launch;
             s_packedHead[worker] = kvIndex;
         }
-        return new KeyValueHead<T>(k, v, stride, packed, packed + floats, keyLength);
+        return new KeyValueHead<T>(k, v, stride, packed, packed + floats, staged, keyLength);
+    }
+
+    /// <summary>
+    /// Copies (widens) the K and V blocks of keys [<paramref name="firstKey"/>, firstKey + keys) not yet in the head's
+    /// fp32 copy. Why lazily: with work handed out in runs of a head's consecutive tiles (<see cref="TileGrain"/>), a
+    /// worker whose tiles see only some keys (a document mask) copies only those, and the blocks it copied last are
+    /// still in L2 when its next tile rereads them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Stage<T>(in KeyValueHead<T> head, int firstKey, int keys, int headDim) where T : unmanaged
+    {
+        int last = (firstKey + keys - 1) / KeyBlock;
+        for (int block = firstKey / KeyBlock; block <= last; block++)
+        {
+            ulong bit = 1UL << (block & 63);
+            if ((head.Staged[block >> 6] & bit) != 0)
+                continue;
+            int first = block * KeyBlock, rows = Math.Min(KeyBlock, head.KeyLength - first);
+            long offset = (long)first * headDim;
+            CpuElements.WidenRows(head.K + first * head.Stride, head.Stride, head.K32 + offset, rows, headDim);
+            CpuElements.WidenRows(head.V + first * head.Stride, head.Stride, head.V32 + offset, rows, headDim);
+            head.Staged[block >> 6] |= bit;
+        }
     }
 
     /// <summary>
@@ -176,7 +213,10 @@ public static unsafe class FlashAttentionCpu
         where TVec : struct where T : unmanaged
     {
         if (head.K32 != null)
+        {
+            Stage(head, firstKey, keys, headDim); // K and V of the block: AccumulateValues follows on the same block
             Scores<TVec>(tile, head.K32 + (long)firstKey * headDim, headDim, keys, headDim);
+        }
         else if (typeof(T) == typeof(float) && head.Stride == headDim)
             Scores<TVec>(tile, (float*)head.K + firstKey * head.Stride, headDim, keys, headDim);
         else if (typeof(T) == typeof(float))
@@ -205,7 +245,7 @@ public static unsafe class FlashAttentionCpu
         else if (typeof(T) == typeof(float))
         {
             if (head.Stride != headDim) // the next key block, if any, arrives while this one is accumulated
-                PrefetchRows((float*)head.K + (firstKey + keys) * head.Stride, head.Stride, Math.Min(KeyBlock, head.Keys - firstKey - keys), headDim * sizeof(float));
+                PrefetchRows((float*)head.K + (firstKey + keys) * head.Stride, head.Stride, Math.Min(KeyBlock, head.KeyLength - firstKey - keys), headDim * sizeof(float));
             AccumulateValues<TVec>(tile, (float*)head.V + firstKey * head.Stride, head.Stride, keys, headDim);
         }
         else

@@ -45,11 +45,24 @@ namespace Demo
             /// <summary>
             /// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs
             /// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch.
+            /// The pairs are those the built-in Mask shows: an upper bound where keyLengths, documentIds hide pairs; the overload that reads them counts exactly.
             /// </summary>
-            public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength)
+            public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength) =>
+                CostOfPairs(batch, queryLength, keyLength, batch * global::Attention.Kernels.AttentionGeometry.VisiblePairs(queryLength, keyLength, Mask, Window));
+
+            /// <summary>
+            /// Cost of one launch with these keyLengths, documentIds: as the shape-only Cost, counting exactly the pairs the
+            /// kernel computes under the built-in rules (Mask, keyLengths, documentIds).
+            /// The tensors are read back to the host: O(B·T log T) (AttentionGeometry.VisiblePairs).
+            /// </summary>
+            /// <exception cref="global::System.ArgumentException">A tensor's shape does not match [B] or [B, T].</exception>
+            public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength, global::Attention.Kernels.Tensor<int> keyLengths, global::Attention.Kernels.Tensor<int> documentIds) =>
+                CostOfPairs(batch, queryLength, keyLength, global::Attention.Kernels.AttentionGeometry.VisiblePairs(batch, queryLength, keyLength, Mask, Window, keyLengths, documentIds, null));
+
+            /// <summary>The cost of a launch computing <paramref name="pairs"/> (query, key) pairs per head over its batch.</summary>
+            private static global::Attention.Kernels.KernelCost CostOfPairs(int batch, int queryLength, int keyLength, double pairs)
             {
-                double pairs = global::Attention.Kernels.AttentionGeometry.VisiblePairs(queryLength, keyLength, Mask, Window);
-                double flops = 4.0 * batch * Heads * HeadDim * pairs;
+                double flops = 4.0 * Heads * HeadDim * pairs;
                 double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim;
                 double bytes = elements * sizeof(float);
                 return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength));
@@ -121,7 +134,7 @@ namespace Demo
                     Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
                 int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
-                global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel);
+                global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
             }
 
             /// <summary>
@@ -289,11 +302,24 @@ namespace Demo
             /// <summary>
             /// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs
             /// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch.
+            /// The pairs are those the built-in Mask shows: an upper bound where prefixLengths hide pairs; the overload that reads them counts exactly.
             /// </summary>
-            public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength)
+            public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength) =>
+                CostOfPairs(batch, queryLength, keyLength, batch * global::Attention.Kernels.AttentionGeometry.VisiblePairs(queryLength, keyLength, Mask, Window));
+
+            /// <summary>
+            /// Cost of one launch with these prefixLengths: as the shape-only Cost, counting exactly the pairs the
+            /// kernel computes under the built-in rules (Mask, prefixLengths).
+            /// The tensors are read back to the host: O(B·T log T) (AttentionGeometry.VisiblePairs).
+            /// </summary>
+            /// <exception cref="global::System.ArgumentException">A tensor's shape does not match [B] or [B, T].</exception>
+            public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength, global::Attention.Kernels.Tensor<int> prefixLengths) =>
+                CostOfPairs(batch, queryLength, keyLength, global::Attention.Kernels.AttentionGeometry.VisiblePairs(batch, queryLength, keyLength, Mask, Window, null, null, prefixLengths));
+
+            /// <summary>The cost of a launch computing <paramref name="pairs"/> (query, key) pairs per head over its batch.</summary>
+            private static global::Attention.Kernels.KernelCost CostOfPairs(int batch, int queryLength, int keyLength, double pairs)
             {
-                double pairs = global::Attention.Kernels.AttentionGeometry.VisiblePairs(queryLength, keyLength, Mask, Window);
-                double flops = 4.0 * batch * Heads * HeadDim * pairs;
+                double flops = 4.0 * Heads * HeadDim * pairs;
                 double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim;
                 double bytes = elements * sizeof(float) + (double)batch * Heads * queryLength * sizeof(float);
                 return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength));
@@ -365,7 +391,7 @@ namespace Demo
                     Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
                 int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
-                global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel);
+                global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
             }
 
             /// <summary>

@@ -123,11 +123,15 @@ partial class Mixer
         /// <summary>
         /// Cost of one launch: 4·D FLOPs per visible (query, key) pair (q·k and p·v, a multiply-add counting 2; masked pairs
         /// are skipped and not counted), the bytes of q, k, v and outputs each moved once, and the CPU kernel's per-core scratch.
+        /// The pairs are those the built-in Mask shows.
         /// </summary>
-        public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength)
+        public static global::Attention.Kernels.KernelCost Cost(int batch, int queryLength, int keyLength) =>
+            CostOfPairs(batch, queryLength, keyLength, batch * global::Attention.Kernels.AttentionGeometry.VisiblePairs(queryLength, keyLength, Mask, Window));
+
+        /// <summary>The cost of a launch computing <paramref name="pairs"/> (query, key) pairs per head over its batch.</summary>
+        private static global::Attention.Kernels.KernelCost CostOfPairs(int batch, int queryLength, int keyLength, double pairs)
         {
-            double pairs = global::Attention.Kernels.AttentionGeometry.VisiblePairs(queryLength, keyLength, Mask, Window);
-            double flops = 4.0 * batch * Heads * HeadDim * pairs;
+            double flops = 4.0 * Heads * HeadDim * pairs;
             double elements = 2.0 * batch * queryLength * Heads * HeadDim + 2.0 * batch * keyLength * KvHeads * HeadDim;
             double bytes = elements * sizeof(float);
             return new global::Attention.Kernels.KernelCost(flops, bytes, global::Attention.Kernels.Cpu.FlashAttentionCpu.ScratchBytes(HeadDim, keyLength));
@@ -182,7 +186,7 @@ partial class Mixer
                 Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
             };
             int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
-            global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel);
+            global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
         }
 
         /// <summary>

@@ -142,6 +142,49 @@ public sealed class BuiltInMaskTests(ITestOutputHelper log)
         Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, check.ToString());
     }
 
+    public static IEnumerable<object[]> CostCases() => Cases(6, 4421);
+
+    [Theory]
+    [MemberData(nameof(CostCases))]
+    public void Data_aware_cost_counts_exactly_the_pairs_the_reference_shows(int kernelIndex, int seed)
+    {
+        // Random odd sizes, ids, prefixes and key lengths; the count is the fp64 reference's own visibility rule (mask, padding,
+        // ids, prefix) summed pair by pair. A mask modifier is not part of the count (Cost does not evaluate it: an upper bound).
+        var c = BuiltInMaskKernels.All[kernelIndex];
+        var random = new Random(seed);
+        var shape = AttentionHarness.RandomProblem(c.Kernel, random, CpuMaxLength);
+        int queryLength = shape.QueryLength, keyLength = c.Documents ? queryLength : shape.KeyLength;
+        int[]? documents = c.Documents ? RandomDocuments(random, shape.Batch, keyLength) : null;
+        int[]? prefixes = c.Prefix ? RandomLengths(random, shape.Batch, keyLength) : null;
+        int[]? lengths = c.Padding ? RandomLengths(random, shape.Batch, keyLength) : null;
+        var p = Problem(c with { Kernel = c.Kernel with { MaskMod = null } }, shape.Batch, queryLength, keyLength, documents, prefixes, lengths);
+        double pairs = 0;
+        for (int b = 0; b < p.Batch; b++)
+        for (int i = 0; i < queryLength; i++)
+        for (int j = 0; j < keyLength; j++)
+            pairs += ReferenceAttention.Visible(p, b, 0, i, j) ? 1 : 0;
+
+        using var ids = documents is null ? null : Tensor.FromArray<int>(Device.Cpu, documents, p.Batch, keyLength);
+        using var prefixLengths = prefixes is null ? null : Tensor.FromArray<int>(Device.Cpu, prefixes, p.Batch);
+        using var keyLengths = lengths is null ? null : Tensor.FromArray<int>(Device.Cpu, lengths, p.Batch);
+        var exact = c.DataCost(p.Batch, queryLength, keyLength, keyLengths, ids, prefixLengths);
+        var bound = c.Kernel.Cost(p.Batch, queryLength, keyLength);
+        log.WriteLine($"{c}: B{p.Batch} Tq{queryLength} Tk{keyLength}: {pairs} visible pairs per head, shape-only bound {bound.Flops / (4.0 * c.Kernel.Heads * c.Kernel.HeadDim)}");
+        Assert.Equal(4.0 * c.Kernel.Heads * c.Kernel.HeadDim * pairs, exact.Flops);
+        Assert.Equal(bound.BytesMoved, exact.BytesMoved);
+        Assert.Equal(bound.ScratchBytes, exact.ScratchBytes);
+        Assert.True(exact.Flops <= bound.Flops, "the shape-only Cost is an upper bound");
+    }
+
+    [Fact]
+    public void Data_aware_cost_names_a_tensor_of_the_wrong_shape()
+    {
+        using var ids = Tensor.FromArray<int>(Device.Cpu, [0, 0, 1, 1, 1, 2], 2, 3);
+        var e = Assert.Throws<ArgumentException>(() => BuiltInMaskKernels.DocumentsKernel.Cost(2, 4, 4, ids));
+        Assert.Equal("documentIds", e.ParamName);
+        Assert.Contains("[2, 3]", e.Message);
+    }
+
     [Theory]
     [MemberData(nameof(CpuCases))]
     public void Cpu_random_problem_matches_fp64_reference(int kernelIndex, int seed) =>
