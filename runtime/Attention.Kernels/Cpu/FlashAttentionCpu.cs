@@ -219,18 +219,15 @@ public static unsafe class FlashAttentionCpu
         }
         else if (typeof(T) == typeof(float) && head.Stride == headDim)
             Scores<TVec>(tile, (float*)head.K + firstKey * head.Stride, headDim, keys, headDim);
-        else if (typeof(T) == typeof(float))
-        {
-            // Strided fp32 rows (packed QKV, BTHD) are copied into the block buffer (L1) first, as the value block is: in
-            // place, the micro-kernel's four key rows per step lie H·D floats apart and thrash a few L1 sets. Measured on
-            // MiniLM's packed heads (D32, T128, two tiles per head, so no per-worker copy): Scores took 3× AccumulateValues.
-            CopyRows((float*)head.K + firstKey * head.Stride, head.Stride, tile.Values, keys, headDim);
-            PrefetchRows((float*)head.V + firstKey * head.Stride, head.Stride, keys, headDim * sizeof(float)); // read after the softmax
-            Scores<TVec>(tile, tile.Values, headDim, keys, headDim);
-        }
         else
         {
+            // Strided fp32 rows (packed QKV, BTHD) and 16-bit rows go through the block buffer (L1), widened on the way, as
+            // the value block does: in place, the micro-kernel's four key rows per step lie H·D floats apart and thrash a few
+            // L1 sets. Measured on MiniLM's packed heads (D32, T128, two tiles per head, so no per-worker copy): Scores took
+            // 3× AccumulateValues.
             CpuElements.WidenRows(head.K + firstKey * head.Stride, head.Stride, tile.Values, keys, headDim);
+            if (typeof(T) == typeof(float))
+                PrefetchRows((float*)head.V + firstKey * head.Stride, head.Stride, keys, headDim * sizeof(float)); // read after the softmax
             Scores<TVec>(tile, tile.Values, headDim, keys, headDim);
         }
     }
@@ -288,26 +285,6 @@ public static unsafe class FlashAttentionCpu
         Store<TVec>(tile, tile.Values, headDim, rows, headDim, logSumExp, lseStride);
         for (int i = 0; i < rows; i++)
             CpuElements.Narrow(tile.Values + (long)i * headDim, output + i * rowStride, headDim);
-    }
-
-    /// <summary>Copies <paramref name="rows"/> rows of <paramref name="columns"/> floats, <paramref name="sourceStride"/> floats apart, into consecutive rows.</summary>
-    /// <remarks>Inline vector moves: a memmove call per row (Span.CopyTo) cost more than the copy for D32 rows.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void CopyRows(float* source, long sourceStride, float* destination, int rows, int columns)
-    {
-        int vectors = Vector256.IsHardwareAccelerated ? columns & ~7 : 0;
-        for (int j = 0; j < rows; j++)
-        {
-            float* from = source + j * sourceStride, to = destination + (long)j * columns;
-            int c = 0;
-            if (Vector512.IsHardwareAccelerated)
-                for (; c + 16 <= vectors; c += 16)
-                    Vector512.Store(Vector512.Load(from + c), to + c);
-            for (; c < vectors; c += 8)
-                Vector256.Store(Vector256.Load(from + c), to + c);
-            for (; c < columns; c++)
-                to[c] = from[c];
-        }
     }
 
     /// <summary>Qᵀ[d][i] = q[i][d] · scale · log₂e for the tile's <paramref name="rows"/> rows, zero for padding rows.</summary>
@@ -791,7 +768,7 @@ public static unsafe class FlashAttentionCpu
         if (valueRowStride != headDim)
         {
             v = tile.Values;
-            CopyRows(values, valueRowStride, v, keys, headDim);
+            CpuElements.WidenRows(values, valueRowStride, v, keys, headDim); // fp32: a copy
         }
         long valueStride = headDim;
         int d = 0;
