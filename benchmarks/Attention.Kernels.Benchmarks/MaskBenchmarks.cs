@@ -72,7 +72,7 @@ public static class MaskBenchmarks
     {
         s_rows = rows;
         Console.WriteLine($"masks: {Environment.ProcessorCount} logical CPUs, {CpuParallel.WorkerCount} workers, {(Simd.UseVector512 ? "AVX-512" : "AVX2")}, " +
-                          $"load average {Compare.LoadAverage()}, medians of {repetitions} interleaved launches, fp32, H8 D64, BTHD");
+                          $"load average {Compare.LoadAverage()}, medians of {repetitions} interleaved launches after a warm-up of up to {WarmUpLaunches} each, fp32, H8 D64, BTHD");
         var device = Device.Cpu;
         var random = new Random(14);
         Tensor<float> Random(params int[] shape)
@@ -161,8 +161,7 @@ public static class MaskBenchmarks
     {
         if (s_rows is not null && !name.Contains(s_rows, StringComparison.OrdinalIgnoreCase))
             return;
-        subject();
-        baseline();
+        WarmUp(subject, baseline);
         var a = new List<double>();
         var b = new List<double>();
         for (int r = 0; r < repetitions; r++)
@@ -175,6 +174,26 @@ public static class MaskBenchmarks
         Console.WriteLine($"{name}: {ma:F1} ms vs {mb:F1} ms; time {ma / mb:F2}×; visible-pairs rate {rate:F2}×; " +
                           $"{4.0 * D * subjectPairs / ma / 1e6:F1} vs {4.0 * D * baselinePairs / mb / 1e6:F1} GFLOP/s (goal {goal})");
     }
+
+    /// <summary>
+    /// Launches the pair alternately until each has run <see cref="WarmUpLaunches"/> times (or <see cref="WarmUpSeconds"/>
+    /// have passed), so both are measured on their tier-1 code. Why: with one warm-up launch each, a row's kernels were
+    /// timed partly before tiered compilation had promoted their per-launch code, and the row's ratio depended on which
+    /// rows ran before it in the process (a baseline shared with an earlier row was already warm).
+    /// </summary>
+    private static void WarmUp(Action subject, Action baseline)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int launch = 0; launch < WarmUpLaunches && (launch < 2 || Stopwatch.GetElapsedTime(start).TotalSeconds < WarmUpSeconds); launch++)
+        {
+            subject();
+            baseline();
+        }
+    }
+
+    // The runtime promotes a method to tier 1 after 30 calls; a few more let the background compile land.
+    private const int WarmUpLaunches = 40;
+    private const double WarmUpSeconds = 5;
 
     private static double Time(Action action)
     {
