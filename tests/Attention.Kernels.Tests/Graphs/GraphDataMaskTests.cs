@@ -269,4 +269,26 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
         model.Forward(x, lengths, bias, documents, y);
         Assert.DoesNotContain(y.ToArray(), float.IsNaN);
     }
+
+    [Fact]
+    public void Cost_counts_the_pairs_the_mask_shows_an_upper_bound_of_what_the_data_leaves()
+    {
+        // {Method}Cost takes no tensors: an attention step with document ids or prefix lengths counts the pairs its Mask shows
+        // (as a declaration's shape-only Cost), never fewer than the exact count of any ids or prefixes.
+        var random = new Random(AttentionHarness.RunSeed + 5);
+        const int B = 3, T = 37;
+        int[] documents = RandomIds(random, B, T), prefix = RandomLengths(random, B, T);
+
+        var document = DocumentSdpa.ForwardCost(B, T).Steps.Single(s => s.Kind == "Attention").Cost;
+        double perPair = 4.0 * DocumentSdpa.Heads * DocumentSdpa.HeadDim;
+        Assert.Equal(perPair * B * AttentionGeometry.VisiblePairs(T, T, AttentionMask.CausalTopLeft, 0), document.Flops);
+        double exact = perPair * AttentionGeometry.VisiblePairs(B, T, T, AttentionMask.CausalTopLeft, 0, ReadOnlySpan<int>.Empty, documents, ReadOnlySpan<int>.Empty);
+        Assert.True(exact < document.Flops, $"exact {exact} vs counted {document.Flops}");
+
+        var prefixed = PrefixAttention.ForwardCost(B, T).Steps.Single(s => s.Kind == "Attention").Cost;
+        perPair = 4.0 * PrefixAttention.Heads * PrefixAttention.HeadDim;
+        Assert.Equal(perPair * B * T * T, prefixed.Flops);
+        exact = perPair * AttentionGeometry.VisiblePairs(B, T, T, AttentionMask.None, 0, ReadOnlySpan<int>.Empty, ReadOnlySpan<int>.Empty, prefix);
+        Assert.True(exact <= prefixed.Flops, $"exact {exact} vs counted {prefixed.Flops}");
+    }
 }
