@@ -145,15 +145,34 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
         double error = RunAndCompare(yt, expected, () => model.Forward(xt, lt, bt, dt, yt));
         log.WriteLine($"{device.Kind} B={batch} T={length} lengths={string.Join(",", lengths)}: error {error:E2}");
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
+    }
 
-        // The same shape again with other ids: the mask modifier reads tensors, so no block class may be reused.
-        int[] others = RandomIds(random, batch, length);
-        var expectedOthers = MultiHead(model.ForwardWeights, x, batch, length, F, H, D, AttentionMask.CausalTopLeft, lengths,
-            (s, b, h, q, k) => s + bias[h * Buckets + ModTensorAttention.Bucket(k - q)],
-            (b, h, q, k) => others[b * length + q] == others[b * length + k]);
-        using var ot = Tensor.FromArray<int>(device, others, batch, length);
-        error = RunAndCompare(yt, expectedOthers, () => model.Forward(xt, lt, bt, ot, yt));
-        Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}, other ids: error {error:E2}");
+    [Fact]
+    public void A_relaunch_with_other_document_ids_reclassifies_its_blocks()
+    {
+        // One shape twice (several tiles and key blocks): first every id equal (every block full), then ids that split each
+        // block. A block class cached from the first launch would let the second see keys of other documents.
+        const int B = 2, T = 150, F = ModTensorAttention.Features, H = ModTensorAttention.Heads, D = ModTensorAttention.HeadDim;
+        var random = new Random(AttentionHarness.RunSeed + 9);
+        var model = new ModTensorAttention();
+        model.ForwardWeights.InitializeRandom(9);
+        float[] x = RandomData.Uniform(random, B * T * F);
+        float[] bias = RandomData.Uniform(random, H * ModTensorAttention.Buckets, 3f);
+        int[] lengths = [T, T - 17];
+        using var xt = Tensor.FromArray<float>(Device.Cpu, x, B, T, F);
+        using var lt = Tensor.FromArray<int>(Device.Cpu, lengths, B);
+        using var bt = Tensor.FromArray<float>(Device.Cpu, bias, H, ModTensorAttention.Buckets);
+        using var yt = Tensor.Create<float>(Device.Cpu, B, T, F);
+        foreach (int[] documents in new[] { new int[B * T], [.. Enumerable.Range(0, B * T).Select(t => t % 3 == 0 ? 1 : 0)] })
+        {
+            var expected = MultiHead(model.ForwardWeights, x, B, T, F, H, D, AttentionMask.CausalTopLeft, lengths,
+                (s, b, h, q, k) => s + bias[h * ModTensorAttention.Buckets + ModTensorAttention.Bucket(k - q)],
+                (b, h, q, k) => documents[b * T + q] == documents[b * T + k]);
+            using var dt = Tensor.FromArray<int>(Device.Cpu, documents, B, T);
+            double error = RunAndCompare(yt, expected, () => model.Forward(xt, lt, bt, dt, yt));
+            log.WriteLine($"ids {string.Join("", documents.Take(12))}…: error {error:E2}");
+            Assert.True(error <= Tolerance, $"error {error:E2}");
+        }
     }
 
     [Theory]
