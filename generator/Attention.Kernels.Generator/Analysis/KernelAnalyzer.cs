@@ -396,7 +396,7 @@ internal static class KernelAnalyzer
         return ok;
     }
 
-    /// <summary>The signature a modifier method must have, for the diagnostics (a declaration's may add the tensors it reads: AK0022's text says so).</summary>
+    /// <summary>The signature a modifier method must have, for the diagnostics (it may add the tensors it reads: AK0022's text says so).</summary>
     internal static string ModSignature(bool score, string name) => score
         ? $"static float {name}(float score, int batch, int head, int query, int key)"
         : $"static bool {name}(int batch, int head, int query, int key)";

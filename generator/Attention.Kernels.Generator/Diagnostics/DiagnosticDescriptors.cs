@@ -96,7 +96,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor ModSignature = Error("AK0022",
         "Modifier method has the wrong signature",
-        "{0} method '{1}' must be declared '{2}' (static, by-value parameters; their names are free; on a kernel declaration it may add, after key, one parameter per tensor it reads, of a type parameter constrained to IModTensor<int> or IModTensor<float>)");
+        "{0} method '{1}' must be declared '{2}' (static, by-value parameters; their names are free; it may add, after key, one parameter per tensor it reads, of a type parameter constrained to IModTensor<int> or IModTensor<float>)");
 
     public static readonly DiagnosticDescriptor VarlenOffsetMissing = Error("AK0023",
         "Packed variable-length kernel needs both offsets",
