@@ -172,8 +172,9 @@ internal static class ModelEmitter
 
         w.Line("/// <summary>");
         w.Line($"/// Cost model of <see cref=\"{name}\"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch");
-        w.Line("/// of every step, in execution order, and their total. What only the data knows (segment lengths, key padding, document");
-        w.Line("/// ids, prefix lengths, mask modifiers) is not read: those steps count every pair their Mask shows, an upper bound.");
+        w.Line("/// of every step, in execution order, and their total. What only the data knows is not read, so those counts are upper");
+        w.Line("/// bounds: segment lengths, and the key padding, document ids, prefix lengths and mask modifiers of attention steps");
+        w.Line("/// (each counts every pair its Mask shows).");
         w.Line("/// </summary>");
         w.Line(Names.GeneratedCode);
         w.Open($"public static {Names.Runtime}.GraphCost {name}Cost(int batch, int length{string.Concat(sizes.Select(s => ", int " + s))})");

@@ -154,7 +154,7 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
                       (alibi ? ", ALiBi" : "") +
                       (softCap > 0 ? $", soft-capped at {softCap.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "") +
                       (maskMod is null ? "" : $", mask modifier {maskMod.Substring(maskMod.LastIndexOf('.') + 1)}");
-        string masks = (documents is null ? "" : $", documents {documents}") + (prefix is null ? "" : $", prefix-LM by {prefix}") +
+        string masks = (documents is null ? "" : $", document ids {documents}") + (prefix is null ? "" : $", prefix-LM by {prefix}") +
                        (slots.Count == 0 ? "" : $", modifiers read {string.Join(", ", slots)}");
         plan.Steps.Add(new AttentionStep(output, packed, s.HeadDim, s.Heads, s.KvHeads, s.Mask, s.Window, s.Scale, padding,
             $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask{(padding is null ? "" : $", keys padded by {padding}")}{masks}{mods}, heads read in place from the packed projection")

@@ -28,8 +28,9 @@ namespace Demo.Models
 
         /// <summary>
         /// Cost model of <see cref="Forward"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch
-        /// of every step, in execution order, and their total. What only the data knows (segment lengths, key padding, document
-        /// ids, prefix lengths, mask modifiers) is not read: those steps count every pair their Mask shows, an upper bound.
+        /// of every step, in execution order, and their total. What only the data knows is not read, so those counts are upper
+        /// bounds: segment lengths, and the key padding, document ids, prefix lengths and mask modifiers of attention steps
+        /// (each counts every pair its Mask shows).
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
         public static global::Attention.Kernels.GraphCost ForwardCost(int batch, int length)
@@ -48,7 +49,7 @@ namespace Demo.Models
         /// <para><b>Attention graph</b> (generated): 5 steps, run on the device of the inputs (the CPU, or an ILGPU accelerator), in this order:</para>
         /// <list type="number">
         /// <item><description>attn.qkv = x·Wᵀ + b (16 → 48)</description></item>
-        /// <item><description>attn.attention = attention(attn.qkv): 2 heads (KV 2) of 8, CausalTopLeft mask, documents documents, modifiers read bias, keep, score modifier Bias, mask modifier Keep, heads read in place from the packed projection</description></item>
+        /// <item><description>attn.attention = attention(attn.qkv): 2 heads (KV 2) of 8, CausalTopLeft mask, document ids documents, modifiers read bias, keep, score modifier Bias, mask modifier Keep, heads read in place from the packed projection</description></item>
         /// <item><description>attn = attn.attention·Wᵀ + b (16 → 16)</description></item>
         /// <item><description>qkv = attn·Wᵀ + b (16 → 48)</description></item>
         /// <item><description>ctx = attention(qkv): 2 heads (KV 2) of 8, None mask, keys padded by lengths, prefix-LM by prefix, heads read in place from the packed projection</description></item>
@@ -86,7 +87,7 @@ namespace Demo.Models
             using var v_attn_qkv = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 48);
             global::Attention.Kernels.GraphOps.Linear(x, batch * length, 16, weights[0], weights[1], 48, v_attn_qkv, global::Attention.Kernels.Activation.None, null);
 
-            // 2. attn.attention = attention(attn.qkv): 2 heads (KV 2) of 8, CausalTopLeft mask, documents documents, modifiers read bias, keep, score modifier Bias, mask modifier Keep, heads read in place from the packed projection
+            // 2. attn.attention = attention(attn.qkv): 2 heads (KV 2) of 8, CausalTopLeft mask, document ids documents, modifiers read bias, keep, score modifier Bias, mask modifier Keep, heads read in place from the packed projection
             using var v_attn_attention = global::Attention.Kernels.Tensor.Create<float>(device, batch, length, 16);
             ForwardAttention1Kernel.Run(v_attn_qkv, v_attn_attention, batch, length, documents, bias, keep);
             v_attn_qkv.Dispose(); // last read: back to the pool
