@@ -311,7 +311,7 @@ public sealed class GraphDiagnosticTests
     public void Graph_modifiers_reading_tensors_and_the_built_in_masks_are_valid() =>
         Assert.DoesNotContain(GeneratorHarness.GeneratorDiagnostics(ModModel("""
                 [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, ScoreMod = nameof(Bias), MaskMod = nameof(Same), DocumentIds = "ids", KeyPadding = "mask")]
-                [ScaledDotProductAttention("z", From = "x", HeadDim = 16, Heads = 2, KvHeads = 1, PrefixLengths = "prefix")]
+                [ScaledDotProductAttention("z", From = "x", HeadDim = 16, Heads = 2, KvHeads = 1, PrefixLengths = "prefix", ScoreMod = nameof(Bias))]
             """, "[Features(64)] Tensor<float> x, Tensor<float> bias, Tensor<int> documents, Tensor<int> ids, Tensor<int> mask, Tensor<int> prefix, Tensor<float> y, Tensor<float> z")),
             d => d.Severity >= DiagnosticSeverity.Warning);
 
