@@ -97,12 +97,9 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
             }
         }
         var names = ModTensorNames(node);
-        if (names.Count > ModTensorLimit)
+        if (names.Count > KernelAnalyzer.ModTensorLimit)
             c.Report(DiagnosticDescriptors.TooManyModTensors, node.Parsed.Location, node.Name, names.Count);
     }
-
-    /// <summary>The most tensors the modifiers of one node read (ModTensorArgs.MaxCount), as for a declaration.</summary>
-    private const int ModTensorLimit = 4;
 
     /// <summary>The node's modifier tensors in slot order: the score modifier's, then the mask modifier's new ones (each once).</summary>
     private static List<string> ModTensorNames(GraphAnalyzer.Node node) =>
@@ -146,7 +143,7 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
         // Called fully qualified from the nested kernel struct, so no member of the struct (Mask, Scale…) can shadow them.
         string? Mod(string argument) => node.Parsed.Mods.FirstOrDefault(m => m.Argument == argument) is { } m ? plan.DeclaringType + "." + m.Method : null;
         string TensorArguments(string argument) => node.Parsed.Mods.FirstOrDefault(m => m.Argument == argument) is { } m
-            ? string.Concat(m.Tensors.Select(t => $", tensors.{(modTensors[slots.IndexOf(t.Name)].IsFloat ? "Float" : "Int")}{slots.IndexOf(t.Name)}"))
+            ? string.Concat(m.Tensors.Select(t => KernelAnalyzer.ModTensorArgument(modTensors[slots.IndexOf(t.Name)].IsFloat, slots.IndexOf(t.Name))))
             : "";
         string? scoreMod = Mod(KernelParser.ScoreModArgument), maskMod = Mod(KernelParser.MaskModArgument);
         var (alibi, softCap) = KernelAnalyzer.BuiltInScoreMods(NumberArguments(node), []);
