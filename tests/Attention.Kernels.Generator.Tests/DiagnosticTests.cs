@@ -239,6 +239,13 @@ public sealed class DiagnosticTests
         Assert.Contains("keyLengths", AssertSingle(Kernel("HeadDim = 64, Heads = 8, KeyPadding = \"lengths\""), "AK0030", "KeyPadding = \"lengths\"")
             .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
 
+    [Theory]
+    [InlineData("DocumentIds", "documentIds")]
+    [InlineData("PrefixLengths", "prefixLengths")]
+    public void AK0030_built_in_mask_values_on_a_kernel_declaration(string argument, string parameter) =>
+        Assert.Contains($"'Tensor<int> {parameter}'", AssertSingle(Kernel($"HeadDim = 64, Heads = 8, {argument} = \"ids\""), "AK0030", $"{argument} = \"ids\"")
+            .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
     [Fact]
     public void Built_in_alibi_and_soft_cap_are_accepted() =>
         Assert.Empty(GeneratorHarness.GeneratorDiagnostics(Kernel("HeadDim = 64, Heads = 12, Alibi = true, SoftCap = 50"), true));

@@ -287,4 +287,94 @@ public sealed class GraphDiagnosticTests
                 public partial void Forward([Features(64)] Tensor<float> x, Tensor<float> y);
             }
             """, "AK0022", "MaskMod = nameof(Near)");
+
+    /// <summary>A model class with modifier methods that read tensors, and one graph method of the given nodes and parameters.</summary>
+    private static string ModModel(string nodes, string parameters) => $$"""
+        using Attention.Kernels;
+        [AttentionModel]
+        public partial class M
+        {
+            private static float Bias<T>(float score, int batch, int head, int query, int key, T bias)
+                where T : struct, IModTensor<float> => score + bias[head, key];
+            private static bool Same<T>(int batch, int head, int query, int key, T documents)
+                where T : struct, IModTensor<int> => documents[batch, query] == documents[batch, key];
+            private static bool Span(int batch, int head, int query, int key, System.ReadOnlySpan<int> ids) => true;
+            private static bool Five<T, U>(int batch, int head, int query, int key, T a, T b, T c, U d, U e)
+                where T : struct, IModTensor<int> where U : struct, IModTensor<float> => true;
+
+        {{nodes}}
+            public partial void Forward({{parameters}});
+        }
+        """;
+
+    [Fact]
+    public void Graph_modifiers_reading_tensors_and_the_built_in_masks_are_valid() =>
+        Assert.DoesNotContain(GeneratorHarness.GeneratorDiagnostics(ModModel("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, ScoreMod = nameof(Bias), MaskMod = nameof(Same), DocumentIds = "ids", KeyPadding = "mask")]
+                [ScaledDotProductAttention("z", From = "x", HeadDim = 16, Heads = 2, KvHeads = 1, PrefixLengths = "prefix", ScoreMod = nameof(Bias))]
+            """, "[Features(64)] Tensor<float> x, Tensor<float> bias, Tensor<int> documents, Tensor<int> ids, Tensor<int> mask, Tensor<int> prefix, Tensor<float> y, Tensor<float> z")),
+            d => d.Severity >= DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void AK0115_graph_modifier_reads_a_tensor_the_graph_does_not_declare() =>
+        Assert.Contains("'bias', which is not a parameter", AssertHas(ModModel("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, ScoreMod = nameof(Bias))]
+            """, "[Features(64)] Tensor<float> x, Tensor<float> y"), "AK0115", "ScoreMod = nameof(Bias)").GetMessage());
+
+    [Fact]
+    public void AK0115_graph_modifier_reads_a_nodes_value() =>
+        Assert.Contains("is a node's value", AssertHas(ModModel("""
+                [Linear("documents", From = "x", OutFeatures = 64)]
+                [MultiHeadAttention("y", From = "documents", HeadDim = 16, Heads = 4, MaskMod = nameof(Same))]
+            """, "[Features(64)] Tensor<float> x, Tensor<float> y"), "AK0115", "MaskMod = nameof(Same)").GetMessage());
+
+    [Fact]
+    public void AK0032_graph_modifier_tensor_of_the_wrong_element_type() =>
+        Assert.Contains("'documents' is declared 'Tensor<float>'", AssertHas(ModModel("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, MaskMod = nameof(Same))]
+            """, "[Features(64)] Tensor<float> x, Tensor<float> documents, Tensor<float> y"), "AK0032", "MaskMod = nameof(Same)").GetMessage());
+
+    [Fact]
+    public void AK0033_graph_modifier_parameter_of_an_unsupported_type() =>
+        AssertHas(ModModel("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, MaskMod = nameof(Span))]
+            """, "[Features(64)] Tensor<float> x, Tensor<float> y"), "AK0033", "MaskMod = nameof(Span)");
+
+    [Fact]
+    public void AK0034_graph_modifiers_read_more_than_four_tensors() =>
+        AssertHas(ModModel("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, MaskMod = nameof(Five))]
+            """, "[Features(64)] Tensor<float> x, Tensor<int> a, Tensor<int> b, Tensor<int> c, Tensor<float> d, Tensor<float> e, Tensor<float> y"),
+            "AK0034", "MultiHeadAttention(\"y\", From = \"x\", HeadDim = 16, Heads = 4, MaskMod = nameof(Five))");
+
+    [Fact]
+    public void AK0112_a_tensor_read_by_a_modifier_without_features_is_not_a_sequence() =>
+        AssertHas(ModModel("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, ScoreMod = nameof(Bias))]
+                [Residual("z", From = "y", Skip = "bias")]
+            """, "[Features(64)] Tensor<float> x, Tensor<float> bias, Tensor<float> z"), "AK0112", "Skip = \"bias\"");
+
+    [Fact]
+    public void AK0112_document_ids_must_be_ints() =>
+        AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, DocumentIds = "x")]
+            """), "AK0112", "DocumentIds = \"x\"");
+
+    [Fact]
+    public void AK0113_one_int_parameter_as_document_ids_and_prefix_lengths() =>
+        AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, DocumentIds = "ids", PrefixLengths = "ids")]
+            """, "[Features(64)] Tensor<float> x, Tensor<int> ids, Tensor<float> y"), "AK0113", "PrefixLengths = \"ids\"");
+
+    [Fact]
+    public void AK0028_prefix_lengths_with_a_built_in_mask_on_a_graph_node() =>
+        AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, Mask = AttentionMask.Causal, PrefixLengths = "prefix")]
+            """, "[Features(64)] Tensor<float> x, Tensor<int> prefix, Tensor<float> y"), "AK0028", "Mask = AttentionMask.Causal");
+
+    [Fact]
+    public void AK0100_document_ids_naming_no_value() =>
+        AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, DocumentIds = "ids")]
+            """), "AK0100", "DocumentIds = \"ids\"");
 }

@@ -259,6 +259,28 @@ public static class SnapshotCases
             }
             """,
 
+        ["GraphDataMasksModel"] = """
+            using Attention.Kernels;
+
+            namespace Demo.Models;
+
+            [AttentionModel]
+            public partial class Masked
+            {
+                [MultiHeadAttention("attn", From = "x", HeadDim = 8, Heads = 2, Mask = AttentionMask.CausalTopLeft, DocumentIds = "documents",
+                    ScoreMod = nameof(Bias), MaskMod = nameof(Keep))]
+                [Linear("qkv", From = "attn", OutFeatures = 48)]
+                [ScaledDotProductAttention("ctx", From = "qkv", HeadDim = 8, Heads = 2, PrefixLengths = "prefix", KeyPadding = "lengths")]
+                public partial void Forward([Features(16)] Tensor<float> x, Tensor<int> documents, Tensor<int> prefix, Tensor<int> lengths,
+                    Tensor<float> bias, Tensor<int> keep, Tensor<float> ctx);
+
+                private static float Bias<T>(float score, int batch, int head, int query, int key, T bias)
+                    where T : struct, IModTensor<float> => score + bias[head, key];
+                private static bool Keep<TIds, TBias>(int batch, int head, int query, int key, TIds keep, TBias bias)
+                    where TIds : struct, IModTensor<int> where TBias : struct, IModTensor<float> => keep[batch, key] != 0 && bias[head, query] > -1e9f;
+            }
+            """,
+
         ["DocumentClassifierModel"] = """
             using Attention.Kernels;
 

@@ -116,6 +116,9 @@ internal static class GraphAnalyzer
         var parameters = parsed.Parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
         var values = new Dictionary<string, GraphValue>(StringComparer.Ordinal);
         var inputs = new List<GraphValue>();
+        // The tensors the nodes' modifiers read, by parameter name: a float one needs no [Features] (its shape is the modifier's).
+        var modTensorNames = new HashSet<string>(parsed.Nodes.SelectMany(n => n.Mods).Where(m => m.Status == ModStatus.Valid)
+            .SelectMany(m => m.Tensors).Select(t => t.Name), StringComparer.Ordinal);
         foreach (var parameter in parsed.Parameters)
         {
             if (parameter.Kind == ParameterKind.Other)
@@ -128,6 +131,10 @@ internal static class GraphAnalyzer
             if (parameter.Kind == ParameterKind.IntTensor)
             {
                 values[parameter.Name] = new GraphValue(parameter.Name, 0, false, IntRole.Unassigned); // its readers give it a role below
+            }
+            else if (parameter.Features == 0 && modTensorNames.Contains(parameter.Name))
+            {
+                values[parameter.Name] = new GraphValue(parameter.Name, 0, false, IntRole.None, AnyShape: true);
             }
             else if (parameter.Features <= 0)
             {
@@ -172,6 +179,19 @@ internal static class GraphAnalyzer
                         node.Inputs.Add((name, argument.Location, role));
                 }
             }
+            // The tensors its modifiers read: inputs of the graph named like the modifier's parameters (docs/kernels/mods.md).
+            foreach (var mod in node.Parsed.Mods.Where(m => m.Status == ModStatus.Valid))
+            {
+                foreach (var tensor in mod.Tensors.Where(t => t.Kind != ModTensorKind.Unsupported))
+                {
+                    string? why = !parameters.ContainsKey(tensor.Name) ? (byName.ContainsKey(tensor.Name) ? "is a node's value, not a parameter" : "is not a parameter")
+                        : byName.ContainsKey(tensor.Name) ? "is an output (a node of that name writes it)" : null;
+                    if (why is not null)
+                        Report(DiagnosticDescriptors.GraphModTensorNotInput, mod.Location, mod.Argument, mod.Method, node.Name, tensor.Name, why, method.Name);
+                    else if (!node.Inputs.Any(i => i.Value == tensor.Name && i.Role == NodeKind.ModTensorRole))
+                        node.Inputs.Add((tensor.Name, mod.Location, NodeKind.ModTensorRole));
+                }
+            }
         }
 
         // An int parameter holds what the nodes reading it say (offsets, ids or padding): one role per parameter.
@@ -186,7 +206,7 @@ internal static class GraphAnalyzer
             if (uses.FirstOrDefault(u => u.Int != first.Int) is { Node: not null } other)
                 Report(DiagnosticDescriptors.IntRoleConflict, other.Location, parameter.Name, ShapeContext.RoleText(first.Int!.Value), first.Node.Name,
                     ShapeContext.RoleText(other.Int!.Value), other.Node.Name);
-            values[parameter.Name] = values[parameter.Name] with { Int = first.Int!.Value };
+            values[parameter.Name] = values[parameter.Name] with { Int = first.Int!.Value, AnyShape = first.Int == IntRole.ModTensor };
             inputs[inputs.FindIndex(i => i.Name == parameter.Name)] = values[parameter.Name];
         }
 
@@ -289,6 +309,15 @@ internal static class GraphAnalyzer
         // Int tensors go only where the kind reads them, float values everywhere else (AK0112).
         foreach (var (value, at, role) in inputs)
         {
+            // A modifier's tensor is int or float, any shape: the attention kind checks its element type (AK0032).
+            if (role == NodeKind.ModTensorRole)
+                continue;
+            if (value.AnyShape && !value.IsInt)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongValueKind, at, role, node.Name,
+                    "a Tensor<float> value with [Features]", value.Name, ShapeContext.Describe(value)));
+                return null;
+            }
             var wanted = kind.IntInput(role);
             if ((wanted ?? IntRole.None) != value.Int)
             {

@@ -351,8 +351,11 @@ internal static class KernelAnalyzer
             scoreMod, maskMod, Alibi: alibi, SoftCap: softCap, ModTensors: modTensors, ScoreModTensors: scoreModTensors, MaskModTensors: maskModTensors);
     }
 
-    /// <summary>The most tensors the modifiers of one declaration read (ModTensorArgs.MaxCount).</summary>
-    private const int ModTensorLimit = 4;
+    /// <summary>The most tensors the modifiers of one declaration or graph node read (ModTensorArgs.MaxCount).</summary>
+    internal const int ModTensorLimit = 4;
+
+    /// <summary>One tensor argument of a modifier call: the accessor in slot <paramref name="slot"/> (", tensors.Float0" …).</summary>
+    internal static string ModTensorArgument(bool isFloat, int slot) => ", tensors." + (isFloat ? "Float" : "Int") + slot.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// The extra arguments of a modifier call that reads tensors (", tensors.Float0, tensors.Int1" …), slot = the tensor's
@@ -390,13 +393,13 @@ internal static class KernelAnalyzer
                 ok = false;
                 continue;
             }
-            text.Append(", tensors.").Append(isFloat ? "Float" : "Int").Append(slot);
+            text.Append(ModTensorArgument(isFloat, slot));
         }
         arguments = text.ToString();
         return ok;
     }
 
-    /// <summary>The signature a modifier method must have, for the diagnostics (a declaration's may add the tensors it reads: AK0022's text says so).</summary>
+    /// <summary>The signature a modifier method must have, for the diagnostics (it may add the tensors it reads: AK0022's text says so).</summary>
     internal static string ModSignature(bool score, string name) => score
         ? $"static float {name}(float score, int batch, int head, int query, int key)"
         : $"static bool {name}(int batch, int head, int query, int key)";

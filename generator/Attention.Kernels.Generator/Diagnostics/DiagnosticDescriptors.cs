@@ -96,7 +96,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor ModSignature = Error("AK0022",
         "Modifier method has the wrong signature",
-        "{0} method '{1}' must be declared '{2}' (static, by-value parameters; their names are free; on a kernel declaration it may add, after key, one parameter per tensor it reads, of a type parameter constrained to IModTensor<int> or IModTensor<float>)");
+        "{0} method '{1}' must be declared '{2}' (static, by-value parameters; their names are free; it may add, after key, one parameter per tensor it reads, of a type parameter constrained to IModTensor<int> or IModTensor<float>)");
 
     public static readonly DiagnosticDescriptor VarlenOffsetMissing = Error("AK0023",
         "Packed variable-length kernel needs both offsets",
@@ -123,8 +123,8 @@ internal static class DiagnosticDescriptors
         "'{0}' cannot be combined with queryOffsets and keyOffsets: a packed batch already attends within each sequence, and its tensors have no [B, T] axes (use a MaskMod, which sees the sequence and sequence-local positions)");
 
     public static readonly DiagnosticDescriptor KeyPaddingOnDeclaration = Error("AK0030",
-        "KeyPadding on a kernel declaration",
-        "KeyPadding names a padding value of an [AttentionModel] graph; on the kernel declaration '{0}' declare a trailing 'Tensor<int> keyLengths' parameter instead");
+        "Graph-only argument on a kernel declaration",
+        "{1} names a value of an [AttentionModel] graph; on the kernel declaration '{0}' declare a trailing 'Tensor<int> {2}' parameter instead");
 
     public static readonly DiagnosticDescriptor ModTensorNotDeclared = Error("AK0031",
         "Modifier reads a tensor the kernel does not declare",
@@ -207,6 +207,10 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor TokenTypesWithoutTable = Error("AK0114",
         "Token-type ids without a token-type table",
         "Embedding '{0}' reads token-type ids '{1}' but has no table: set TokenTypes to the number of token types");
+
+    public static readonly DiagnosticDescriptor GraphModTensorNotInput = Error("AK0115",
+        "Graph modifier reads a tensor that is not an input of the graph",
+        "{0} method '{1}' of node '{2}' reads '{3}', which {4}: a graph binds each modifier tensor by name to a parameter of '{5}', declare 'Tensor<int> {3}' or 'Tensor<float> {3}' there");
 
     public static readonly DiagnosticDescriptor InternalError = Error("AK0099",
         "Internal generator error",

@@ -74,15 +74,16 @@ internal static class ModelEmitter
         var shapes = new Dictionary<string, GraphValue>();
         foreach (var input in graph.Inputs)
             shapes[input.Name] = input;
-        var first = graph.Inputs.FirstOrDefault(i => !i.IsInt) ?? graph.Inputs.First(i => i.Int == IntRole.Ids);
+        // A tensor read by modifiers only has no [B, T] axes of its own: batch and length come from a sequence.
+        var first = graph.Inputs.FirstOrDefault(i => !i.IsInt && !i.AnyShape) ?? graph.Inputs.First(i => i.Int == IntRole.Ids);
         w.Line("// Batch and length come from the tensors at each call; feature counts were fixed at compile time.");
         w.Line($"{Names.TensorShape}.ExpectRank({first.Name}, nameof({first.Name}), \"{Shape(first)}\", {(first.IsInt ? 2 : 3)});");
         w.Line($"int batch = {first.Name}.Dim(0), length = {first.Name}.Dim(1);");
         w.Line($"var device = {first.Name}.Device;");
         foreach (var input in graph.Inputs)
-            WriteCheck(w, input, input.Name);
+            WriteCheck(w, input, input.Name, first.Name);
         foreach (var output in graph.Outputs)
-            WriteCheck(w, output, output.Name);
+            WriteCheck(w, output, output.Name, first.Name);
         foreach (var padding in graph.Inputs.Where(i => i.Int == IntRole.Padding))
         {
             w.Line($"// Padding as per-row lengths [B] on the device, computed once (a mask must list each row's tokens first).");
@@ -119,10 +120,23 @@ internal static class ModelEmitter
         }
     }
 
-    private static void WriteCheck(CodeWriter w, GraphValue value, string parameter)
+    private static void WriteCheck(CodeWriter w, GraphValue value, string parameter, string first)
     {
+        if (value.AnyShape)
+        {
+            // Read by modifiers only: its shape is theirs (each read is checked against it); the launch checks rank 1–3.
+            w.Line($"{Names.TensorShape}.ExpectNotDisposed({parameter}, nameof({parameter}));");
+            w.Line($"{Names.TensorShape}.ExpectDevice({parameter}, nameof({parameter}), device);");
+            return;
+        }
         switch (value.Int)
         {
+            case IntRole.Documents:
+                w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"[B, T] document ids\", batch, length);");
+                break;
+            case IntRole.Prefix:
+                w.Line($"{Names.TensorShape}.ExpectLengths({parameter}, nameof({parameter}), batch, length, \"T of {first} \" + {Names.TensorShape}.Format({first}.Shape), device);");
+                break;
             case IntRole.Offsets:
                 w.Line($"{Names.TensorShape}.ExpectRank({parameter}, nameof({parameter}), \"[B, S + 1]\", 2);");
                 w.Line($"{Names.TensorShape}.Expect({parameter}, nameof({parameter}), \"[B, S + 1]\", batch, {parameter}.Dim(1));");
@@ -158,7 +172,9 @@ internal static class ModelEmitter
 
         w.Line("/// <summary>");
         w.Line($"/// Cost model of <see cref=\"{name}\"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch");
-        w.Line("/// of every step, in execution order, and their total. Sizes that only the data knows (segment lengths) are upper bounds.");
+        w.Line("/// of every step, in execution order, and their total. What only the data knows is not read, so those counts are upper");
+        w.Line("/// bounds: segment lengths, and the key padding, document ids, prefix lengths and mask modifiers of attention steps");
+        w.Line("/// (each counts every pair its Mask shows).");
         w.Line("/// </summary>");
         w.Line(Names.GeneratedCode);
         w.Open($"public static {Names.Runtime}.GraphCost {name}Cost(int batch, int length{string.Concat(sizes.Select(s => ", int " + s))})");

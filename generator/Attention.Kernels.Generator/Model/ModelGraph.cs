@@ -30,7 +30,11 @@ internal sealed record ModelGraph(
 /// A value flowing between steps: [B, T, Features] (a sequence), [B, Features] (pooled), or an int tensor whose
 /// <see cref="Int"/> role says what it holds.
 /// </summary>
-internal sealed record GraphValue(string Name, int Features, bool Pooled, IntRole Int)
+/// <param name="AnyShape">
+/// A parameter read by modifiers only (docs/kernels/mods.md): its shape is theirs to check (rank 1 to 3), so the graph sizes
+/// nothing from it; a Tensor&lt;float&gt; when <see cref="Int"/> is None, else a Tensor&lt;int&gt; of role ModTensor.
+/// </param>
+internal sealed record GraphValue(string Name, int Features, bool Pooled, IntRole Int, bool AnyShape = false)
 {
     public bool IsInt => Int != IntRole.None;
     public bool IsOffsets => Int == IntRole.Offsets;
@@ -53,6 +57,15 @@ internal enum IntRole
 
     /// <summary>An int parameter no node reads as ints (so far): its role is unknown.</summary>
     Unassigned = 4,
+
+    /// <summary>Document ids [B, T] of an attention node's built-in document mask.</summary>
+    Documents = 5,
+
+    /// <summary>Prefix lengths [B] of an attention node's built-in prefix-LM mask.</summary>
+    Prefix = 6,
+
+    /// <summary>A tensor an attention node's modifiers read (any shape, rank 1 to 3; bound by the modifier parameter's name).</summary>
+    ModTensor = 7,
 }
 
 /// <summary>A learned tensor owned by a node.</summary>

@@ -16,9 +16,19 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
 {
     private bool MultiHead => Name == "MultiHeadAttention";
 
-    public override IReadOnlyList<string> OptionalRoles { get; } = ["KeyPadding"];
+    /// <summary>The data-driven masks a graph node names by value (docs/kernels/masks.md): key padding, document ids, prefix lengths.</summary>
+    public override IReadOnlyList<string> OptionalRoles { get; } = ["KeyPadding", DocumentIdsRole, PrefixLengthsRole];
 
-    public override IntRole? IntInput(string role) => role == "KeyPadding" ? IntRole.Padding : null;
+    private const string DocumentIdsRole = "DocumentIds", PrefixLengthsRole = "PrefixLengths";
+
+    public override IntRole? IntInput(string role) => role switch
+    {
+        "KeyPadding" => IntRole.Padding,
+        DocumentIdsRole => IntRole.Documents,
+        PrefixLengthsRole => IntRole.Prefix,
+        ModTensorRole => IntRole.ModTensor,
+        _ => null,
+    };
 
     public override GraphValue? Shape(ShapeContext c)
     {
@@ -39,8 +49,12 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
             else if (mod.Status == ModStatus.WrongSignature)
                 c.Report(DiagnosticDescriptors.ModSignature, mod.Location, mod.Argument, mod.Method, expected);
         }
+        CheckModTensors(c);
         var settings = KernelAnalyzer.ValidateAttention(arguments, node.Parsed.Location, c.Diagnostics, node.Kind);
         KernelAnalyzer.BuiltInScoreMods(arguments, c.Diagnostics); // AK0027 for a bad SoftCap; the step reads them again
+        // Prefix-LM is its own causal mask, as on a declaration (AK0028).
+        if (node.Inputs.Any(i => i.Role == PrefixLengthsRole) && settings.Mask != MaskKind.None)
+            c.Report(DiagnosticDescriptors.PrefixLmWithMask, node.Where("Mask"), settings.Mask.ToString());
         if (c.Diagnostics.Count > before)
             return null;
         int packed = (settings.Heads + 2 * settings.KvHeads) * settings.HeadDim;
@@ -51,6 +65,46 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
         }
         return new GraphValue(node.Name, MultiHead ? c.X.Features : settings.Heads * settings.HeadDim, false, IntRole.None);
     }
+
+    /// <summary>
+    /// The tensors the modifiers read, as a declaration's (AK0033 a parameter that is no IModTensor type parameter, AK0032 an
+    /// element type other than the modifier reads, AK0034 more than four); the graph found them by name (AK0115 otherwise).
+    /// </summary>
+    private static void CheckModTensors(ShapeContext c)
+    {
+        var node = c.Node;
+        var bound = new Dictionary<string, GraphValue>();
+        for (int i = 0; i < node.Inputs.Count; i++)
+        {
+            if (node.Inputs[i].Role == ModTensorRole)
+                bound[node.Inputs[i].Value] = c.Inputs[i].Value;
+        }
+        foreach (var mod in node.Parsed.Mods.Where(m => m.Status == ModStatus.Valid))
+        {
+            foreach (var tensor in mod.Tensors)
+            {
+                if (tensor.Kind == ModTensorKind.Unsupported)
+                {
+                    c.Report(DiagnosticDescriptors.ModTensorParameterType, mod.Location, mod.Argument, mod.Method, tensor.Name, tensor.Type);
+                    continue;
+                }
+                if (!bound.TryGetValue(tensor.Name, out var value))
+                    continue; // not an input of the graph: AK0115 already
+                bool isFloat = tensor.Kind == ModTensorKind.Float;
+                if (isFloat == value.IsInt)
+                    c.Report(DiagnosticDescriptors.ModTensorElementType, node.Inputs.First(i => i.Value == tensor.Name && i.Role == ModTensorRole).Location,
+                        tensor.Name, value.IsInt ? "Tensor<int>" : "Tensor<float>", mod.Argument, mod.Method, isFloat ? "float" : "int");
+            }
+        }
+        var names = ModTensorNames(node);
+        if (names.Count > KernelAnalyzer.ModTensorLimit)
+            c.Report(DiagnosticDescriptors.TooManyModTensors, node.Parsed.Location, node.Name, names.Count);
+    }
+
+    /// <summary>The node's modifier tensors in slot order: the score modifier's, then the mask modifier's new ones (each once).</summary>
+    private static List<string> ModTensorNames(GraphAnalyzer.Node node) =>
+        node.Parsed.Mods.Where(m => m.Status == ModStatus.Valid).OrderBy(m => m.Argument == KernelParser.ScoreModArgument ? 0 : 1)
+            .SelectMany(m => m.Tensors).Select(t => t.Name).Distinct().ToList();
 
     public override void Plan(GraphAnalyzer.Node node, GraphAnalyzer.Planner plan)
     {
@@ -81,21 +135,36 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
     {
         var s = Settings(node);
         string? padding = node.Inputs.FirstOrDefault(i => i.Role == "KeyPadding").Value;
+        string? documents = node.Inputs.FirstOrDefault(i => i.Role == DocumentIdsRole).Value;
+        string? prefix = node.Inputs.FirstOrDefault(i => i.Role == PrefixLengthsRole).Value;
+        // The modifier tensors: slot n holds the n-th name, each call passes its own from their slots (as a declaration's).
+        var slots = ModTensorNames(node);
+        var modTensors = slots.Select(n => new ModTensorInfo(n, !plan.Value(n).IsInt)).ToEquatableArray();
         // Called fully qualified from the nested kernel struct, so no member of the struct (Mask, Scale…) can shadow them.
         string? Mod(string argument) => node.Parsed.Mods.FirstOrDefault(m => m.Argument == argument) is { } m ? plan.DeclaringType + "." + m.Method : null;
+        string TensorArguments(string argument) => node.Parsed.Mods.FirstOrDefault(m => m.Argument == argument) is { } m
+            ? string.Concat(m.Tensors.Select(t => KernelAnalyzer.ModTensorArgument(modTensors[slots.IndexOf(t.Name)].IsFloat, slots.IndexOf(t.Name))))
+            : "";
         string? scoreMod = Mod(KernelParser.ScoreModArgument), maskMod = Mod(KernelParser.MaskModArgument);
         var (alibi, softCap) = KernelAnalyzer.BuiltInScoreMods(NumberArguments(node), []);
         string mods = (scoreMod is null ? "" : $", score modifier {scoreMod.Substring(scoreMod.LastIndexOf('.') + 1)}") +
                       (alibi ? ", ALiBi" : "") +
                       (softCap > 0 ? $", soft-capped at {softCap.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "") +
                       (maskMod is null ? "" : $", mask modifier {maskMod.Substring(maskMod.LastIndexOf('.') + 1)}");
+        string masks = (documents is null ? "" : $", document ids {documents}") + (prefix is null ? "" : $", prefix-LM by {prefix}") +
+                       (slots.Count == 0 ? "" : $", modifiers read {string.Join(", ", slots)}");
         plan.Steps.Add(new AttentionStep(output, packed, s.HeadDim, s.Heads, s.KvHeads, s.Mask, s.Window, s.Scale, padding,
-            $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask{(padding is null ? "" : $", keys padded by {padding}")}{mods}, heads read in place from the packed projection")
+            $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask{(padding is null ? "" : $", keys padded by {padding}")}{masks}{mods}, heads read in place from the packed projection")
         {
             ScoreMod = scoreMod,
             MaskMod = maskMod,
             Alibi = alibi,
             SoftCap = softCap,
+            DocumentIds = documents,
+            PrefixLengths = prefix,
+            ModTensors = modTensors,
+            ScoreModTensors = scoreMod is null ? "" : TensorArguments(KernelParser.ScoreModArgument),
+            MaskModTensors = maskMod is null ? "" : TensorArguments(KernelParser.MaskModArgument),
         });
     }
 }
@@ -104,6 +173,24 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
     : ModelStep(Output, Heads * HeadDim, false, Explanation, -1)
 {
     public override IEnumerable<string> Reads => [Input];
+
+    /// <summary>The Tensor&lt;int&gt; parameter of document ids [B, T] (the built-in document mask), or null.</summary>
+    public string? DocumentIds { get; init; }
+
+    /// <summary>The Tensor&lt;int&gt; parameter of prefix lengths [B] (the built-in prefix-LM mask), or null.</summary>
+    public string? PrefixLengths { get; init; }
+
+    /// <summary>The parameters the modifiers read, in slot order (named as in the graph method; float or int).</summary>
+    public EquatableArray<ModTensorInfo> ModTensors { get; init; } = EquatableArray<ModTensorInfo>.Empty;
+
+    /// <summary>The score modifier call's tensor arguments (", tensors.Float0" …), as <see cref="AttentionNode.ScoreModTensors"/>.</summary>
+    public string ScoreModTensors { get; init; } = "";
+
+    /// <summary>The mask modifier call's tensor arguments, as <see cref="AttentionNode.MaskModTensors"/>.</summary>
+    public string MaskModTensors { get; init; } = "";
+
+    /// <summary>Whether the launch carries tensors beyond q|k|v (then it goes through GraphOps.PackedAttention).</summary>
+    private bool ReadsData => KeyPadding is not null || DocumentIds is not null || PrefixLengths is not null || ModTensors.Count > 0;
 
     public int PackedFeatures => (Heads + 2 * KvHeads) * HeadDim;
 
@@ -122,7 +209,9 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
     public override string Kind => "Attention";
 
     public override void WriteRun(StepWriter s) =>
-        s.W.Line($"{s.NextAttentionClass()}.Run({s.Id(Input)}, {s.Id(Output)}, batch, length{(KeyPadding is null ? "" : ", " + s.Lengths(KeyPadding))});");
+        s.W.Line($"{s.NextAttentionClass()}.Run({s.Id(Input)}, {s.Id(Output)}, batch, length{(KeyPadding is null ? "" : ", " + s.Lengths(KeyPadding))}" +
+                 (DocumentIds is null ? "" : ", " + s.Id(DocumentIds)) + (PrefixLengths is null ? "" : ", " + s.Id(PrefixLengths)) +
+                 string.Concat(ModTensors.Select(t => ", " + s.Id(t.Name))) + ");");
 
     public override string Cost(StepWriter s) => $"{s.NextAttentionClass()}.Cost(batch, length, length)";
 
@@ -132,7 +221,8 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
         string className = s.NextAttentionClass();
         // Named like a kernel declaration ({Name}Kernel is the struct), so the emitter's references to the struct hold.
         var node = new AttentionNode(className.Substring(0, className.Length - "Kernel".Length), new[] { Input }.ToEquatableArray(), new[] { Output }.ToEquatableArray(),
-            HeadDim, Heads, KvHeads, Mask, Window, Scale, LayoutKind.PackedQkv, HasLogSumExp: false, ScoreMod: ScoreMod, MaskMod: MaskMod, Alibi: Alibi, SoftCap: SoftCap);
+            HeadDim, Heads, KvHeads, Mask, Window, Scale, LayoutKind.PackedQkv, HasLogSumExp: false, ScoreMod: ScoreMod, MaskMod: MaskMod, Alibi: Alibi, SoftCap: SoftCap,
+            DocumentMask: DocumentIds is not null, PrefixLm: PrefixLengths is not null, ModTensors: ModTensors, ScoreModTensors: ScoreModTensors, MaskModTensors: MaskModTensors);
         w.Line();
         w.Line($"/// <summary>Fused self-attention of step '{Output}', reading q, k and v heads in place from the packed projection '{Input}'.</summary>");
         w.Line(Names.GeneratedCode);
@@ -141,7 +231,7 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
         AttentionEmitter.WriteCost(w, node);
         AttentionEmitter.WriteKernelContract(w, node);
         w.Line("/// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>");
-        if (KeyPadding is null)
+        if (!ReadsData)
         {
             w.Open($"public static void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length)");
             w.Line("// q, k and v are the same tensor: the kernels address the heads inside each packed row (no split, no copy).");
@@ -149,9 +239,18 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
         }
         else
         {
-            w.Open($"public static void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length, {Names.Runtime}.Tensor<int> keyLengths)");
-            w.Line("// q, k and v are the same tensor, read in place; keys at or past a row's length are never visited.");
-            w.Line($"{StepWriter.Ops}.PackedAttention<{className}>(packed, output, batch, length, keyLengths);");
+            // The tensors arrive checked by the graph method (shapes named by the caller's parameters).
+            string parameters = (KeyPadding is null ? "" : $", {Names.Runtime}.Tensor<int> keyLengths") +
+                                (DocumentIds is null ? "" : $", {Names.Runtime}.Tensor<int> documentIds") +
+                                (PrefixLengths is null ? "" : $", {Names.Runtime}.Tensor<int> prefixLengths") +
+                                string.Concat(ModTensors.Select((t, i) => $", {(t.IsFloat ? Names.Tensor : Names.Runtime + ".Tensor<int>")} modTensor{i}"));
+            w.Open($"public static void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length{parameters})");
+            w.Line(KeyPadding is null
+                ? "// q, k and v are the same tensor, read in place; the launch carries the tensors the node's masks and modifiers read."
+                : "// q, k and v are the same tensor, read in place; keys at or past a row's length are never visited.");
+            w.Line($"{StepWriter.Ops}.PackedAttention<{className}>(packed, output, batch, length, {(KeyPadding is null ? "null" : "keyLengths")}" +
+                   (DocumentIds is null ? "" : ", documentIds: documentIds") + (PrefixLengths is null ? "" : ", prefixLengths: prefixLengths") +
+                   (ModTensors.Count == 0 ? "" : $", modTensors: new {Names.Runtime}.ModTensorArgs({string.Join(", ", ModTensors.Select((_, i) => $"modTensor{i}"))})") + ");");
         }
         w.Close();
         w.Line();

@@ -30,6 +30,12 @@ internal abstract class NodeKind(string name)
     /// <summary>Whether the main input may be pooled ([B, F]); otherwise it must be a sequence [B, T, F].</summary>
     public virtual bool AcceptsPooled => false;
 
+    /// <summary>
+    /// The role of a tensor a node's modifier reads (its name is the modifier parameter's, not an attribute argument's):
+    /// int or float, any shape. Only attention nodes have modifiers.
+    /// </summary>
+    public const string ModTensorRole = "ModTensor";
+
     /// <summary>What an int tensor read in <paramref name="role"/> holds, or null if the role needs a float value.</summary>
     public virtual IntRole? IntInput(string role) => null;
 
@@ -89,7 +95,7 @@ internal sealed class ShapeContext(GraphAnalyzer.Node node, List<(GraphValue Val
     /// <summary>The node's output: the main input's form under the node's name.</summary>
     public GraphValue SameAsInput() => X with { Name = Node.Name };
 
-    public static string Describe(GraphValue value) => value.IsInt ? $"a Tensor<int> of {RoleText(value.Int)}" : value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
+    public static string Describe(GraphValue value) => value.AnyShape ? $"a Tensor<{(value.IsInt ? "int" : "float")}> read by a modifier (no [Features]: any shape)" : value.IsInt ? $"a Tensor<int> of {RoleText(value.Int)}" : value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
 
     /// <summary>What an int role holds, for messages.</summary>
     public static string RoleText(IntRole role) => role switch
@@ -98,6 +104,9 @@ internal sealed class ShapeContext(GraphAnalyzer.Node node, List<(GraphValue Val
         IntRole.Ids => "token ids [B, T]",
         IntRole.Padding => "padding (an attention mask [B, T] or lengths [B])",
         IntRole.Unassigned => "ints",
+        IntRole.Documents => "document ids [B, T]",
+        IntRole.Prefix => "prefix lengths [B]",
+        IntRole.ModTensor => "a tensor read by a modifier",
         _ => "floats",
     };
 }

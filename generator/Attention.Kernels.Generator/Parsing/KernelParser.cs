@@ -164,18 +164,20 @@ internal static class KernelParser
             }
         }
 
-        // KeyPadding names a graph value; a declaration's key padding is its keyLengths parameter (AK0030, never silently ignored).
+        // KeyPadding, DocumentIds and PrefixLengths name graph values; a declaration takes the tensor as a trailing parameter
+        // instead (AK0030, never silently ignored).
         var diagnostics = new List<DiagnosticInfo>();
         if (attribute is not null)
         {
             foreach (var named in attribute.NamedArguments)
             {
-                if (named.Key != "KeyPadding" || named.Value.Kind == TypedConstantKind.Error || named.Value.Value is null)
+                string? parameter = named.Key switch { "KeyPadding" => "keyLengths", "DocumentIds" => "documentIds", "PrefixLengths" => "prefixLengths", _ => null };
+                if (parameter is null || named.Value.Kind == TypedConstantKind.Error || named.Value.Value is null)
                     continue;
                 var argumentSyntax = attributeSyntax?.ArgumentList?.Arguments
                     .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.KeyPaddingOnDeclaration,
-                    LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax), method.Name));
+                    LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax), method.Name, named.Key, parameter));
             }
         }
 
@@ -191,13 +193,8 @@ internal static class KernelParser
     /// Whether <paramref name="type"/> declares a method <paramref name="name"/> usable as a score modifier
     /// (<c>static float M(float, int, int, int, int)</c>) or a mask modifier (<c>static bool M(int, int, int, int)</c>):
     /// static, non-generic, by-value parameters of exactly those types (names free). Any accessibility works: the
-    /// generated kernel struct is nested in <paramref name="type"/>, so it may call private methods. Graph nodes use this
-    /// form: their modifiers read no tensors.
-    /// </summary>
-    internal static ModStatus ModStatusOf(INamedTypeSymbol? type, string name, bool score) => ModOf(type, name, score, allowTensors: false).Status;
-
-    /// <summary>
-    /// As <see cref="ModStatusOf"/>; with <paramref name="allowTensors"/>, the method may also take, after <c>key</c>, one
+    /// generated kernel struct is nested in <paramref name="type"/>, so it may call private methods. With
+    /// <paramref name="allowTensors"/> (kernel declarations and graph attention nodes alike), the method may also take, after <c>key</c>, one
     /// parameter per tensor it reads (docs/kernels/mods.md), each of its own type parameter constrained to
     /// <c>IModTensor&lt;int&gt;</c> or <c>IModTensor&lt;float&gt;</c>; those parameters come back (an unsupported type is
     /// recorded as such, for AK0033). A generic method whose type parameters are not exactly those is of the wrong signature.

@@ -151,9 +151,12 @@ internal static class ModelParser
                 var location = LocationInfo.From((SyntaxNode?)argumentSyntax ?? attributeSyntax);
                 arguments.Add(new NodeArgument(named.Key, named.Value.Value as string, KernelParser.Number(named.Value.Value), location));
                 // Score and mask modifiers are methods of the model class, judged here where the symbols are (as for kernels).
+                // A modifier may read tensors (parameters after key), bound by name to the graph method's parameters.
                 if (named.Key is KernelParser.ScoreModArgument or KernelParser.MaskModArgument && named.Value.Value is string mod)
-                    mods.Add(new ParsedMod(named.Key, mod, KernelParser.ModStatusOf(method.ContainingType, mod, named.Key == KernelParser.ScoreModArgument),
-                        method.ContainingType?.Name ?? "", location));
+                {
+                    var (status, tensors) = KernelParser.ModOf(method.ContainingType, mod, named.Key == KernelParser.ScoreModArgument, allowTensors: true);
+                    mods.Add(new ParsedMod(named.Key, mod, status, method.ContainingType?.Name ?? "", location, tensors));
+                }
             }
             nodes.Add(new ParsedNode(kind, name, arguments.ToEquatableArray(), LocationInfo.From(attributeSyntax), mods.ToEquatableArray()));
         }

@@ -100,15 +100,24 @@ public sealed class MultiHeadAttentionAttribute(string name) : GraphNodeAttribut
     /// </summary>
     public string? KeyPadding { get; set; }
 
+    /// <summary>Name of a Tensor&lt;int&gt; parameter of document ids [B, T], as <see cref="ScaledDotProductAttentionAttribute.DocumentIds"/>.</summary>
+    public string? DocumentIds { get; set; }
+
+    /// <summary>Name of a Tensor&lt;int&gt; parameter of prefix lengths [B] (prefix-LM), as <see cref="ScaledDotProductAttentionAttribute.PrefixLengths"/>.</summary>
+    public string? PrefixLengths { get; set; }
+
     /// <summary>
     /// Name of a static method of the model class, <c>float M(float score, int batch, int head, int query, int key)</c>,
     /// applied to every visible scaled score before the softmax (as <see cref="ScaledDotProductAttentionAttribute.ScoreMod"/>).
+    /// It may read tensors: each parameter after <c>key</c> (a type parameter constrained to <c>IModTensor&lt;int&gt;</c> or
+    /// <c>IModTensor&lt;float&gt;</c>) is bound to the graph method's parameter of the same name (docs/kernels/mods.md).
     /// </summary>
     public string? ScoreMod { get; set; }
 
     /// <summary>
     /// Name of a static method of the model class, <c>bool M(int batch, int head, int query, int key)</c>: false hides the
     /// pair (ANDed with <see cref="Mask"/> and the key padding; as <see cref="ScaledDotProductAttentionAttribute.MaskMod"/>).
+    /// It may read tensors, bound by name to the graph method's parameters, as <see cref="ScoreMod"/>.
     /// </summary>
     public string? MaskMod { get; set; }
 

@@ -43,6 +43,21 @@ public sealed class ScaledDotProductAttentionAttribute : Attribute
     /// </summary>
     public string? KeyPadding { get; set; }
 
+    /// <summary>
+    /// In a graph: the name of a Tensor&lt;int&gt; parameter of document ids [B, T] (the built-in document mask, as a kernel
+    /// declaration's <c>documentIds</c>): query q and key k of batch entry b see each other only where their ids are equal.
+    /// Graph nodes only: a kernel declaration takes a trailing <c>Tensor&lt;int&gt; documentIds</c> parameter instead (AK0030).
+    /// See docs/kernels/masks.md.
+    /// </summary>
+    public string? DocumentIds { get; set; }
+
+    /// <summary>
+    /// In a graph: the name of a Tensor&lt;int&gt; parameter of prefix lengths [B] (the built-in prefix-LM mask, as a kernel
+    /// declaration's <c>prefixLengths</c>): query q sees key k iff k &lt; prefix or k ≤ q. Its own causal mask, so
+    /// <see cref="Mask"/> stays None (AK0028). Graph nodes only (AK0030 on a kernel declaration). See docs/kernels/masks.md.
+    /// </summary>
+    public string? PrefixLengths { get; set; }
+
     /// <summary>Size of one head's query/key/value vector (1–256).</summary>
     public int HeadDim { get; set; }
 

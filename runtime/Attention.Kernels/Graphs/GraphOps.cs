@@ -131,18 +131,29 @@ public static class GraphOps
     }
 
     /// <summary>
-    /// Self-attention of a graph step over packed q|k|v rows with key padding: keys at or past <c>keyLengths[b]</c> are never
-    /// visited; every query row (padded ones too) attends to its batch row's valid keys; a row of length 0 gives zeros.
+    /// Self-attention of a graph step over packed q|k|v rows with the data-driven masks of its node: key padding (keys at or
+    /// past <c>keyLengths[b]</c> are never visited; every query row, padded ones too, attends to its batch row's valid keys; a
+    /// row of length 0 gives zeros), the built-in document mask (<paramref name="documentIds"/> [B, T]) and prefix-LM mask
+    /// (<paramref name="prefixLengths"/> [B]), and the tensors its modifiers read. Each is null (default) when the node has none;
+    /// the generated graph method checked their shapes against the caller's names first.
     /// </summary>
-    public static void PackedAttention<TKernel>(Tensor<float> packed, Tensor<float> output, int batch, int length, Tensor<int> keyLengths)
+    public static void PackedAttention<TKernel>(Tensor<float> packed, Tensor<float> output, int batch, int length, Tensor<int>? keyLengths,
+        Tensor<int>? documentIds = null, Tensor<int>? prefixLengths = null, ModTensorArgs modTensors = default)
         where TKernel : struct, IAttentionKernel
     {
         var device = On(packed, output);
-        TensorShape.ExpectDevice(keyLengths, nameof(keyLengths), device);
+        if (keyLengths is not null)
+            TensorShape.ExpectDevice(keyLengths, nameof(keyLengths), device);
         // q, k and v are the same tensor, read in place; the lengths were validated when they were made (PaddingLengths).
         long start = OpTimer.Start();
-        device.RunAttention<TKernel, float>(new AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length) { KeyLengths = keyLengths });
-        OpTimer.Stop("Attention (key padding)", start);
+        device.RunAttention<TKernel, float>(new AttentionLaunch<float>(packed, packed, packed, output, null, batch, length, length)
+        {
+            KeyLengths = keyLengths,
+            DocumentIds = documentIds,
+            PrefixLengths = prefixLengths,
+            ModTensors = modTensors,
+        });
+        OpTimer.Stop(keyLengths is null ? "Attention" : "Attention (key padding)", start);
     }
 
     /// <summary>
