@@ -240,10 +240,11 @@ public sealed class DiagnosticTests
             .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
 
     [Theory]
-    [InlineData("DocumentIds", "documentIds")]
-    [InlineData("PrefixLengths", "prefixLengths")]
+    [InlineData("DocumentIds", "Tensor<int> documentIds")]
+    [InlineData("PrefixLengths", "Tensor<int> prefixLengths")]
+    [InlineData("AttnMask", "Tensor<bool> (or Tensor<float>) attnMask")]
     public void AK0030_built_in_mask_values_on_a_kernel_declaration(string argument, string parameter) =>
-        Assert.Contains($"'Tensor<int> {parameter}'", AssertSingle(Kernel($"HeadDim = 64, Heads = 8, {argument} = \"ids\""), "AK0030", $"{argument} = \"ids\"")
+        Assert.Contains($"'{parameter}'", AssertSingle(Kernel($"HeadDim = 64, Heads = 8, {argument} = \"ids\""), "AK0030", $"{argument} = \"ids\"")
             .GetMessage(System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]

@@ -377,4 +377,57 @@ public sealed class GraphDiagnosticTests
         AssertHas(Model("""
                 [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, DocumentIds = "ids")]
             """), "AK0100", "DocumentIds = \"ids\"");
+
+    // attnMask on graph nodes (docs/kernels/masks.md, "Graphs"): a Tensor<bool> or Tensor<float> parameter without [Features].
+
+    [Fact]
+    public void Boolean_and_additive_attn_masks_on_graph_nodes_are_valid() =>
+        Assert.DoesNotContain(GeneratorHarness.GeneratorDiagnostics(ModModel("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, AttnMask = "keep", KeyPadding = "mask", DocumentIds = "ids")]
+                [ScaledDotProductAttention("z", From = "x", HeadDim = 16, Heads = 2, KvHeads = 1, AttnMask = "bias", PrefixLengths = "prefix", ScoreMod = nameof(Bias))]
+            """, "[Features(64)] Tensor<float> x, Tensor<bool> keep, Tensor<float> bias, Tensor<int> ids, Tensor<int> mask, Tensor<int> prefix, Tensor<float> y, Tensor<float> z")),
+            d => d.Severity >= DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void AK0112_attn_mask_naming_a_sequence() =>
+        Assert.Contains("must name a Tensor<bool> or Tensor<float> parameter without [Features]", AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, AttnMask = "x")]
+            """), "AK0112", "AttnMask = \"x\"").GetMessage());
+
+    [Fact]
+    public void AK0112_attn_mask_naming_ints() =>
+        Assert.Contains("'lengths' is a Tensor<int>", AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, AttnMask = "lengths")]
+            """, "[Features(64)] Tensor<float> x, Tensor<int> lengths, Tensor<float> y"), "AK0112", "AttnMask = \"lengths\"").GetMessage());
+
+    [Fact]
+    public void AK0112_a_bool_parameter_read_as_a_sequence() =>
+        Assert.Contains("'keep' is a Tensor<bool> (an attention mask)", AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, AttnMask = "keep")]
+                [Residual("z", From = "y", Skip = "keep")]
+            """, "[Features(64)] Tensor<float> x, Tensor<bool> keep, Tensor<float> z"), "AK0112", "Skip = \"keep\"").GetMessage());
+
+    [Fact]
+    public void AK0032_a_bool_parameter_read_by_a_modifier() =>
+        Assert.Contains("'bias' is declared 'Tensor<bool>'", AssertHas(ModModel("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, ScoreMod = nameof(Bias))]
+            """, "[Features(64)] Tensor<float> x, Tensor<bool> bias, Tensor<float> y"), "AK0032", "ScoreMod = nameof(Bias)").GetMessage());
+
+    [Fact]
+    public void AK0100_attn_mask_naming_no_value() =>
+        AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4, AttnMask = "keep")]
+            """), "AK0100", "AttnMask = \"keep\"");
+
+    [Fact]
+    public void AK0105_a_bool_parameter_no_node_reads() =>
+        AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4)]
+            """, "[Features(64)] Tensor<float> x, Tensor<bool> keep, Tensor<float> y"), "AK0105", "Tensor<bool> keep");
+
+    [Fact]
+    public void AK0107_a_bool_graph_output() =>
+        AssertHas(Model("""
+                [MultiHeadAttention("y", From = "x", HeadDim = 16, Heads = 4)]
+            """, "[Features(64)] Tensor<float> x, Tensor<bool> y"), "AK0107", "Tensor<bool> y");
 }

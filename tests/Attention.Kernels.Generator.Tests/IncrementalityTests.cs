@@ -36,6 +36,7 @@ public sealed class IncrementalityTests
     [Theory]
     [InlineData("EncoderBlockModel")]
     [InlineData("GraphDataMasksModel")] // modifier tensors, document ids and prefix lengths in the analyzed steps
+    [InlineData("GraphAttnMaskModel")] // boolean and additive attnMasks (Tensor<bool> inputs) in the analyzed steps
     public void Unrelated_edit_leaves_the_model_pipeline_cached(string model)
     {
         var compilation = GeneratorHarness.CreateCompilation(SnapshotCases.All[model]);
@@ -156,10 +157,12 @@ public sealed class IncrementalityTests
             AssertNoRoslynObjects(output.Value, depth: 0);
     }
 
-    [Fact]
-    public void Model_pipeline_holds_no_symbols_or_syntax()
+    [Theory]
+    [InlineData("GraphDataMasksModel")]
+    [InlineData("GraphAttnMaskModel")]
+    public void Model_pipeline_holds_no_symbols_or_syntax(string model)
     {
-        var compilation = GeneratorHarness.CreateCompilation(SnapshotCases.All["GraphDataMasksModel"]);
+        var compilation = GeneratorHarness.CreateCompilation(SnapshotCases.All[model]);
         var result = GeneratorHarness.CreateDriver().RunGenerators(compilation).GetRunResult().Results.Single();
         foreach (var step in new[] { Steps.ParseModel, Steps.AnalyzeModel, Steps.GroupModelsByType })
         foreach (var output in result.TrackedSteps[step].SelectMany(s => s.Outputs))

@@ -281,6 +281,25 @@ public static class SnapshotCases
             }
             """,
 
+        ["GraphAttnMaskModel"] = """
+            using Attention.Kernels;
+
+            namespace Demo.Models;
+
+            [AttentionModel]
+            public partial class AttnMasked
+            {
+                [MultiHeadAttention("attn", From = "x", HeadDim = 8, Heads = 2, Mask = AttentionMask.CausalTopLeft, AttnMask = "keep", KeyPadding = "lengths")]
+                [Linear("qkv", From = "attn", OutFeatures = 48)]
+                [ScaledDotProductAttention("ctx", From = "qkv", HeadDim = 8, Heads = 2, AttnMask = "bias", ScoreMod = nameof(Scaled))]
+                public partial void Forward([Features(16)] Tensor<float> x, Tensor<bool> keep, Tensor<int> lengths, Tensor<float> bias,
+                    Tensor<float> scales, Tensor<float> ctx);
+
+                private static float Scaled<T>(float score, int batch, int head, int query, int key, T scales)
+                    where T : struct, IModTensor<float> => score * scales[head];
+            }
+            """,
+
         ["DocumentClassifierModel"] = """
             using Attention.Kernels;
 

@@ -119,16 +119,27 @@ internal static class GraphAnalyzer
         // The tensors the nodes' modifiers read, by parameter name: a float one needs no [Features] (its shape is the modifier's).
         var modTensorNames = new HashSet<string>(parsed.Nodes.SelectMany(n => n.Mods).Where(m => m.Status == ModStatus.Valid)
             .SelectMany(m => m.Tensors).Select(t => t.Name), StringComparer.Ordinal);
+        // So do attention nodes' attnMasks (their shape broadcasts to [B, H, T, T]).
+        modTensorNames.UnionWith(parsed.Nodes.Select(n => n.Arguments.FirstOrDefault(a => a.Name == NodeKind.AttnMaskRole)?.Text?.Trim())
+            .Where(n => !string.IsNullOrEmpty(n)).Select(n => n!));
         foreach (var parameter in parsed.Parameters)
         {
             if (parameter.Kind == ParameterKind.Other)
             {
-                Report(DiagnosticDescriptors.UnsupportedCombination, parameter.Location, $"Graph parameter '{parameter.Name}' must be a by-value Tensor<float> (or Tensor<int> for segment offsets), not {parameter.Type}");
+                Report(DiagnosticDescriptors.UnsupportedCombination, parameter.Location, $"Graph parameter '{parameter.Name}' must be a by-value Tensor<float> (or Tensor<int> for segment offsets, Tensor<bool> for an attention mask), not {parameter.Type}");
                 continue;
             }
             if (byName.ContainsKey(parameter.Name))
+            {
+                if (parameter.Kind == ParameterKind.BoolTensor)
+                    Report(DiagnosticDescriptors.UnsupportedCombination, parameter.Location, $"Graph output '{parameter.Name}' must be a Tensor<float>, not {parameter.Type}");
                 continue; // an output
-            if (parameter.Kind == ParameterKind.IntTensor)
+            }
+            if (parameter.Kind == ParameterKind.BoolTensor)
+            {
+                values[parameter.Name] = new GraphValue(parameter.Name, 0, false, IntRole.None, AnyShape: true, IsBool: true);
+            }
+            else if (parameter.Kind == ParameterKind.IntTensor)
             {
                 values[parameter.Name] = new GraphValue(parameter.Name, 0, false, IntRole.Unassigned); // its readers give it a role below
             }
@@ -312,6 +323,17 @@ internal static class GraphAnalyzer
             // A modifier's tensor is int or float, any shape: the attention kind checks its element type (AK0032).
             if (role == NodeKind.ModTensorRole)
                 continue;
+            if (role == NodeKind.AttnMaskRole)
+            {
+                // PyTorch's attn_mask: boolean or additive, broadcast to [B, H, T, T]; a [B, T, F] value or ints are no mask.
+                if (!value.AnyShape || value.IsInt)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongValueKind, at, role, node.Name,
+                        "a Tensor<bool> or Tensor<float> parameter without [Features] (broadcast to [B, H, T, T])", value.Name, ShapeContext.Describe(value)));
+                    return null;
+                }
+                continue;
+            }
             if (value.AnyShape && !value.IsInt)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WrongValueKind, at, role, node.Name,

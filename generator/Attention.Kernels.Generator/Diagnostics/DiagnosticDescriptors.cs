@@ -124,7 +124,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor KeyPaddingOnDeclaration = Error("AK0030",
         "Graph-only argument on a kernel declaration",
-        "{1} names a value of an [AttentionModel] graph; on the kernel declaration '{0}' declare a trailing 'Tensor<int> {2}' parameter instead");
+        "{1} names a value of an [AttentionModel] graph; on the kernel declaration '{0}' declare a trailing '{2}' parameter instead");
 
     public static readonly DiagnosticDescriptor ModTensorNotDeclared = Error("AK0031",
         "Modifier reads a tensor the kernel does not declare",

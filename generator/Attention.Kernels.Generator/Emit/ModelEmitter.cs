@@ -84,6 +84,9 @@ internal static class ModelEmitter
             WriteCheck(w, input, input.Name, first.Name);
         foreach (var output in graph.Outputs)
             WriteCheck(w, output, output.Name, first.Name);
+        var checks = new StepWriter(w, model.Method.Name, Id, shapes, forCost: false);
+        foreach (var step in graph.Steps)
+            step.WriteChecks(checks);
         foreach (var padding in graph.Inputs.Where(i => i.Int == IntRole.Padding))
         {
             w.Line($"// Padding as per-row lengths [B] on the device, computed once (a mask must list each row's tokens first).");
@@ -173,8 +176,8 @@ internal static class ModelEmitter
         w.Line("/// <summary>");
         w.Line($"/// Cost model of <see cref=\"{name}\"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch");
         w.Line("/// of every step, in execution order, and their total. What only the data knows is not read, so those counts are upper");
-        w.Line("/// bounds: segment lengths, and the key padding, document ids, prefix lengths and mask modifiers of attention steps");
-        w.Line("/// (each counts every pair its Mask shows).");
+        w.Line("/// bounds: segment lengths, and the key padding, document ids, prefix lengths, boolean attnMasks and mask modifiers of");
+        w.Line("/// attention steps (each counts every pair its Mask shows).");
         w.Line("/// </summary>");
         w.Line(Names.GeneratedCode);
         w.Open($"public static {Names.Runtime}.GraphCost {name}Cost(int batch, int length{string.Concat(sizes.Select(s => ", int " + s))})");

@@ -32,9 +32,11 @@ internal sealed record ModelGraph(
 /// </summary>
 /// <param name="AnyShape">
 /// A parameter read by modifiers only (docs/kernels/mods.md): its shape is theirs to check (rank 1 to 3), so the graph sizes
-/// nothing from it; a Tensor&lt;float&gt; when <see cref="Int"/> is None, else a Tensor&lt;int&gt; of role ModTensor.
+/// nothing from it; a Tensor&lt;float&gt; when <see cref="Int"/> is None, else a Tensor&lt;int&gt; of role ModTensor. An
+/// attention node's attnMask is one too (its shape broadcasts to [B, H, T, T], checked at each call).
 /// </param>
-internal sealed record GraphValue(string Name, int Features, bool Pooled, IntRole Int, bool AnyShape = false)
+/// <param name="IsBool">A Tensor&lt;bool&gt; parameter (always <see cref="AnyShape"/>): only a boolean attnMask reads one.</param>
+internal sealed record GraphValue(string Name, int Features, bool Pooled, IntRole Int, bool AnyShape = false, bool IsBool = false)
 {
     public bool IsInt => Int != IntRole.None;
     public bool IsOffsets => Int == IntRole.Offsets;
@@ -92,6 +94,11 @@ internal abstract record ModelStep(string Output, int Features, bool Pooled, str
 
     /// <summary>A size beyond (batch, length) that this step's cost depends on: a parameter of <c>{Method}Cost</c>, or null.</summary>
     public virtual string? CostSize => null;
+
+    /// <summary>Writes checks of the inputs this step reads beyond their declared form (in the graph body, before any step runs).</summary>
+    public virtual void WriteChecks(Emit.StepWriter s)
+    {
+    }
 
     /// <summary>Writes members of the model class this step needs (a kernel struct), after the graph method.</summary>
     public virtual void WriteMembers(Emit.StepWriter s)

@@ -16,8 +16,8 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
 {
     private bool MultiHead => Name == "MultiHeadAttention";
 
-    /// <summary>The data-driven masks a graph node names by value (docs/kernels/masks.md): key padding, document ids, prefix lengths.</summary>
-    public override IReadOnlyList<string> OptionalRoles { get; } = ["KeyPadding", DocumentIdsRole, PrefixLengthsRole];
+    /// <summary>The data-driven masks a graph node names by value (docs/kernels/masks.md): key padding, document ids, prefix lengths, attnMask.</summary>
+    public override IReadOnlyList<string> OptionalRoles { get; } = ["KeyPadding", DocumentIdsRole, PrefixLengthsRole, AttnMaskRole];
 
     private const string DocumentIdsRole = "DocumentIds", PrefixLengthsRole = "PrefixLengths";
 
@@ -91,9 +91,9 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
                 if (!bound.TryGetValue(tensor.Name, out var value))
                     continue; // not an input of the graph: AK0115 already
                 bool isFloat = tensor.Kind == ModTensorKind.Float;
-                if (isFloat == value.IsInt)
+                if (isFloat == value.IsInt || value.IsBool)
                     c.Report(DiagnosticDescriptors.ModTensorElementType, node.Inputs.First(i => i.Value == tensor.Name && i.Role == ModTensorRole).Location,
-                        tensor.Name, value.IsInt ? "Tensor<int>" : "Tensor<float>", mod.Argument, mod.Method, isFloat ? "float" : "int");
+                        tensor.Name, value.IsBool ? "Tensor<bool>" : value.IsInt ? "Tensor<int>" : "Tensor<float>", mod.Argument, mod.Method, isFloat ? "float" : "int");
             }
         }
         var names = ModTensorNames(node);
@@ -137,6 +137,8 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
         string? padding = node.Inputs.FirstOrDefault(i => i.Role == "KeyPadding").Value;
         string? documents = node.Inputs.FirstOrDefault(i => i.Role == DocumentIdsRole).Value;
         string? prefix = node.Inputs.FirstOrDefault(i => i.Role == PrefixLengthsRole).Value;
+        string? attnMask = node.Inputs.FirstOrDefault(i => i.Role == AttnMaskRole).Value;
+        var maskTensor = attnMask is null ? MaskTensorKind.None : plan.Value(attnMask).IsBool ? MaskTensorKind.Boolean : MaskTensorKind.Additive;
         // The modifier tensors: slot n holds the n-th name, each call passes its own from their slots (as a declaration's).
         var slots = ModTensorNames(node);
         var modTensors = slots.Select(n => new ModTensorInfo(n, !plan.Value(n).IsInt)).ToEquatableArray();
@@ -151,7 +153,7 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
                       (alibi ? ", ALiBi" : "") +
                       (softCap > 0 ? $", soft-capped at {softCap.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "") +
                       (maskMod is null ? "" : $", mask modifier {maskMod.Substring(maskMod.LastIndexOf('.') + 1)}");
-        string masks = (documents is null ? "" : $", document ids {documents}") + (prefix is null ? "" : $", prefix-LM by {prefix}") +
+        string masks = (attnMask is null ? "" : $", {maskTensor.ToString().ToLowerInvariant()} attnMask {attnMask}") + (documents is null ? "" : $", document ids {documents}") + (prefix is null ? "" : $", prefix-LM by {prefix}") +
                        (slots.Count == 0 ? "" : $", modifiers read {string.Join(", ", slots)}");
         plan.Steps.Add(new AttentionStep(output, packed, s.HeadDim, s.Heads, s.KvHeads, s.Mask, s.Window, s.Scale, padding,
             $"{output} = attention({packed}): {s.Heads} heads (KV {s.KvHeads}) of {s.HeadDim}, {s.Mask} mask{(padding is null ? "" : $", keys padded by {padding}")}{masks}{mods}, heads read in place from the packed projection")
@@ -162,6 +164,8 @@ internal sealed class AttentionKind(string name) : NodeKind(name)
             SoftCap = softCap,
             DocumentIds = documents,
             PrefixLengths = prefix,
+            AttnMask = attnMask,
+            MaskTensor = maskTensor,
             ModTensors = modTensors,
             ScoreModTensors = scoreMod is null ? "" : TensorArguments(KernelParser.ScoreModArgument),
             MaskModTensors = maskMod is null ? "" : TensorArguments(KernelParser.MaskModArgument),
@@ -180,6 +184,12 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
     /// <summary>The Tensor&lt;int&gt; parameter of prefix lengths [B] (the built-in prefix-LM mask), or null.</summary>
     public string? PrefixLengths { get; init; }
 
+    /// <summary>The Tensor&lt;bool&gt; or Tensor&lt;float&gt; parameter that is the node's attnMask (<see cref="MaskTensor"/> says which), or null.</summary>
+    public string? AttnMask { get; init; }
+
+    /// <summary>Boolean or additive with an <see cref="AttnMask"/>, else None.</summary>
+    public MaskTensorKind MaskTensor { get; init; }
+
     /// <summary>The parameters the modifiers read, in slot order (named as in the graph method; float or int).</summary>
     public EquatableArray<ModTensorInfo> ModTensors { get; init; } = EquatableArray<ModTensorInfo>.Empty;
 
@@ -190,7 +200,7 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
     public string MaskModTensors { get; init; } = "";
 
     /// <summary>Whether the launch carries tensors beyond q|k|v (then it goes through GraphOps.PackedAttention).</summary>
-    private bool ReadsData => KeyPadding is not null || DocumentIds is not null || PrefixLengths is not null || ModTensors.Count > 0;
+    private bool ReadsData => KeyPadding is not null || DocumentIds is not null || PrefixLengths is not null || AttnMask is not null || ModTensors.Count > 0;
 
     public int PackedFeatures => (Heads + 2 * KvHeads) * HeadDim;
 
@@ -211,7 +221,17 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
     public override void WriteRun(StepWriter s) =>
         s.W.Line($"{s.NextAttentionClass()}.Run({s.Id(Input)}, {s.Id(Output)}, batch, length{(KeyPadding is null ? "" : ", " + s.Lengths(KeyPadding))}" +
                  (DocumentIds is null ? "" : ", " + s.Id(DocumentIds)) + (PrefixLengths is null ? "" : ", " + s.Id(PrefixLengths)) +
-                 string.Concat(ModTensors.Select(t => ", " + s.Id(t.Name))) + ");");
+                 string.Concat(ModTensors.Select(t => ", " + s.Id(t.Name))) + (AttnMask is null ? "" : ", " + s.Id(AttnMask)) + ");");
+
+    /// <summary>
+    /// The attnMask broadcasts to [B, H, T, T] of this step's heads: checked with the inputs, before any step runs, naming the
+    /// caller's parameter and both shapes (one parameter may serve nodes of different head counts).
+    /// </summary>
+    public override void WriteChecks(StepWriter s)
+    {
+        if (AttnMask is not null)
+            s.W.Line($"{Names.TensorShape}.ExpectMask({s.Id(AttnMask)}, nameof({s.Id(AttnMask)}), batch, {Heads}, length, length, device);");
+    }
 
     public override string Cost(StepWriter s) => $"{s.NextAttentionClass()}.Cost(batch, length, length)";
 
@@ -222,7 +242,8 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
         // Named like a kernel declaration ({Name}Kernel is the struct), so the emitter's references to the struct hold.
         var node = new AttentionNode(className.Substring(0, className.Length - "Kernel".Length), new[] { Input }.ToEquatableArray(), new[] { Output }.ToEquatableArray(),
             HeadDim, Heads, KvHeads, Mask, Window, Scale, LayoutKind.PackedQkv, HasLogSumExp: false, ScoreMod: ScoreMod, MaskMod: MaskMod, Alibi: Alibi, SoftCap: SoftCap,
-            DocumentMask: DocumentIds is not null, PrefixLm: PrefixLengths is not null, ModTensors: ModTensors, ScoreModTensors: ScoreModTensors, MaskModTensors: MaskModTensors);
+            MaskTensor: MaskTensor, DocumentMask: DocumentIds is not null, PrefixLm: PrefixLengths is not null, ModTensors: ModTensors,
+            ScoreModTensors: ScoreModTensors, MaskModTensors: MaskModTensors);
         w.Line();
         w.Line($"/// <summary>Fused self-attention of step '{Output}', reading q, k and v heads in place from the packed projection '{Input}'.</summary>");
         w.Line(Names.GeneratedCode);
@@ -230,6 +251,12 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
         AttentionEmitter.WriteConstants(w, node);
         AttentionEmitter.WriteCost(w, node);
         AttentionEmitter.WriteKernelContract(w, node);
+        if (ModTensors.Count > 0)
+        {
+            // A bad modifier-tensor read names the graph's step and method, not only this generated struct.
+            string origin = $"attention step '{Output}' of graph method {s.Method}".Replace("\\", "\\\\").Replace("\"", "\\\"");
+            w.Line($"static string? {Names.AttentionKernel}.Origin => \"{origin}\";");
+        }
         w.Line("/// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>");
         if (!ReadsData)
         {
@@ -243,14 +270,16 @@ internal sealed record AttentionStep(string Output, string Input, int HeadDim, i
             string parameters = (KeyPadding is null ? "" : $", {Names.Runtime}.Tensor<int> keyLengths") +
                                 (DocumentIds is null ? "" : $", {Names.Runtime}.Tensor<int> documentIds") +
                                 (PrefixLengths is null ? "" : $", {Names.Runtime}.Tensor<int> prefixLengths") +
-                                string.Concat(ModTensors.Select((t, i) => $", {(t.IsFloat ? Names.Tensor : Names.Runtime + ".Tensor<int>")} modTensor{i}"));
+                                string.Concat(ModTensors.Select((t, i) => $", {(t.IsFloat ? Names.Tensor : Names.Runtime + ".Tensor<int>")} modTensor{i}")) +
+                                (MaskTensor switch { MaskTensorKind.Boolean => $", {Names.BoolTensor} attnMask", MaskTensorKind.Additive => $", {Names.Tensor} attnMask", _ => "" });
             w.Open($"public static void Run({Names.Tensor} packed, {Names.Tensor} output, int batch, int length{parameters})");
             w.Line(KeyPadding is null
                 ? "// q, k and v are the same tensor, read in place; the launch carries the tensors the node's masks and modifiers read."
                 : "// q, k and v are the same tensor, read in place; keys at or past a row's length are never visited.");
             w.Line($"{StepWriter.Ops}.PackedAttention<{className}>(packed, output, batch, length, {(KeyPadding is null ? "null" : "keyLengths")}" +
                    (DocumentIds is null ? "" : ", documentIds: documentIds") + (PrefixLengths is null ? "" : ", prefixLengths: prefixLengths") +
-                   (ModTensors.Count == 0 ? "" : $", modTensors: new {Names.Runtime}.ModTensorArgs({string.Join(", ", ModTensors.Select((_, i) => $"modTensor{i}"))})") + ");");
+                   (ModTensors.Count == 0 ? "" : $", modTensors: new {Names.Runtime}.ModTensorArgs({string.Join(", ", ModTensors.Select((_, i) => $"modTensor{i}"))})") +
+                   (MaskTensor switch { MaskTensorKind.Boolean => ", booleanMask: attnMask", MaskTensorKind.Additive => ", additiveMask: attnMask", _ => "" }) + ");");
         }
         w.Close();
         w.Line();

@@ -36,6 +36,12 @@ internal abstract class NodeKind(string name)
     /// </summary>
     public const string ModTensorRole = "ModTensor";
 
+    /// <summary>
+    /// An attention node's attnMask (docs/kernels/masks.md): a Tensor&lt;bool&gt; or Tensor&lt;float&gt; parameter without
+    /// [Features], broadcast to [B, H, T, T]; checked by <c>GraphAnalyzer.InferShape</c>, not by <see cref="IntInput"/>.
+    /// </summary>
+    public const string AttnMaskRole = "AttnMask";
+
     /// <summary>What an int tensor read in <paramref name="role"/> holds, or null if the role needs a float value.</summary>
     public virtual IntRole? IntInput(string role) => null;
 
@@ -95,7 +101,8 @@ internal sealed class ShapeContext(GraphAnalyzer.Node node, List<(GraphValue Val
     /// <summary>The node's output: the main input's form under the node's name.</summary>
     public GraphValue SameAsInput() => X with { Name = Node.Name };
 
-    public static string Describe(GraphValue value) => value.AnyShape ? $"a Tensor<{(value.IsInt ? "int" : "float")}> read by a modifier (no [Features]: any shape)" : value.IsInt ? $"a Tensor<int> of {RoleText(value.Int)}" : value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
+    public static string Describe(GraphValue value) => value.IsBool ? "a Tensor<bool> (an attention mask)" :
+        value.AnyShape ? $"a Tensor<{(value.IsInt ? "int" : "float")}> without [Features] (read by a modifier or as an attnMask: any shape)" : value.IsInt ? $"a Tensor<int> of {RoleText(value.Int)}" : value.Pooled ? $"[B, {value.Features}]" : $"[B, T, {value.Features}]";
 
     /// <summary>What an int role holds, for messages.</summary>
     public static string RoleText(IntRole role) => role switch

@@ -164,14 +164,21 @@ internal static class KernelParser
             }
         }
 
-        // KeyPadding, DocumentIds and PrefixLengths name graph values; a declaration takes the tensor as a trailing parameter
+        // KeyPadding, DocumentIds, PrefixLengths and AttnMask name graph values; a declaration takes the tensor as a trailing parameter
         // instead (AK0030, never silently ignored).
         var diagnostics = new List<DiagnosticInfo>();
         if (attribute is not null)
         {
             foreach (var named in attribute.NamedArguments)
             {
-                string? parameter = named.Key switch { "KeyPadding" => "keyLengths", "DocumentIds" => "documentIds", "PrefixLengths" => "prefixLengths", _ => null };
+                string? parameter = named.Key switch
+                {
+                    "KeyPadding" => "Tensor<int> keyLengths",
+                    "DocumentIds" => "Tensor<int> documentIds",
+                    "PrefixLengths" => "Tensor<int> prefixLengths",
+                    "AttnMask" => "Tensor<bool> (or Tensor<float>) attnMask",
+                    _ => null,
+                };
                 if (parameter is null || named.Value.Kind == TypedConstantKind.Error || named.Value.Value is null)
                     continue;
                 var argumentSyntax = attributeSyntax?.ArgumentList?.Arguments

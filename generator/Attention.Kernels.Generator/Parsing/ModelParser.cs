@@ -174,6 +174,7 @@ internal static class ModelParser
             {
                 SpecialType.System_Single => ParameterKind.FloatTensor,
                 SpecialType.System_Int32 => ParameterKind.IntTensor,
+                SpecialType.System_Boolean => ParameterKind.BoolTensor,
                 _ => ParameterKind.Other,
             };
         }

@@ -18,6 +18,9 @@ internal enum ParameterKind
 {
     FloatTensor,
     IntTensor,
+
+    /// <summary>A Tensor&lt;bool&gt;: only an attention node's boolean attnMask reads one.</summary>
+    BoolTensor,
     Other,
 }
 

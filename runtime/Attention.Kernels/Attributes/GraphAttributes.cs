@@ -106,6 +106,9 @@ public sealed class MultiHeadAttentionAttribute(string name) : GraphNodeAttribut
     /// <summary>Name of a Tensor&lt;int&gt; parameter of prefix lengths [B] (prefix-LM), as <see cref="ScaledDotProductAttentionAttribute.PrefixLengths"/>.</summary>
     public string? PrefixLengths { get; set; }
 
+    /// <summary>Name of a Tensor&lt;bool&gt; or Tensor&lt;float&gt; parameter, the node's attnMask, as <see cref="ScaledDotProductAttentionAttribute.AttnMask"/>.</summary>
+    public string? AttnMask { get; set; }
+
     /// <summary>
     /// Name of a static method of the model class, <c>float M(float score, int batch, int head, int query, int key)</c>,
     /// applied to every visible scaled score before the softmax (as <see cref="ScaledDotProductAttentionAttribute.ScoreMod"/>).

@@ -58,6 +58,13 @@ public sealed class ScaledDotProductAttentionAttribute : Attribute
     /// </summary>
     public string? PrefixLengths { get; set; }
 
+    /// <summary>
+    /// In a graph: the name of a Tensor&lt;bool&gt; or Tensor&lt;float&gt; parameter (no [Features]) that is the node's attnMask, as a
+    /// kernel declaration's (PyTorch SDPA's attn_mask): broadcast over [B, H, T, T]; a boolean one hides pairs where it is false,
+    /// an additive one is added to the scaled score. Graph nodes only (AK0030 on a kernel declaration). See docs/kernels/masks.md.
+    /// </summary>
+    public string? AttnMask { get; set; }
+
     /// <summary>Size of one head's query/key/value vector (1–256).</summary>
     public int HeadDim { get; set; }
 

@@ -134,11 +134,13 @@ public static class GraphOps
     /// Self-attention of a graph step over packed q|k|v rows with the data-driven masks of its node: key padding (keys at or
     /// past <c>keyLengths[b]</c> are never visited; every query row, padded ones too, attends to its batch row's valid keys; a
     /// row of length 0 gives zeros), the built-in document mask (<paramref name="documentIds"/> [B, T]) and prefix-LM mask
-    /// (<paramref name="prefixLengths"/> [B]), and the tensors its modifiers read. Each is null (default) when the node has none;
-    /// the generated graph method checked their shapes against the caller's names first.
+    /// (<paramref name="prefixLengths"/> [B]), the node's attnMask (<paramref name="booleanMask"/> or <paramref name="additiveMask"/>,
+    /// broadcast over [B, H, T, T] as PyTorch SDPA's attn_mask) and the tensors its modifiers read. Each is null (default) when the
+    /// node has none; the generated graph method checked their shapes against the caller's names first.
     /// </summary>
     public static void PackedAttention<TKernel>(Tensor<float> packed, Tensor<float> output, int batch, int length, Tensor<int>? keyLengths,
-        Tensor<int>? documentIds = null, Tensor<int>? prefixLengths = null, ModTensorArgs modTensors = default)
+        Tensor<int>? documentIds = null, Tensor<int>? prefixLengths = null, ModTensorArgs modTensors = default,
+        Tensor<bool>? booleanMask = null, Tensor<float>? additiveMask = null)
         where TKernel : struct, IAttentionKernel
     {
         var device = On(packed, output);
@@ -152,6 +154,8 @@ public static class GraphOps
             DocumentIds = documentIds,
             PrefixLengths = prefixLengths,
             ModTensors = modTensors,
+            BooleanMask = booleanMask,
+            AdditiveMask = additiveMask,
         });
         OpTimer.Stop(keyLengths is null ? "Attention" : "Attention (key padding)", start);
     }

@@ -98,6 +98,12 @@ public interface IAttentionKernel
     static virtual string? ModTensorName(int slot) => null;
 
     /// <summary>
+    /// How error messages name this kernel: a graph's attention step says which node of which graph method it runs
+    /// ("attention step 'layer0.attention' of graph method Forward"), not only its generated struct; null: the struct's name.
+    /// </summary>
+    static virtual string? Origin => null;
+
+    /// <summary>
     /// The generated CPU kernel over data stored as <typeparamref name="T"/> = <see cref="float"/>, <see cref="Half"/> or
     /// <see cref="BFloat16"/> (the kernel's storage type; 16-bit elements are widened to fp32 in its tiles and the output rounded
     /// once, docs/kernels/storage.md). Shapes are already checked; <paramref name="lse"/> is null exactly when

@@ -96,10 +96,10 @@ public readonly record struct ModTensorArgs(object? Tensor0 = null, object? Tens
         for (int slot = Count; slot < MaxCount; slot++)
         {
             if (this[slot] is not null)
-                throw new ArgumentException($"{typeof(TKernel).Name}: the launch's ModTensors has a gap before slot {slot}.");
+                throw new ArgumentException($"{Kernel<TKernel>()}: the launch's ModTensors has a gap before slot {slot}.");
         }
         if (Count != TKernel.ModTensorCount)
-            throw new ArgumentException($"{typeof(TKernel).Name}'s modifiers read {TKernel.ModTensorCount} tensor(s): the launch's ModTensors has {Count}.");
+            throw new ArgumentException($"{Kernel<TKernel>()}'s modifiers read {TKernel.ModTensorCount} tensor(s): the launch's ModTensors has {Count}.");
         for (int slot = 0; slot < Count; slot++)
         {
             bool wantFloat = (TKernel.FloatModTensors >> slot & 1) != 0;
@@ -107,12 +107,12 @@ public readonly record struct ModTensorArgs(object? Tensor0 = null, object? Tens
             {
                 Tensor<float> f when wantFloat => (f.Rank, f.Device),
                 Tensor<int> i when !wantFloat => (i.Rank, i.Device),
-                _ => throw new ArgumentException($"{typeof(TKernel).Name}: {Name<TKernel>(slot)} must be a Tensor<{(wantFloat ? "float" : "int")}>, not {this[slot]}."),
+                _ => throw new ArgumentException($"{Kernel<TKernel>()}: {Name<TKernel>(slot)} must be a Tensor<{(wantFloat ? "float" : "int")}>, not {this[slot]}."),
             };
             if (rank is < 1 or > 3)
-                throw new ArgumentException($"{typeof(TKernel).Name}: {Name<TKernel>(slot)} has rank {rank}; modifier tensors have rank 1 to 3.");
+                throw new ArgumentException($"{Kernel<TKernel>()}: {Name<TKernel>(slot)} has rank {rank}; modifier tensors have rank 1 to 3.");
             if (!ReferenceEquals(on, device))
-                throw new ArgumentException($"{typeof(TKernel).Name}: {Name<TKernel>(slot)} is on {on}, the launch on {device}.");
+                throw new ArgumentException($"{Kernel<TKernel>()}: {Name<TKernel>(slot)} is on {on}, the launch on {device}.");
         }
     }
 
@@ -123,6 +123,10 @@ public readonly record struct ModTensorArgs(object? Tensor0 = null, object? Tens
     public static string Name<TKernel>(int slot) where TKernel : struct, IAttentionKernel =>
         TKernel.ModTensorName(slot) is { } name ? $"modifier tensor '{name}' (slot {slot})" : $"modifier tensor {slot}";
 
+    /// <summary>The kernel in messages: its <see cref="IAttentionKernel.Origin"/> (a graph's node) with its struct, else the struct.</summary>
+    public static string Kernel<TKernel>() where TKernel : struct, IAttentionKernel =>
+        TKernel.Origin is { } origin ? $"{origin} ({typeof(TKernel).Name})" : typeof(TKernel).Name;
+
     /// <summary>The kernel, the <see cref="Name{TKernel}"/> of slot <paramref name="slot"/> and the shape of this launch's tensor there.</summary>
     public string Label<TKernel>(int slot) where TKernel : struct, IAttentionKernel
     {
@@ -132,7 +136,7 @@ public readonly record struct ModTensorArgs(object? Tensor0 = null, object? Tens
             Tensor<float> f => TensorShape.Format(f.Shape),
             _ => "(none)",
         };
-        return $"{typeof(TKernel).Name}: {Name<TKernel>(slot)} of shape {shape}";
+        return $"{Kernel<TKernel>()}: {Name<TKernel>(slot)} of shape {shape}";
     }
 
     /// <summary>The error of a modifier's read at <paramref name="index"/> outside the tensor <paramref name="label"/> describes (<see cref="Label{TKernel}"/>).</summary>

@@ -33,8 +33,8 @@ namespace Demo.Models
         /// <summary>
         /// Cost model of <see cref="Forward"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch
         /// of every step, in execution order, and their total. What only the data knows is not read, so those counts are upper
-        /// bounds: segment lengths, and the key padding, document ids, prefix lengths and mask modifiers of attention steps
-        /// (each counts every pair its Mask shows).
+        /// bounds: segment lengths, and the key padding, document ids, prefix lengths, boolean attnMasks and mask modifiers of
+        /// attention steps (each counts every pair its Mask shows).
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
         public static global::Attention.Kernels.GraphCost ForwardCost(int batch, int length)

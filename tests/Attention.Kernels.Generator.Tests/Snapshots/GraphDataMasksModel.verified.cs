@@ -29,8 +29,8 @@ namespace Demo.Models
         /// <summary>
         /// Cost model of <see cref="Forward"/> for one run at these sizes: FLOPs, compulsory bytes (weights included) and scratch
         /// of every step, in execution order, and their total. What only the data knows is not read, so those counts are upper
-        /// bounds: segment lengths, and the key padding, document ids, prefix lengths and mask modifiers of attention steps
-        /// (each counts every pair its Mask shows).
+        /// bounds: segment lengths, and the key padding, document ids, prefix lengths, boolean attnMasks and mask modifiers of
+        /// attention steps (each counts every pair its Mask shows).
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Attention.Kernels.Generator", "0.1.0")]
         public static global::Attention.Kernels.GraphCost ForwardCost(int batch, int length)
@@ -178,6 +178,7 @@ namespace Demo.Models
                 int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) =>
                 RunCpuKernel(q, k, v, output, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, attnMask, maskStrides, batch, queryLength, keyLength, modTensors);
 
+            static string? global::Attention.Kernels.IAttentionKernel.Origin => "attention step 'attn.attention' of graph method Forward";
             /// <summary>Runs the kernel on the tensors' device over [batch, length] rows of packed q|k|v, writing [batch, length, Heads·HeadDim].</summary>
             public static void Run(global::Attention.Kernels.Tensor<float> packed, global::Attention.Kernels.Tensor<float> output, int batch, int length, global::Attention.Kernels.Tensor<int> documentIds, global::Attention.Kernels.Tensor<float> modTensor0, global::Attention.Kernels.Tensor<int> modTensor1)
             {
