@@ -254,13 +254,13 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
         // A modifier tensor's shape is the modifier's: a read outside it names the tensor (the graph's parameter), its shape and the index.
         var read = Assert.Throws<IndexOutOfRangeException>(() => { model.Forward(x, lengths, shortBias, documents, y); device.Synchronize(); });
         log.WriteLine(read.Message);
-        Assert.Contains($"modifier tensor 'bias' (slot 0) of shape [{H - 1}, {Buckets}] was read at [{H - 1}, ", read.Message);
+        Assert.Contains($"attention step 'attn.attention' of graph method Forward (ForwardAttention1Kernel): modifier tensor 'bias' (slot 0) of shape [{H - 1}, {Buckets}] was read at [{H - 1}, ", read.Message);
         read = Assert.Throws<IndexOutOfRangeException>(() => { model.Forward(x, lengths, bias, shortDocuments, y); device.Synchronize(); });
         log.WriteLine(read.Message);
         Assert.Contains($"modifier tensor 'documents' (slot 1) of shape [{B}, {T - 1}] was read at [", read.Message);
         var rank = Assert.Throws<ArgumentException>(() => model.Forward(x, lengths, rank4Bias, documents, y));
         log.WriteLine(rank.Message);
-        Assert.Contains("'bias' (slot 0) has rank 4", rank.Message);
+        Assert.Contains("attention step 'attn.attention' of graph method Forward (ForwardAttention1Kernel): modifier tensor 'bias' (slot 0) has rank 4", rank.Message);
 
         // The built-in masks' tensors are checked before the launch, named as the caller named them.
         var sdpa = new DocumentSdpa();
