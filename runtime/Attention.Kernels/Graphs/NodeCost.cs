@@ -114,7 +114,7 @@ public static class NodeCost
     private static double ActivationFlops(Activation activation) => activation switch
     {
         Activation.Relu => 1,
-        Activation.Gelu => 4, // 0.5·x·erfc(−x/√2): three multiplies and the erfc
+        Activation.Gelu => 4, // ½x·(1 + erf(x/√2)): three multiply/adds and the erf
         _ => 0,
     };
 

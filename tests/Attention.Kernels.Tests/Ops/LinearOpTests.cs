@@ -141,9 +141,57 @@ public sealed unsafe class LinearOpTests
     }
 
     [Fact]
+    public void Gelu_holds_at_its_clamp_in_its_tails_and_for_special_values()
+    {
+        // The rational erf is clamped at |x| = 5.6 and GELU is 0 below −5.6: every float step across ±5.6 (±0.05), random
+        // magnitudes from 1e-30 to 1e30 of both signs (log-uniform: large negative x must give 0, not |x|·(rounding of
+        // 1 + erf)), on both vector widths, against fp64 within 1e-6·max(1, |ref|). Then ±∞ and NaN: +∞ → +∞, −∞ → 0
+        // (the limit), NaN → NaN.
+        var random = new Random(AttentionHarness.RunSeed);
+        var values = new List<float>();
+        foreach (float edge in new[] { 5.6f, -5.6f })
+        {
+            for (float v = edge - 0.05f; v <= edge + 0.05f; v = MathF.BitIncrement(v))
+                values.Add(v);
+        }
+        for (int i = 0; i < 4093; i++)
+            values.Add((random.Next(2) == 0 ? -1 : 1) * MathF.Exp((float)((random.NextDouble() * 2 - 1) * Math.Log(1e30))));
+        double worst256 = Worst<Vector256<float>>(values), worst512 = Vector512.IsHardwareAccelerated ? Worst<Vector512<float>>(values) : 0;
+        Assert.True(worst256 < 1e-6 && worst512 < 1e-6, $"GELU error: {worst256:E2} (256-bit), {worst512:E2} (512-bit)");
+
+        float[] special = [float.PositiveInfinity, float.NegativeInfinity, float.NaN, -0f];
+        var y = OpsCheck.Poisoned(special.Length);
+        fixed (float* px = special, py = y)
+            CpuOps.Activate(px, special.Length, Activation.Gelu, py);
+        Assert.Equal(float.PositiveInfinity, y[0]);
+        Assert.Equal(0f, y[1]);
+        Assert.True(float.IsNaN(y[2]), $"GELU(NaN) = {y[2]}");
+        Assert.Equal(0f, y[3]);
+
+        static double Worst<TVec>(List<float> values) where TVec : struct
+        {
+            int w = Simd.Count<TVec>();
+            float* lanes = stackalloc float[w];
+            double worst = 0;
+            for (int at = 0; at < values.Count; at += w)
+            {
+                for (int i = 0; i < w; i++)
+                    lanes[i] = values[Math.Min(at + i, values.Count - 1)];
+                Simd.Store(SimdMath.Gelu(Simd.Load<TVec>(lanes)), lanes);
+                for (int i = 0; i < w && at + i < values.Count; i++)
+                {
+                    double expected = ReferenceOps.Activate(values[at + i], Activation.Gelu);
+                    worst = Math.Max(worst, Math.Abs(lanes[i] - expected) / Math.Max(1, Math.Abs(expected)));
+                }
+            }
+            return worst;
+        }
+    }
+
+    [Fact]
     public void Reciprocal_estimate_with_a_newton_step_is_within_an_ulp()
     {
-        // GELU's erfc takes 1/(1 + z/2) through SimdMath.ReciprocalAtLeastOne (vrcp14ps + one Newton step with AVX-512).
+        // GELU takes 1/Q(x²) through SimdMath.ReciprocalAtLeastOne (vrcp14ps + one Newton step with AVX-512).
         // Against 1/x in fp64: random x over [1, 1e30] (log-uniform, an odd count so a vector is partly fresh values), and
         // 1, the float just above it and powers of two. Both vector widths the CPU runs.
         var random = new Random(AttentionHarness.RunSeed);
