@@ -892,12 +892,13 @@ public static unsafe class FlashAttentionCpu
     /// <summary>
     /// Attention of ONE query position for <paramref name="heads"/> consecutive query heads (from
     /// <paramref name="firstHead"/>) over keys [0, <paramref name="keys"/>), all visible: the caller passes the row's
-    /// exact key range, so there is no mask. Lanes run over the head dim (s = q·k, one reduction tree per head for
-    /// <see cref="KeyGroup"/> keys). Keys are taken in chunks of <see cref="RowKeyChunk"/>, in three phases: the scores of
-    /// the whole chunk (K streamed once, groups of keys outer, heads inner), the online softmax per head with vector 2^x
-    /// over the chunk, then P·V (V streamed once, in the same order). With BTHD a key's K (and V) rows of all heads are adjacent, so each phase reads one long sequential run of
-    /// memory that the hardware prefetchers follow; alternating K and V every 16 keys, as before, reached 1.9× the
-    /// read floor even with software prefetches. Elements are stored as T and widened in registers.
+    /// exact key range, so there is no mask. Lanes run over the head dim (s = q·k, one reduction tree per
+    /// <see cref="HeadGroup"/> heads). Keys are taken in chunks of <see cref="RowKeyChunk"/>, in three phases: the scores of
+    /// the whole chunk (K streamed once, keys outer, heads inner), the online softmax per head with vector 2^x over the
+    /// chunk, then P·V (V streamed once, groups of <see cref="KeyGroup"/> keys outer, heads inner). With BTHD a key's K (and
+    /// V) rows of all heads are adjacent, so each phase reads long sequential runs of memory that the hardware prefetchers
+    /// follow, helped by software prefetches a few KiB ahead; alternating K and V every 16 keys, as before, reached 1.9× the
+    /// read floor. Elements are stored as T and widened in registers.
     /// Strides are in elements: between heads in q and output, between key/value heads (query head h reads kv head
     /// h / groupSize), between keys, and between heads in the log-sum-exp output (floats).
     /// </summary>
@@ -916,6 +917,7 @@ public static unsafe class FlashAttentionCpu
             kvOffsets[h] = (firstHead + h) / groupSize * kvHeadStride;
         float* acc = qs + (long)heads * headDim, rowMax = acc + (long)heads * headDim, rowSum = rowMax + heads, s = rowSum + heads;
         float factor = scale * Log2E;
+        int rowBytes = headDim * sizeof(T);
         for (int h = 0; h < heads; h++)
         {
             for (int d = 0; d < headDim; d++)
@@ -931,54 +933,54 @@ public static unsafe class FlashAttentionCpu
         {
             int count = Math.Min(RowKeyChunk, keys - first);
             int padded = (count + w - 1) / w * w;
-            // Scores of the chunk: K read once, in memory order.
-            int j = 0;
-            for (; j + KeyGroup <= count; j += KeyGroup)
+            // Scores of the chunk: K read once, in memory order: key by key, and for one key its heads' rows one after
+            // the other (with BTHD one sequential run; interleaving the rows of four keys, as before, left the hardware
+            // prefetchers behind: the K pass took 1.2–2× a plain read of K).
+            for (int key = 0; key < count; key++)
             {
-                // Four keys per visit of a head: its query is loaded once for four dot products, which are reduced
-                // together and stored as four consecutive scores.
-                T* k0 = k + (first + j) * keyStride;
-                T* ahead = first + j + PrefetchKeys + KeyGroup <= keys ? k0 + PrefetchKeys * keyStride : null;
-                for (int h = 0; h < heads; h++)
+                T* kj = k + (first + key) * keyStride;
+                bool prefetch = first + key + 1 < keys;
+                float* sj = s + key;
+                int h = 0;
+                for (; h + HeadGroup <= heads; h += HeadGroup)
                 {
-                    T* kh = k0 + kvOffsets[h];
-                    if (ahead != null)
-                        for (int g = 0; g < KeyGroup; g++)
-                            Prefetch(ahead + kvOffsets[h] + g * keyStride, headDim * sizeof(T));
-                    float* qh = qs + h * headDim;
-                    TVec a0 = default, a1 = default, a2 = default, a3 = default;
-                    for (int d = 0; d < vectorDims; d += w)
+                    // Four heads per step: their four dot products share one reduction tree.
+                    T* k0 = kj + kvOffsets[h];
+                    T* k1 = kj + kvOffsets[h + 1];
+                    T* k2 = kj + kvOffsets[h + 2];
+                    T* k3 = kj + kvOffsets[h + 3];
+                    if (prefetch)
                     {
-                        TVec qv = Simd.Load<TVec>(qh + d);
-                        a0 = Simd.Fma(qv, CpuElements.Load<TVec, T>(kh + d), a0);
-                        a1 = Simd.Fma(qv, CpuElements.Load<TVec, T>(kh + keyStride + d), a1);
-                        a2 = Simd.Fma(qv, CpuElements.Load<TVec, T>(kh + 2 * keyStride + d), a2);
-                        a3 = Simd.Fma(qv, CpuElements.Load<TVec, T>(kh + 3 * keyStride + d), a3);
+                        Prefetch((byte*)k0 + KeyPrefetchBytes, rowBytes);
+                        Prefetch((byte*)k1 + KeyPrefetchBytes, rowBytes);
+                        Prefetch((byte*)k2 + KeyPrefetchBytes, rowBytes);
+                        Prefetch((byte*)k3 + KeyPrefetchBytes, rowBytes);
                     }
+                    float* q0 = qs + h * headDim;
+                    TVec a0 = default, a1 = default, a2 = default, a3 = default;
+                    // Row by row (not the four rows' vectors interleaved): the loads walk memory in order.
+                    for (int d = 0; d < vectorDims; d += w)
+                        a0 = Simd.Fma(Simd.Load<TVec>(q0 + d), CpuElements.Load<TVec, T>(k0 + d), a0);
+                    for (int d = 0; d < vectorDims; d += w)
+                        a1 = Simd.Fma(Simd.Load<TVec>(q0 + headDim + d), CpuElements.Load<TVec, T>(k1 + d), a1);
+                    for (int d = 0; d < vectorDims; d += w)
+                        a2 = Simd.Fma(Simd.Load<TVec>(q0 + 2 * headDim + d), CpuElements.Load<TVec, T>(k2 + d), a2);
+                    for (int d = 0; d < vectorDims; d += w)
+                        a3 = Simd.Fma(Simd.Load<TVec>(q0 + 3 * headDim + d), CpuElements.Load<TVec, T>(k3 + d), a3);
                     var dots = Simd.Sum4(a0, a1, a2, a3);
                     if (vectorDims < headDim)
-                    {
-                        float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f;
-                        for (int d = vectorDims; d < headDim; d++)
-                        {
-                            t0 += qh[d] * CpuElements.ToSingle(kh[d]);
-                            t1 += qh[d] * CpuElements.ToSingle(kh[keyStride + d]);
-                            t2 += qh[d] * CpuElements.ToSingle(kh[2 * keyStride + d]);
-                            t3 += qh[d] * CpuElements.ToSingle(kh[3 * keyStride + d]);
-                        }
-                        dots += Vector128.Create(t0, t1, t2, t3);
-                    }
-                    dots.Store(s + h * RowKeyChunk + j);
+                        dots += Vector128.Create(TailDot(q0, k0, vectorDims, headDim), TailDot(q0 + headDim, k1, vectorDims, headDim),
+                            TailDot(q0 + 2 * headDim, k2, vectorDims, headDim), TailDot(q0 + 3 * headDim, k3, vectorDims, headDim));
+                    sj[h * RowKeyChunk] = dots.GetElement(0);
+                    sj[(h + 1) * RowKeyChunk] = dots.GetElement(1);
+                    sj[(h + 2) * RowKeyChunk] = dots.GetElement(2);
+                    sj[(h + 3) * RowKeyChunk] = dots.GetElement(3);
                 }
-            }
-            for (; j < count; j++)
-            {
-                T* kj = k + (first + j) * keyStride;
-                T* ahead = first + j + PrefetchKeys < keys ? kj + PrefetchKeys * keyStride : k;
-                for (int h = 0; h < heads; h++)
+                for (; h < heads; h++)
                 {
                     T* kh = kj + kvOffsets[h];
-                    Prefetch(ahead + kvOffsets[h], headDim * sizeof(T));
+                    if (prefetch)
+                        Prefetch((byte*)kh + KeyPrefetchBytes, rowBytes);
                     float* qh = qs + h * headDim;
                     TVec a0 = default, a1 = default; // two chains halve the FMA latency per dot product
                     int d = 0;
@@ -989,10 +991,7 @@ public static unsafe class FlashAttentionCpu
                     }
                     if (d < vectorDims)
                         a0 = Simd.Fma(Simd.Load<TVec>(qh + d), CpuElements.Load<TVec, T>(kh + d), a0);
-                    float dot = Simd.Sum(Simd.Add(a0, a1));
-                    for (d = vectorDims; d < headDim; d++)
-                        dot += qh[d] * CpuElements.ToSingle(kh[d]);
-                    s[h * RowKeyChunk + j] = dot;
+                    sj[h * RowKeyChunk] = Simd.Sum(Simd.Add(a0, a1)) + TailDot(qh, kh, vectorDims, headDim);
                 }
             }
 
@@ -1025,31 +1024,64 @@ public static unsafe class FlashAttentionCpu
                     ah[d] *= correction;
             }
 
-            // P·V: V read once, in memory order.
-            j = 0;
+            // P·V: V read once, in memory order per row.
+            int j = 0;
+            // fp32 rows are read one after the other under an 8-vector register block, 1 KiB prefetched ahead in each;
+            // 16-bit rows (more compute per byte: widened in registers) measured faster with the 4 rows' vectors
+            // interleaved and whole rows prefetched 8 keys ahead (fp16 14.1 against 15.1 ms, bf16 within noise).
+            bool block = typeof(T) == typeof(float);
+            long valueAhead = block ? ValuePrefetchBytes : (long)HalfValuePrefetchKeys * keyStride * sizeof(T);
+            int valueAheadKeys = block ? 0 : HalfValuePrefetchKeys;
             for (; j + KeyGroup <= count; j += KeyGroup)
             {
                 // Four keys per visit of a head: its accumulator is loaded and stored once for four keys.
                 T* v0 = v + (first + j) * keyStride;
-                T* ahead = first + j + PrefetchKeys + KeyGroup <= keys ? v0 + PrefetchKeys * keyStride : null;
+                bool prefetch = first + j + KeyGroup + valueAheadKeys <= keys;
                 for (int h = 0; h < heads; h++)
                 {
                     T* vh = v0 + kvOffsets[h];
-                    if (ahead != null)
+                    if (prefetch)
                         for (int g = 0; g < KeyGroup; g++)
-                            Prefetch(ahead + kvOffsets[h] + g * keyStride, headDim * sizeof(T));
+                            Prefetch((byte*)(vh + g * keyStride) + valueAhead, rowBytes);
                     float* ah = acc + h * headDim;
                     float* ph = s + h * RowKeyChunk + j;
-                    TVec p0 = Simd.Broadcast<TVec>(ph[0]), p1 = Simd.Broadcast<TVec>(ph[1]);
-                    TVec p2 = Simd.Broadcast<TVec>(ph[2]), p3 = Simd.Broadcast<TVec>(ph[3]);
-                    for (int d = 0; d < vectorDims; d += w)
+                    int d = 0;
+                    // Eight vectors of the accumulator held in registers while the four keys' rows are read one after the
+                    // other (each row in order), instead of the four rows' vectors interleaved.
+                    for (; block && d + 8 * w <= vectorDims; d += 8 * w)
                     {
-                        TVec a = Simd.Fma(p0, CpuElements.Load<TVec, T>(vh + d), Simd.Load<TVec>(ah + d));
-                        a = Simd.Fma(p1, CpuElements.Load<TVec, T>(vh + keyStride + d), a);
-                        a = Simd.Fma(p2, CpuElements.Load<TVec, T>(vh + 2 * keyStride + d), a);
-                        Simd.Store(Simd.Fma(p3, CpuElements.Load<TVec, T>(vh + 3 * keyStride + d), a), ah + d);
+                        float* a = ah + d;
+                        TVec c0 = Simd.Load<TVec>(a), c1 = Simd.Load<TVec>(a + w), c2 = Simd.Load<TVec>(a + 2 * w), c3 = Simd.Load<TVec>(a + 3 * w);
+                        TVec c4 = Simd.Load<TVec>(a + 4 * w), c5 = Simd.Load<TVec>(a + 5 * w), c6 = Simd.Load<TVec>(a + 6 * w), c7 = Simd.Load<TVec>(a + 7 * w);
+                        for (int g = 0; g < KeyGroup; g++)
+                        {
+                            T* row = vh + g * keyStride + d;
+                            TVec p = Simd.Broadcast<TVec>(ph[g]);
+                            c0 = Simd.Fma(p, CpuElements.Load<TVec, T>(row), c0);
+                            c1 = Simd.Fma(p, CpuElements.Load<TVec, T>(row + w), c1);
+                            c2 = Simd.Fma(p, CpuElements.Load<TVec, T>(row + 2 * w), c2);
+                            c3 = Simd.Fma(p, CpuElements.Load<TVec, T>(row + 3 * w), c3);
+                            c4 = Simd.Fma(p, CpuElements.Load<TVec, T>(row + 4 * w), c4);
+                            c5 = Simd.Fma(p, CpuElements.Load<TVec, T>(row + 5 * w), c5);
+                            c6 = Simd.Fma(p, CpuElements.Load<TVec, T>(row + 6 * w), c6);
+                            c7 = Simd.Fma(p, CpuElements.Load<TVec, T>(row + 7 * w), c7);
+                        }
+                        Simd.Store(c0, a); Simd.Store(c1, a + w); Simd.Store(c2, a + 2 * w); Simd.Store(c3, a + 3 * w);
+                        Simd.Store(c4, a + 4 * w); Simd.Store(c5, a + 5 * w); Simd.Store(c6, a + 6 * w); Simd.Store(c7, a + 7 * w);
                     }
-                    for (int d = vectorDims; d < headDim; d++)
+                    if (d < vectorDims)
+                    {
+                        TVec p0 = Simd.Broadcast<TVec>(ph[0]), p1 = Simd.Broadcast<TVec>(ph[1]);
+                        TVec p2 = Simd.Broadcast<TVec>(ph[2]), p3 = Simd.Broadcast<TVec>(ph[3]);
+                        for (; d < vectorDims; d += w)
+                        {
+                            TVec a = Simd.Fma(p0, CpuElements.Load<TVec, T>(vh + d), Simd.Load<TVec>(ah + d));
+                            a = Simd.Fma(p1, CpuElements.Load<TVec, T>(vh + keyStride + d), a);
+                            a = Simd.Fma(p2, CpuElements.Load<TVec, T>(vh + 2 * keyStride + d), a);
+                            Simd.Store(Simd.Fma(p3, CpuElements.Load<TVec, T>(vh + 3 * keyStride + d), a), ah + d);
+                        }
+                    }
+                    for (d = vectorDims; d < headDim; d++)
                         ah[d] += ph[0] * CpuElements.ToSingle(vh[d]) + ph[1] * CpuElements.ToSingle(vh[keyStride + d])
                             + ph[2] * CpuElements.ToSingle(vh[2 * keyStride + d]) + ph[3] * CpuElements.ToSingle(vh[3 * keyStride + d]);
                 }
@@ -1057,11 +1089,12 @@ public static unsafe class FlashAttentionCpu
             for (; j < count; j++)
             {
                 T* vj = v + (first + j) * keyStride;
-                T* ahead = first + j + PrefetchKeys < keys ? vj + PrefetchKeys * keyStride : v;
+                bool prefetch = first + j + 1 + valueAheadKeys <= keys;
                 for (int h = 0; h < heads; h++)
                 {
                     T* vh = vj + kvOffsets[h];
-                    Prefetch(ahead + kvOffsets[h], headDim * sizeof(T));
+                    if (prefetch)
+                        Prefetch((byte*)vh + valueAhead, rowBytes);
                     float* ah = acc + h * headDim;
                     float pj = s[h * RowKeyChunk + j];
                     TVec p = Simd.Broadcast<TVec>(pj);
@@ -1085,21 +1118,42 @@ public static unsafe class FlashAttentionCpu
     }
 
     /// <summary>
-    /// How far ahead, in keys, <see cref="AttendRow{TVec, T}"/> asks for the K (V) rows of the phase it is in: 8 keys (128 KiB
-    /// ahead for 32 fp32 heads of D128). The hardware prefetchers alone left decode at 1.9–2.2× the read floor; 2 to 16 keys
-    /// measured alike within this machine's noise (the shared memory bus moved the floor itself by 2×), none ahead worst.
+    /// How far ahead in memory, in bytes, the K pass of <see cref="AttendRow{TVec, T}"/> asks for the rows it reads (with
+    /// BTHD 4 KiB further along its one sequential run). Prefetching whole keys ahead (8 keys = 128 KiB for 32 fp32 heads of
+    /// D128) fetched lines into L1 long before use; 2–8 KiB measured alike, none ahead 1.5× slower.
     /// </summary>
-    private const int PrefetchKeys = 8;
+    private const int KeyPrefetchBytes = 4096;
 
     /// <summary>
-    /// Keys per visit of a head in <see cref="AttendRow{TVec, T}"/> (the last 0–3 keys of a chunk go one by one): a
-    /// head's query, then its accumulator, is loaded once for 4 keys instead of once per key, and the 4 dot products
-    /// share one reduction tree (<see cref="Simd.Sum4{TVec}"/>). Without the memory traffic (K/V rows kept in cache)
-    /// the decode row's compute went from 6.9 to 5.0 ms, and the fp32 decode from 1.5–1.7× to 1.15–1.4× the read floor,
-    /// measured interleaved in one process (docs/runtime/cpu-attention.md): the compute does not overlap the memory
-    /// stream fully, so it shows in the time.
+    /// How far ahead in memory, in bytes, the P·V pass of <see cref="AttendRow{TVec, T}"/> asks for each of its
+    /// <see cref="KeyGroup"/> fp32 value rows (each row is its own stream there): 1 KiB; 0.5 KiB and none were slower, 2 KiB alike.
+    /// </summary>
+    private const int ValuePrefetchBytes = 1024;
+
+    /// <summary>How far ahead, in keys, the P·V pass of <see cref="AttendRow{TVec, T}"/> asks for whole 16-bit value rows (see there).</summary>
+    private const int HalfValuePrefetchKeys = 8;
+
+    /// <summary>
+    /// Heads per step of the K pass of <see cref="AttendRow{TVec, T}"/> (the last 0–3 heads go one by one): the four dot
+    /// products of one key with four heads share one reduction tree (<see cref="Simd.Sum4{TVec}"/>).
+    /// </summary>
+    private const int HeadGroup = 4;
+
+    /// <summary>
+    /// Keys per visit of a head in the P·V pass of <see cref="AttendRow{TVec, T}"/> (the last 0–3 keys of a chunk go one by
+    /// one): a head's accumulator is loaded and stored once for 4 keys instead of once per key.
     /// </summary>
     private const int KeyGroup = 4;
+
+    /// <summary>The scalar part of a dot product past the vector lanes: q[d]·k[d] for d in [<paramref name="from"/>, <paramref name="headDim"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float TailDot<T>(float* q, T* k, int from, int headDim) where T : unmanaged
+    {
+        float dot = 0f;
+        for (int d = from; d < headDim; d++)
+            dot += q[d] * CpuElements.ToSingle(k[d]);
+        return dot;
+    }
 
     /// <summary>Asks for <paramref name="bytes"/> bytes of each of <paramref name="rows"/> rows (<paramref name="stride"/> elements apart) into L1 ahead of use.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -89,6 +89,8 @@ public sealed class CpuStorageNumericsTests(ITestOutputHelper log)
     [InlineData(3, 4, 1001)]
     [InlineData(4, 2, 257)]
     [InlineData(5, 1, 95)]
+    [InlineData(6, 2, 517)]
+    [InlineData(6, 1, 1)]
     public void Decode_rows_read_16_bit_keys_and_values_in_place(int kernelIndex, int queries, int keys)
     {
         // Tq ≤ RowModeMaxQueries: the row path widens K and V in registers (odd head dims take the scalar tail).

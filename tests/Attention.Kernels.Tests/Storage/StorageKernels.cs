@@ -21,6 +21,10 @@ public static partial class StorageKernels
     [ScaledDotProductAttention(HeadDim = 3, Heads = 4, KvHeads = 2, Mask = AttentionMask.SlidingWindow, Window = 5)]
     public static partial void BF16_D3_H4_Kv2_SlidingWindow5(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
 
+    // D160 bf16: the decode row's paired bf16 loads over blocks of 8 vectors and a pair past them; 5 heads: a group of 4 and one alone.
+    [ScaledDotProductAttention(HeadDim = 160, Heads = 5, KvHeads = 5, Mask = AttentionMask.None)]
+    public static partial void BF16_D160_H5_Kv5_None(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
+
     /// <summary>Every kernel above, with its constants read back from the generated class.</summary>
     public static readonly StorageKernelCase[] All =
     [
@@ -42,5 +46,8 @@ public static partial class StorageKernels
         StorageKernelCase.BFloat16(nameof(BF16_D3_H4_Kv2_SlidingWindow5), BF16_D3_H4_Kv2_SlidingWindow5Kernel.HeadDim, BF16_D3_H4_Kv2_SlidingWindow5Kernel.Heads,
             BF16_D3_H4_Kv2_SlidingWindow5Kernel.KvHeads, BF16_D3_H4_Kv2_SlidingWindow5Kernel.Mask, BF16_D3_H4_Kv2_SlidingWindow5Kernel.Window,
             BF16_D3_H4_Kv2_SlidingWindow5Kernel.Scale, BF16_D3_H4_Kv2_SlidingWindow5Kernel.Layout, false, (q, k, v, o, _) => BF16_D3_H4_Kv2_SlidingWindow5(q, k, v, o)),
+        StorageKernelCase.BFloat16(nameof(BF16_D160_H5_Kv5_None), BF16_D160_H5_Kv5_NoneKernel.HeadDim, BF16_D160_H5_Kv5_NoneKernel.Heads,
+            BF16_D160_H5_Kv5_NoneKernel.KvHeads, BF16_D160_H5_Kv5_NoneKernel.Mask, BF16_D160_H5_Kv5_NoneKernel.Window,
+            BF16_D160_H5_Kv5_NoneKernel.Scale, BF16_D160_H5_Kv5_NoneKernel.Layout, false, (q, k, v, o, _) => BF16_D160_H5_Kv5_None(q, k, v, o)),
     ];
 }
