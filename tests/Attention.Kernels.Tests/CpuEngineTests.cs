@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Attention.Kernels.Cpu;
 using Xunit;
@@ -91,24 +92,85 @@ public sealed class CpuMathTests
     [Fact]
     public void Exp2_matches_double_precision_on_the_softmax_range()
     {
-        double worst = 0;
+        // Both widths: with AVX-512 the 512-bit form builds 2^n with vscalefps, the 256-bit one from exponent bits.
+        double worst256 = 0, worst512 = 0;
         for (float x = -126f; x <= 0f; x += 0.0137f)
         {
-            float actual = Simd.Exp2(Vector256.Create(x)).GetElement(3);
             double expected = Math.Pow(2, x);
-            worst = Math.Max(worst, Math.Abs(actual - expected) / expected);
+            worst256 = Math.Max(worst256, Math.Abs(Simd.Exp2(Vector256.Create(x)).GetElement(3) - expected) / expected);
+            worst512 = Math.Max(worst512, Math.Abs(Simd.Exp2(Vector512.Create(x)).GetElement(11) - expected) / expected);
         }
-        Assert.True(worst < 3e-7, $"worst relative error {worst:E2}");
+        Assert.True(worst256 < 3e-7, $"256-bit: worst relative error {worst256:E2}");
+        Assert.True(worst512 < 3e-7, $"512-bit: worst relative error {worst512:E2}");
     }
 
     [Theory]
     [InlineData(float.NegativeInfinity)]
-    [InlineData(-127f)]
+    [InlineData(-151f)]
     [InlineData(-1000f)]
     public void Exp2_of_masked_scores_is_exactly_zero(float x)
     {
         Assert.Equal(0f, Simd.Exp2(Vector256.Create(x)).GetElement(0));
         Assert.Equal(0f, Simd.Exp2(Vector512.Create(x)).GetElement(15));
+    }
+
+    [Fact]
+    public void Exp2_passes_NaN_through()
+    {
+        Assert.True(float.IsNaN(Simd.Exp2(Vector256.Create(float.NaN)).GetElement(0)));
+        Assert.True(float.IsNaN(Simd.Exp2(Vector512.Create(float.NaN)).GetElement(0)));
+    }
+}
+
+/// <summary>The online-softmax step on a hand-made tile (its own memory, not a worker's scratch: tests run in parallel).</summary>
+public sealed unsafe class CpuSoftmaxTests
+{
+    [Fact]
+    public void Reference_max_moves_only_past_the_slack_and_keeps_probabilities_bounded()
+    {
+        if (Simd.UseVector512)
+            Check<Vector512<float>>();
+        Check<Vector256<float>>();
+    }
+
+    private static void Check<TVec>() where TVec : struct
+    {
+        const int headDim = 3, keys = 5;
+        int rows = FlashAttentionCpu.QueryTile<TVec>();
+        float* memory = (float*)NativeMemory.AlignedAlloc((nuint)(FlashAttentionCpu.ScratchFloats<TVec>(headDim) * sizeof(float)), 64);
+        try
+        {
+            var tile = new FlashAttentionCpu.Tile(memory, rows, headDim);
+            new Span<float>(tile.RowMax, rows).Fill(float.NegativeInfinity);
+            new Span<float>(tile.RowSum, rows).Clear();
+            // Row 0 sees nothing (−∞), so it must keep max −∞ and sum 0 through every block.
+            void Block(float score)
+            {
+                new Span<float>(tile.Scores, keys * rows).Fill(score);
+                for (int j = 0; j < keys; j++)
+                    tile.Scores[j * rows] = float.NegativeInfinity;
+                FlashAttentionCpu.Softmax<TVec>(tile, keys, headDim);
+            }
+
+            Block(1f); // the first visible block sets the reference: P = 1
+            Assert.Equal(1f, tile.RowMax[1]);
+            Assert.Equal(keys, tile.RowSum[1], 1e-5f); // 2^x to 3e-7
+            new Span<float>(tile.Output, headDim * rows).Fill(1f); // as if P·V had accumulated
+            Block(1f + FlashAttentionCpu.MaxSlack); // at the slack: the reference holds, P = 2^slack, Oᵀ not rescaled
+            Assert.Equal(1f, tile.RowMax[1]);
+            Assert.Equal(keys * (1 + MathF.Pow(2, FlashAttentionCpu.MaxSlack)), tile.RowSum[1], 1e-3f);
+            Assert.Equal(1f, tile.Output[rows + 1]);
+            Block(60f); // far past it: the reference moves (else P = 2^59), sum and Oᵀ are rescaled by 2^−59
+            Assert.Equal(60f, tile.RowMax[rows - 1]);
+            Assert.Equal(1f, tile.Scores[rows + 1], 1e-6f);
+            Assert.Equal(keys, tile.RowSum[1], 1e-5f);
+            Assert.Equal(MathF.Pow(2, -59), tile.Output[rows + 1], MathF.Pow(2, -59) * 1e-6f);
+            Assert.True(float.IsNegativeInfinity(tile.RowMax[0]) && tile.RowSum[0] == 0f, "a row with no visible key");
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(memory);
+        }
     }
 }
 

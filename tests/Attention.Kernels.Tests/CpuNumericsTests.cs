@@ -55,6 +55,48 @@ public sealed class CpuNumericsTests(ITestOutputHelper log)
         Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
     }
 
+    /// <summary>
+    /// Scores that jump from key block to key block: the online softmax moves a row's reference max only when a block passes
+    /// it by more than FlashAttentionCpu.MaxSlack (log₂ units), so the sum and accumulator are rescaled after the first block
+    /// only here (random inputs stay within the slack after their first block). A shared direction in q and k makes key j's
+    /// score grow by <paramref name="jump"/> (log₂ units) per block of 64 keys, plus a small ramp inside each block; odd sizes,
+    /// every layout's tile path (Tq above the row-mode limit), with and without a causal mask, and the log-sum-exp checked.
+    /// </summary>
+    [Theory]
+    [InlineData(AttentionMask.None, 12.5, 0)]   // every block moves the reference
+    [InlineData(AttentionMask.None, 4.5, 1)]    // growth inside the slack: the reference moves every other block or so
+    [InlineData(AttentionMask.Causal, 12.5, 2)]
+    [InlineData(AttentionMask.None, -12.5, 3)]  // falling scores: the first block's reference holds
+    public void Scores_that_jump_across_key_blocks_match_fp64_reference(AttentionMask mask, double jump, int salt)
+    {
+        var kernel = TestKernels.All.First(k => k.Mask == mask && k.HasLogSumExp && k.HeadDim >= 8);
+        var random = new Random(AttentionHarness.RunSeed + 104729 * (salt + 1));
+        int queryLength = random.Next(70, 140), keyLength = random.Next(260, 330);
+        var p = new Reference.AttentionProblem(random.Next(1, 3), queryLength, keyLength, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
+            kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+        float[] q = Reference.RandomData.Uniform(random, p.QueryElements, 1f);
+        float[] k = Reference.RandomData.Uniform(random, p.KeyElements, 1f);
+        float[] v = Reference.RandomData.Uniform(random, p.KeyElements);
+        // Dim 0 carries the shared direction: q = 4 there, so key j adds 4·k₀·scale·log₂e to every score (log₂ units).
+        double perUnit = 4 * kernel.Scale * 1.4426950408889634;
+        for (int b = 0; b < p.Batch; b++)
+        for (int h = 0; h < p.Heads; h++)
+            for (int t = 0; t < p.QueryLength; t++)
+                q[p.Index(b, t, h, 0, p.Heads, p.QueryLength)] = 4f;
+        for (int b = 0; b < p.Batch; b++)
+        for (int h = 0; h < p.KvHeads; h++)
+            for (int j = 0; j < p.KeyLength; j++)
+                k[p.Index(b, j, h, 0, p.KvHeads, p.KeyLength)] = (float)((j / 64 * jump + j % 64 * 0.02) / perUnit);
+        var (expected, expectedLse) = Reference.ReferenceAttention.Compute(p, q, k, v);
+        var (output, lse) = AttentionHarness.Launch(kernel, p, Device.Cpu, q, k, v);
+        var check = AttentionHarness.Evaluate(p, output, lse, expected, expectedLse);
+        log.WriteLine($"{kernel.Name} jump {jump}: {check}");
+
+        Assert.True(check.Defect is null, $"{kernel.Name}: {check}");
+        Assert.True(check.OutputError <= AttentionHarness.Tolerance, $"{kernel.Name}: {check}");
+        Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, $"{kernel.Name}: {check}");
+    }
+
     [Fact]
     public void Causal_rows_before_the_first_key_are_zero_not_nan()
     {

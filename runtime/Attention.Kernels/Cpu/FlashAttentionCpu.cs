@@ -48,7 +48,7 @@ public static unsafe class FlashAttentionCpu
 
     /// <summary>Floats of scratch one tile needs for <paramref name="headDim"/>.</summary>
     public static long ScratchFloats<TVec>(int headDim) where TVec : struct =>
-        (long)QueryTile<TVec>() * (2L * headDim + KeyBlock + 3) + (long)KeyBlock * headDim;
+        (long)QueryTile<TVec>() * (2L * headDim + KeyBlock + 2) + (long)KeyBlock * headDim;
 
     /// <summary>Pointers into one worker's scratch for one tile.</summary>
     public readonly struct Tile
@@ -59,12 +59,10 @@ public static unsafe class FlashAttentionCpu
         public readonly float* Scores;
         /// <summary>Oᵀ[d][i], the unnormalized output accumulator.</summary>
         public readonly float* Output;
-        /// <summary>Running max per row (log₂ domain).</summary>
+        /// <summary>Reference max per row (log₂ domain): the running max, moved lazily (<see cref="Softmax{TVec}"/>).</summary>
         public readonly float* RowMax;
-        /// <summary>Running Σ 2^(s − max) per row.</summary>
+        /// <summary>Running Σ 2^(s − reference max) per row.</summary>
         public readonly float* RowSum;
-        /// <summary>Rescale factor of the last block per row.</summary>
-        public readonly float* Correction;
         /// <summary>The current value block, packed row-major [key][d] (see <see cref="AccumulateValues{TVec}"/>).</summary>
         public readonly float* Values;
 
@@ -75,8 +73,7 @@ public static unsafe class FlashAttentionCpu
             Scores = Output + (long)headDim * rows;
             RowMax = Scores + (long)KeyBlock * rows;
             RowSum = RowMax + rows;
-            Correction = RowSum + rows;
-            Values = Correction + rows;
+            Values = RowSum + rows;
         }
     }
 
@@ -711,37 +708,72 @@ public static unsafe class FlashAttentionCpu
     }
 
     /// <summary>
-    /// Online softmax step for one key block: new row max, P = 2^(S − max) in place of S, row sums and the
-    /// accumulator rescaled by 2^(old max − new max). Rows that have seen only masked keys keep max = −∞ and sum = 0.
+    /// How far (log₂ units) a block's scores may pass a row's reference max before <see cref="Softmax{TVec}"/> moves it:
+    /// probabilities then reach at most 2^8 = 256 and the running sum Tk·256, far from fp32's range.
+    /// </summary>
+    public const float MaxSlack = 8f;
+
+    /// <summary>
+    /// Online softmax step for one key block: P = 2^(S − m) in place of S and the row sums, with m each row's reference
+    /// max. m moves (to the running max) only when some score of the block passes it by more than <see cref="MaxSlack"/>;
+    /// the sum and the accumulator are then rescaled by 2^(old m − new m). Why lazily: after a tile's first blocks the
+    /// running max rarely grows by that much, so the rescale of Oᵀ (a pass over the whole accumulator) and the correction's
+    /// 2^x are skipped for most blocks; out/sum is unchanged by which m they share (the log-sum-exp is m + log₂ sum).
+    /// Rows that have seen only masked keys keep m = −∞ and sum = 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void Softmax<TVec>(in Tile tile, int keys, int headDim) where TVec : struct
     {
         int w = Simd.Count<TVec>();
         int tileRows = 4 * w;
-        for (int lane = 0; lane < tileRows; lane += w)
+        float* scores = tile.Scores;
+        // The tile's four lane vectors side by side: four independent max (then sum) chains instead of one.
+        TVec r0 = Simd.Load<TVec>(tile.RowMax), r1 = Simd.Load<TVec>(tile.RowMax + w);
+        TVec r2 = Simd.Load<TVec>(tile.RowMax + 2 * w), r3 = Simd.Load<TVec>(tile.RowMax + 3 * w);
+        TVec m0 = r0, m1 = r1, m2 = r2, m3 = r3;
+        for (int j = 0; j < keys; j++)
         {
-            TVec oldMax = Simd.Load<TVec>(tile.RowMax + lane);
-            TVec max = oldMax;
-            for (int j = 0; j < keys; j++)
-                max = Simd.MaxFast(max, Simd.Load<TVec>(tile.Scores + (long)j * tileRows + lane));
-            TVec safeMax = Simd.ZeroWhereNegativeInfinity(max); // avoids −∞ − (−∞) = NaN for all-masked rows
-            TVec correction = Simd.Exp2(Simd.Subtract(oldMax, safeMax));
-            TVec sum = Simd.Multiply(Simd.Load<TVec>(tile.RowSum + lane), correction);
-            for (int j = 0; j < keys; j++)
-            {
-                float* s = tile.Scores + (long)j * tileRows + lane;
-                TVec p = Simd.Exp2(Simd.Subtract(Simd.Load<TVec>(s), safeMax));
-                Simd.Store(p, s);
-                sum = Simd.Add(sum, p);
-            }
-            Simd.Store(max, tile.RowMax + lane);
-            Simd.Store(sum, tile.RowSum + lane);
-            Simd.Store(correction, tile.Correction + lane);
+            float* s = scores + (long)j * tileRows;
+            m0 = Simd.MaxFast(m0, Simd.Load<TVec>(s));
+            m1 = Simd.MaxFast(m1, Simd.Load<TVec>(s + w));
+            m2 = Simd.MaxFast(m2, Simd.Load<TVec>(s + 2 * w));
+            m3 = Simd.MaxFast(m3, Simd.Load<TVec>(s + 3 * w));
         }
-
-        TVec c0 = Simd.Load<TVec>(tile.Correction), c1 = Simd.Load<TVec>(tile.Correction + w);
-        TVec c2 = Simd.Load<TVec>(tile.Correction + 2 * w), c3 = Simd.Load<TVec>(tile.Correction + 3 * w);
+        TVec sum0 = Simd.Load<TVec>(tile.RowSum), sum1 = Simd.Load<TVec>(tile.RowSum + w);
+        TVec sum2 = Simd.Load<TVec>(tile.RowSum + 2 * w), sum3 = Simd.Load<TVec>(tile.RowSum + 3 * w);
+        // −∞ + slack = −∞: a row's first visible key always moves its reference.
+        TVec slack = Simd.Broadcast<TVec>(MaxSlack);
+        bool rescale = Simd.AnyGreaterThan(m0, Simd.Add(r0, slack)) | Simd.AnyGreaterThan(m1, Simd.Add(r1, slack))
+            | Simd.AnyGreaterThan(m2, Simd.Add(r2, slack)) | Simd.AnyGreaterThan(m3, Simd.Add(r3, slack));
+        TVec c0 = default, c1 = default, c2 = default, c3 = default;
+        if (rescale)
+        {
+            // Every row moves to its running max (a row that did not grow gets correction 2⁰ = 1). A row's first visible
+            // block: 2^(−∞ − m) = 0, and its sum and accumulator are still 0.
+            c0 = Simd.Exp2(Simd.Subtract(r0, Simd.ZeroWhereNegativeInfinity(m0)));
+            c1 = Simd.Exp2(Simd.Subtract(r1, Simd.ZeroWhereNegativeInfinity(m1)));
+            c2 = Simd.Exp2(Simd.Subtract(r2, Simd.ZeroWhereNegativeInfinity(m2)));
+            c3 = Simd.Exp2(Simd.Subtract(r3, Simd.ZeroWhereNegativeInfinity(m3)));
+            sum0 = Simd.Multiply(sum0, c0); sum1 = Simd.Multiply(sum1, c1); sum2 = Simd.Multiply(sum2, c2); sum3 = Simd.Multiply(sum3, c3);
+            r0 = m0; r1 = m1; r2 = m2; r3 = m3;
+            Simd.Store(r0, tile.RowMax); Simd.Store(r1, tile.RowMax + w); Simd.Store(r2, tile.RowMax + 2 * w); Simd.Store(r3, tile.RowMax + 3 * w);
+        }
+        // −∞ − (−∞) = NaN for an all-masked row: subtract 0 there (its scores are −∞, so its P is 0).
+        r0 = Simd.ZeroWhereNegativeInfinity(r0); r1 = Simd.ZeroWhereNegativeInfinity(r1);
+        r2 = Simd.ZeroWhereNegativeInfinity(r2); r3 = Simd.ZeroWhereNegativeInfinity(r3);
+        for (int j = 0; j < keys; j++)
+        {
+            float* s = scores + (long)j * tileRows;
+            TVec p0 = Simd.Exp2(Simd.Subtract(Simd.Load<TVec>(s), r0));
+            TVec p1 = Simd.Exp2(Simd.Subtract(Simd.Load<TVec>(s + w), r1));
+            TVec p2 = Simd.Exp2(Simd.Subtract(Simd.Load<TVec>(s + 2 * w), r2));
+            TVec p3 = Simd.Exp2(Simd.Subtract(Simd.Load<TVec>(s + 3 * w), r3));
+            Simd.Store(p0, s); Simd.Store(p1, s + w); Simd.Store(p2, s + 2 * w); Simd.Store(p3, s + 3 * w);
+            sum0 = Simd.Add(sum0, p0); sum1 = Simd.Add(sum1, p1); sum2 = Simd.Add(sum2, p2); sum3 = Simd.Add(sum3, p3);
+        }
+        Simd.Store(sum0, tile.RowSum); Simd.Store(sum1, tile.RowSum + w); Simd.Store(sum2, tile.RowSum + 2 * w); Simd.Store(sum3, tile.RowSum + 3 * w);
+        if (!rescale)
+            return;
         for (int d = 0; d < headDim; d++)
         {
             float* o = tile.Output + (long)d * tileRows;
