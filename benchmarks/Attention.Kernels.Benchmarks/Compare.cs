@@ -36,7 +36,8 @@ public static class Compare
     public const int InvalidRunExitCode = 2;
 
     // Method names: the page's column heads and the charts' legends.
-    public const string Ours = "ours", Unfused = "ours unfused", TorchSdpa = "LibTorch SDPA", TorchNaive = "LibTorch naive", ReadFloor = "K/V read floor";
+    public const string Ours = "ours", Unfused = "ours unfused", TorchSdpa = "LibTorch SDPA", TorchNaive = "LibTorch naive", ReadFloor = "K/V read floor",
+        OursFp32 = "ours fp32";
 
     /// <summary>The 16-bit rows: prefill at T1024 (both masks) and decode, each in fp16 and bf16.</summary>
     private static IEnumerable<(AttentionShape Shape, Storage Storage)> Cases()
@@ -210,6 +211,11 @@ public static class Compare
             methods.Add((TorchNaive, naive.Run));
         if (shape.Kind == "decode")
             methods.Add((ReadFloor, () => work.ReadKeysValues()));
+        // A 16-bit row's goals compare it with our fp32 kernel on the same shape: timed in the same rounds, so the ratio
+        // is paired round by round instead of spanning rows minutes apart (this VM's memory bandwidth drifts by 30 %+).
+        using var fp32Twin = storage == Storage.Fp32 ? null : new Workload(shape, Device.Cpu, Storage.Fp32);
+        if (fp32Twin is not null)
+            methods.Add((OursFp32, () => fp32Twin.Run(Method.Fused)));
 
         var series = methods.Select(m => new Series(m.Name, m.Call)).ToArray();
         foreach (var s in series)
@@ -391,6 +397,11 @@ public sealed record Row(AttentionShape Shape, Storage Storage, KernelCost Cost,
     /// <summary>Torch SDPA time / ours, paired round by round (both measured back to back), or null without torch.</summary>
     public Sample? VsTorch => Methods.TryGetValue(Compare.TorchSdpa, out var t)
         ? new Sample([.. t.Rounds.Zip(Methods[Compare.Ours].Rounds, (a, b) => a / b)])
+        : null;
+
+    /// <summary>A 16-bit row's time / our fp32 kernel's on the same shape, paired round by round, or null for an fp32 row.</summary>
+    public Sample? VsOwnFp32 => Methods.TryGetValue(Compare.OursFp32, out var f)
+        ? new Sample([.. Methods[Compare.Ours].Rounds.Zip(f.Rounds, (a, b) => a / b)])
         : null;
 
     public string ConsoleLine()
