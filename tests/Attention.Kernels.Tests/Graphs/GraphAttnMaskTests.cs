@@ -1,6 +1,7 @@
 using Attention.Kernels.Reference;
 using Xunit;
 using Xunit.Abstractions;
+using static Attention.Kernels.Tests.Graphs.GraphTestSupport;
 
 namespace Attention.Kernels.Tests.Graphs;
 
@@ -46,12 +47,6 @@ public sealed class GraphAttnMaskTests(ITestOutputHelper log)
             .Concat(Enumerable.Range(0, 5).Select(i => new object[] { "ilgpu-cpu", AttentionHarness.RunSeed + 233 * i }));
 
     public static IEnumerable<object[]> Devices() => [["cpu"], ["ilgpu-cpu"]];
-
-    private static Device GetDevice(string name) => name == "cpu" ? Device.Cpu : Ilgpu.IlgpuTestDevice.Instance;
-
-    private static float[] Floats(double[] values) => values.Select(v => (float)v).ToArray();
-
-    private static float[] W(ModelWeights weights, string node, string name) => weights[node, name].ToArray();
 
     /// <summary>Shapes that broadcast to [B, H, T, T] by PyTorch's rules, one picked per run.</summary>
     private static int[] BroadcastShape(Random random, int batch, int heads, int length) => random.Next(7) switch

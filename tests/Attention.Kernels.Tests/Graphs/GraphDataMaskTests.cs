@@ -1,6 +1,7 @@
 using Attention.Kernels.Reference;
 using Xunit;
 using Xunit.Abstractions;
+using static Attention.Kernels.Tests.Graphs.GraphTestSupport;
 
 namespace Attention.Kernels.Tests.Graphs;
 
@@ -68,12 +69,6 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
             .Concat(Enumerable.Range(0, 4).Select(i => new object[] { "ilgpu-cpu", AttentionHarness.RunSeed + 307 * i }));
 
     public static IEnumerable<object[]> Devices() => [["cpu"], ["ilgpu-cpu"]];
-
-    private static Device GetDevice(string name) => name == "cpu" ? Device.Cpu : Ilgpu.IlgpuTestDevice.Instance;
-
-    private static float[] Floats(double[] values) => values.Select(v => (float)v).ToArray();
-
-    private static float[] W(ModelWeights weights, string node, string name) => weights[node, name].ToArray();
 
     private static double RunAndCompare(Tensor<float> output, double[] expected, Action run)
     {

@@ -1,6 +1,7 @@
 using Attention.Kernels.Reference;
 using Xunit;
 using Xunit.Abstractions;
+using static Attention.Kernels.Tests.Graphs.GraphTestSupport;
 
 namespace Attention.Kernels.Tests.Graphs;
 
@@ -20,12 +21,6 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
 
     /// <summary>Half the cases decode-sized (T ≤ 4: the row-mode attention kernel), half prefill-sized.</summary>
     public static IEnumerable<object[]> DevicesSeedsAndModes() => DevicesAndSeeds().Select((s, i) => new object[] { s[0], s[1], i % 2 == 0 });
-
-    private static Device GetDevice(string name) => name == "cpu" ? Device.Cpu : Ilgpu.IlgpuTestDevice.Instance;
-
-    private static float[] Floats(double[] values) => values.Select(v => (float)v).ToArray();
-
-    private static float[] W(ModelWeights weights, string node, string name) => weights[node, name].ToArray();
 
     private static (float[] Output, double Error) RunAndCompare(Tensor<float> output, double[] expected, Action run)
     {
