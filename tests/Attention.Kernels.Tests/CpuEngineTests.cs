@@ -92,9 +92,10 @@ public sealed class CpuMathTests
     [Fact]
     public void Exp2_matches_double_precision_on_the_softmax_range()
     {
-        // Both widths: with AVX-512 the 512-bit form builds 2^n with vscalefps, the 256-bit one from exponent bits.
+        // Both widths: with AVX-512 the 512-bit form builds 2^n with vscalefps, the 256-bit one from exponent bits. Up to
+        // MaxSlack: the softmax's reference max moves lazily, so a score may pass it by that much.
         double worst256 = 0, worst512 = 0;
-        for (float x = -126f; x <= 0f; x += 0.0137f)
+        for (float x = -126f; x <= FlashAttentionCpu.MaxSlack; x += 0.0137f)
         {
             double expected = Math.Pow(2, x);
             worst256 = Math.Max(worst256, Math.Abs(Simd.Exp2(Vector256.Create(x)).GetElement(3) - expected) / expected);

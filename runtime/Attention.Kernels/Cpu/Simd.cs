@@ -207,7 +207,8 @@ public static unsafe class Simd
     }
 
     /// <summary>
-    /// 2^x for x ≤ 0 (softmax arguments after subtracting the row max), relative error below 3e-7 on [−126, 0].
+    /// 2^x for the softmax's arguments: scores minus a row's reference max, so x ≤ <see cref="FlashAttentionCpu.MaxSlack"/> (8;
+    /// the reference moves lazily). Relative error below 3e-7 on [−126, 0]; above 0 only n grows, so the same.
     /// x ≤ −151 (−∞ included) gives exactly 0, so masked scores contribute nothing.
     /// </summary>
     /// <remarks>
