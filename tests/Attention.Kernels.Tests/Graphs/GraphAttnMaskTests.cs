@@ -71,18 +71,6 @@ public sealed class GraphAttnMaskTests(ITestOutputHelper log)
         return index;
     }
 
-    private static int[] RandomLengths(Random random, int batch, int length) =>
-        Enumerable.Range(0, batch).Select(_ => random.Next(4) switch { 0 => 0, 1 => length, _ => random.Next(0, length + 1) }).ToArray();
-
-    private static double RunAndCompare(Tensor<float> output, double[] expected, Action run)
-    {
-        output.Fill(float.NaN);
-        run();
-        float[] actual = output.ToArray();
-        Assert.DoesNotContain(actual, float.IsNaN);
-        return Accuracy.RelativeError(actual, expected);
-    }
-
     [Theory]
     [MemberData(nameof(DevicesAndSeeds))]
     public void Boolean_attn_mask_on_a_graph_node_matches_the_reference(string deviceName, int seed)
@@ -109,7 +97,7 @@ public sealed class GraphAttnMaskTests(ITestOutputHelper log)
         using var lt = Tensor.FromArray<int>(device, lengths, batch);
         using var kt = Tensor.FromArray<bool>(device, keep, shape);
         using var yt = Tensor.Create<float>(device, batch, length, F);
-        double error = RunAndCompare(yt, expected, () => model.Forward(xt, lt, kt, yt));
+        double error = RunAndCompare(yt, expected, () => model.Forward(xt, lt, kt, yt)).Error;
         log.WriteLine($"{device.Kind} B={batch} T={length} mask {TensorShape.Format(shape)} density {density:F2}: error {error:E2}");
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
     }
@@ -142,7 +130,7 @@ public sealed class GraphAttnMaskTests(ITestOutputHelper log)
         using var bt = Tensor.FromArray<float>(device, bias, shape);
         using var st = Tensor.FromArray<float>(device, scales, H);
         using var yt = Tensor.Create<float>(device, batch, length, H * D);
-        double error = RunAndCompare(yt, expected, () => model.Forward(xt, pt, bt, st, yt));
+        double error = RunAndCompare(yt, expected, () => model.Forward(xt, pt, bt, st, yt)).Error;
         log.WriteLine($"{device.Kind} B={batch} T={length} mask {TensorShape.Format(shape)} lengths={string.Join(",", lengths)}: error {error:E2}");
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
     }

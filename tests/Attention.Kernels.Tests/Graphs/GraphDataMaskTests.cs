@@ -70,15 +70,6 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
 
     public static IEnumerable<object[]> Devices() => [["cpu"], ["ilgpu-cpu"]];
 
-    private static double RunAndCompare(Tensor<float> output, double[] expected, Action run)
-    {
-        output.Fill(float.NaN);
-        run();
-        float[] actual = output.ToArray();
-        Assert.DoesNotContain(actual, float.IsNaN);
-        return Accuracy.RelativeError(actual, expected);
-    }
-
     /// <summary>Document ids from a small set, in runs of random lengths (so key blocks come out empty, full and partial).</summary>
     private static int[] RandomIds(Random random, int batch, int length)
     {
@@ -98,10 +89,6 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
         }
         return ids;
     }
-
-    /// <summary>Per-row lengths: 0, full, or anything between.</summary>
-    private static int[] RandomLengths(Random random, int batch, int length) =>
-        Enumerable.Range(0, batch).Select(_ => random.Next(4) switch { 0 => 0, 1 => length, _ => random.Next(0, length + 1) }).ToArray();
 
     /// <summary>x → QKV projection → attention (the reference's) → output projection, as a [MultiHeadAttention] node runs it.</summary>
     private static double[] MultiHead(ModelWeights weights, float[] x, int batch, int length, int features, int heads, int headDim, AttentionMask mask,
@@ -137,7 +124,7 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
         using var bt = Tensor.FromArray<float>(device, bias, H, Buckets);
         using var dt = Tensor.FromArray<int>(device, documents, batch, length);
         using var yt = Tensor.Create<float>(device, batch, length, F);
-        double error = RunAndCompare(yt, expected, () => model.Forward(xt, lt, bt, dt, yt));
+        double error = RunAndCompare(yt, expected, () => model.Forward(xt, lt, bt, dt, yt)).Error;
         log.WriteLine($"{device.Kind} B={batch} T={length} lengths={string.Join(",", lengths)}: error {error:E2}");
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
     }
@@ -164,7 +151,7 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
                 (s, b, h, q, k) => s + bias[h * ModTensorAttention.Buckets + ModTensorAttention.Bucket(k - q)],
                 (b, h, q, k) => documents[b * T + q] == documents[b * T + k]);
             using var dt = Tensor.FromArray<int>(Device.Cpu, documents, B, T);
-            double error = RunAndCompare(yt, expected, () => model.Forward(xt, lt, bt, dt, yt));
+            double error = RunAndCompare(yt, expected, () => model.Forward(xt, lt, bt, dt, yt)).Error;
             log.WriteLine($"ids {string.Join("", documents.Take(12))}…: error {error:E2}");
             Assert.True(error <= Tolerance, $"error {error:E2}");
         }
@@ -192,7 +179,7 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
         using var dt = Tensor.FromArray<int>(device, documents, batch, length);
         using var pt = Tensor.FromArray<int>(device, lengths, batch);
         using var yt = Tensor.Create<float>(device, batch, length, H * D);
-        double error = RunAndCompare(yt, expected, () => model.Forward(xt, dt, pt, yt));
+        double error = RunAndCompare(yt, expected, () => model.Forward(xt, dt, pt, yt)).Error;
         log.WriteLine($"{device.Kind} B={batch} T={length} lengths={string.Join(",", lengths)}: error {error:E2}");
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
     }
@@ -219,7 +206,7 @@ public sealed class GraphDataMaskTests(ITestOutputHelper log)
         using var pt = Tensor.FromArray<int>(device, prefix, batch);
         using var st = Tensor.FromArray<float>(device, slopes, H);
         using var yt = Tensor.Create<float>(device, batch, length, F);
-        double error = RunAndCompare(yt, expected, () => model.Forward(xt, pt, st, yt));
+        double error = RunAndCompare(yt, expected, () => model.Forward(xt, pt, st, yt)).Error;
         log.WriteLine($"{device.Kind} B={batch} T={length} prefix={string.Join(",", prefix)}: error {error:E2}");
         Assert.True(error <= Tolerance, $"{device.Kind} seed {seed}: error {error:E2}");
     }

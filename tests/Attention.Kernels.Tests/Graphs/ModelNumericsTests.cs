@@ -22,15 +22,6 @@ public sealed class ModelNumericsTests(ITestOutputHelper log)
     /// <summary>Half the cases decode-sized (T ≤ 4: the row-mode attention kernel), half prefill-sized.</summary>
     public static IEnumerable<object[]> DevicesSeedsAndModes() => DevicesAndSeeds().Select((s, i) => new object[] { s[0], s[1], i % 2 == 0 });
 
-    private static (float[] Output, double Error) RunAndCompare(Tensor<float> output, double[] expected, Action run)
-    {
-        output.Fill(float.NaN);
-        run();
-        float[] actual = output.ToArray();
-        Assert.DoesNotContain(actual, float.IsNaN);
-        return (actual, Accuracy.RelativeError(actual, expected));
-    }
-
     [Theory]
     [MemberData(nameof(DevicesSeedsAndModes))]
     public void Two_layer_encoder_matches_the_composed_reference(string deviceName, int seed, bool decode)
