@@ -404,6 +404,11 @@ public sealed record Row(AttentionShape Shape, Storage Storage, KernelCost Cost,
         ? new Sample([.. Methods[Compare.Ours].Rounds.Zip(f.Rounds, (a, b) => a / b)])
         : null;
 
+    /// <summary>A decode row's time / the read of its K and V in the same round, paired round by round, or null for other rows.</summary>
+    public Sample? VsFloor => Methods.TryGetValue(Compare.ReadFloor, out var f)
+        ? new Sample([.. Methods[Compare.Ours].Rounds.Zip(f.Rounds, (a, b) => a / b)])
+        : null;
+
     public string ConsoleLine()
     {
         string Ms(string name) => Methods.TryGetValue(name, out var s) ? (s.Median * 1e3).ToString("F2", CultureInfo.InvariantCulture) : "-";

@@ -36,11 +36,15 @@ internal static class CompareReport
             goals.Add(new Goal($"≥ {goal:P0} of the same-run sgemm ({(r.Shape.Kind == "cross" ? "cross" : "non-causal T ≥ 1024")})", r.Label,
                 of is { } f ? string.Create(Inv, $"{rate:F1} of {run.Ceilings.Sgemm:F1} GFLOP/s = {f:P0}") : "no sgemm ceiling", of is null ? null : of >= goal));
         }
-        foreach (var r in run.Rows.Where(r => r.Methods.ContainsKey(Compare.ReadFloor) && r.Storage == Storage.Fp32))
+        foreach (var r in run.Rows.Where(r => r.Storage == Storage.Fp32))
         {
+            // Paired with the read of the same buffers in the same round: the VM's bandwidth drifts within a run.
+            if (r.VsFloor is not { } paired)
+                continue;
             double ours = r.Methods[Compare.Ours].Median, floor = r.Methods[Compare.ReadFloor].Median;
-            goals.Add(new Goal($"decode ≤ {DecodeOfFloorGoal:F1}× the bandwidth floor (its own K/V read once)", r.Label,
-                string.Create(Inv, $"{ours * 1e3:F2} vs {floor * 1e3:F2} ms = {ours / floor:F2}×"), ours <= DecodeOfFloorGoal * floor));
+            goals.Add(new Goal($"decode ≤ {DecodeOfFloorGoal:F1}× the bandwidth floor (its own K/V read once, paired rounds)", r.Label,
+                string.Create(Inv, $"{ours * 1e3:F2} vs {floor * 1e3:F2} ms = {paired.Median:F2}× (rounds {paired.Min:F2}–{paired.Max:F2})"),
+                paired.Median <= DecodeOfFloorGoal));
         }
         foreach (var r in run.Rows.Where(r => r.Storage != Storage.Fp32))
         {

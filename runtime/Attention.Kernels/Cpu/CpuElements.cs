@@ -65,6 +65,102 @@ public static unsafe class CpuElements
     }
 
     /// <summary>
+    /// 2·<see cref="Simd.Count{TVec}"/> consecutive 16-bit elements from <paramref name="source"/> as two float vectors:
+    /// <paramref name="even"/> holds elements 0, 2, 4, … and <paramref name="odd"/> elements 1, 3, 5, …, each exact. One
+    /// full-width load read as 32-bit lanes, each lane two elements: the low one is shifted up, the high one masked in
+    /// place, so bf16 takes one operation per vector instead of <see cref="Load{TVec, T}"/>'s widening move and shift.
+    /// Used where the lane order does not matter as long as both operands share it (a dot product with a query stored in
+    /// the same order, an accumulator kept in that order): see <see cref="PairOrder"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadPairs<TVec, T>(T* source, out TVec even, out TVec odd) where TVec : struct where T : unmanaged
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+        {
+            var x = Vector512.Load((int*)source);
+            if (typeof(T) == typeof(Half))
+            {
+                // Both halves moved to where HalfBitsToSingle's shift puts them: bits 13–27, sign copies in 28–31.
+                even = (TVec)(object)HalfShiftedToSingle((x << 16) >> 3);
+                odd = (TVec)(object)HalfShiftedToSingle((x >> 3) & Vector512.Create(~0x1FFF));
+            }
+            else
+            {
+                even = (TVec)(object)(x << 16).AsSingle();
+                odd = (TVec)(object)(x & Vector512.Create(unchecked((int)0xFFFF_0000))).AsSingle();
+            }
+        }
+        else
+        {
+            var x = Vector256.Load((int*)source);
+            if (typeof(T) == typeof(Half))
+            {
+                even = (TVec)(object)HalfShiftedToSingle((x << 16) >> 3);
+                odd = (TVec)(object)HalfShiftedToSingle((x >> 3) & Vector256.Create(~0x1FFF));
+            }
+            else
+            {
+                even = (TVec)(object)(x << 16).AsSingle();
+                odd = (TVec)(object)(x & Vector256.Create(unchecked((int)0xFFFF_0000))).AsSingle();
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="LoadPairs{TVec, T}"/> for fp16 in five integer operations per two vectors instead of twelve, for loops
+    /// that fold the scale into another operand: each float is 2^−112 times the element (exact for every finite one,
+    /// subnormals included: they land on float subnormals), and a lane of exponent 31 (∞/NaN, which this form turns into a
+    /// finite value) is recorded in <paramref name="special"/> for <see cref="SawSpecialHalf{TVec}"/> (two more operations),
+    /// so the caller can redo its work with <see cref="LoadPairs{TVec, T}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadHalfPairsScaled<TVec>(Half* source, out TVec even, out TVec odd, ref TVec special) where TVec : struct
+    {
+        // Each lane's float takes the sign in bit 31 and exponent and mantissa in bits 13–27 (HalfShiftedToSingle's
+        // places), with bits 28–30 cleared instead of set to the rebias; twice the 16-bit bits, unsigned, are ≥ 0xF800
+        // exactly for exponent 31.
+        if (typeof(TVec) == typeof(Vector512<float>))
+        {
+            var x = Vector512.Load((int*)source);
+            even = (TVec)(object)(((x << 16) >> 3) & Vector512.Create(unchecked((int)0x8FFF_FFFF))).AsSingle();
+            odd = (TVec)(object)((x >> 3) & Vector512.Create(unchecked((int)0x8FFF_E000))).AsSingle();
+            special = (TVec)(object)Vector512.Max(((Vector512<float>)(object)special).AsUInt16(), x.AsUInt16() << 1).AsSingle();
+        }
+        else
+        {
+            var x = Vector256.Load((int*)source);
+            even = (TVec)(object)(((x << 16) >> 3) & Vector256.Create(unchecked((int)0x8FFF_FFFF))).AsSingle();
+            odd = (TVec)(object)((x >> 3) & Vector256.Create(unchecked((int)0x8FFF_E000))).AsSingle();
+            special = (TVec)(object)Vector256.Max(((Vector256<float>)(object)special).AsUInt16(), x.AsUInt16() << 1).AsSingle();
+        }
+    }
+
+    /// <summary>Whether a <see cref="LoadHalfPairsScaled{TVec}"/> record (started at zero) saw an fp16 ∞ or NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool SawSpecialHalf<TVec>(TVec special) where TVec : struct
+    {
+        if (typeof(TVec) == typeof(Vector512<float>))
+            return Vector512.GreaterThanOrEqualAny(((Vector512<float>)(object)special).AsUInt16(), Vector512.Create((ushort)0xF800));
+        return Vector256.GreaterThanOrEqualAny(((Vector256<float>)(object)special).AsUInt16(), Vector256.Create((ushort)0xF800));
+    }
+
+    /// <summary>2^112: what <see cref="LoadHalfPairsScaled{TVec}"/>'s floats are multiplied by to give the elements.</summary>
+    public const float HalfPairsScale = 5.192296858534828e33f;
+
+    /// <summary>
+    /// Where element <paramref name="d"/> of a row sits in the order <see cref="LoadPairs{TVec, T}"/> produces, for the
+    /// first <paramref name="pairDims"/> elements (whole blocks of 2·<paramref name="width"/>); later elements stay in place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int PairOrder(int d, int pairDims, int width)
+    {
+        if (d >= pairDims)
+            return d;
+        int block = d - d % (2 * width), i = d - block;
+        return block + (i & 1) * width + (i >> 1);
+    }
+
+    /// <summary>
     /// fp16 bits, sign-extended to 32-bit lanes, to float, exactly as <see cref="Half"/>'s conversion. Shifted left by 13
     /// the lane holds the mantissa and 5-bit exponent in a float's places and copies of the sign in bits 28–31. Bits 28–30
     /// are then replaced in one bit select: by ones where the exponent is 31 (∞/NaN: the float exponent becomes 255), by
@@ -74,9 +170,15 @@ public static unsafe class CpuElements
     /// the 12 of a separate ∞/NaN select.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> HalfBitsToSingle(Vector512<int> bits)
+    public static Vector512<float> HalfBitsToSingle(Vector512<int> bits) => HalfShiftedToSingle(bits << 13);
+
+    /// <summary>
+    /// fp16 bits placed as <see cref="HalfBitsToSingle(Vector512{int})"/> has them after its shift (bits 13–27: exponent and
+    /// mantissa, bits 28–31: the sign; bits 0–12 zero) to float.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> HalfShiftedToSingle(Vector512<int> shifted)
     {
-        var shifted = bits << 13;
         var exponent = Vector512.Create(0x0F80_0000);
         var x = Vector512.ConditionalSelect(Vector512.Create(0x7000_0000), Vector512.Equals(shifted & exponent, exponent), shifted);
         return x.AsSingle() * Vector512.Create(TwoTo112Bits).AsSingle();
@@ -84,9 +186,11 @@ public static unsafe class CpuElements
 
     /// <summary>fp16 bits, sign-extended to 32-bit lanes, to float, exactly as <see cref="Half"/>'s conversion (see the 512-bit form).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> HalfBitsToSingle(Vector256<int> bits)
+    public static Vector256<float> HalfBitsToSingle(Vector256<int> bits) => HalfShiftedToSingle(bits << 13);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> HalfShiftedToSingle(Vector256<int> shifted)
     {
-        var shifted = bits << 13;
         var exponent = Vector256.Create(0x0F80_0000);
         var x = Vector256.ConditionalSelect(Vector256.Create(0x7000_0000), Vector256.Equals(shifted & exponent, exponent), shifted);
         return x.AsSingle() * Vector256.Create(TwoTo112Bits).AsSingle();

@@ -930,17 +930,48 @@ public static unsafe class FlashAttentionCpu
     /// chunk, then P·V (V streamed once, groups of <see cref="KeyGroup"/> keys outer, heads inner). With BTHD a key's K (and
     /// V) rows of all heads are adjacent, so each phase reads long sequential runs of memory that the hardware prefetchers
     /// follow, helped by software prefetches a few KiB ahead; alternating K and V every 16 keys, as before, reached 1.9× the
-    /// read floor. Elements are stored as T and widened in registers.
+    /// read floor. Elements are stored as T and widened in registers; 16-bit rows two vectors per load
+    /// (<see cref="CpuElements.LoadPairs{TVec, T}"/>), fp16 first without its exponent rebias (see <see cref="ScaledHalfPairs"/>).
     /// Strides are in elements: between heads in q and output, between key/value heads (query head h reads kv head
     /// h / groupSize), between keys, and between heads in the log-sum-exp output (floats).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     public static void AttendRow<TVec, T>(int worker, T* q, long queryHeadStride, int firstHead, int heads, int groupSize,
         T* k, T* v, long keyStride, long kvHeadStride, int keys, int headDim, float scale,
         T* output, float* logSumExp, long lseHeadStride) where TVec : struct where T : unmanaged
     {
+        // fp16 first tries the cheap widening (CpuElements.LoadHalfPairsScaled), which gives up on ∞/NaN in K or V, or on
+        // a query too large to carry its 2^112; the exact widening then redoes the item (nothing was written yet).
+        if (typeof(T) == typeof(Half) && headDim % (2 * Simd.Count<TVec>()) == 0
+            && AttendRow<TVec, T, ScaledHalfPairs>(worker, q, queryHeadStride, firstHead, heads, groupSize, k, v, keyStride,
+                kvHeadStride, keys, headDim, scale, output, logSumExp, lseHeadStride))
+            return;
+        AttendRow<TVec, T, ExactPairs>(worker, q, queryHeadStride, firstHead, heads, groupSize, k, v, keyStride,
+            kvHeadStride, keys, headDim, scale, output, logSumExp, lseHeadStride);
+    }
+
+    /// <summary>How <see cref="AttendRow{TVec, T}"/> widens 16-bit rows: <see cref="CpuElements.LoadPairs{TVec, T}"/>.</summary>
+    private struct ExactPairs;
+
+    /// <summary>
+    /// How <see cref="AttendRow{TVec, T}"/> widens fp16 rows: <see cref="CpuElements.LoadHalfPairsScaled{TVec}"/>, the
+    /// 2^112 it leaves out carried by the query and the probabilities instead (each product, hence every rounding, is
+    /// the exact widening's, so the results are bit for bit the same). Only where every dim is in pairs.
+    /// </summary>
+    private struct ScaledHalfPairs;
+
+    /// <returns>false, having written nothing, when <typeparamref name="TWidening"/> cannot do this item (see there).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
+    private static bool AttendRow<TVec, T, TWidening>(int worker, T* q, long queryHeadStride, int firstHead, int heads, int groupSize,
+        T* k, T* v, long keyStride, long kvHeadStride, int keys, int headDim, float scale,
+        T* output, float* logSumExp, long lseHeadStride) where TVec : struct where T : unmanaged where TWidening : struct
+    {
+        bool scaledHalf = typeof(TWidening) == typeof(ScaledHalfPairs);
+        TVec special = default; // fp16 ∞/NaN seen by the scaled widening
         int w = Simd.Count<TVec>();
         int vectorDims = headDim - headDim % w;
+        // 16-bit K and V rows are read two lanes' worth at a time (CpuElements.LoadPairs): the query and the accumulator
+        // of the first pairDims dims are kept in that pair order.
+        int pairDims = typeof(T) == typeof(float) ? 0 : headDim - headDim % (2 * w);
         // Per head: pre-scaled query, accumulator, running max and sum, one chunk of scores/probabilities.
         float* qs = CpuScratch.Floats(worker, (long)heads * (2 * headDim + 2 + RowKeyChunk));
         // Offsets of each head's key/value head, computed once: a division per key and head costs more than the dot product.
@@ -949,12 +980,16 @@ public static unsafe class FlashAttentionCpu
             kvOffsets[h] = (firstHead + h) / groupSize * kvHeadStride;
         float* acc = qs + (long)heads * headDim, rowMax = acc + (long)heads * headDim, rowSum = rowMax + heads, s = rowSum + heads;
         float factor = scale * Log2E;
+        float pairScale = scaledHalf ? CpuElements.HalfPairsScale : 1f;
         int rowBytes = headDim * sizeof(T);
         for (int h = 0; h < heads; h++)
         {
             for (int d = 0; d < headDim; d++)
             {
-                qs[h * headDim + d] = CpuElements.ToSingle(q[h * queryHeadStride + d]) * factor;
+                float scaled = CpuElements.ToSingle(q[h * queryHeadStride + d]) * factor;
+                if (scaledHalf && !(MathF.Abs(scaled) < 32768f)) // times 2^112 must stay finite (and NaN goes the exact way)
+                    return false;
+                qs[h * headDim + CpuElements.PairOrder(d, pairDims, w)] = scaled * pairScale;
                 acc[h * headDim + d] = 0f;
             }
             rowMax[h] = float.NegativeInfinity;
@@ -989,16 +1024,11 @@ public static unsafe class FlashAttentionCpu
                         Prefetch((byte*)k3 + KeyPrefetchBytes, rowBytes);
                     }
                     float* q0 = qs + h * headDim;
-                    TVec a0 = default, a1 = default, a2 = default, a3 = default;
                     // Row by row (not the four rows' vectors interleaved): the loads walk memory in order.
-                    for (int d = 0; d < vectorDims; d += w)
-                        a0 = Simd.Fma(Simd.Load<TVec>(q0 + d), CpuElements.Load<TVec, T>(k0 + d), a0);
-                    for (int d = 0; d < vectorDims; d += w)
-                        a1 = Simd.Fma(Simd.Load<TVec>(q0 + headDim + d), CpuElements.Load<TVec, T>(k1 + d), a1);
-                    for (int d = 0; d < vectorDims; d += w)
-                        a2 = Simd.Fma(Simd.Load<TVec>(q0 + 2 * headDim + d), CpuElements.Load<TVec, T>(k2 + d), a2);
-                    for (int d = 0; d < vectorDims; d += w)
-                        a3 = Simd.Fma(Simd.Load<TVec>(q0 + 3 * headDim + d), CpuElements.Load<TVec, T>(k3 + d), a3);
+                    TVec a0 = DotLanes<TVec, T, TWidening>(q0, k0, pairDims, vectorDims, ref special);
+                    TVec a1 = DotLanes<TVec, T, TWidening>(q0 + headDim, k1, pairDims, vectorDims, ref special);
+                    TVec a2 = DotLanes<TVec, T, TWidening>(q0 + 2 * headDim, k2, pairDims, vectorDims, ref special);
+                    TVec a3 = DotLanes<TVec, T, TWidening>(q0 + 3 * headDim, k3, pairDims, vectorDims, ref special);
                     var dots = Simd.Sum4(a0, a1, a2, a3);
                     if (vectorDims < headDim)
                         dots += Vector128.Create(TailDot(q0, k0, vectorDims, headDim), TailDot(q0 + headDim, k1, vectorDims, headDim),
@@ -1014,16 +1044,7 @@ public static unsafe class FlashAttentionCpu
                     if (prefetch)
                         Prefetch((byte*)kh + KeyPrefetchBytes, rowBytes);
                     float* qh = qs + h * headDim;
-                    TVec a0 = default, a1 = default; // two chains halve the FMA latency per dot product
-                    int d = 0;
-                    for (; d + 2 * w <= vectorDims; d += 2 * w)
-                    {
-                        a0 = Simd.Fma(Simd.Load<TVec>(qh + d), CpuElements.Load<TVec, T>(kh + d), a0);
-                        a1 = Simd.Fma(Simd.Load<TVec>(qh + d + w), CpuElements.Load<TVec, T>(kh + d + w), a1);
-                    }
-                    if (d < vectorDims)
-                        a0 = Simd.Fma(Simd.Load<TVec>(qh + d), CpuElements.Load<TVec, T>(kh + d), a0);
-                    sj[h * RowKeyChunk] = Simd.Sum(Simd.Add(a0, a1)) + TailDot(qh, kh, vectorDims, headDim);
+                    sj[h * RowKeyChunk] = Simd.Sum(DotLanes<TVec, T, TWidening>(qh, kh, pairDims, vectorDims, ref special)) + TailDot(qh, kh, vectorDims, headDim);
                 }
             }
 
@@ -1043,7 +1064,7 @@ public static unsafe class FlashAttentionCpu
                 for (int i = 0; i < padded; i += w)
                 {
                     TVec p = Simd.Exp2(Simd.Subtract(Simd.Load<TVec>(sh + i), m));
-                    Simd.Store(p, sh + i);
+                    Simd.Store(scaledHalf ? Simd.Multiply(p, Simd.Broadcast<TVec>(pairScale)) : p, sh + i);
                     sum = Simd.Add(sum, p);
                 }
                 rowMax[h] = max;
@@ -1105,6 +1126,17 @@ public static unsafe class FlashAttentionCpu
                     {
                         TVec p0 = Simd.Broadcast<TVec>(ph[0]), p1 = Simd.Broadcast<TVec>(ph[1]);
                         TVec p2 = Simd.Broadcast<TVec>(ph[2]), p3 = Simd.Broadcast<TVec>(ph[3]);
+                        // 16-bit rows: two vectors of the accumulator (in pair order) per load of each row.
+                        for (; d < pairDims; d += 2 * w)
+                        {
+                            TVec even = Simd.Load<TVec>(ah + d), odd = Simd.Load<TVec>(ah + d + w);
+                            AccumulatePairs<TVec, T, TWidening>(p0, vh + d, ref even, ref odd, ref special);
+                            AccumulatePairs<TVec, T, TWidening>(p1, vh + keyStride + d, ref even, ref odd, ref special);
+                            AccumulatePairs<TVec, T, TWidening>(p2, vh + 2 * keyStride + d, ref even, ref odd, ref special);
+                            AccumulatePairs<TVec, T, TWidening>(p3, vh + 3 * keyStride + d, ref even, ref odd, ref special);
+                            Simd.Store(even, ah + d);
+                            Simd.Store(odd, ah + d + w);
+                        }
                         for (; d < vectorDims; d += w)
                         {
                             TVec a = Simd.Fma(p0, CpuElements.Load<TVec, T>(vh + d), Simd.Load<TVec>(ah + d));
@@ -1130,12 +1162,22 @@ public static unsafe class FlashAttentionCpu
                     float* ah = acc + h * headDim;
                     float pj = s[h * RowKeyChunk + j];
                     TVec p = Simd.Broadcast<TVec>(pj);
-                    for (int d = 0; d < vectorDims; d += w)
+                    int d = 0;
+                    for (; d < pairDims; d += 2 * w)
+                    {
+                        TVec even = Simd.Load<TVec>(ah + d), odd = Simd.Load<TVec>(ah + d + w);
+                        AccumulatePairs<TVec, T, TWidening>(p, vh + d, ref even, ref odd, ref special);
+                        Simd.Store(even, ah + d);
+                        Simd.Store(odd, ah + d + w);
+                    }
+                    for (; d < vectorDims; d += w)
                         Simd.Store(Simd.Fma(p, CpuElements.Load<TVec, T>(vh + d), Simd.Load<TVec>(ah + d)), ah + d);
-                    for (int d = vectorDims; d < headDim; d++)
+                    for (d = vectorDims; d < headDim; d++)
                         ah[d] += pj * CpuElements.ToSingle(vh[d]);
                 }
             }
+            if (scaledHalf && CpuElements.SawSpecialHalf(special))
+                return false;
         }
 
         for (int h = 0; h < heads; h++)
@@ -1143,10 +1185,11 @@ public static unsafe class FlashAttentionCpu
             float inverse = 1f / rowSum[h]; // keys ≥ 1 and the max term is 2⁰ = 1, so the sum is ≥ 1
             T* oh = output + h * queryHeadStride;
             for (int d = 0; d < headDim; d++)
-                oh[d] = CpuElements.FromSingle<T>(acc[h * headDim + d] * inverse);
+                oh[d] = CpuElements.FromSingle<T>(acc[h * headDim + CpuElements.PairOrder(d, pairDims, w)] * inverse);
             if (logSumExp != null)
                 logSumExp[h * lseHeadStride] = (rowMax[h] + MathF.Log2(rowSum[h])) * Ln2;
         }
+        return true;
     }
 
     /// <summary>
@@ -1176,6 +1219,57 @@ public static unsafe class FlashAttentionCpu
     /// one): a head's accumulator is loaded and stored once for 4 keys instead of once per key.
     /// </summary>
     private const int KeyGroup = 4;
+
+    /// <summary>
+    /// Lanes of the dot product of a query row (in <see cref="CpuElements.PairOrder"/> for its first
+    /// <paramref name="pairDims"/> dims) with a stored row over [0, <paramref name="vectorDims"/>). fp32: one chain (the
+    /// K pass runs four heads' dot products side by side); 16-bit: two, one per half of the pairs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec DotLanes<TVec, T, TWidening>(float* q, T* k, int pairDims, int vectorDims, ref TVec special)
+        where TVec : struct where T : unmanaged where TWidening : struct
+    {
+        int w = Simd.Count<TVec>();
+        TVec a0 = default;
+        if (typeof(T) == typeof(float))
+        {
+            for (int i = 0; i < vectorDims; i += w)
+                a0 = Simd.Fma(Simd.Load<TVec>(q + i), Simd.Load<TVec>((float*)k + i), a0);
+            return a0;
+        }
+        TVec a1 = default;
+        int d = 0;
+        for (; d < pairDims; d += 2 * w)
+        {
+            LoadPairs<TVec, T, TWidening>(k + d, out TVec even, out TVec odd, ref special);
+            a0 = Simd.Fma(Simd.Load<TVec>(q + d), even, a0);
+            a1 = Simd.Fma(Simd.Load<TVec>(q + d + w), odd, a1);
+        }
+        for (; d < vectorDims; d += w)
+            a0 = Simd.Fma(Simd.Load<TVec>(q + d), CpuElements.Load<TVec, T>(k + d), a0);
+        return Simd.Add(a0, a1);
+    }
+
+    /// <summary>even, odd += p·(the 2·w 16-bit elements at <paramref name="row"/>, split as <see cref="CpuElements.LoadPairs{TVec, T}"/> does).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulatePairs<TVec, T, TWidening>(TVec p, T* row, ref TVec even, ref TVec odd, ref TVec special)
+        where TVec : struct where T : unmanaged where TWidening : struct
+    {
+        LoadPairs<TVec, T, TWidening>(row, out TVec e, out TVec o, ref special);
+        even = Simd.Fma(p, e, even);
+        odd = Simd.Fma(p, o, odd);
+    }
+
+    /// <summary><see cref="CpuElements.LoadPairs{TVec, T}"/>, or for <see cref="ScaledHalfPairs"/> its scaled fp16 form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadPairs<TVec, T, TWidening>(T* source, out TVec even, out TVec odd, ref TVec special)
+        where TVec : struct where T : unmanaged where TWidening : struct
+    {
+        if (typeof(TWidening) == typeof(ScaledHalfPairs))
+            CpuElements.LoadHalfPairsScaled((Half*)source, out even, out odd, ref special);
+        else
+            CpuElements.LoadPairs(source, out even, out odd);
+    }
 
     /// <summary>The scalar part of a dot product past the vector lanes: q[d]·k[d] for d in [<paramref name="from"/>, <paramref name="headDim"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

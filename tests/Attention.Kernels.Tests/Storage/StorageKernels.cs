@@ -21,7 +21,8 @@ public static partial class StorageKernels
     [ScaledDotProductAttention(HeadDim = 3, Heads = 4, KvHeads = 2, Mask = AttentionMask.SlidingWindow, Window = 5)]
     public static partial void BF16_D3_H4_Kv2_SlidingWindow5(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
 
-    // D160 bf16: the decode row's paired bf16 loads over blocks of 8 vectors and a pair past them; 5 heads: a group of 4 and one alone.
+    // D160 bf16: the decode row's fp32 P·V register block of 8 vectors does not apply, its 16-bit pairs do (5 pairs of 512-bit
+    // vectors, 10 of 256-bit); 5 heads: a group of 4 and one alone.
     [ScaledDotProductAttention(HeadDim = 160, Heads = 5, KvHeads = 5, Mask = AttentionMask.None)]
     public static partial void BF16_D160_H5_Kv5_None(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
 
