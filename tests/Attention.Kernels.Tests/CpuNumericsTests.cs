@@ -56,6 +56,29 @@ public sealed class CpuNumericsTests(ITestOutputHelper log)
     }
 
     /// <summary>
+    /// Decode rows over thousands of keys with few row items: each row's keys are cut into parts (split-K,
+    /// FlashAttentionCpu.RowModeKeySplits) whose partial states are merged; masks that leave a part empty (a sliding
+    /// window shorter than the parts, rows of Tq &gt; Tk) included. Every declared kernel, odd key lengths.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(DecodeCases))]
+    public void Few_query_rows_over_long_keys_split_their_keys_and_match_fp64_reference(int kernelIndex, int seed)
+    {
+        var kernel = TestKernels.All[kernelIndex];
+        var random = new Random(seed);
+        int queryLength = random.Next(1, Cpu.FlashAttentionCpu.RowModeMaxQueries + 1);
+        int keyLength = 2 * random.Next(1024, 3000) + 1;
+        var problem = new Reference.AttentionProblem(1, queryLength, keyLength, kernel.Heads, kernel.KvHeads, kernel.HeadDim,
+            kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout);
+        var check = AttentionHarness.Run(kernel, problem, Device.Cpu, random);
+        log.WriteLine($"{kernel.Name} Tq={queryLength} Tk={keyLength} seed={seed}: {check}");
+
+        Assert.True(check.Defect is null, $"{kernel.Name} seed={seed}: {check}");
+        Assert.True(check.OutputError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
+        Assert.True(check.LogSumExpError <= AttentionHarness.Tolerance, $"{kernel.Name} seed={seed}: {check}");
+    }
+
+    /// <summary>
     /// Scores that jump from key block to key block: the online softmax moves a row's reference max only when a block passes
     /// it by more than FlashAttentionCpu.MaxSlack (log₂ units), so the sum and accumulator are rescaled after the first block
     /// only here (random inputs stay within the slack after their first block). A shared direction in q and k makes key j's

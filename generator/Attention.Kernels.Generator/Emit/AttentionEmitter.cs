@@ -448,10 +448,21 @@ internal static class AttentionEmitter
         }
         w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
         w.Line($"HeadsPerItem = rowMode ? {Names.Flash}.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: {(node.Layout == LayoutKind.BHTD ? "false" : "true")}) : 1,");
+        w.Line("KeySplits = 1,");
         w.Line($"Launch = {Names.Flash}.NextLaunch(),");
         w.Close(";");
         w.Line("int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;");
-        w.Line($"{Names.CpuParallel}.For(items, ref kernel, rowMode ? 1 : {Names.Flash}.TileGrain(kernel.QueryTiles, items));");
+        w.Open("if (rowMode)");
+        w.Line("// Too few row items to keep the cores busy to the end: each row's keys are cut into parts, merged in a second pass.");
+        w.Line($"kernel.KeySplits = {Names.Flash}.RowModeKeySplits(items, keyLength);");
+        w.Line("if (kernel.KeySplits > 1)");
+        w.Line($"    kernel.RowParts = {Names.Flash}.RowParts(items * kernel.KeySplits, kernel.HeadsPerItem, HeadDim);");
+        w.Close();
+        w.Line($"{Names.CpuParallel}.For(items * kernel.KeySplits, ref kernel, rowMode ? 1 : {Names.Flash}.TileGrain(kernel.QueryTiles, items));");
+        w.Open("if (kernel.KeySplits > 1)");
+        w.Line("kernel.MergingParts = true;");
+        w.Line($"{Names.CpuParallel}.For(items, ref kernel, 1);");
+        w.Close();
         w.Close();
         w.Line();
     }
@@ -502,6 +513,9 @@ internal static class AttentionEmitter
             w.Line("public int TotalQueries; // rows of q and output, the log-sum-exp's row stride");
         }
         w.Line("public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;");
+        w.Line("public int KeySplits; // parts of each row item's keys (split-K); the parts' partial states go to RowParts");
+        w.Line("public float* RowParts;");
+        w.Line("public bool MergingParts; // the second pass of a split launch: one item per row item, merging its parts");
         w.Line("public long Launch; // identifies this launch to the per-worker contiguous K/V copies");
         w.Line();
         w.Line("// Distance in elements between consecutive sequence positions of one head.");
@@ -595,7 +609,10 @@ internal static class AttentionEmitter
 
         w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
         w.Open("private void Row<TVec>(int index, int worker) where TVec : struct");
-        w.Line("// Work item → (batch, query row, chunk of HeadsPerItem consecutive heads).");
+        w.Line("// Work item → (batch, query row, chunk of HeadsPerItem consecutive heads[, part of the keys]).");
+        w.Line("int split = MergingParts ? 0 : index % KeySplits;");
+        w.Line("int rowItem = MergingParts ? index : index / KeySplits;");
+        w.Line("index = rowItem;");
         w.Line("int chunks = Heads / HeadsPerItem;");
         w.Line("int firstHead = index % chunks * HeadsPerItem;");
         w.Line("int query = index / chunks % QueryLength;");
@@ -641,6 +658,18 @@ internal static class AttentionEmitter
         w.Line("KeyRange(batch, query, 1, out int keyStart, out int keyEnd);");
         w.Open("if (keyEnd <= keyStart)");
         w.Line($"{Names.Flash}.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, {lseHeadStride});");
+        w.Line("return;");
+        w.Close();
+        w.Open("if (KeySplits > 1)");
+        w.Line($"float* parts = RowParts + (long)rowItem * KeySplits * {Names.Flash}.RowPartFloats(HeadsPerItem, HeadDim);");
+        w.Open("if (MergingParts)");
+        w.Line($"{Names.Flash}.MergeRowParts(parts, KeySplits, HeadsPerItem, HeadDim, o, queryHeadStride, lse, {lseHeadStride});");
+        w.Line("return;");
+        w.Close();
+        w.Line("int length = keyEnd - keyStart, from = keyStart + (int)((long)length * split / KeySplits);");
+        w.Line("int to = keyStart + (int)((long)length * (split + 1) / KeySplits);");
+        w.Line($"{Names.Flash}.AttendRow<TVec, T>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)from * KeyRowStride, v + (long)from * KeyRowStride,");
+        w.Line($"    KeyRowStride, kvHeadStride, to - from, HeadDim, Scale, o, lse, {lseHeadStride}, parts + split * {Names.Flash}.RowPartFloats(HeadsPerItem, HeadDim));");
         w.Line("return;");
         w.Close();
         w.Line("// The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.");

@@ -35,6 +35,31 @@ public static unsafe class CpuScratch
         return (float*)s_blocks[at];
     }
 
+    [ThreadStatic] private static nint[]? t_callerBlocks;
+    [ThreadStatic] private static long[]? t_callerSizes;
+
+    /// <summary>Independent caller scratch areas: 0 for CpuOps, 1 for the attention row parts (FlashAttentionCpu.RowParts).</summary>
+    public const int CallerSlots = 2;
+
+    /// <summary>
+    /// Scratch owned by the calling thread for the duration of one launch (results that items hand to the caller, or to
+    /// a later pass): at least <paramref name="floats"/> floats. Safe because the caller is blocked inside the launch while
+    /// workers write it.
+    /// </summary>
+    public static float* CallerFloats(long floats, int slot)
+    {
+        t_callerBlocks ??= new nint[CallerSlots];
+        t_callerSizes ??= new long[CallerSlots];
+        long bytes = Math.Max(floats, 1) * sizeof(float);
+        if (t_callerSizes[slot] < bytes)
+        {
+            NativeMemory.AlignedFree((void*)t_callerBlocks[slot]);
+            t_callerBlocks[slot] = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            t_callerSizes[slot] = bytes;
+        }
+        return (float*)t_callerBlocks[slot];
+    }
+
     /// <summary>Bytes of scratch currently held by all workers.</summary>
     public static long HeldBytes => s_sizes.Sum();
 }

@@ -922,6 +922,68 @@ public static unsafe class FlashAttentionCpu
     }
 
     /// <summary>
+    /// Into how many key ranges (parts) each row-mode work item is cut (split-K): 1 unless there are fewer than 16 items
+    /// per core, then doubled while every part keeps at least <see cref="MinKeysPerPart"/> keys. Each part still streams
+    /// long contiguous runs of K and V; the parts' partial softmax states are merged afterwards
+    /// (<see cref="MergeRowParts{T}"/>). Without it, B8 decode gave each of 2 cores 4 items and one core sat idle for
+    /// 10–40 % of the launch whenever the other was slower (docs/runtime/cpu-attention.md).
+    /// </summary>
+    public static int RowModeKeySplits(int rowItems, int keyLength)
+    {
+        int splits = 1;
+        if (CpuParallel.WorkerCount == 1)
+            return splits;
+        while ((long)rowItems * splits < 16L * CpuParallel.WorkerCount && keyLength / (2 * splits) >= MinKeysPerPart)
+            splits *= 2;
+        return splits;
+    }
+
+    /// <summary>The fewest keys a part of a split row gets (<see cref="RowModeKeySplits"/>): long runs for the prefetchers, little to merge.</summary>
+    public const int MinKeysPerPart = 512;
+
+    /// <summary>Floats of one part's partial state: per head the unnormalized accumulator, the running max and the sum.</summary>
+    public static int RowPartFloats(int heads, int headDim) => heads * (headDim + 2);
+
+    /// <summary>The launching thread's buffer for <paramref name="parts"/> partial states (see <see cref="RowPartFloats"/>).</summary>
+    public static float* RowParts(int parts, int heads, int headDim) =>
+        CpuScratch.CallerFloats((long)parts * RowPartFloats(heads, headDim), slot: 1);
+
+    /// <summary>
+    /// Combines the <paramref name="splits"/> partial states of one row item (consecutive, from <paramref name="parts"/>)
+    /// into its output and log-sum-exp: each part's sum and accumulator weighted by 2^(its max − the overall max). A part
+    /// that saw no key has max −∞ and weight 0; the row saw at least one key (the caller stores empty rows itself).
+    /// </summary>
+    public static void MergeRowParts<T>(float* parts, int splits, int heads, int headDim, T* output, long queryHeadStride,
+        float* logSumExp, long lseHeadStride) where T : unmanaged
+    {
+        int stride = RowPartFloats(heads, headDim);
+        float* weights = stackalloc float[splits];
+        for (int h = 0; h < heads; h++)
+        {
+            float max = float.NegativeInfinity, sum = 0f;
+            for (int p = 0; p < splits; p++)
+                max = Math.Max(max, parts[p * stride + h * (headDim + 2) + headDim]);
+            for (int p = 0; p < splits; p++)
+            {
+                float* state = parts + p * stride + h * (headDim + 2);
+                weights[p] = float.Exp2(state[headDim] - max); // 2^−∞ = 0 for an empty part
+                sum += state[headDim + 1] * weights[p];
+            }
+            float inverse = 1f / sum;
+            T* oh = output + h * queryHeadStride;
+            for (int d = 0; d < headDim; d++)
+            {
+                float value = 0f;
+                for (int p = 0; p < splits; p++)
+                    value += parts[p * stride + h * (headDim + 2) + d] * weights[p];
+                oh[d] = CpuElements.FromSingle<T>(value * inverse);
+            }
+            if (logSumExp != null)
+                logSumExp[h * lseHeadStride] = (max + MathF.Log2(sum)) * Ln2;
+        }
+    }
+
+    /// <summary>
     /// Attention of ONE query position for <paramref name="heads"/> consecutive query heads (from
     /// <paramref name="firstHead"/>) over keys [0, <paramref name="keys"/>), all visible: the caller passes the row's
     /// exact key range, so there is no mask. Lanes run over the head dim (s = q·k, one reduction tree per
@@ -933,20 +995,32 @@ public static unsafe class FlashAttentionCpu
     /// read floor. Elements are stored as T and widened in registers; 16-bit rows two vectors per load
     /// (<see cref="CpuElements.LoadPairs{TVec, T}"/>), fp16 first without its exponent rebias (see <see cref="ScaledHalfPairs"/>).
     /// Strides are in elements: between heads in q and output, between key/value heads (query head h reads kv head
-    /// h / groupSize), between keys, and between heads in the log-sum-exp output (floats).
+    /// h / groupSize), between keys, and between heads in the log-sum-exp output (floats). With <c>part</c> null the row's
+    /// output and log-sum-exp are written; otherwise this is one part of a split row (<see cref="RowModeKeySplits"/>), its
+    /// partial state goes there instead (<see cref="RowPartFloats"/>), and <paramref name="keys"/> may be 0.
     /// </summary>
     public static void AttendRow<TVec, T>(int worker, T* q, long queryHeadStride, int firstHead, int heads, int groupSize,
         T* k, T* v, long keyStride, long kvHeadStride, int keys, int headDim, float scale,
-        T* output, float* logSumExp, long lseHeadStride) where TVec : struct where T : unmanaged
+        T* output, float* logSumExp, long lseHeadStride, float* part = null) where TVec : struct where T : unmanaged
     {
+        if (keys == 0 && part != null)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                new Span<float>(part + h * (headDim + 2), headDim).Clear();
+                part[h * (headDim + 2) + headDim] = float.NegativeInfinity;
+                part[h * (headDim + 2) + headDim + 1] = 0f;
+            }
+            return;
+        }
         // fp16 first tries the cheap widening (CpuElements.LoadHalfPairsScaled), which gives up on ∞/NaN in K or V, or on
         // a query too large to carry its 2^112; the exact widening then redoes the item (nothing was written yet).
         if (typeof(T) == typeof(Half) && headDim % (2 * Simd.Count<TVec>()) == 0
             && AttendRow<TVec, T, ScaledHalfPairs>(worker, q, queryHeadStride, firstHead, heads, groupSize, k, v, keyStride,
-                kvHeadStride, keys, headDim, scale, output, logSumExp, lseHeadStride))
+                kvHeadStride, keys, headDim, scale, output, logSumExp, lseHeadStride, part))
             return;
         AttendRow<TVec, T, ExactPairs>(worker, q, queryHeadStride, firstHead, heads, groupSize, k, v, keyStride,
-            kvHeadStride, keys, headDim, scale, output, logSumExp, lseHeadStride);
+            kvHeadStride, keys, headDim, scale, output, logSumExp, lseHeadStride, part);
     }
 
     /// <summary>How <see cref="AttendRow{TVec, T}"/> widens 16-bit rows: <see cref="CpuElements.LoadPairs{TVec, T}"/>.</summary>
@@ -963,7 +1037,7 @@ public static unsafe class FlashAttentionCpu
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no tier-0 cliff on 1 CPU: see cpu-attention.md
     private static bool AttendRow<TVec, T, TWidening>(int worker, T* q, long queryHeadStride, int firstHead, int heads, int groupSize,
         T* k, T* v, long keyStride, long kvHeadStride, int keys, int headDim, float scale,
-        T* output, float* logSumExp, long lseHeadStride) where TVec : struct where T : unmanaged where TWidening : struct
+        T* output, float* logSumExp, long lseHeadStride, float* part) where TVec : struct where T : unmanaged where TWidening : struct
     {
         bool scaledHalf = typeof(TWidening) == typeof(ScaledHalfPairs);
         TVec special = default; // fp16 ∞/NaN seen by the scaled widening
@@ -1180,6 +1254,18 @@ public static unsafe class FlashAttentionCpu
                 return false;
         }
 
+        if (part != null)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                float* state = part + h * (headDim + 2);
+                for (int d = 0; d < headDim; d++)
+                    state[d] = acc[h * headDim + CpuElements.PairOrder(d, pairDims, w)];
+                state[headDim] = rowMax[h]; // log₂ domain, as MergeRowParts takes it
+                state[headDim + 1] = rowSum[h];
+            }
+            return true;
+        }
         for (int h = 0; h < heads; h++)
         {
             float inverse = 1f / rowSum[h]; // keys ≥ 1 and the max term is 2⁰ = 1, so the sum is ≥ 1

@@ -114,10 +114,23 @@ namespace Demo
                     TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
                     HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
+                    KeySplits = 1,
                     Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
                 int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
-                global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
+                if (rowMode)
+                {
+                    // Too few row items to keep the cores busy to the end: each row's keys are cut into parts, merged in a second pass.
+                    kernel.KeySplits = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeKeySplits(items, keyLength);
+                    if (kernel.KeySplits > 1)
+                        kernel.RowParts = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowParts(items * kernel.KeySplits, kernel.HeadsPerItem, HeadDim);
+                }
+                global::Attention.Kernels.Cpu.CpuParallel.For(items * kernel.KeySplits, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
+                if (kernel.KeySplits > 1)
+                {
+                    kernel.MergingParts = true;
+                    global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, 1);
+                }
             }
 
             /// <summary>
@@ -131,6 +144,9 @@ namespace Demo
                 public float* Lse;
                 public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
+                public int KeySplits; // parts of each row item's keys (split-K); the parts' partial states go to RowParts
+                public float* RowParts;
+                public bool MergingParts; // the second pass of a split launch: one item per row item, merging its parts
                 public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
                 // Distance in elements between consecutive sequence positions of one head.
@@ -169,7 +185,10 @@ namespace Demo
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 private void Row<TVec>(int index, int worker) where TVec : struct
                 {
-                    // Work item → (batch, query row, chunk of HeadsPerItem consecutive heads).
+                    // Work item → (batch, query row, chunk of HeadsPerItem consecutive heads[, part of the keys]).
+                    int split = MergingParts ? 0 : index % KeySplits;
+                    int rowItem = MergingParts ? index : index / KeySplits;
+                    index = rowItem;
                     int chunks = Heads / HeadsPerItem;
                     int firstHead = index % chunks * HeadsPerItem;
                     int query = index / chunks % QueryLength;
@@ -184,6 +203,20 @@ namespace Demo
                     if (keyEnd <= keyStart)
                     {
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);
+                        return;
+                    }
+                    if (KeySplits > 1)
+                    {
+                        float* parts = RowParts + (long)rowItem * KeySplits * global::Attention.Kernels.Cpu.FlashAttentionCpu.RowPartFloats(HeadsPerItem, HeadDim);
+                        if (MergingParts)
+                        {
+                            global::Attention.Kernels.Cpu.FlashAttentionCpu.MergeRowParts(parts, KeySplits, HeadsPerItem, HeadDim, o, queryHeadStride, lse, QueryLength);
+                            return;
+                        }
+                        int length = keyEnd - keyStart, from = keyStart + (int)((long)length * split / KeySplits);
+                        int to = keyStart + (int)((long)length * (split + 1) / KeySplits);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec, T>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)from * KeyRowStride, v + (long)from * KeyRowStride,
+                            KeyRowStride, kvHeadStride, to - from, HeadDim, Scale, o, lse, QueryLength, parts + split * global::Attention.Kernels.Cpu.FlashAttentionCpu.RowPartFloats(HeadsPerItem, HeadDim));
                         return;
                     }
                     // The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.
@@ -343,10 +376,23 @@ namespace Demo
                     TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
                     HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
+                    KeySplits = 1,
                     Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
                 int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
-                global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
+                if (rowMode)
+                {
+                    // Too few row items to keep the cores busy to the end: each row's keys are cut into parts, merged in a second pass.
+                    kernel.KeySplits = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeKeySplits(items, keyLength);
+                    if (kernel.KeySplits > 1)
+                        kernel.RowParts = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowParts(items * kernel.KeySplits, kernel.HeadsPerItem, HeadDim);
+                }
+                global::Attention.Kernels.Cpu.CpuParallel.For(items * kernel.KeySplits, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
+                if (kernel.KeySplits > 1)
+                {
+                    kernel.MergingParts = true;
+                    global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, 1);
+                }
             }
 
             /// <summary>
@@ -360,6 +406,9 @@ namespace Demo
                 public float* Lse;
                 public int* KeyLengths; // key padding: real keys per batch entry, or null (all KeyLength keys are real)
                 public int QueryLength, KeyLength, TileRows, QueryTiles, HeadsPerItem;
+                public int KeySplits; // parts of each row item's keys (split-K); the parts' partial states go to RowParts
+                public float* RowParts;
+                public bool MergingParts; // the second pass of a split launch: one item per row item, merging its parts
                 public long Launch; // identifies this launch to the per-worker contiguous K/V copies
 
                 // Distance in elements between consecutive sequence positions of one head.
@@ -398,7 +447,10 @@ namespace Demo
                 [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
                 private void Row<TVec>(int index, int worker) where TVec : struct
                 {
-                    // Work item → (batch, query row, chunk of HeadsPerItem consecutive heads).
+                    // Work item → (batch, query row, chunk of HeadsPerItem consecutive heads[, part of the keys]).
+                    int split = MergingParts ? 0 : index % KeySplits;
+                    int rowItem = MergingParts ? index : index / KeySplits;
+                    index = rowItem;
                     int chunks = Heads / HeadsPerItem;
                     int firstHead = index % chunks * HeadsPerItem;
                     int query = index / chunks % QueryLength;
@@ -413,6 +465,20 @@ namespace Demo
                     if (keyEnd <= keyStart)
                     {
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.StoreEmpty(o, queryHeadStride, HeadsPerItem, HeadDim, lse, QueryLength);
+                        return;
+                    }
+                    if (KeySplits > 1)
+                    {
+                        float* parts = RowParts + (long)rowItem * KeySplits * global::Attention.Kernels.Cpu.FlashAttentionCpu.RowPartFloats(HeadsPerItem, HeadDim);
+                        if (MergingParts)
+                        {
+                            global::Attention.Kernels.Cpu.FlashAttentionCpu.MergeRowParts(parts, KeySplits, HeadsPerItem, HeadDim, o, queryHeadStride, lse, QueryLength);
+                            return;
+                        }
+                        int length = keyEnd - keyStart, from = keyStart + (int)((long)length * split / KeySplits);
+                        int to = keyStart + (int)((long)length * (split + 1) / KeySplits);
+                        global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec, T>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)from * KeyRowStride, v + (long)from * KeyRowStride,
+                            KeyRowStride, kvHeadStride, to - from, HeadDim, Scale, o, lse, QueryLength, parts + split * global::Attention.Kernels.Cpu.FlashAttentionCpu.RowPartFloats(HeadsPerItem, HeadDim));
                         return;
                     }
                     // The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.

@@ -127,6 +127,17 @@ public sealed class KeyPaddingTests(ITestOutputHelper log)
             AssertGood(Run(padded, Problem(padded, batch: 4, queryLength, keyLength: 157, [157, 0, 1, 90]), Device.Cpu, new Random(AttentionHarness.RunSeed + queryLength)));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Long_decode_rows_split_their_keys_and_honour_the_padding(int queryLength)
+    {
+        // Thousands of keys over few row items: the row path cuts each row's keys into parts and merges them; lengths 0
+        // and 1 leave every part or all but one empty.
+        foreach (var padded in KeyPaddingKernels.All)
+            AssertGood(Run(padded, Problem(padded, batch: 4, queryLength, keyLength: 3001, [3001, 0, 1, 1500]), Device.Cpu, new Random(AttentionHarness.RunSeed + queryLength)));
+    }
+
     [Fact]
     public void Attention_weights_of_a_padded_launch_match_the_reference_with_realKeys()
     {

@@ -155,6 +155,14 @@ public sealed class VarlenTests(ITestOutputHelper log)
             RunAndCheck(varlen, [longest, 0, 1, longest], [130, 7, 0, 64], Device.Cpu, new Random(AttentionHarness.RunSeed + longest));
     }
 
+    [Fact]
+    public void Long_decode_sequences_split_their_keys()
+    {
+        // Thousands of keys over few row items: each row's keys are cut into parts and merged (split-K); the others stay short.
+        foreach (var varlen in VarlenKernels.All)
+            RunAndCheck(varlen, [2, 0, 1, 3], [2101, 7, 0, 1501], Device.Cpu, new Random(AttentionHarness.RunSeed));
+    }
+
     [Theory]
     [MemberData(nameof(Devices))]
     public void Bad_offsets_throw_naming_the_argument(string name)

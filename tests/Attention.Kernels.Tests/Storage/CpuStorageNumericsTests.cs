@@ -91,6 +91,11 @@ public sealed class CpuStorageNumericsTests(ITestOutputHelper log)
     [InlineData(5, 1, 95)]
     [InlineData(6, 2, 517)]
     [InlineData(6, 1, 1)]
+    [InlineData(0, 1, 4099)] // thousands of keys: split into parts and merged (split-K)
+    [InlineData(1, 3, 2901)]
+    [InlineData(2, 2, 3333)]
+    [InlineData(4, 4, 2049)]
+    [InlineData(6, 1, 5001)]
     public void Decode_rows_read_16_bit_keys_and_values_in_place(int kernelIndex, int queries, int keys)
     {
         // Tq ≤ RowModeMaxQueries: the row path widens K and V in registers (odd head dims take the scalar tail).

@@ -22,12 +22,13 @@ public sealed partial class Fp16DecodeWideningTests(ITestOutputHelper log)
     private const int Batch = 2, Heads = 4, HeadDim = 64;
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Infinity_in_V_and_NaN_in_K_redo_their_item_exactly_and_every_other_value_keeps_its_bits(int queries)
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(1, true)] // thousands of keys: each row split into parts, the special in one of them
+    public void Infinity_in_V_and_NaN_in_K_redo_their_item_exactly_and_every_other_value_keeps_its_bits(int queries, bool longRows)
     {
         var random = new Random(AttentionHarness.RunSeed + queries);
-        int keys = 3 + 2 * random.Next(150, 400); // odd
+        int keys = longRows ? 2049 + 2 * random.Next(0, 1500) : 3 + 2 * random.Next(150, 400); // odd
         var p = new AttentionProblem(Batch, queries, keys, Heads, Heads, HeadDim, AttentionMask.None, 0,
             1 / Math.Sqrt(HeadDim), TensorLayout.BTHD);
         Half[] q = Narrow(RandomData.Uniform(random, p.QueryElements, 2f));

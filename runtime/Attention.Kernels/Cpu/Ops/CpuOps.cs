@@ -16,24 +16,11 @@ namespace Attention.Kernels.Cpu;
 /// </remarks>
 public static unsafe partial class CpuOps
 {
-    [ThreadStatic] private static nint t_callerBlock;
-    [ThreadStatic] private static long t_callerBytes;
-
     /// <summary>
     /// Scratch owned by the calling thread for the duration of one op (results that items of a launch hand to the
-    /// caller, or to one another). Safe because the caller is blocked inside the op while workers write it.
+    /// caller, or to one another).
     /// </summary>
-    private static float* CallerFloats(long floats)
-    {
-        long bytes = Math.Max(floats, 1) * sizeof(float);
-        if (t_callerBytes < bytes)
-        {
-            NativeMemory.AlignedFree((void*)t_callerBlock);
-            t_callerBlock = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
-            t_callerBytes = bytes;
-        }
-        return (float*)t_callerBlock;
-    }
+    private static float* CallerFloats(long floats) => CpuScratch.CallerFloats(floats, slot: 0);
 
     private static void RequireNonNegative(long value, string name)
     {
