@@ -412,7 +412,7 @@ internal static class AttentionEmitter
         w.Line("/// <summary>Runs the CPU kernel over raw pointers to elements of T = float, Half or BFloat16 (shapes already checked; lse, keyLengths, the varlen offsets, documentIds, prefixLengths and attnMask may be null).</summary>");
         w.Line("internal static unsafe void RunCpuKernel<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,");
         w.Open($"    int* documentIds, int* prefixLengths, void* attnMask, {Names.MaskStrides} maskStrides, int batch, int queryLength, int keyLength, in {Names.CpuModTensors} modTensors) where T : unmanaged");
-        w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.");
+        w.Line("// A few query rows (decode): work items are (batch, query row, chunk of heads[, part of the keys]), lanes over the head dim.");
         w.Line("// Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.");
         if (node.HasElementPass)
         {
@@ -661,7 +661,8 @@ internal static class AttentionEmitter
         w.Line("return;");
         w.Close();
         w.Open("if (KeySplits > 1)");
-        w.Line($"float* parts = RowParts + (long)rowItem * KeySplits * {Names.Flash}.RowPartFloats(HeadsPerItem, HeadDim);");
+        w.Line($"int partFloats = {Names.Flash}.RowPartFloats(HeadsPerItem, HeadDim);");
+        w.Line("float* parts = RowParts + (long)rowItem * KeySplits * partFloats;");
         w.Open("if (MergingParts)");
         w.Line($"{Names.Flash}.MergeRowParts(parts, KeySplits, HeadsPerItem, HeadDim, o, queryHeadStride, lse, {lseHeadStride});");
         w.Line("return;");
@@ -669,7 +670,7 @@ internal static class AttentionEmitter
         w.Line("int length = keyEnd - keyStart, from = keyStart + (int)((long)length * split / KeySplits);");
         w.Line("int to = keyStart + (int)((long)length * (split + 1) / KeySplits);");
         w.Line($"{Names.Flash}.AttendRow<TVec, T>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)from * KeyRowStride, v + (long)from * KeyRowStride,");
-        w.Line($"    KeyRowStride, kvHeadStride, to - from, HeadDim, Scale, o, lse, {lseHeadStride}, parts + split * {Names.Flash}.RowPartFloats(HeadsPerItem, HeadDim));");
+        w.Line($"    KeyRowStride, kvHeadStride, to - from, HeadDim, Scale, o, lse, {lseHeadStride}, parts + split * partFloats);");
         w.Line("return;");
         w.Close();
         w.Line("// The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.");

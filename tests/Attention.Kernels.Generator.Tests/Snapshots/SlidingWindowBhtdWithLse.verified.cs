@@ -106,7 +106,7 @@ namespace Demo.Windows
             internal static unsafe void RunCpuKernel<T>(T* q, T* k, T* v, T* output, float* lse, int* keyLengths, int* queryOffsets, int* keyOffsets,
                 int* documentIds, int* prefixLengths, void* attnMask, global::Attention.Kernels.MaskStrides maskStrides, int batch, int queryLength, int keyLength, in global::Attention.Kernels.ModTensors<global::Attention.Kernels.Cpu.CpuModTensor<int>, global::Attention.Kernels.Cpu.CpuModTensor<float>> modTensors) where T : unmanaged
             {
-                // A few query rows (decode): work items are (batch, query row, chunk of heads), lanes over the head dim.
+                // A few query rows (decode): work items are (batch, query row, chunk of heads[, part of the keys]), lanes over the head dim.
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
                 bool rowMode = queryLength <= global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeMaxQueries;
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
@@ -213,7 +213,8 @@ namespace Demo.Windows
                     }
                     if (KeySplits > 1)
                     {
-                        float* parts = RowParts + (long)rowItem * KeySplits * global::Attention.Kernels.Cpu.FlashAttentionCpu.RowPartFloats(HeadsPerItem, HeadDim);
+                        int partFloats = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowPartFloats(HeadsPerItem, HeadDim);
+                        float* parts = RowParts + (long)rowItem * KeySplits * partFloats;
                         if (MergingParts)
                         {
                             global::Attention.Kernels.Cpu.FlashAttentionCpu.MergeRowParts(parts, KeySplits, HeadsPerItem, HeadDim, o, queryHeadStride, lse, QueryLength);
@@ -222,7 +223,7 @@ namespace Demo.Windows
                         int length = keyEnd - keyStart, from = keyStart + (int)((long)length * split / KeySplits);
                         int to = keyStart + (int)((long)length * (split + 1) / KeySplits);
                         global::Attention.Kernels.Cpu.FlashAttentionCpu.AttendRow<TVec, T>(worker, q, queryHeadStride, firstHead, HeadsPerItem, GroupSize, k + (long)from * KeyRowStride, v + (long)from * KeyRowStride,
-                            KeyRowStride, kvHeadStride, to - from, HeadDim, Scale, o, lse, QueryLength, parts + split * global::Attention.Kernels.Cpu.FlashAttentionCpu.RowPartFloats(HeadsPerItem, HeadDim));
+                            KeyRowStride, kvHeadStride, to - from, HeadDim, Scale, o, lse, QueryLength, parts + split * partFloats);
                         return;
                     }
                     // The key range is exact for one row, so no mask; K and V are streamed once for all the item's heads.
