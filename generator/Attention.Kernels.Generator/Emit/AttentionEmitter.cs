@@ -426,6 +426,8 @@ internal static class AttentionEmitter
         else
             w.Line($"bool rowMode = queryLength <= {Names.Flash}.RowModeMaxQueries;");
         w.Line($"int tileRows = rowMode ? 1 : {Names.Flash}.QueryTileRows;");
+        w.Line("// Row items: heads kept together while cutting each row's keys into parts (split-K) feeds the cores; see RowModePartition.");
+        w.Line($"var (headsPerItem, keySplits) = rowMode ? {Names.Flash}.RowModePartition(Heads, batch * queryLength, keyLength, headsAdjacent: {(node.Layout == LayoutKind.BHTD ? "false" : "true")}) : (1, 1);");
         w.Open("var kernel = new CpuKernel<T>");
         w.Line("Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,");
         if (node.IsVarlen)
@@ -447,19 +449,15 @@ internal static class AttentionEmitter
             w.Line($"BlocksPerTile = {Names.Flash}.BlocksPerTile(keyLength),");
         }
         w.Line("QueryTiles = (queryLength + tileRows - 1) / tileRows,");
-        w.Line($"HeadsPerItem = rowMode ? {Names.Flash}.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: {(node.Layout == LayoutKind.BHTD ? "false" : "true")}) : 1,");
-        w.Line("KeySplits = 1,");
+        w.Line("HeadsPerItem = headsPerItem,");
+        w.Line("KeySplits = keySplits,");
         w.Line($"Launch = {Names.Flash}.NextLaunch(),");
         w.Close(";");
-        w.Line("int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;");
-        w.Open("if (rowMode)");
-        w.Line("// Too few row items to keep the cores busy to the end: each row's keys are cut into parts, merged in a second pass.");
-        w.Line($"kernel.KeySplits = {Names.Flash}.RowModeKeySplits(items, keyLength);");
-        w.Line("if (kernel.KeySplits > 1)");
-        w.Line($"    kernel.RowParts = {Names.Flash}.RowParts(items * kernel.KeySplits, kernel.HeadsPerItem, HeadDim);");
-        w.Close();
-        w.Line($"{Names.CpuParallel}.For(items * kernel.KeySplits, ref kernel, rowMode ? 1 : {Names.Flash}.TileGrain(kernel.QueryTiles, items));");
-        w.Open("if (kernel.KeySplits > 1)");
+        w.Line("int items = rowMode ? batch * queryLength * (Heads / headsPerItem) : batch * Heads * kernel.QueryTiles;");
+        w.Line("if (keySplits > 1) // each part leaves a partial state, merged in a second pass");
+        w.Line($"    kernel.RowParts = {Names.Flash}.RowParts(items * keySplits, headsPerItem, HeadDim);");
+        w.Line($"{Names.CpuParallel}.For(items * keySplits, ref kernel, rowMode ? 1 : {Names.Flash}.TileGrain(kernel.QueryTiles, items));");
+        w.Open("if (keySplits > 1)");
         w.Line("kernel.MergingParts = true;");
         w.Line($"{Names.CpuParallel}.For(items, ref kernel, 1);");
         w.Close();

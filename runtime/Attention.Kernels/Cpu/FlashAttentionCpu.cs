@@ -907,38 +907,37 @@ public static unsafe class FlashAttentionCpu
     private const int RowKeyChunk = 256;
 
     /// <summary>
-    /// How many consecutive query heads one row-mode work item takes: all of them when heads are adjacent in
-    /// memory (BTHD), so a key's K and V rows are read as one contiguous stretch, unless that leaves cores idle
-    /// (then the heads are split into the fewest equal chunks that give every core two items).
+    /// How a row-mode (decode) launch is cut into work items: consecutive query heads per item, and key ranges (parts)
+    /// per item (split-K, merged afterwards by <see cref="MergeRowParts{T}"/>).
+    /// With heads adjacent in memory (BTHD) an item keeps all heads, so a key's K and V rows for every head are one
+    /// contiguous stretch, and the cores are fed by cutting the keys instead: parts are doubled while there are fewer
+    /// than 16 items per core and every part keeps at least <see cref="MinKeysPerPart"/> keys. Only when that still
+    /// leaves fewer than two items per core (short keys) are the heads split too, into the fewest equal chunks that do.
+    /// Measured on 2 cores (docs/runtime/cpu-attention.md): B1 H32 Tq1 Tk32768 D128 took 3.2× its K/V read floor
+    /// with 8 heads per item, 1.17× with all 32 heads and 32 key parts; B8 Tk4096 without parts left one core idle for
+    /// 10–40 % of the launch whenever the other was slower. One worker gets one item per row: nothing to balance.
     /// </summary>
-    public static int RowModeHeadsPerItem(int heads, int rowItems, bool headsAdjacent)
-    {
-        if (!headsAdjacent)
-            return 1;
-        for (int chunks = 1; chunks <= heads; chunks++)
-            if (heads % chunks == 0 && (long)rowItems * chunks >= 2L * CpuParallel.WorkerCount)
-                return heads / chunks;
-        return 1;
-    }
+    public static (int HeadsPerItem, int KeySplits) RowModePartition(int heads, int rowItems, int keyLength, bool headsAdjacent) =>
+        RowModePartition(heads, rowItems, keyLength, headsAdjacent, CpuParallel.WorkerCount);
 
-    /// <summary>
-    /// Into how many key ranges (parts) each row-mode work item is cut (split-K): 1 unless there are fewer than 16 items
-    /// per core, then doubled while every part keeps at least <see cref="MinKeysPerPart"/> keys. Each part still streams
-    /// long contiguous runs of K and V; the parts' partial softmax states are merged afterwards
-    /// (<see cref="MergeRowParts{T}"/>). Without it, B8 decode gave each of 2 cores 4 items and one core sat idle for
-    /// 10–40 % of the launch whenever the other was slower (docs/runtime/cpu-attention.md).
-    /// </summary>
-    public static int RowModeKeySplits(int rowItems, int keyLength)
+    /// <summary><see cref="RowModePartition(int, int, int, bool)"/> for <paramref name="workers"/> cores (tests pick the count).</summary>
+    internal static (int HeadsPerItem, int KeySplits) RowModePartition(int heads, int rowItems, int keyLength, bool headsAdjacent, int workers)
     {
+        int headsPerItem = headsAdjacent ? heads : 1;
+        if (workers == 1)
+            return (headsPerItem, 1);
+        long items = (long)rowItems * (heads / headsPerItem);
         int splits = 1;
-        if (CpuParallel.WorkerCount == 1)
-            return splits;
-        while ((long)rowItems * splits < 16L * CpuParallel.WorkerCount && keyLength / (2 * splits) >= MinKeysPerPart)
+        while (items * splits < 16L * workers && keyLength / (2 * splits) >= MinKeysPerPart)
             splits *= 2;
-        return splits;
+        if (headsAdjacent && items * splits < 2L * workers)
+            for (int chunks = 2; chunks <= heads; chunks++)
+                if (heads % chunks == 0 && ((long)rowItems * chunks * splits >= 2L * workers || chunks == heads))
+                    return (heads / chunks, splits);
+        return (headsPerItem, splits);
     }
 
-    /// <summary>The fewest keys a part of a split row gets (<see cref="RowModeKeySplits"/>): long runs for the prefetchers, little to merge.</summary>
+    /// <summary>The fewest keys a part of a split row gets (<see cref="RowModePartition(int, int, int, bool)"/>): long runs for the prefetchers, little to merge.</summary>
     public const int MinKeysPerPart = 512;
 
     /// <summary>Floats of one part's partial state: per head the unnormalized accumulator, the running max and the sum.</summary>
@@ -996,7 +995,7 @@ public static unsafe class FlashAttentionCpu
     /// (<see cref="CpuElements.LoadPairs{TVec, T}"/>), fp16 first without its exponent rebias (see <see cref="ScaledHalfPairs"/>).
     /// Strides are in elements: between heads in q and output, between key/value heads (query head h reads kv head
     /// h / groupSize), between keys, and between heads in the log-sum-exp output (floats). With <c>part</c> null the row's
-    /// output and log-sum-exp are written; otherwise this is one part of a split row (<see cref="RowModeKeySplits"/>), its
+    /// output and log-sum-exp are written; otherwise this is one part of a split row (<see cref="RowModePartition(int, int, int, bool)"/>), its
     /// partial state goes there instead (<see cref="RowPartFloats"/>), and <paramref name="keys"/> may be 0.
     /// </summary>
     public static void AttendRow<TVec, T>(int worker, T* q, long queryHeadStride, int firstHead, int heads, int groupSize,

@@ -106,6 +106,8 @@ namespace Demo
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
                 bool rowMode = queryLength <= global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeMaxQueries;
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
+                // Row items: heads kept together while cutting each row's keys into parts (split-K) feeds the cores; see RowModePartition.
+                var (headsPerItem, keySplits) = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModePartition(Heads, batch * queryLength, keyLength, headsAdjacent: true) : (1, 1);
                 var kernel = new CpuKernel<T>
                 {
                     Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,
@@ -113,20 +115,15 @@ namespace Demo
                     KeyLength = keyLength,
                     TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
-                    HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
-                    KeySplits = 1,
+                    HeadsPerItem = headsPerItem,
+                    KeySplits = keySplits,
                     Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
-                int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
-                if (rowMode)
-                {
-                    // Too few row items to keep the cores busy to the end: each row's keys are cut into parts, merged in a second pass.
-                    kernel.KeySplits = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeKeySplits(items, keyLength);
-                    if (kernel.KeySplits > 1)
-                        kernel.RowParts = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowParts(items * kernel.KeySplits, kernel.HeadsPerItem, HeadDim);
-                }
-                global::Attention.Kernels.Cpu.CpuParallel.For(items * kernel.KeySplits, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
-                if (kernel.KeySplits > 1)
+                int items = rowMode ? batch * queryLength * (Heads / headsPerItem) : batch * Heads * kernel.QueryTiles;
+                if (keySplits > 1) // each part leaves a partial state, merged in a second pass
+                    kernel.RowParts = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowParts(items * keySplits, headsPerItem, HeadDim);
+                global::Attention.Kernels.Cpu.CpuParallel.For(items * keySplits, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
+                if (keySplits > 1)
                 {
                     kernel.MergingParts = true;
                     global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, 1);
@@ -369,6 +366,8 @@ namespace Demo
                 // Otherwise (query tile, batch, head) with QueryTileRows rows per tile, lanes over the queries.
                 bool rowMode = queryLength <= global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeMaxQueries;
                 int tileRows = rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.QueryTileRows;
+                // Row items: heads kept together while cutting each row's keys into parts (split-K) feeds the cores; see RowModePartition.
+                var (headsPerItem, keySplits) = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModePartition(Heads, batch * queryLength, keyLength, headsAdjacent: true) : (1, 1);
                 var kernel = new CpuKernel<T>
                 {
                     Q = q, K = k, V = v, O = output, Lse = lse, KeyLengths = keyLengths,
@@ -376,20 +375,15 @@ namespace Demo
                     KeyLength = keyLength,
                     TileRows = tileRows,
                     QueryTiles = (queryLength + tileRows - 1) / tileRows,
-                    HeadsPerItem = rowMode ? global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeHeadsPerItem(Heads, batch * queryLength, headsAdjacent: true) : 1,
-                    KeySplits = 1,
+                    HeadsPerItem = headsPerItem,
+                    KeySplits = keySplits,
                     Launch = global::Attention.Kernels.Cpu.FlashAttentionCpu.NextLaunch(),
                 };
-                int items = rowMode ? batch * queryLength * (Heads / kernel.HeadsPerItem) : batch * Heads * kernel.QueryTiles;
-                if (rowMode)
-                {
-                    // Too few row items to keep the cores busy to the end: each row's keys are cut into parts, merged in a second pass.
-                    kernel.KeySplits = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowModeKeySplits(items, keyLength);
-                    if (kernel.KeySplits > 1)
-                        kernel.RowParts = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowParts(items * kernel.KeySplits, kernel.HeadsPerItem, HeadDim);
-                }
-                global::Attention.Kernels.Cpu.CpuParallel.For(items * kernel.KeySplits, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
-                if (kernel.KeySplits > 1)
+                int items = rowMode ? batch * queryLength * (Heads / headsPerItem) : batch * Heads * kernel.QueryTiles;
+                if (keySplits > 1) // each part leaves a partial state, merged in a second pass
+                    kernel.RowParts = global::Attention.Kernels.Cpu.FlashAttentionCpu.RowParts(items * keySplits, headsPerItem, HeadDim);
+                global::Attention.Kernels.Cpu.CpuParallel.For(items * keySplits, ref kernel, rowMode ? 1 : global::Attention.Kernels.Cpu.FlashAttentionCpu.TileGrain(kernel.QueryTiles, items));
+                if (keySplits > 1)
                 {
                     kernel.MergingParts = true;
                     global::Attention.Kernels.Cpu.CpuParallel.For(items, ref kernel, 1);
