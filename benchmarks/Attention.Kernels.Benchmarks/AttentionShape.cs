@@ -10,6 +10,7 @@ public sealed record AttentionShape(int Batch, int Heads, int QueryLength, int K
         .. SelfAttention(4, 8, 1024), .. SelfAttention(1, 16, 4096),
         new(1, 8, 128, 2048, 64, false), // cross-attention
         new(8, 32, 1, 4096, 128, false), // decode with a KV cache
+        new(1, 32, 1, 16384, 128, false), // decode of one sequence (generation), long cache: few rows, so split-K feeds the cores
         new(1, 32, 2048, 2048, 128, true) { KvHeads = 8 }, // grouped-query attention (Llama-style), causal
     ];
 

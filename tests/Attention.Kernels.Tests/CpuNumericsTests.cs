@@ -48,7 +48,7 @@ public sealed class CpuNumericsTests(ITestOutputHelper log)
 
     /// <summary>
     /// Decode rows over thousands of keys with few row items: each row's keys are cut into parts (split-K,
-    /// FlashAttentionCpu.RowModeKeySplits) whose partial states are merged; masks that leave a part empty (a sliding
+    /// FlashAttentionCpu.RowModePartition) whose partial states are merged; masks that leave a part empty (a sliding
     /// window shorter than the parts, rows of Tq &gt; Tk) included. Every declared kernel, odd key lengths.
     /// </summary>
     [Theory]
