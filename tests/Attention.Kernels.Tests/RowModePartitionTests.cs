@@ -13,9 +13,11 @@ public sealed class RowModePartitionTests
     [Theory]
     // heads, row items, keys, BTHD, workers → heads per item, key parts
     [InlineData(32, 1, 32768, true, 2, 32, 32)] // B1 decode, long cache: all heads, 32 parts of 1024 keys
-    [InlineData(32, 1, 4096, true, 2, 32, 8)]   // parts stop at MinKeysPerPart (512)
+    [InlineData(32, 1, 4096, true, 2, 32, 4)]   // 2 items per core are enough once parts would drop under MinKeysPerPart (1024)
     [InlineData(32, 8, 4096, true, 2, 32, 4)]   // B8: 32 items, 16 per core
-    [InlineData(32, 1, 1024, true, 2, 16, 2)]   // 2 parts are too few for 2 cores: heads split in two as well
+    [InlineData(32, 1, 2048, true, 2, 32, 4)]   // 2 parts of 1024 are too few for 2 cores: 4 of 512
+    [InlineData(32, 1, 1024, true, 2, 32, 4)]   // 4 parts of 256, all heads still
+    [InlineData(32, 1, 512, true, 2, 16, 2)]    // parts of 256 are the shortest: heads split in two as well
     [InlineData(32, 1, 100, true, 2, 8, 1)]     // keys too short to cut: 4 chunks of heads
     [InlineData(32, 1, 100, true, 64, 1, 1)]    // more cores than heads: one head per item
     [InlineData(6, 1, 100, true, 16, 1, 1)]
@@ -31,7 +33,7 @@ public sealed class RowModePartitionTests
         Assert.Equal((expectedHeadsPerItem, expectedSplits), (headsPerItem, splits));
     }
 
-    /// <summary>Whatever the sizes, a partition is valid: whole heads per item, parts of at least MinKeysPerPart keys.</summary>
+    /// <summary>Whatever the sizes, a partition is valid: whole heads per item, parts of at least MinKeysPerPartBeforeHeads keys.</summary>
     [Fact]
     public void Every_partition_divides_the_heads_and_keeps_parts_long()
     {
@@ -45,8 +47,11 @@ public sealed class RowModePartitionTests
             Assert.True(headsPerItem >= 1 && heads % headsPerItem == 0, at);
             Assert.True(headsAdjacent || headsPerItem == 1, at);
             Assert.True(splits >= 1 && (splits & (splits - 1)) == 0, at);
-            Assert.True(splits == 1 || keyLength / splits >= FlashAttentionCpu.MinKeysPerPart, at);
+            Assert.True(splits == 1 || keyLength / splits >= FlashAttentionCpu.MinKeysPerPartBeforeHeads, at);
             long items = (long)rowItems * (heads / headsPerItem) * splits;
+            // Parts shorter than MinKeysPerPart only where longer ones left fewer than two items per core.
+            if (splits > 1 && keyLength / splits < FlashAttentionCpu.MinKeysPerPart)
+                Assert.True((long)rowItems * (headsAdjacent ? 1 : heads) * splits / 2 < 2L * workers, at);
             // Heads are split only when cutting keys left fewer than two items per core, and never further than that needs.
             if (headsPerItem < heads && headsAdjacent)
             {

@@ -911,10 +911,12 @@ public static unsafe class FlashAttentionCpu
     /// per item (split-K, merged afterwards by <see cref="MergeRowParts{T}"/>).
     /// With heads adjacent in memory (BTHD) an item keeps all heads, so a key's K and V rows for every head are one
     /// contiguous stretch, and the cores are fed by cutting the keys instead: parts are doubled while there are fewer
-    /// than 16 items per core and every part keeps at least <see cref="MinKeysPerPart"/> keys. Only when that still
-    /// leaves fewer than two items per core (short keys) are the heads split too, into the fewest equal chunks that do.
+    /// than 16 items per core and every part keeps at least <see cref="MinKeysPerPart"/> keys; while there are fewer
+    /// than two items per core, further down to <see cref="MinKeysPerPartBeforeHeads"/>. Only when that still leaves
+    /// fewer than two items per core (short keys) are the heads split too, into the fewest equal chunks that do.
     /// Measured on 2 cores (docs/runtime/cpu-attention.md): B1 H32 Tq1 Tk32768 D128 took 3.2× its K/V read floor
-    /// with 8 heads per item, 1.17× with all 32 heads and 32 key parts; B8 Tk4096 without parts left one core idle for
+    /// with 8 heads per item, 1.17× with all 32 heads and 32 key parts; B1 Tk1024 took 0.75 ms in 2 items of 16 heads
+    /// and 2 parts, 0.41 ms in 4 parts of 256 keys with all heads; B8 Tk4096 without parts left one core idle for
     /// 10–40 % of the launch whenever the other was slower. One worker gets one item per row: nothing to balance.
     /// </summary>
     public static (int HeadsPerItem, int KeySplits) RowModePartition(int heads, int rowItems, int keyLength, bool headsAdjacent) =>
@@ -930,6 +932,8 @@ public static unsafe class FlashAttentionCpu
         int splits = 1;
         while (items * splits < 16L * workers && keyLength / (2 * splits) >= MinKeysPerPart)
             splits *= 2;
+        while (items * splits < 2L * workers && keyLength / (2 * splits) >= MinKeysPerPartBeforeHeads)
+            splits *= 2;
         if (headsAdjacent && items * splits < 2L * workers)
             for (int chunks = 2; chunks <= heads; chunks++)
                 if (heads % chunks == 0 && ((long)rowItems * chunks * splits >= 2L * workers || chunks == heads))
@@ -937,8 +941,18 @@ public static unsafe class FlashAttentionCpu
         return (headsPerItem, splits);
     }
 
-    /// <summary>The fewest keys a part of a split row gets (<see cref="RowModePartition(int, int, int, bool)"/>): long runs for the prefetchers, little to merge.</summary>
-    public const int MinKeysPerPart = 512;
+    /// <summary>
+    /// The fewest keys a part of a split row gets while cutting for balance (<see cref="RowModePartition(int, int, int, bool)"/>):
+    /// each part prepares its query, writes a partial state and restarts its streams, so fewer, longer parts are faster
+    /// (B1 Tk4096 fp32 / bf16: 4 parts of 1024 keys 2.07 / 1.33 ms, 8 of 512 2.17 / 1.47 ms, 16 of 256 2.25 / 1.52 ms).
+    /// </summary>
+    public const int MinKeysPerPart = 1024;
+
+    /// <summary>
+    /// The fewest keys a part gets when it is that or splitting the heads (fewer than two items per core): parts of 256
+    /// keys with every head beat half the heads with 512 each (B1 Tk1024 fp32: 0.41 against 0.75 ms).
+    /// </summary>
+    public const int MinKeysPerPartBeforeHeads = 256;
 
     /// <summary>Floats of one part's partial state: per head the unnormalized accumulator, the running max and the sum.</summary>
     public static int RowPartFloats(int heads, int headDim) => heads * (headDim + 2);
