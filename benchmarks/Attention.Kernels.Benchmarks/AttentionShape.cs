@@ -12,6 +12,7 @@ public sealed record AttentionShape(int Batch, int Heads, int QueryLength, int K
         new(8, 32, 1, 4096, 128, false), // decode with a KV cache
         new(1, 32, 1, 16384, 128, false), // decode of one sequence (generation), long cache: few rows, so split-K feeds the cores
         new(1, 32, 2048, 2048, 128, true) { KvHeads = 8 }, // grouped-query attention (Llama-style), causal
+        new(1, 32, 1, 16384, 128, false) { KvHeads = 8 }, // its decode step: 4 query heads read each K/V row
     ];
 
     private static AttentionShape[] SelfAttention(int batch, int heads, int length) =>

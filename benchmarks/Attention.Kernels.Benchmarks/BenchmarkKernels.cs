@@ -36,6 +36,10 @@ public static partial class BenchmarkKernels
     [ScaledDotProductAttention(HeadDim = 128, Heads = 32, KvHeads = 8, Mask = AttentionMask.Causal)]
     public static partial void GroupedCausal(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
 
+    /// <summary>Its decode step: one query row per sequence over the K/V cache, no mask.</summary>
+    [ScaledDotProductAttention(HeadDim = 128, Heads = 32, KvHeads = 8)]
+    public static partial void GroupedDecode(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output);
+
     // 16-bit storage: the same kernels over Half and BFloat16 tensors.
     [ScaledDotProductAttention(HeadDim = 64, Heads = 8)]
     public static partial void DenseFp16(Tensor<Half> q, Tensor<Half> k, Tensor<Half> v, Tensor<Half> output);
@@ -71,6 +75,7 @@ public static partial class BenchmarkKernels
             (nameof(Single), 16, 16, 64, true) => K(Causal16, Causal16Kernel.Cost),
             (nameof(Single), 32, 32, 128, false) => K(Decode, DecodeKernel.Cost),
             (nameof(Single), 32, 8, 128, true) => K(GroupedCausal, GroupedCausalKernel.Cost),
+            (nameof(Single), 32, 8, 128, false) => K(GroupedDecode, GroupedDecodeKernel.Cost),
             (nameof(Half), 8, 8, 64, false) => K(DenseFp16, DenseFp16Kernel.Cost),
             (nameof(Half), 8, 8, 64, true) => K(CausalFp16, CausalFp16Kernel.Cost),
             (nameof(Half), 32, 32, 128, false) => K(DecodeFp16, DecodeFp16Kernel.Cost),
