@@ -1069,6 +1069,10 @@ public static unsafe class FlashAttentionCpu
         float factor = scale * Log2E;
         float pairScale = scaledHalf ? CpuElements.HalfPairsScale : 1f;
         int rowBytes = headDim * sizeof(T);
+        // 16-bit rows unroll their prefetch loops four lines per trip: the loop's own instructions were as many as the
+        // prefetches, and these rows are bound by instructions more than fp32's (bf16 decode 1.27–1.35× its read floor
+        // against 1.50–1.61×); fp32 rows measured 10–15 % slower unrolled, so they keep one line per trip.
+        bool halfRows = typeof(T) != typeof(float);
         for (int h = 0; h < heads; h++)
         {
             for (int d = 0; d < headDim; d++)
@@ -1103,19 +1107,30 @@ public static unsafe class FlashAttentionCpu
                     T* k1 = kj + kvOffsets[h + 1];
                     T* k2 = kj + kvOffsets[h + 2];
                     T* k3 = kj + kvOffsets[h + 3];
+                    // Grouped-query attention: the four heads may read one K row (then k0 == k3), loaded once for all four.
+                    bool shared = k3 == k0;
                     if (prefetch)
                     {
-                        Prefetch((byte*)k0 + KeyPrefetchBytes, rowBytes);
-                        Prefetch((byte*)k1 + KeyPrefetchBytes, rowBytes);
-                        Prefetch((byte*)k2 + KeyPrefetchBytes, rowBytes);
-                        Prefetch((byte*)k3 + KeyPrefetchBytes, rowBytes);
+                        Prefetch((byte*)k0 + KeyPrefetchBytes, rowBytes, halfRows);
+                        if (!shared)
+                        {
+                            Prefetch((byte*)k1 + KeyPrefetchBytes, rowBytes, halfRows);
+                            Prefetch((byte*)k2 + KeyPrefetchBytes, rowBytes, halfRows);
+                            Prefetch((byte*)k3 + KeyPrefetchBytes, rowBytes, halfRows);
+                        }
                     }
                     float* q0 = qs + h * headDim;
-                    // Row by row (not the four rows' vectors interleaved): the loads walk memory in order.
-                    TVec a0 = DotLanes<TVec, T, TWidening>(q0, k0, pairDims, vectorDims, ref special);
-                    TVec a1 = DotLanes<TVec, T, TWidening>(q0 + headDim, k1, pairDims, vectorDims, ref special);
-                    TVec a2 = DotLanes<TVec, T, TWidening>(q0 + 2 * headDim, k2, pairDims, vectorDims, ref special);
-                    TVec a3 = DotLanes<TVec, T, TWidening>(q0 + 3 * headDim, k3, pairDims, vectorDims, ref special);
+                    TVec a0, a1, a2, a3;
+                    if (shared)
+                        DotLanesShared<TVec, T, TWidening>(q0, headDim, k0, pairDims, vectorDims, ref special, out a0, out a1, out a2, out a3);
+                    else
+                    {
+                        // Row by row (not the four rows' vectors interleaved): the loads walk memory in order.
+                        a0 = DotLanes<TVec, T, TWidening>(q0, k0, pairDims, vectorDims, ref special);
+                        a1 = DotLanes<TVec, T, TWidening>(q0 + headDim, k1, pairDims, vectorDims, ref special);
+                        a2 = DotLanes<TVec, T, TWidening>(q0 + 2 * headDim, k2, pairDims, vectorDims, ref special);
+                        a3 = DotLanes<TVec, T, TWidening>(q0 + 3 * headDim, k3, pairDims, vectorDims, ref special);
+                    }
                     var dots = Simd.Sum4(a0, a1, a2, a3);
                     if (vectorDims < headDim)
                         dots += Vector128.Create(TailDot(q0, k0, vectorDims, headDim), TailDot(q0 + headDim, k1, vectorDims, headDim),
@@ -1129,7 +1144,7 @@ public static unsafe class FlashAttentionCpu
                 {
                     T* kh = kj + kvOffsets[h];
                     if (prefetch)
-                        Prefetch((byte*)kh + KeyPrefetchBytes, rowBytes);
+                        Prefetch((byte*)kh + KeyPrefetchBytes, rowBytes, halfRows);
                     float* qh = qs + h * headDim;
                     sj[h * RowKeyChunk] = Simd.Sum(DotLanes<TVec, T, TWidening>(qh, kh, pairDims, vectorDims, ref special)) + TailDot(qh, kh, vectorDims, headDim);
                 }
@@ -1180,9 +1195,9 @@ public static unsafe class FlashAttentionCpu
                 for (int h = 0; h < heads; h++)
                 {
                     T* vh = v0 + kvOffsets[h];
-                    if (prefetch)
+                    if (prefetch && (h == 0 || kvOffsets[h] != kvOffsets[h - 1])) // grouped heads share V rows: asked for once
                         for (int g = 0; g < KeyGroup; g++)
-                            Prefetch((byte*)(vh + g * keyStride) + valueAhead, rowBytes);
+                            Prefetch((byte*)(vh + g * keyStride) + valueAhead, rowBytes, halfRows);
                     float* ah = acc + h * headDim;
                     float* ph = s + h * RowKeyChunk + j;
                     int d = 0;
@@ -1244,8 +1259,8 @@ public static unsafe class FlashAttentionCpu
                 for (int h = 0; h < heads; h++)
                 {
                     T* vh = vj + kvOffsets[h];
-                    if (prefetch)
-                        Prefetch((byte*)vh + valueAhead, rowBytes);
+                    if (prefetch && (h == 0 || kvOffsets[h] != kvOffsets[h - 1]))
+                        Prefetch((byte*)vh + valueAhead, rowBytes, halfRows);
                     float* ah = acc + h * headDim;
                     float pj = s[h * RowKeyChunk + j];
                     TVec p = Simd.Broadcast<TVec>(pj);
@@ -1349,6 +1364,46 @@ public static unsafe class FlashAttentionCpu
         return Simd.Add(a0, a1);
     }
 
+    /// <summary>
+    /// <see cref="DotLanes{TVec, T, TWidening}"/> of four consecutive query rows (<paramref name="headDim"/> floats apart)
+    /// with ONE stored row, for heads of a grouped-query group: each vector of the row is loaded (and widened) once for
+    /// the four dot products instead of four times.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotLanesShared<TVec, T, TWidening>(float* q, int headDim, T* k, int pairDims, int vectorDims, ref TVec special,
+        out TVec a0, out TVec a1, out TVec a2, out TVec a3) where TVec : struct where T : unmanaged where TWidening : struct
+    {
+        int w = Simd.Count<TVec>();
+        float* q1 = q + headDim, q2 = q1 + headDim, q3 = q2 + headDim;
+        a0 = default; a1 = default; a2 = default; a3 = default;
+        int d = 0;
+        if (typeof(T) != typeof(float))
+        {
+            TVec b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; d < pairDims; d += 2 * w)
+            {
+                LoadPairs<TVec, T, TWidening>(k + d, out TVec even, out TVec odd, ref special);
+                a0 = Simd.Fma(Simd.Load<TVec>(q + d), even, a0);
+                b0 = Simd.Fma(Simd.Load<TVec>(q + d + w), odd, b0);
+                a1 = Simd.Fma(Simd.Load<TVec>(q1 + d), even, a1);
+                b1 = Simd.Fma(Simd.Load<TVec>(q1 + d + w), odd, b1);
+                a2 = Simd.Fma(Simd.Load<TVec>(q2 + d), even, a2);
+                b2 = Simd.Fma(Simd.Load<TVec>(q2 + d + w), odd, b2);
+                a3 = Simd.Fma(Simd.Load<TVec>(q3 + d), even, a3);
+                b3 = Simd.Fma(Simd.Load<TVec>(q3 + d + w), odd, b3);
+            }
+            a0 = Simd.Add(a0, b0); a1 = Simd.Add(a1, b1); a2 = Simd.Add(a2, b2); a3 = Simd.Add(a3, b3);
+        }
+        for (; d < vectorDims; d += w)
+        {
+            TVec row = CpuElements.Load<TVec, T>(k + d);
+            a0 = Simd.Fma(Simd.Load<TVec>(q + d), row, a0);
+            a1 = Simd.Fma(Simd.Load<TVec>(q1 + d), row, a1);
+            a2 = Simd.Fma(Simd.Load<TVec>(q2 + d), row, a2);
+            a3 = Simd.Fma(Simd.Load<TVec>(q3 + d), row, a3);
+        }
+    }
+
     /// <summary>even, odd += p·(the 2·w 16-bit elements at <paramref name="row"/>, split as <see cref="CpuElements.LoadPairs{TVec, T}"/> does).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AccumulatePairs<TVec, T, TWidening>(TVec p, T* row, ref TVec even, ref TVec odd, ref TVec special)
@@ -1390,12 +1445,22 @@ public static unsafe class FlashAttentionCpu
 
     /// <summary>Asks for <paramref name="bytes"/> bytes from <paramref name="p"/> into L1 ahead of use.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch(void* p, int bytes)
+    private static void Prefetch(void* p, int bytes, bool fourPerTrip = false)
     {
         if (!Sse.IsSupported)
             return;
-        for (int b = 0; b < bytes; b += 64)
-            Sse.Prefetch0((byte*)p + b);
+        byte* line = (byte*)p;
+        int b = 0;
+        if (fourPerTrip)
+            for (; b + 256 <= bytes; b += 256)
+            {
+                Sse.Prefetch0(line + b);
+                Sse.Prefetch0(line + b + 64);
+                Sse.Prefetch0(line + b + 128);
+                Sse.Prefetch0(line + b + 192);
+            }
+        for (; b < bytes; b += 64)
+            Sse.Prefetch0(line + b);
     }
 
     /// <summary>Writes zeros (and −∞ log-sum-exp) for a tile whose rows see no key at all.</summary>

@@ -96,6 +96,8 @@ public sealed class CpuStorageNumericsTests(ITestOutputHelper log)
     [InlineData(2, 2, 3333)]
     [InlineData(4, 4, 2049)]
     [InlineData(6, 1, 5001)]
+    [InlineData(7, 1, 3001)] // grouped-query heads sharing each K row (DotLanesShared), 16-bit, with vector and scalar tails
+    [InlineData(7, 3, 129)]
     public void Decode_rows_read_16_bit_keys_and_values_in_place(int kernelIndex, int queries, int keys)
     {
         // Tq ≤ RowModeMaxQueries: the row path widens K and V in registers (odd head dims take the scalar tail).

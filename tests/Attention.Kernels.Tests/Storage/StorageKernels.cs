@@ -26,6 +26,11 @@ public static partial class StorageKernels
     [ScaledDotProductAttention(HeadDim = 160, Heads = 5, KvHeads = 5, Mask = AttentionMask.None)]
     public static partial void BF16_D160_H5_Kv5_None(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
 
+    // D56 bf16, 4 query heads per K/V head (BTHD): decode rows load each K row once for the four (DotLanesShared), over
+    // 16-bit pairs (32 dims with 512-bit vectors), one plain vector (16) and a scalar tail (8).
+    [ScaledDotProductAttention(HeadDim = 56, Heads = 8, KvHeads = 2, Mask = AttentionMask.None)]
+    public static partial void BF16_D56_H8_Kv2_None(Tensor<BFloat16> q, Tensor<BFloat16> k, Tensor<BFloat16> v, Tensor<BFloat16> output);
+
     /// <summary>Every kernel above, with its constants read back from the generated class.</summary>
     public static readonly StorageKernelCase[] All =
     [
@@ -50,5 +55,8 @@ public static partial class StorageKernels
         StorageKernelCase.BFloat16(nameof(BF16_D160_H5_Kv5_None), BF16_D160_H5_Kv5_NoneKernel.HeadDim, BF16_D160_H5_Kv5_NoneKernel.Heads,
             BF16_D160_H5_Kv5_NoneKernel.KvHeads, BF16_D160_H5_Kv5_NoneKernel.Mask, BF16_D160_H5_Kv5_NoneKernel.Window,
             BF16_D160_H5_Kv5_NoneKernel.Scale, BF16_D160_H5_Kv5_NoneKernel.Layout, false, (q, k, v, o, _) => BF16_D160_H5_Kv5_None(q, k, v, o)),
+        StorageKernelCase.BFloat16(nameof(BF16_D56_H8_Kv2_None), BF16_D56_H8_Kv2_NoneKernel.HeadDim, BF16_D56_H8_Kv2_NoneKernel.Heads,
+            BF16_D56_H8_Kv2_NoneKernel.KvHeads, BF16_D56_H8_Kv2_NoneKernel.Mask, BF16_D56_H8_Kv2_NoneKernel.Window,
+            BF16_D56_H8_Kv2_NoneKernel.Scale, BF16_D56_H8_Kv2_NoneKernel.Layout, false, (q, k, v, o, _) => BF16_D56_H8_Kv2_None(q, k, v, o)),
     ];
 }
