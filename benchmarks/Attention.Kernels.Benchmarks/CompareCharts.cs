@@ -41,7 +41,7 @@ internal static class CompareCharts
         }
         var decode = run.Rows.Where(r => r.Methods.ContainsKey(Compare.ReadFloor)).ToList();
         if (decode.Count > 0)
-            Save(Decode(decode), "performance-decode", "Decode time per row with the bandwidth floor", 1000, 380);
+            Save(Decode(decode), "performance-decode", "Decode time per row with the bandwidth floor", Math.Max(1000, 300 + 130 * decode.Count), 400);
         if (run.Limits is { } limits)
             Save(Limits(limits), "performance-limits", "Where one key block's time goes (limits probe)", 1100, 300);
         return charts;
@@ -155,7 +155,11 @@ internal static class CompareCharts
         var ticks = new NumericManual();
         bool oneShape = rows.All(r => r.Shape == rows[0].Shape);
         for (int i = 0; i < rows.Count; i++)
-            ticks.AddMajor(i, (oneShape ? "" : $"B{rows[i].Shape.Batch} Tk{rows[i].Shape.KeyLength}\n") + rows[i].Storage.ToString().ToLowerInvariant());
+        {
+            var shape = rows[i].Shape;
+            string kvHeads = shape.KvHeads != shape.Heads ? $" KvH{shape.KvHeads}" : "";
+            ticks.AddMajor(i, (oneShape ? "" : $"B{shape.Batch}{kvHeads}\nTk{shape.KeyLength}\n") + rows[i].Storage.ToString().ToLowerInvariant());
+        }
         plot.Axes.Bottom.TickGenerator = ticks;
         foreach (var (name, color) in series)
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = name, FillColor = color });
