@@ -1016,16 +1016,6 @@ public static unsafe class FlashAttentionCpu
         T* k, T* v, long keyStride, long kvHeadStride, int keys, int headDim, float scale,
         T* output, float* logSumExp, long lseHeadStride, float* part = null) where TVec : struct where T : unmanaged
     {
-        if (keys == 0 && part != null)
-        {
-            for (int h = 0; h < heads; h++)
-            {
-                new Span<float>(part + h * (headDim + 2), headDim).Clear();
-                part[h * (headDim + 2) + headDim] = float.NegativeInfinity;
-                part[h * (headDim + 2) + headDim + 1] = 0f;
-            }
-            return;
-        }
         // fp16 first tries the cheap widening (CpuElements.LoadHalfPairsScaled), which gives up on ∞/NaN in K or V, or on
         // a query too large to carry its 2^112; the exact widening then redoes the item (nothing was written yet).
         if (typeof(T) == typeof(Half) && headDim % (2 * Simd.Count<TVec>()) == 0
@@ -1282,7 +1272,7 @@ public static unsafe class FlashAttentionCpu
                 return false;
         }
 
-        if (part != null)
+        if (part != null) // also with no keys: a zero accumulator, max −∞ and sum 0, which MergeRowParts weighs 0
         {
             for (int h = 0; h < heads; h++)
             {
