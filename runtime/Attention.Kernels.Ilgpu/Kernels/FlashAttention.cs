@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
@@ -11,46 +12,88 @@ namespace Attention.Kernels.Ilgpu.Kernels;
 /// have constant trip counts.
 /// </summary>
 /// <remarks>
-/// <para>Flash attention, one thread per query row: a group of <c>rows</c> threads owns a block of consecutive query rows
-/// of one (batch, head); grid = (query blocks, heads, batch). The group streams the key/value blocks its rows may see,
-/// staging each block of <see cref="KeyBlock"/> keys and values in shared memory (converted to fp32 once), and every
-/// thread keeps its query row, its output accumulator, a running max and a running sum (online softmax, in the log2
-/// domain) in private memory. Blocks the mask's band hides from the whole group are never visited, and blocks a mask
-/// modifier or boolean attn_mask hides from it are skipped after a group vote; the accumulator is divided
-/// once at the end. A row that sees no key stores zeros (log-sum-exp −∞), never NaN.</para>
-/// <para>The stages are separate methods over the same state so that a tensor-core variant can replace
-/// <see cref="Scores"/> and <see cref="AccumulateValues"/> (a warp per 16 query rows with <c>mma.sync</c> fragments
-/// through <c>CudaAsm</c>) while keeping the addressing (<see cref="AttentionAddressing{TKernel}"/>), the key ranges
-/// (<see cref="KeyRange"/>) and the online softmax.</para>
+/// <para>Flash attention as two register-tiled products per key block. A group owns <see cref="BlockRows"/> query rows
+/// of one (batch, head); grid = (query blocks, heads, batch). The group stages the rows' queries once and, per block of
+/// <see cref="BlockKeys"/> keys the mask lets them see, the keys and values, all as fp32 in shared memory. Then:</para>
+/// <list type="number">
+/// <item><b>Scores</b>: each thread computes a 4×4 tile of S = Q·Kᵀ (4 rows × 4 keys, 16 accumulators in registers; per
+/// step of the head dim one 4-wide load of queries and one of keys feed 16 FMAs), masks and modifies it, and writes it to
+/// the probability tile.</item>
+/// <item><b>Softmax</b>: one thread per row raises the row's running max over the block, writes p = 2^(s − max) back and
+/// keeps the rescale factor 2^(old max − new max) (the log2 domain: the queries are pre-scaled by scale·log₂e).</item>
+/// <item><b>Values</b>: each thread owns a 4×4 tile of the output (4 rows × 4 dims, in registers for the whole key
+/// range), rescales it and adds P·V with the same 4-wide loads.</item>
+/// </list>
+/// <para>Why this shape: ILGPU keeps a per-thread array in local memory (it does not unroll the head-dim loops), and the
+/// first kernel, one thread per row with its query and accumulator in such arrays, ran at 4.5 % of an H200's fp32 peak.
+/// Fixed 4×4 tiles of named registers do not depend on the head dim; the group size does (<see cref="GroupSize"/>).
+/// Blocks outside the mask's band are never visited; blocks a mask modifier, a boolean attn_mask or the document and
+/// prefix-LM masks hide entirely are skipped after a group vote. A row that sees no key stores zeros (log-sum-exp −∞).</para>
+/// <para>The stages are separate methods over the shared tiles, so a tensor-core variant (<c>mma.sync</c> through
+/// <c>CudaAsm</c>) can replace <see cref="ScoreTile"/> and the value product and keep the staging, the masks
+/// (<see cref="Score"/>), the key ranges (<see cref="KeyRange"/>) and the softmax.</para>
 /// </remarks>
 public static class FlashAttention
 {
-    /// <summary>Most query rows (threads) of one group.</summary>
-    public const int MaxQueryRows = 64;
-
-    /// <summary>Fewest threads of a group: short queries still stage tiles with a full warp.</summary>
-    public const int MinGroupSize = 32;
-
     private const float Log2E = 1.44269504f;
     private const float Ln2 = 0.693147181f;
 
+    /// <summary>Shared memory one group may use, in floats: CUDA's 48 KiB static limit (ILGPU cannot opt in to more).</summary>
+    public const int SharedFloats = 48 * 1024 / sizeof(float);
+
+    /// <summary>The head dim rounded up to a multiple of 4 (the 4-wide tiles; padding dims are staged as zeros).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // folded to a constant by ILGPU: it sizes shared memory
+    public static int PaddedDim(int headDim) => (headDim + 3) & ~3;
+
     /// <summary>
-    /// Keys staged in shared memory per step: 2·KeyBlock·headDim floats of tile stay at 16 KiB or less for every head
-    /// dim up to 256, so several groups fit on one multiprocessor. At most 32, so that one row's visibility over a block
-    /// fits a word (<see cref="VisibleKeys"/>).
+    /// Keys per block: 64 up to D = 64, 32 up to 128, 16 above. Powers of two, as on the CPU backend
+    /// (<c>FlashAttentionCpu.KeyBlock</c> = 64), so a key range a mask hides in whole CPU blocks is whole blocks here too.
     /// </summary>
-    public static int KeyBlock(int headDim) => headDim <= 64 ? 32 : headDim <= 128 ? 16 : 8;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // folded to a constant by ILGPU: it sizes shared memory
+    public static int BlockKeys(int headDim) => headDim <= 64 ? 64 : headDim <= 128 ? 32 : 16;
+
+    /// <summary>
+    /// Query rows per group: the largest multiple of 4, at most 64, whose query tile [D][rows], key tile [D][keys]
+    /// (reused for the probabilities [keys][rows] and the softmax's partials), value tile [keys][D] and row vector fit
+    /// <see cref="SharedFloats"/>: 60 for D = 64, 28 for D = 128, 12 for D = 256.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // folded to a constant by ILGPU: it sizes shared memory
+    public static int BlockRows(int headDim)
+    {
+        // Closed form without branches: ILGPU must fold it to a constant to size the shared allocations. With rows ≤ D the
+        // key tile is the larger use of its floats, (D + 1)·rows + 2·D·keys ≤ SharedFloats; otherwise the probabilities and
+        // the softmax's partials (one float per thread, rows·max(D, keys)/16) are. Both must hold: the smaller bound wins.
+        int dim = PaddedDim(headDim), keys = BlockKeys(headDim);
+        int keyTileBound = (SharedFloats - 2 * dim * keys) / (dim + RowVectors);
+        int probabilityBound = (SharedFloats - keys * dim) / (dim + keys + RowVectors + (Math.Max(dim, keys) + 15) / 16);
+        return Math.Min(64, Math.Min(keyTileBound, probabilityBound)) & ~3;
+    }
+
+    /// <summary>
+    /// Threads per group: one per 4×4 tile of the output (rows × D) and one per 4×4 tile of the scores (rows × keys), the
+    /// larger count: (BlockRows/4)·max(D, BlockKeys)/4, 240 for D = 64, 224 for D = 128, 192 for D = 256.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // folded to a constant by ILGPU: it sizes shared memory
+    public static int GroupSize(int headDim) => BlockRows(headDim) / 4 * (Math.Max(PaddedDim(headDim), BlockKeys(headDim)) / 4);
+
+    /// <summary>
+    /// Floats of the key tile [D][keys], reused once every score is in registers for the probabilities [keys][rows]
+    /// followed by one float per thread, where the softmax's threads of a row pass their partial maxima and sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // folded to a constant by ILGPU: it sizes shared memory
+    private static int KeyProbabilityFloats(int headDim) =>
+        Math.Max(BlockKeys(headDim) * PaddedDim(headDim), BlockKeys(headDim) * BlockRows(headDim) + GroupSize(headDim));
+
+    /// <summary>Per-row vectors in shared memory: the block's rescale factor, then 1/sum at the end.</summary>
+    private const int RowVectors = 1;
 
     /// <summary>Runtime sizes of a launch (everything else is a constant of the kernel struct).</summary>
     public readonly record struct Lengths(int Query, int Key);
 
-    /// <summary>Threads per group for <paramref name="queryLength"/> rows: a power of two in [MinGroupSize, MaxQueryRows], within the device's limit.</summary>
-    public static int GroupSize(int queryLength, int maxGroupSize)
+    /// <summary>Four floats read and written as one 16-byte access (ILGPU emits <c>ld.shared.v4.f32</c> for it).</summary>
+    public struct Float4
     {
-        int rows = MinGroupSize;
-        while (rows < queryLength && rows < MaxQueryRows)
-            rows *= 2;
-        return Math.Max(1, Math.Min(rows, maxGroupSize));
+        public float X, Y, Z, W;
     }
 
     /// <summary>Runs <typeparamref name="TKernel"/> on <paramref name="device"/>, picking the kernel for the storage type <typeparamref name="T"/>.</summary>
@@ -86,11 +129,14 @@ public static class FlashAttention
         launch.ExpectInputsFor<TKernel>();
         if (launch.Batch == 0 || launch.QueryLength == 0)
             return; // no query rows: nothing to write
+        int threads = GroupSize(TKernel.HeadDim);
+        if (threads > device.MaxGroupSize)
+            throw new NotSupportedException($"Head dim {TKernel.HeadDim} needs groups of {threads} threads; {device.Name} allows {device.MaxGroupSize}.");
         var kernel = device.Kernel(typeof(Entry<TKernel, TElement, TStorage>), static accelerator =>
             accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
                 ArrayView<int>, ArrayView<int>, MaskInputs, Lengths>(
                 Kernel<TKernel, TElement, TStorage>));
-        int rows = GroupSize(launch.QueryLength, device.MaxGroupSize);
+        int rows = BlockRows(TKernel.HeadDim);
         var grid = new Index3D((launch.QueryLength + rows - 1) / rows, TKernel.Heads, launch.Batch);
         var lse = launch.LogSumExp is { } l ? l.View() : ArrayView<float>.Empty;
         var keyLengths = launch.KeyLengths is { } lengths ? lengths.View() : ArrayView<int>.Empty; // empty: no key padding
@@ -105,7 +151,7 @@ public static class FlashAttention
         var additiveMask = launch.AdditiveMask is { } am ? am.View() : ArrayView<float>.Empty;
         // The mask tensors and the tensors the modifiers read travel as one struct of views: LoadStreamKernel takes at most 14 parameters.
         var masks = new MaskInputs { Boolean = booleanMask, Additive = additiveMask, Strides = launch.MaskStridesFor(TKernel.Heads) };
-        var config = new KernelConfig(grid, new Index3D(rows, 1, 1));
+        var config = new KernelConfig(grid, new Index3D(threads, 1, 1));
         var (qv, kv, vv, ov) = (launch.Query.View<T, TElement>(), launch.Key.View<T, TElement>(), launch.Value.View<T, TElement>(), launch.Output.View<T, TElement>());
         var sizes = new Lengths(launch.QueryLength, launch.KeyLength);
         if (TKernel.ModTensorCount == 0)
@@ -162,7 +208,7 @@ public static class FlashAttention
     }
 
     /// <summary>
-    /// True if query row <paramref name="query"/> sees key <paramref name="key"/> (the element test inside a visited block);
+    /// True if query row <paramref name="query"/> sees key <paramref name="key"/> under the mask's band;
     /// <paramref name="diagonal"/> is <see cref="Diagonal"/>, so the causal kinds differ only there.
     /// </summary>
     public static bool Visible<TKernel>(int query, int key, int diagonal)
@@ -170,7 +216,14 @@ public static class FlashAttention
         TKernel.Mask == AttentionMask.None
         || (key - query <= diagonal && (TKernel.Mask != AttentionMask.SlidingWindow || key - query > diagonal - TKernel.Window));
 
-    /// <summary>The kernel: one group per (query block, head, batch), one thread per query row.</summary>
+    /// <summary>Where one group works: its (batch, head), its rows, the sequence's lengths and the keys its rows may see.</summary>
+    public struct Place
+    {
+        public int Batch, Head, KvHead, FirstQuery, Rows, QueryBase, KeyBase, AddressBatch, Diagonal, KeyEnd;
+        public Lengths Sequence;
+    }
+
+    /// <summary>The kernel: one group per (query block, head, batch); see the class remarks for the three stages.</summary>
     public static void Kernel<TKernel, TElement, TStorage>(
         ArrayView<TElement> q, ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<TElement> output, ArrayView<float> logSumExp,
         ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets, ArrayView<int> documentIds, ArrayView<int> prefixLengths,
@@ -179,81 +232,107 @@ public static class FlashAttention
         where TElement : unmanaged
         where TStorage : struct, IStorage<TElement>
     {
-        var booleanMask = masks.Boolean;
-        var additiveMask = masks.Additive;
-        var maskStrides = masks.Strides;
-        var modTensors = masks.ModTensors;
-        // Keys and values of the current block as fp32, shared by the group; this row's query, accumulator and scores.
-        var keyTile = SharedMemory.Allocate<float>(TKernel.HeadDim * KeyBlock(TKernel.HeadDim));
-        var valueTile = SharedMemory.Allocate<float>(TKernel.HeadDim * KeyBlock(TKernel.HeadDim));
-        var queryRow = LocalMemory.Allocate<float>(TKernel.HeadDim);
-        var accumulator = LocalMemory.Allocate<float>(TKernel.HeadDim);
-        var scores = LocalMemory.Allocate<float>(KeyBlock(TKernel.HeadDim));
+        int dim = PaddedDim(TKernel.HeadDim), rows = BlockRows(TKernel.HeadDim), blockKeys = BlockKeys(TKernel.HeadDim);
+        // Shared memory: queries [dim][rows] (pre-scaled), keys [dim][blockKeys] then probabilities [blockKeys][rows] and the
+        // softmax's partials in the same floats, values [blockKeys][dim], and one row vector (the block's rescale factors,
+        // 1/sum at the end). Each is its own allocation of Float4s, so ILGPU knows them 16-byte aligned (4-wide loads).
+        var queryTile = SharedMemory.Allocate<Float4>(dim * rows / 4).Cast<float>();
+        var keyTile = SharedMemory.Allocate<Float4>(KeyProbabilityFloats(TKernel.HeadDim) / 4).Cast<float>();
+        var valueTile = SharedMemory.Allocate<Float4>(blockKeys * dim / 4).Cast<float>();
+        var rowState = SharedMemory.Allocate<Float4>(RowVectors * rows / 4).Cast<float>();
 
-        // Group → (batch, head, block of query rows); thread → one query row. Rows past the end only help stage tiles.
-        int rows = Group.DimX;
-        int lane = Group.IdxX;
-        int head = Grid.IdxY;
-        int batch = Grid.IdxZ;
-        int kvHead = head / (TKernel.Heads / TKernel.KvHeads); // GQA: consecutive query heads share a key/value head
-        int firstQuery = Grid.IdxX * rows;
-        int query = firstQuery + lane;
-        // A packed variable-length batch (IsVarlen, a literal): sequence `batch` has its own lengths and starts at these token
-        // rows of the [Total, heads, D] tensors, addressed as BTHD with batch 0. Positions (query, key) stay sequence-local.
-        var sequence = TKernel.IsVarlen
-            ? new Lengths(queryOffsets[batch + 1] - queryOffsets[batch], keyOffsets[batch + 1] - keyOffsets[batch])
+        // Group → (batch, head, block of query rows). A packed variable-length batch (IsVarlen, a literal): sequence
+        // `batch` has its own lengths and starts at these token rows of the [Total, heads, D] tensors, addressed as BTHD
+        // with batch 0. Positions (query, key) stay sequence-local.
+        // Under a causal mask later query blocks see more keys: they go first (grid x reversed), so the longest blocks do
+        // not start in the last wave and leave the GPU idle at the tail.
+        bool causal = TKernel.Mask == AttentionMask.Causal || TKernel.Mask == AttentionMask.CausalTopLeft;
+        var place = new Place { Batch = Grid.IdxZ, Head = Grid.IdxY, FirstQuery = (causal ? Grid.DimX - 1 - Grid.IdxX : Grid.IdxX) * rows };
+        place.KvHead = place.Head / (TKernel.Heads / TKernel.KvHeads); // GQA: consecutive query heads share a key/value head
+        place.Sequence = TKernel.IsVarlen
+            ? new Lengths(queryOffsets[place.Batch + 1] - queryOffsets[place.Batch], keyOffsets[place.Batch + 1] - keyOffsets[place.Batch])
             : lengths;
-        int queryBase = TKernel.IsVarlen ? queryOffsets[batch] : 0;
-        int keyBase = TKernel.IsVarlen ? keyOffsets[batch] : 0;
-        int addressBatch = TKernel.IsVarlen ? 0 : batch;
-        if (TKernel.IsVarlen && firstQuery >= sequence.Query)
+        place.QueryBase = TKernel.IsVarlen ? queryOffsets[place.Batch] : 0;
+        place.KeyBase = TKernel.IsVarlen ? keyOffsets[place.Batch] : 0;
+        place.AddressBatch = TKernel.IsVarlen ? 0 : place.Batch;
+        if (TKernel.IsVarlen && place.FirstQuery >= place.Sequence.Query)
             return; // a shorter sequence than the longest: the whole group leaves before any barrier
-        bool active = query < sequence.Query;
-        int diagonal = Diagonal<TKernel>(sequence);
-        KeyRange<TKernel>(firstQuery, XMath.Min(rows, sequence.Query - firstQuery), sequence, KeysOf(keyLengths, batch, sequence), out int keyStart, out int keyEnd);
+        place.Rows = XMath.Min(rows, place.Sequence.Query - place.FirstQuery);
+        place.Diagonal = Diagonal<TKernel>(place.Sequence);
+        KeyRange<TKernel>(place.FirstQuery, place.Rows, place.Sequence, KeysOf(keyLengths, place.Batch, place.Sequence), out int keyStart, out place.KeyEnd);
 
-        // The query, pre-scaled by Scale·log2(e) so the softmax can use 2^x.
-        long queryAt = active ? AttentionAddressing<TKernel>.Query(addressBatch, head, queryBase + query, lengths) : 0;
-        for (int d = 0; d < TKernel.HeadDim; d++)
-        {
-            queryRow[d] = active ? TStorage.Load(q[queryAt + d]) * (TKernel.Scale * Log2E) : 0f;
-            accumulator[d] = 0f;
-        }
-        var state = new OnlineSoftmax { Max = float.NegativeInfinity, Sum = 0f };
+        int thread = Group.IdxX, threads = Group.DimX;
+        StageQueries<TKernel, TElement, TStorage>(q, queryTile, place, lengths, thread, threads);
+        // The softmax's threads: `parts` per row (at least 4: GroupSize ≥ 4·rows), row = thread mod rows, so a warp reads
+        // consecutive floats of the probability tile. Each keeps its row's running max and its own part of the running sum.
+        int parts = threads / rows, softmaxRow = thread % rows, part = thread / rows;
+        var softmax = new RowSoftmax { Max = float.NegativeInfinity, Sum = 0f, Active = part < parts };
+        var partials = keyTile.SubView(blockKeys * rows, threads);
 
-        for (int firstKey = keyStart; firstKey < keyEnd; firstKey += KeyBlock(TKernel.HeadDim))
+        // This thread's output tile, if it has one: rows 4·tileRow…+3, dims 4·tileDim…+3, in registers over the whole key range.
+        bool accumulator = thread < rows / 4 * (dim / 4);
+        int tileRow = thread / (dim / 4), tileDim = thread - tileRow * (dim / 4);
+        var o0 = new Float4();
+        var o1 = new Float4();
+        var o2 = new Float4();
+        var o3 = new Float4();
+        // This thread's score tile, if it has one (GroupSize gives every tile a thread): rows 4·scoreRow…, keys 4·scoreKey….
+        bool scorer = thread < rows / 4 * (blockKeys / 4);
+        int scoreRow = thread / (blockKeys / 4), scoreKey = thread - scoreRow * (blockKeys / 4);
+        Group.Barrier();
+
+        for (int firstKey = keyStart; firstKey < place.KeyEnd; firstKey += blockKeys)
         {
-            int keys = XMath.Min(KeyBlock(TKernel.HeadDim), keyEnd - firstKey);
-            uint visible = active ? VisibleKeys<TKernel>(batch, head, query, firstKey, keys, diagonal, booleanMask, maskStrides, documentIds, prefixLengths, lengths, modTensors) : 0u;
-            // Block skipping: a block that no row of the group sees (only a mask modifier or a boolean attn_mask can hide one
-            // inside the key range) is neither staged nor computed. The vote is uniform, so every thread skips together.
-            if (HasElementMask<TKernel>() && !Group.BarrierOr(visible != 0u))
+            int keys = XMath.Min(blockKeys, place.KeyEnd - firstKey);
+            // Block skipping: a block that no row of the group sees (only the element masks can hide one inside the key
+            // range) is neither staged nor computed. The vote is uniform, so every thread skips together.
+            if (HasElementMask<TKernel>() && !Group.BarrierOr(scorer && AnyVisible<TKernel>(place, 4 * scoreRow, firstKey + 4 * scoreKey, masks, documentIds, prefixLengths, lengths)))
                 continue;
-            StageKeysValues<TKernel, TElement, TStorage>(k, v, keyTile, valueTile, addressBatch, kvHead, keyBase + firstKey, keys, lengths, lane, rows);
+            StageKeysValues<TKernel, TElement, TStorage>(k, v, keyTile, valueTile, place, firstKey, keys, lengths, thread, threads);
             Group.Barrier();
-            if (active)
-            {
-                float blockMax = Scores<TKernel>(queryRow, keyTile, scores, batch, head, query, firstKey, keys, visible, additiveMask, maskStrides, modTensors);
-                AccumulateValues<TKernel>(ref state, accumulator, valueTile, scores, keys, blockMax);
-            }
+            var s = new ScoreTile();
+            if (scorer)
+                s = ScoreTile.Compute(queryTile, keyTile, scoreRow, scoreKey, rows, blockKeys, dim);
+            Group.Barrier(); // every key is read: the probabilities may overwrite them
+            if (scorer)
+                s.Store<TKernel>(keyTile, place, scoreRow, scoreKey, firstKey, rows, masks, documentIds, prefixLengths, lengths);
+            Group.Barrier();
+            softmax.PartialMax(keyTile, partials, keys, rows, parts, softmaxRow, part);
+            Group.Barrier();
+            softmax.Exponentiate(keyTile, partials, rowState, keys, rows, parts, softmaxRow, part);
+            Group.Barrier();
+            if (accumulator)
+                AccumulateValues(ref o0, ref o1, ref o2, ref o3, keyTile, valueTile, rowState, keys, rows, dim, tileRow, tileDim);
             Group.Barrier(); // the tiles are restaged by the next block
         }
 
-        if (!active)
-            return;
-        // Store: output = accumulator / sum; a row that saw no key gets zeros and a log-sum-exp of −∞.
-        float inverse = state.Sum > 0f ? 1f / state.Sum : 0f;
-        long outputAt = AttentionAddressing<TKernel>.Output(addressBatch, head, queryBase + query, lengths);
-        for (int d = 0; d < TKernel.HeadDim; d++)
-            output[outputAt + d] = TStorage.Store(accumulator[d] * inverse);
-        if (TKernel.HasLogSumExp)
+        // Each row's sum from its parts, then its 1/sum (0 for a row that saw no key: it stores zeros) and log-sum-exp.
+        if (softmax.Active)
+            partials[thread] = softmax.Sum;
+        Group.Barrier();
+        if (softmax.Active && part == 0 && softmaxRow < place.Rows)
         {
-            // [B, H, Tq], or [H, TotalQ] for a packed batch (FlashAttention's varlen layout).
-            long lseAt = TKernel.IsVarlen
-                ? (long)head * queryOffsets[queryOffsets.IntLength - 1] + queryBase + query
-                : ((long)batch * TKernel.Heads + head) * lengths.Query + query;
-            logSumExp[lseAt] = state.Sum > 0f ? (state.Max + XMath.Log2(state.Sum)) * Ln2 : float.NegativeInfinity;
+            float sum = 0f;
+            for (int i = 0; i < parts; i++)
+                sum += partials[i * rows + softmaxRow];
+            rowState[softmaxRow] = sum > 0f ? 1f / sum : 0f;
+            if (TKernel.HasLogSumExp)
+            {
+                int query = place.FirstQuery + softmaxRow;
+                // [B, H, Tq], or [H, TotalQ] for a packed batch (FlashAttention's varlen layout).
+                long lseAt = TKernel.IsVarlen
+                    ? (long)place.Head * queryOffsets[queryOffsets.IntLength - 1] + place.QueryBase + query
+                    : ((long)place.Batch * TKernel.Heads + place.Head) * lengths.Query + query;
+                logSumExp[lseAt] = sum > 0f ? (softmax.Max + XMath.Log2(sum)) * Ln2 : float.NegativeInfinity;
+            }
         }
+        Group.Barrier();
+        if (!accumulator)
+            return;
+        StoreRow<TKernel, TElement, TStorage>(output, o0, rowState, place, lengths, rows, 4 * tileRow, 4 * tileDim);
+        StoreRow<TKernel, TElement, TStorage>(output, o1, rowState, place, lengths, rows, 4 * tileRow + 1, 4 * tileDim);
+        StoreRow<TKernel, TElement, TStorage>(output, o2, rowState, place, lengths, rows, 4 * tileRow + 2, 4 * tileDim);
+        StoreRow<TKernel, TElement, TStorage>(output, o3, rowState, place, lengths, rows, 4 * tileRow + 3, 4 * tileDim);
     }
 
     /// <summary>
@@ -275,30 +354,44 @@ public static class FlashAttention
         public ModTensors<IlgpuModTensor<int>, IlgpuModTensor<float>> ModTensors;
     }
 
-    /// <summary>The running max (log2 domain) and sum of one row's online softmax.</summary>
-    public struct OnlineSoftmax
-    {
-        /// <summary>Largest score seen so far (−∞ before any visible key).</summary>
-        public float Max;
-
-        /// <summary>Σ 2^(score − Max) over the keys seen so far.</summary>
-        public float Sum;
-    }
-
-    /// <summary>The group copies keys and values [firstKey, firstKey + keys) into shared memory as fp32; consecutive threads read consecutive elements.</summary>
-    private static void StageKeysValues<TKernel, TElement, TStorage>(
-        ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<float> keyTile, ArrayView<float> valueTile,
-        int batch, int kvHead, int firstKey, int keys, Lengths lengths, int lane, int rows)
+    /// <summary>The group's queries into [dim][rows], pre-scaled by Scale·log₂e (so the softmax can use 2^x); zeros past the last row and the head dim.</summary>
+    private static void StageQueries<TKernel, TElement, TStorage>(ArrayView<TElement> q, ArrayView<float> queryTile, in Place place, Lengths lengths, int thread, int threads)
         where TKernel : struct, IAttentionKernel
         where TElement : unmanaged
         where TStorage : struct, IStorage<TElement>
     {
-        for (int i = lane; i < keys * TKernel.HeadDim; i += rows)
+        int dim = PaddedDim(TKernel.HeadDim), rows = BlockRows(TKernel.HeadDim);
+        for (int i = thread; i < rows * dim; i += threads)
         {
-            int j = i / TKernel.HeadDim;
-            int d = i - j * TKernel.HeadDim;
-            keyTile[i] = TStorage.Load(k[AttentionAddressing<TKernel>.Key(batch, kvHead, firstKey + j, lengths) + d]);
-            valueTile[i] = TStorage.Load(v[AttentionAddressing<TKernel>.Value(batch, kvHead, firstKey + j, lengths) + d]);
+            int r = i / dim, d = i - r * dim; // consecutive threads read consecutive elements of a row
+            float value = 0f;
+            if (r < place.Rows && d < TKernel.HeadDim)
+                value = TStorage.Load(q[AttentionAddressing<TKernel>.Query(place.AddressBatch, place.Head, place.QueryBase + place.FirstQuery + r, lengths) + d]) * (TKernel.Scale * Log2E);
+            queryTile[d * rows + r] = value;
+        }
+    }
+
+    /// <summary>Keys [firstKey, firstKey + keys) into [dim][BlockKeys] and their values into [BlockKeys][dim] as fp32; zeros past the last key and the head dim.</summary>
+    private static void StageKeysValues<TKernel, TElement, TStorage>(
+        ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<float> keyTile, ArrayView<float> valueTile, in Place place,
+        int firstKey, int keys, Lengths lengths, int thread, int threads)
+        where TKernel : struct, IAttentionKernel
+        where TElement : unmanaged
+        where TStorage : struct, IStorage<TElement>
+    {
+        int dim = PaddedDim(TKernel.HeadDim), blockKeys = BlockKeys(TKernel.HeadDim);
+        for (int i = thread; i < blockKeys * dim; i += threads)
+        {
+            int j = i / dim, d = i - j * dim;
+            float key = 0f, value = 0f;
+            if (j < keys && d < TKernel.HeadDim)
+            {
+                int row = place.KeyBase + firstKey + j;
+                key = TStorage.Load(k[AttentionAddressing<TKernel>.Key(place.AddressBatch, place.KvHead, row, lengths) + d]);
+                value = TStorage.Load(v[AttentionAddressing<TKernel>.Value(place.AddressBatch, place.KvHead, row, lengths) + d]);
+            }
+            keyTile[d * blockKeys + j] = key;
+            valueTile[j * dim + d] = value;
         }
     }
 
@@ -311,90 +404,223 @@ public static class FlashAttention
         where TKernel : struct, IAttentionKernel =>
         TKernel.DocumentMask || TKernel.PrefixLm || TKernel.HasMaskMod || TKernel.MaskTensor == MaskTensorKind.Boolean;
 
-    /// <summary>
-    /// Bit j set: query row <paramref name="query"/> sees key firstKey + j — the mask's band, the built-in prefix-LM
-    /// (a bidirectional prefix, then causal top-left) and document masks (documentIds [B, T], self-attention), the boolean
-    /// attn_mask, then the mask modifier, each evaluated once per element (<see cref="KeyBlock"/> ≤ 32 keys fit one word).
-    /// </summary>
-    private static uint VisibleKeys<TKernel>(int batch, int head, int query, int firstKey, int keys, int diagonal,
-        ArrayView<byte> booleanMask, MaskStrides maskStrides, ArrayView<int> documentIds, ArrayView<int> prefixLengths, Lengths lengths,
-        in ModTensors<IlgpuModTensor<int>, IlgpuModTensor<float>> modTensors)
+    /// <summary>True if any of the 4×4 (row, key) pairs from (<paramref name="row"/>, <paramref name="key"/>) is visible: this thread's vote on a block.</summary>
+    private static bool AnyVisible<TKernel>(in Place place, int row, int key, in MaskInputs masks, ArrayView<int> documentIds, ArrayView<int> prefixLengths, Lengths lengths)
         where TKernel : struct, IAttentionKernel
     {
-        int prefixLength = TKernel.PrefixLm ? prefixLengths[batch] : 0;
-        long documentRow = (long)batch * lengths.Key;
-        int queryDocument = TKernel.DocumentMask ? documentIds[documentRow + query] : 0;
-        uint visible = 0u;
-        for (int j = 0; j < keys; j++)
+        bool any = false;
+        for (int r = 0; r < 4; r++)
         {
-            int key = firstKey + j;
-            bool seen = Visible<TKernel>(query, key, diagonal)
-                && (!TKernel.PrefixLm || key < prefixLength || key <= query)
-                && (!TKernel.DocumentMask || documentIds[documentRow + key] == queryDocument)
-                && (TKernel.MaskTensor != MaskTensorKind.Boolean || booleanMask[maskStrides.Offset(batch, head, query, key)] != 0)
-                && (!TKernel.HasMaskMod || TKernel.MaskMod(batch, head, query, key, modTensors));
-            if (seen)
-                visible |= 1u << j;
+            for (int c = 0; c < 4; c++)
+                any |= IsVisible<TKernel>(place, row + r, key + c, masks, documentIds, prefixLengths, lengths);
         }
-        return visible;
+        return any;
     }
 
     /// <summary>
-    /// scores[j] = q·k_j (log2 domain), −∞ where bit j of <paramref name="visible"/> is clear (<see cref="VisibleKeys"/>);
-    /// returns the block's max. A score modifier sees the natural-unit score: s becomes ScoreMod(s·ln2, …)·log₂e; an
-    /// additive attnMask is added after it (·log₂e). HasScoreMod and MaskTensor are literals of the kernel struct, so
-    /// without them their branches are not compiled.
+    /// True if group row <paramref name="row"/> sees key <paramref name="key"/> (sequence-local): a real row and key, the
+    /// mask's band, the built-in prefix-LM (a bidirectional prefix, then causal top-left) and document masks (documentIds
+    /// [B, T], self-attention), the boolean attn_mask, then the mask modifier.
     /// </summary>
-    private static float Scores<TKernel>(ArrayView<float> queryRow, ArrayView<float> keyTile, ArrayView<float> scores,
-        int batch, int head, int query, int firstKey, int keys, uint visible,
-        ArrayView<float> additiveMask, MaskStrides maskStrides, in ModTensors<IlgpuModTensor<int>, IlgpuModTensor<float>> modTensors)
+    private static bool IsVisible<TKernel>(in Place place, int row, int key, in MaskInputs masks, ArrayView<int> documentIds, ArrayView<int> prefixLengths, Lengths lengths)
         where TKernel : struct, IAttentionKernel
     {
-        float blockMax = float.NegativeInfinity;
-        for (int j = 0; j < keys; j++)
+        int query = place.FirstQuery + row;
+        if (row >= place.Rows || key >= place.KeyEnd || !Visible<TKernel>(query, key, place.Diagonal))
+            return false;
+        long documentRow = (long)place.Batch * lengths.Key;
+        return (!TKernel.PrefixLm || key < prefixLengths[place.Batch] || key <= query)
+            && (!TKernel.DocumentMask || documentIds[documentRow + key] == documentIds[documentRow + query])
+            && (TKernel.MaskTensor != MaskTensorKind.Boolean || masks.Boolean[masks.Strides.Offset(place.Batch, place.Head, query, key)] != 0)
+            && (!TKernel.HasMaskMod || TKernel.MaskMod(place.Batch, place.Head, query, key, masks.ModTensors));
+    }
+
+    /// <summary>
+    /// One score in the log2 domain, or −∞ where <see cref="IsVisible"/> is false. A score modifier sees the natural-unit
+    /// score: s becomes ScoreMod(s·ln2, …)·log₂e; an additive attnMask is added after it (·log₂e). HasScoreMod and
+    /// MaskTensor are literals of the kernel struct, so without them their branches are not compiled.
+    /// </summary>
+    private static float Score<TKernel>(float dot, in Place place, int row, int key, in MaskInputs masks, ArrayView<int> documentIds, ArrayView<int> prefixLengths, Lengths lengths)
+        where TKernel : struct, IAttentionKernel
+    {
+        if (!IsVisible<TKernel>(place, row, key, masks, documentIds, prefixLengths, lengths))
+            return float.NegativeInfinity;
+        int query = place.FirstQuery + row;
+        if (TKernel.HasScoreMod)
+            dot = TKernel.ScoreMod(dot * Ln2, place.Batch, place.Head, query, key, masks.ModTensors) * Log2E;
+        if (TKernel.MaskTensor == MaskTensorKind.Additive)
+            dot += masks.Additive[masks.Strides.Offset(place.Batch, place.Head, query, key)] * Log2E;
+        return dot;
+    }
+
+    /// <summary>A 4×4 tile of scores: row r of the tile in <c>R{r}</c>, its four keys in X, Y, Z, W.</summary>
+    public struct ScoreTile
+    {
+        public Float4 R0, R1, R2, R3;
+
+        /// <summary>
+        /// q·k for rows 4·<paramref name="scoreRow"/>…+3 and keys 4·<paramref name="scoreKey"/>…+3 of the staged tiles: per
+        /// dim, one 4-wide load of queries and one of keys, 16 FMAs.
+        /// </summary>
+        public static ScoreTile Compute(ArrayView<float> queryTile, ArrayView<float> keyTile, int scoreRow, int scoreKey, int rows, int blockKeys, int dim)
         {
-            float dot = 0f;
-            for (int d = 0; d < TKernel.HeadDim; d++)
-                dot += queryRow[d] * keyTile[j * TKernel.HeadDim + d];
-            if ((visible & (1u << j)) == 0u)
-                dot = float.NegativeInfinity;
+            var queries = queryTile.Cast<Float4>();
+            var keys = keyTile.Cast<Float4>();
+            var t = new ScoreTile();
+            for (int d = 0; d < dim; d++)
+            {
+                var a = queries[(d * rows) / 4 + scoreRow];
+                var b = keys[(d * blockKeys) / 4 + scoreKey];
+                t.R0 = MultiplyAdd(a.X, b, t.R0);
+                t.R1 = MultiplyAdd(a.Y, b, t.R1);
+                t.R2 = MultiplyAdd(a.Z, b, t.R2);
+                t.R3 = MultiplyAdd(a.W, b, t.R3);
+            }
+            return t;
+        }
+
+        /// <summary>Masks and modifies the tile (<see cref="Score"/>) and stores it into the probability tile [BlockKeys][rows].</summary>
+        public readonly void Store<TKernel>(ArrayView<float> probabilities, in Place place, int scoreRow, int scoreKey, int firstKey, int rows,
+            in MaskInputs masks, ArrayView<int> documentIds, ArrayView<int> prefixLengths, Lengths lengths)
+            where TKernel : struct, IAttentionKernel
+        {
+            int row = 4 * scoreRow, key = 4 * scoreKey;
+            var p = probabilities.Cast<Float4>();
+            p[(key * rows) / 4 + scoreRow] = Column<TKernel>(R0.X, R1.X, R2.X, R3.X, place, row, firstKey + key, masks, documentIds, prefixLengths, lengths);
+            p[((key + 1) * rows) / 4 + scoreRow] = Column<TKernel>(R0.Y, R1.Y, R2.Y, R3.Y, place, row, firstKey + key + 1, masks, documentIds, prefixLengths, lengths);
+            p[((key + 2) * rows) / 4 + scoreRow] = Column<TKernel>(R0.Z, R1.Z, R2.Z, R3.Z, place, row, firstKey + key + 2, masks, documentIds, prefixLengths, lengths);
+            p[((key + 3) * rows) / 4 + scoreRow] = Column<TKernel>(R0.W, R1.W, R2.W, R3.W, place, row, firstKey + key + 3, masks, documentIds, prefixLengths, lengths);
+        }
+
+        /// <summary>One key's scores for the tile's four rows, masked and modified.</summary>
+        private static Float4 Column<TKernel>(float s0, float s1, float s2, float s3, in Place place, int row, int key,
+            in MaskInputs masks, ArrayView<int> documentIds, ArrayView<int> prefixLengths, Lengths lengths)
+            where TKernel : struct, IAttentionKernel =>
+            new()
+            {
+                X = Score<TKernel>(s0, place, row, key, masks, documentIds, prefixLengths, lengths),
+                Y = Score<TKernel>(s1, place, row + 1, key, masks, documentIds, prefixLengths, lengths),
+                Z = Score<TKernel>(s2, place, row + 2, key, masks, documentIds, prefixLengths, lengths),
+                W = Score<TKernel>(s3, place, row + 3, key, masks, documentIds, prefixLengths, lengths),
+            };
+    }
+
+    /// <summary><paramref name="accumulator"/> + <paramref name="a"/>·<paramref name="b"/>, four lanes.</summary>
+    private static Float4 MultiplyAdd(float a, Float4 b, Float4 accumulator) => new()
+    {
+        X = accumulator.X + a * b.X,
+        Y = accumulator.Y + a * b.Y,
+        Z = accumulator.Z + a * b.Z,
+        W = accumulator.W + a * b.W,
+    };
+
+    /// <summary>
+    /// Online softmax over one block, <c>parts</c> threads per row (part p takes keys p, p + parts, …): each finds its
+    /// keys' max and passes it through the partials; then every part raises the row's running max to the largest, writes
+    /// p = 2^(s − new max) over its scores and adds them to its part of the sum, rescaled by 2^(old max − new max), which
+    /// part 0 also leaves for the output tiles. A row that has seen no visible key keeps max −∞, sum 0 and p = 0.
+    /// </summary>
+    public struct RowSoftmax
+    {
+        /// <summary>The row's running max (log2 domain; −∞ before any visible key), the same in every part.</summary>
+        public float Max;
+
+        /// <summary>This part's Σ 2^(score − Max) over the keys it has seen.</summary>
+        public float Sum;
+
+        /// <summary>False for threads beyond parts·rows: they take no part.</summary>
+        public bool Active;
+
+        /// <summary>This part's max over its keys of the block, into the partials after the probability tile.</summary>
+        public readonly void PartialMax(ArrayView<float> probabilities, ArrayView<float> partials, int keys, int rows, int parts, int row, int part)
+        {
+            if (!Active)
+                return;
+            float max = float.NegativeInfinity;
+            for (int j = part; j < keys; j += parts)
+                max = XMath.Max(max, probabilities[j * rows + row]);
+            partials[part * rows + row] = max;
+        }
+
+        /// <summary>The new running max from every part's, then this part's probabilities and sum; part 0 stores the row's rescale factor.</summary>
+        public void Exponentiate(ArrayView<float> probabilities, ArrayView<float> partials, ArrayView<float> rowState, int keys, int rows, int parts, int row, int part)
+        {
+            if (!Active)
+                return;
+            float newMax = Max;
+            for (int i = 0; i < parts; i++)
+                newMax = XMath.Max(newMax, partials[i * rows + row]);
+            float rescale = 1f;
+            if (newMax == float.NegativeInfinity)
+            {
+                for (int j = part; j < keys; j += parts)
+                    probabilities[j * rows + row] = 0f;
+            }
             else
             {
-                if (TKernel.HasScoreMod)
-                    dot = TKernel.ScoreMod(dot * Ln2, batch, head, query, firstKey + j, modTensors) * Log2E;
-                if (TKernel.MaskTensor == MaskTensorKind.Additive)
-                    dot += additiveMask[maskStrides.Offset(batch, head, query, firstKey + j)] * Log2E;
+                rescale = XMath.Exp2(Max - newMax); // 0 while the row had seen nothing: its sum and output are 0 anyway
+                float sum = Sum * rescale;
+                for (int j = part; j < keys; j += parts)
+                {
+                    float p = XMath.Exp2(probabilities[j * rows + row] - newMax);
+                    probabilities[j * rows + row] = p;
+                    sum += p;
+                }
+                Sum = sum;
+                Max = newMax;
             }
-            scores[j] = dot;
-            blockMax = XMath.Max(blockMax, dot);
+            if (part == 0)
+                rowState[row] = rescale;
         }
-        return blockMax;
     }
 
     /// <summary>
-    /// Online softmax step: raise the running max to include the block, rescale the sum and accumulator by
-    /// 2^(old max − new max), then add p_j = 2^(s_j − new max) and p_j·v_j. A row that has seen no visible key yet keeps
-    /// max −∞ and sum 0.
+    /// The output tile (rows 4·<paramref name="tileRow"/>…+3, dims 4·<paramref name="tileDim"/>…+3) rescaled by its rows'
+    /// factors, plus P·V over the block's keys: per key one 4-wide load of probabilities and one of values, 16 FMAs.
     /// </summary>
-    private static void AccumulateValues<TKernel>(ref OnlineSoftmax state, ArrayView<float> accumulator, ArrayView<float> valueTile,
-        ArrayView<float> scores, int keys, float blockMax)
-        where TKernel : struct, IAttentionKernel
+    private static void AccumulateValues(ref Float4 o0, ref Float4 o1, ref Float4 o2, ref Float4 o3, ArrayView<float> probabilities, ArrayView<float> valueTile,
+        ArrayView<float> rowState, int keys, int rows, int dim, int tileRow, int tileDim)
     {
-        float newMax = XMath.Max(state.Max, blockMax);
-        if (newMax == float.NegativeInfinity)
-            return;
-        float correction = XMath.Exp2(state.Max - newMax);
-        state.Sum *= correction;
-        for (int d = 0; d < TKernel.HeadDim; d++)
-            accumulator[d] *= correction;
+        var rescale = rowState.Cast<Float4>()[tileRow];
+        o0 = Scale(o0, rescale.X);
+        o1 = Scale(o1, rescale.Y);
+        o2 = Scale(o2, rescale.Z);
+        o3 = Scale(o3, rescale.W);
+        var p = probabilities.Cast<Float4>();
+        var values = valueTile.Cast<Float4>();
         for (int j = 0; j < keys; j++)
         {
-            float p = XMath.Exp2(scores[j] - newMax);
-            state.Sum += p;
-            for (int d = 0; d < TKernel.HeadDim; d++)
-                accumulator[d] += p * valueTile[j * TKernel.HeadDim + d];
+            var a = p[(j * rows) / 4 + tileRow];
+            var b = values[(j * dim) / 4 + tileDim];
+            o0 = MultiplyAdd(a.X, b, o0);
+            o1 = MultiplyAdd(a.Y, b, o1);
+            o2 = MultiplyAdd(a.Z, b, o2);
+            o3 = MultiplyAdd(a.W, b, o3);
         }
-        state.Max = newMax;
+    }
+
+    private static Float4 Scale(Float4 value, float factor) => new() { X = value.X * factor, Y = value.Y * factor, Z = value.Z * factor, W = value.W * factor };
+
+    /// <summary>Stores four dims of group row <paramref name="row"/> divided by the row's sum (its 1/sum in the third row vector), if the row and dims are real.</summary>
+    private static void StoreRow<TKernel, TElement, TStorage>(ArrayView<TElement> output, Float4 values, ArrayView<float> rowState, in Place place, Lengths lengths,
+        int rows, int row, int firstDim)
+        where TKernel : struct, IAttentionKernel
+        where TElement : unmanaged
+        where TStorage : struct, IStorage<TElement>
+    {
+        if (row >= place.Rows)
+            return;
+        float inverse = rowState[row];
+        long at = AttentionAddressing<TKernel>.Output(place.AddressBatch, place.Head, place.QueryBase + place.FirstQuery + row, lengths) + firstDim;
+        // The head dim is a literal, so for a multiple of 4 these bounds tests fold away.
+        if (firstDim < TKernel.HeadDim)
+            output[at] = TStorage.Store(values.X * inverse);
+        if (firstDim + 1 < TKernel.HeadDim)
+            output[at + 1] = TStorage.Store(values.Y * inverse);
+        if (firstDim + 2 < TKernel.HeadDim)
+            output[at + 2] = TStorage.Store(values.Z * inverse);
+        if (firstDim + 3 < TKernel.HeadDim)
+            output[at + 3] = TStorage.Store(values.W * inverse);
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 
 namespace Attention.Kernels.Ilgpu.Ops;
@@ -26,7 +27,7 @@ public static class GraphOpKernelMethods
         Explicit(typeof(L2NormalizeKernel), nameof(L2NormalizeKernel.Run)),
     ];
 
-    private static GraphOpKernel Explicit(Type type, string name) =>
+    private static GraphOpKernel Explicit([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)] Type type, string name) =>
         new(type.GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(type.FullName, name), ExplicitlyGrouped: true);
 }
 
