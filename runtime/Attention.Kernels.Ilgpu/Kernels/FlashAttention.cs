@@ -19,8 +19,9 @@ namespace Attention.Kernels.Ilgpu.Kernels;
 /// <item><b>Scores</b>: each thread computes a 4×4 tile of S = Q·Kᵀ (4 rows × 4 keys, 16 accumulators in registers; per
 /// step of the head dim one 4-wide load of queries and one of keys feed 16 FMAs), masks and modifies it, and writes it to
 /// the probability tile.</item>
-/// <item><b>Softmax</b>: one thread per row raises the row's running max over the block, writes p = 2^(s − max) back and
-/// keeps the rescale factor 2^(old max − new max) (the log2 domain: the queries are pre-scaled by scale·log₂e).</item>
+/// <item><b>Softmax</b>: four or more threads per row (<see cref="RowSoftmax"/>) raise the row's running max over the
+/// block, write p = 2^(s − max) back and keep the rescale factor 2^(old max − new max) (the log2 domain: the queries
+/// are pre-scaled by scale·log₂e).</item>
 /// <item><b>Values</b>: each thread owns a 4×4 tile of the output (4 rows × 4 dims, in registers for the whole key
 /// range), rescales it and adds P·V with the same 4-wide loads.</item>
 /// </list>
@@ -45,33 +46,30 @@ public static class FlashAttention
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // folded to a constant by ILGPU: it sizes shared memory
     public static int PaddedDim(int headDim) => (headDim + 3) & ~3;
 
-    /// <summary>
-    /// Keys per block: 64 up to D = 64, 32 up to 128, 16 above. Powers of two, as on the CPU backend
-    /// (<c>FlashAttentionCpu.KeyBlock</c> = 64), so a key range a mask hides in whole CPU blocks is whole blocks here too.
-    /// </summary>
+    /// <summary>Query rows per group: 64 up to D = 64, 32 up to 128, 16 above (the query tile stays at 16 KiB or less).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // folded to a constant by ILGPU: it sizes shared memory
-    public static int BlockKeys(int headDim) => headDim <= 64 ? 64 : headDim <= 128 ? 32 : 16;
+    public static int BlockRows(int headDim) => headDim <= 64 ? 64 : headDim <= 128 ? 32 : 16;
 
     /// <summary>
-    /// Query rows per group: the largest multiple of 4, at most 64, whose query tile [D][rows], key tile [D][keys]
-    /// (reused for the probabilities [keys][rows] and the softmax's partials), value tile [keys][D] and row vector fit
-    /// <see cref="SharedFloats"/>: 60 for D = 64, 28 for D = 128, 12 for D = 256.
+    /// Keys per block: the largest multiple of 4, at most 64, whose key tile [D][keys] (reused for the probabilities
+    /// [keys][rows] and the softmax's partials, one float per thread) and value tile [keys][D] fit
+    /// <see cref="SharedFloats"/> beside the query tile and the row vector: 60 for D = 64, 28 for D = 128, 12 for D = 256.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // folded to a constant by ILGPU: it sizes shared memory
-    public static int BlockRows(int headDim)
+    public static int BlockKeys(int headDim)
     {
-        // Closed form without branches: ILGPU must fold it to a constant to size the shared allocations. With rows ≤ D the
-        // key tile is the larger use of its floats, (D + 1)·rows + 2·D·keys ≤ SharedFloats; otherwise the probabilities and
-        // the softmax's partials (one float per thread, rows·max(D, keys)/16) are. Both must hold: the smaller bound wins.
-        int dim = PaddedDim(headDim), keys = BlockKeys(headDim);
-        int keyTileBound = (SharedFloats - 2 * dim * keys) / (dim + RowVectors);
-        int probabilityBound = (SharedFloats - keys * dim) / (dim + keys + RowVectors + (Math.Max(dim, keys) + 15) / 16);
+        // Closed form without branches (ILGPU folds it). The threads are at most rows·max(D, 64)/16; both uses of the
+        // key tile's floats must fit: 2·D·keys, and (rows + D)·keys + threads.
+        int dim = PaddedDim(headDim), rows = BlockRows(headDim);
+        int rest = SharedFloats - dim * rows - RowVectors * rows;
+        int keyTileBound = rest / (2 * dim);
+        int probabilityBound = (rest - rows * Math.Max(dim, 64) / 16) / (rows + dim);
         return Math.Min(64, Math.Min(keyTileBound, probabilityBound)) & ~3;
     }
 
     /// <summary>
     /// Threads per group: one per 4×4 tile of the output (rows × D) and one per 4×4 tile of the scores (rows × keys), the
-    /// larger count: (BlockRows/4)·max(D, BlockKeys)/4, 240 for D = 64, 224 for D = 128, 192 for D = 256.
+    /// larger count: (BlockRows/4)·max(D, BlockKeys)/4, 256 for D = 64, 128 and 256.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // folded to a constant by ILGPU: it sizes shared memory
     public static int GroupSize(int headDim) => BlockRows(headDim) / 4 * (Math.Max(PaddedDim(headDim), BlockKeys(headDim)) / 4);

@@ -5,10 +5,13 @@ using Xunit.Abstractions;
 
 namespace Attention.Kernels.Tests.Mods;
 
-/// <summary>A mask modifier that hides keys [64, 128) from every query: whole key blocks on both backends.</summary>
+/// <summary>
+/// A mask modifier that hides keys [960, 1920) from every query: whole key blocks on both backends, whose blocks start
+/// at key 0 (960 is a multiple of the CPU backend's 64 keys a block and of the ILGPU kernel's 60 at D = 64).
+/// </summary>
 public static partial class HiddenBlockKernels
 {
-    public const int HoleStart = 64, HoleEnd = 128;
+    public const int HoleStart = 960, HoleEnd = 1920;
 
     [ScaledDotProductAttention(HeadDim = 64, Heads = 2, MaskMod = nameof(OutsideHole))]
     public static partial void Holed(Tensor<float> q, Tensor<float> k, Tensor<float> v, Tensor<float> output, Tensor<float> logSumExp);
@@ -35,6 +38,8 @@ public sealed class HiddenBlockTests(ITestOutputHelper log)
     {
         Device device = deviceName == "cpu" ? Device.Cpu : IlgpuTestDevice.Instance;
         var kernel = HiddenBlockKernels.Case;
+        foreach (int block in new[] { Attention.Kernels.Cpu.FlashAttentionCpu.KeyBlock, Attention.Kernels.Ilgpu.Kernels.FlashAttention.BlockKeys(kernel.HeadDim) })
+            Assert.True(HiddenBlockKernels.HoleStart % block == 0 && HiddenBlockKernels.HoleEnd % block == 0, $"the hole is not whole blocks of {block} keys");
         var random = new Random(AttentionHarness.RunSeed);
         int tq = 1 + random.Next(IlgpuTestDevice.MaxLength), tk = HiddenBlockKernels.HoleEnd + 1 + random.Next(70);
         var p = new AttentionProblem(2, tq, tk, kernel.Heads, kernel.KvHeads, kernel.HeadDim, kernel.Mask, kernel.Window, kernel.Scale, kernel.Layout)
