@@ -43,8 +43,8 @@ chmod +x "$stage/run.sh" "$stage/bin/Attention.Kernels.GpuRunner"
 tar -C "$out" -cJf "$out/$name.tar.xz" "$name"
 size=$(stat -c %s "$out/$name.tar.xz")
 limit=$((64 * 1024 * 1024))
-printf 'bundle: %s (%.1f MiB, %s files, %.1f MiB unpacked)\n' "$out/$name.tar.xz" "$(echo "$size / 1048576" | bc -l)" \
-  "$(find "$stage" -type f | wc -l)" "$(echo "$(du -sb "$stage" | cut -f1) / 1048576" | bc -l)"
+awk -v path="$out/$name.tar.xz" -v size="$size" -v files="$(find "$stage" -type f | wc -l)" -v unpacked="$(du -sb "$stage" | cut -f1)" \
+  'BEGIN { printf "bundle: %s (%.1f MiB, %s files, %.1f MiB unpacked)\n", path, size / 1048576, files, unpacked / 1048576 }'
 if [ "$size" -gt "$limit" ]; then
   echo "bundle exceeds 64 MiB" >&2
   exit 1

@@ -23,12 +23,12 @@ internal static class KernelResources
     /// <summary>The attention kernel ILGPU compiles for <typeparamref name="TKernel"/> with fp32 storage.</summary>
     public static MethodInfo Fp32<TKernel>() where TKernel : struct, IAttentionKernel =>
         ((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
-            ArrayView<int>, ArrayView<int>, FlashAttention.MaskInputs, FlashAttention.Lengths>)FlashAttention.Kernel<TKernel, float, Fp32Storage>).Method;
+            ArrayView<int>, ArrayView<int>, FlashAttention.MaskInputs, FlashAttention.Lengths, FlashAttention.KeySplit>)FlashAttention.Kernel<TKernel, float, Fp32Storage, FlashAttention.WholeKeys>).Method;
 
     /// <summary>The attention kernel ILGPU compiles for <typeparamref name="TKernel"/> with bf16 storage.</summary>
     public static MethodInfo Bf16<TKernel>() where TKernel : struct, IAttentionKernel =>
         ((Action<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
-            ArrayView<int>, ArrayView<int>, FlashAttention.MaskInputs, FlashAttention.Lengths>)FlashAttention.Kernel<TKernel, ushort, Bf16Storage>).Method;
+            ArrayView<int>, ArrayView<int>, FlashAttention.MaskInputs, FlashAttention.Lengths, FlashAttention.KeySplit>)FlashAttention.Kernel<TKernel, ushort, Bf16Storage, FlashAttention.WholeKeys>).Method;
 
     /// <summary>One line: group size, groups per multiprocessor and, on CUDA, registers, local and shared bytes.</summary>
     public static string Describe(IlgpuDevice device, MethodInfo method, int headDim)

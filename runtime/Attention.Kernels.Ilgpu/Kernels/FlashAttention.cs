@@ -7,7 +7,7 @@ namespace Attention.Kernels.Ilgpu.Kernels;
 
 /// <summary>
 /// The fused attention kernel for ILGPU accelerators, written once and specialized per declaration: ILGPU instantiates
-/// <see cref="Kernel{TKernel, TElement, TStorage}"/> for the generated <see cref="IAttentionKernel"/> struct, so head dim,
+/// <see cref="Kernel{TKernel, TElement, TStorage, TSplit}"/> for the generated <see cref="IAttentionKernel"/> struct, so head dim,
 /// heads, mask, window, scale and layout are literals in the PTX or OpenCL C it emits, and the loops over the head dim
 /// have constant trip counts.
 /// </summary>
@@ -130,12 +130,19 @@ public static class FlashAttention
         int threads = GroupSize(TKernel.HeadDim);
         if (threads > device.MaxGroupSize)
             throw new NotSupportedException($"Head dim {TKernel.HeadDim} needs groups of {threads} threads; {device.Name} allows {device.MaxGroupSize}.");
-        var kernel = device.Kernel(typeof(Entry<TKernel, TElement, TStorage>), static accelerator =>
-            accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
-                ArrayView<int>, ArrayView<int>, MaskInputs, Lengths>(
-                Kernel<TKernel, TElement, TStorage>));
         int rows = BlockRows(TKernel.HeadDim);
-        var grid = new Index3D((launch.QueryLength + rows - 1) / rows, TKernel.Heads, launch.Batch);
+        int queryBlocks = (launch.QueryLength + rows - 1) / rows;
+        int splits = TKernel.IsVarlen ? 1 : KeySplits(queryBlocks * TKernel.Heads * launch.Batch, (launch.KeyLength + BlockKeys(TKernel.HeadDim) - 1) / BlockKeys(TKernel.HeadDim),
+            device.RunsOnHost ? 0 : device.Accelerator.NumMultiprocessors);
+        // Two specializations: the split one carries the parts' bookkeeping, the whole one none of it (registers: 63 for D = 64
+        // without against 71 with, on an H200, which is 4 groups per multiprocessor against 3).
+        var kernel = splits > 1 ? KernelFor<TKernel, TElement, TStorage, SplitKeys>(device) : KernelFor<TKernel, TElement, TStorage, WholeKeys>(device);
+        var grid = new Index3D(queryBlocks * splits, TKernel.Heads, launch.Batch);
+        // Split over the keys: each part writes its unnormalized output rows, row max and row sum; a second kernel merges them.
+        long splitRows = (long)splits * launch.Batch * TKernel.Heads * launch.QueryLength;
+        using var partialOutput = splits > 1 ? Tensor.Create<float>(device, checked((int)(splitRows * PaddedDim(TKernel.HeadDim)))) : null;
+        using var partialRows = splits > 1 ? Tensor.Create<float>(device, checked((int)(splitRows * 2))) : null;
+        var split = new KeySplit { Count = splits, Output = partialOutput?.View() ?? ArrayView<float>.Empty, Rows = partialRows?.View() ?? ArrayView<float>.Empty };
         var lse = launch.LogSumExp is { } l ? l.View() : ArrayView<float>.Empty;
         var keyLengths = launch.KeyLengths is { } lengths ? lengths.View() : ArrayView<int>.Empty; // empty: no key padding
         // A varlen launch: grid x covers the longest sequence's query blocks (launch.QueryLength); shorter ones exit early.
@@ -154,7 +161,8 @@ public static class FlashAttention
         var sizes = new Lengths(launch.QueryLength, launch.KeyLength);
         if (TKernel.ModTensorCount == 0)
         {
-            kernel(config, qv, kv, vv, ov, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, masks, sizes);
+            kernel(config, qv, kv, vv, ov, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, masks, sizes, split);
+            Combine<TKernel, TElement, TStorage>(device, split, ov, lse, launch.Batch, sizes);
             return;
         }
         // Modifiers that read tensors: a read outside a tensor's shape is recorded in the kernel and thrown here after it.
@@ -163,13 +171,130 @@ public static class FlashAttention
         {
             errors.Clear();
             masks.ModTensors = IlgpuModTensors.From(launch.ModTensors, errors.View);
-            kernel(config, qv, kv, vv, ov, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, masks, sizes);
+            kernel(config, qv, kv, vv, ov, lse, keyLengths, queryOffsets, keyOffsets, documentIds, prefixLengths, masks, sizes, split);
             errors.Check<TKernel>(device, launch.ModTensors);
+            Combine<TKernel, TElement, TStorage>(device, split, ov, lse, launch.Batch, sizes);
         }
     }
 
+    /// <summary>The loaded kernel of one specialization (compiled at its first launch on the device, then cached there).</summary>
+    private static Action<KernelConfig, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>,
+        ArrayView<int>, ArrayView<int>, ArrayView<int>, MaskInputs, Lengths, KeySplit> KernelFor<TKernel, TElement, TStorage, TSplit>(IlgpuDevice device)
+        where TKernel : struct, IAttentionKernel
+        where TElement : unmanaged
+        where TStorage : struct, IStorage<TElement>
+        where TSplit : struct, ISplitMode =>
+        device.Kernel(typeof(Entry<TKernel, TElement, TStorage, TSplit>), static accelerator =>
+            accelerator.LoadStreamKernel<ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<TElement>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+                ArrayView<int>, ArrayView<int>, MaskInputs, Lengths, KeySplit>(
+                Kernel<TKernel, TElement, TStorage, TSplit>));
+
     /// <summary>The key to the loaded kernel of one specialization in a device's kernel cache.</summary>
-    private static class Entry<TKernel, TElement, TStorage>;
+    private static class Entry<TKernel, TElement, TStorage, TSplit>;
+
+    /// <summary>Whether a kernel specialization splits the keys of its groups (a literal, so the other path is not compiled).</summary>
+    public interface ISplitMode
+    {
+        static abstract bool Splits { get; }
+    }
+
+    /// <summary>Each group sees all its keys and writes the output itself.</summary>
+    public struct WholeKeys : ISplitMode
+    {
+        public static bool Splits => false;
+    }
+
+    /// <summary>Each group sees one part of its keys and leaves its rows for <see cref="CombineKernel"/>.</summary>
+    public struct SplitKeys : ISplitMode
+    {
+        public static bool Splits => true;
+    }
+
+    /// <summary>The key to the loaded combine kernel of one specialization.</summary>
+    private static class CombineEntry<TKernel, TElement, TStorage>;
+
+    /// <summary>Tests set this to force a number of key splits on any device (null: <see cref="KeySplits"/> decides).</summary>
+    internal static int? ForcedKeySplits;
+
+    /// <summary>
+    /// Parts to split each group's keys into (flash-decoding): 1 when the groups fill one wave of 4 resident groups per
+    /// multiprocessor, otherwise enough for about two waves, at most one part per 4 key blocks and 32 parts. (On an H200,
+    /// splitting B1 H16 T4096 D64's 1024 groups in two made it 12 % slower; decode and short prefill gain.)
+    /// <paramref name="multiprocessors"/> is 0 on the host (ILGPU's CPU accelerator gains nothing from splitting).
+    /// </summary>
+    public static int KeySplits(int groups, int keyBlocks, int multiprocessors)
+    {
+        int maxSplits = Math.Max(1, Math.Min(32, keyBlocks / 4));
+        if (ForcedKeySplits is { } forced)
+            return Math.Clamp(forced, 1, Math.Max(1, keyBlocks));
+        int wave = 4 * multiprocessors;
+        if (groups <= 0 || groups >= wave)
+            return 1;
+        return Math.Min(maxSplits, (2 * wave + groups - 1) / groups);
+    }
+
+    /// <summary>How a launch splits its keys, and where the parts leave their rows (empty views when it does not split).</summary>
+    public struct KeySplit
+    {
+        /// <summary>Parts per group's keys (1: no split; the kernel writes the output itself).</summary>
+        public int Count;
+
+        /// <summary>Unnormalized output rows, [split][batch][head][query][PaddedDim].</summary>
+        public ArrayView<float> Output;
+
+        /// <summary>Each part's row max (log2 domain) and row sum, [split][batch][head][query][2].</summary>
+        public ArrayView<float> Rows;
+    }
+
+    /// <summary>Merges the key splits' partial rows into the output and log-sum-exp (nothing to do without a split).</summary>
+    private static void Combine<TKernel, TElement, TStorage>(IlgpuDevice device, KeySplit split, ArrayView<TElement> output, ArrayView<float> logSumExp, int batch, Lengths lengths)
+        where TKernel : struct, IAttentionKernel
+        where TElement : unmanaged
+        where TStorage : struct, IStorage<TElement>
+    {
+        if (split.Count == 1)
+            return;
+        var combine = device.Kernel(typeof(CombineEntry<TKernel, TElement, TStorage>), static accelerator =>
+            accelerator.LoadAutoGroupedStreamKernel<Index1D, KeySplit, ArrayView<TElement>, ArrayView<float>, int, Lengths>(CombineKernel<TKernel, TElement, TStorage>));
+        combine((int)((long)batch * TKernel.Heads * lengths.Query * PaddedDim(TKernel.HeadDim)), split, output, logSumExp, batch, lengths);
+    }
+
+    /// <summary>
+    /// One output element (batch, head, query, dim) from the key splits: o = Σ 2^(mᵢ − m)·oᵢ / Σ 2^(mᵢ − m)·lᵢ with m the
+    /// largest part max; a row no part saw stores zeros and a log-sum-exp of −∞. Dim 0 also writes the log-sum-exp.
+    /// </summary>
+    public static void CombineKernel<TKernel, TElement, TStorage>(Index1D index, KeySplit split, ArrayView<TElement> output, ArrayView<float> logSumExp, int batch, Lengths lengths)
+        where TKernel : struct, IAttentionKernel
+        where TElement : unmanaged
+        where TStorage : struct, IStorage<TElement>
+    {
+        int dim = PaddedDim(TKernel.HeadDim);
+        int d = index % dim;
+        long row = index / dim; // ((batch·H + head)·Tq + query)
+        if (d >= TKernel.HeadDim)
+            return;
+        long rowsPerSplit = (long)batch * TKernel.Heads * lengths.Query;
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < split.Count; i++)
+            max = XMath.Max(max, split.Rows[2 * (i * rowsPerSplit + row)]);
+        float sum = 0f, value = 0f;
+        if (max != float.NegativeInfinity)
+        {
+            for (int i = 0; i < split.Count; i++)
+            {
+                long at = i * rowsPerSplit + row;
+                float weight = XMath.Exp2(split.Rows[2 * at] - max); // 0 for a part that saw no key (max −∞)
+                sum += weight * split.Rows[2 * at + 1];
+                value += weight * split.Output[at * dim + d];
+            }
+        }
+        int query = (int)(row % lengths.Query);
+        int head = (int)(row / lengths.Query % TKernel.Heads);
+        int b = (int)(row / lengths.Query / TKernel.Heads);
+        output[AttentionAddressing<TKernel>.Output(b, head, query, lengths) + d] = TStorage.Store(sum > 0f ? value / sum : 0f);
+        if (TKernel.HasLogSumExp && d == 0)
+            logSumExp[row] = sum > 0f ? (max + XMath.Log2(sum)) * Ln2 : float.NegativeInfinity;
+    }
 
     /// <summary>
     /// The mask's diagonal d (query i sees keys j ≤ i + d): Tk − Tq for the bottom-right aligned Causal and
@@ -222,13 +347,14 @@ public static class FlashAttention
     }
 
     /// <summary>The kernel: one group per (query block, head, batch); see the class remarks for the three stages.</summary>
-    public static void Kernel<TKernel, TElement, TStorage>(
+    public static void Kernel<TKernel, TElement, TStorage, TSplit>(
         ArrayView<TElement> q, ArrayView<TElement> k, ArrayView<TElement> v, ArrayView<TElement> output, ArrayView<float> logSumExp,
         ArrayView<int> keyLengths, ArrayView<int> queryOffsets, ArrayView<int> keyOffsets, ArrayView<int> documentIds, ArrayView<int> prefixLengths,
-        MaskInputs masks, Lengths lengths)
+        MaskInputs masks, Lengths lengths, KeySplit split)
         where TKernel : struct, IAttentionKernel
         where TElement : unmanaged
         where TStorage : struct, IStorage<TElement>
+        where TSplit : struct, ISplitMode
     {
         int dim = PaddedDim(TKernel.HeadDim), rows = BlockRows(TKernel.HeadDim), blockKeys = BlockKeys(TKernel.HeadDim);
         // Shared memory: queries [dim][rows] (pre-scaled), keys [dim][blockKeys] then probabilities [blockKeys][rows] and the
@@ -244,8 +370,12 @@ public static class FlashAttention
         // with batch 0. Positions (query, key) stay sequence-local.
         // Under a causal mask later query blocks see more keys: they go first (grid x reversed), so the longest blocks do
         // not start in the last wave and leave the GPU idle at the tail.
+        // Grid x is (query block, key split) with the split fastest.
         bool causal = TKernel.Mask == AttentionMask.Causal || TKernel.Mask == AttentionMask.CausalTopLeft;
-        var place = new Place { Batch = Grid.IdxZ, Head = Grid.IdxY, FirstQuery = (causal ? Grid.DimX - 1 - Grid.IdxX : Grid.IdxX) * rows };
+        int splits = TSplit.Splits ? split.Count : 1;
+        int part = TSplit.Splits ? Grid.IdxX % splits : 0, queryBlock = TSplit.Splits ? Grid.IdxX / splits : Grid.IdxX;
+        int queryBlocks = TSplit.Splits ? Grid.DimX / splits : Grid.DimX;
+        var place = new Place { Batch = Grid.IdxZ, Head = Grid.IdxY, FirstQuery = (causal ? queryBlocks - 1 - queryBlock : queryBlock) * rows };
         place.KvHead = place.Head / (TKernel.Heads / TKernel.KvHeads); // GQA: consecutive query heads share a key/value head
         place.Sequence = TKernel.IsVarlen
             ? new Lengths(queryOffsets[place.Batch + 1] - queryOffsets[place.Batch], keyOffsets[place.Batch + 1] - keyOffsets[place.Batch])
@@ -258,13 +388,21 @@ public static class FlashAttention
         place.Rows = XMath.Min(rows, place.Sequence.Query - place.FirstQuery);
         place.Diagonal = Diagonal<TKernel>(place.Sequence);
         KeyRange<TKernel>(place.FirstQuery, place.Rows, place.Sequence, KeysOf(keyLengths, place.Batch, place.Sequence), out int keyStart, out place.KeyEnd);
+        // This part's whole blocks of the range (a part may get none: it then leaves max −∞ and sum 0).
+        int firstPartKey = keyStart, partEnd = place.KeyEnd;
+        if (TSplit.Splits)
+        {
+            int partBlocks = ((place.KeyEnd - keyStart + blockKeys - 1) / blockKeys + splits - 1) / splits;
+            firstPartKey = keyStart + part * partBlocks * blockKeys;
+            partEnd = XMath.Min(place.KeyEnd, firstPartKey + partBlocks * blockKeys);
+        }
 
         int thread = Group.IdxX, threads = Group.DimX;
         StageQueries<TKernel, TElement, TStorage>(q, queryTile, place, lengths, thread, threads);
         // The softmax's threads: `parts` per row (at least 4: GroupSize ≥ 4·rows), row = thread mod rows, so a warp reads
         // consecutive floats of the probability tile. Each keeps its row's running max and its own part of the running sum.
-        int parts = threads / rows, softmaxRow = thread % rows, part = thread / rows;
-        var softmax = new RowSoftmax { Max = float.NegativeInfinity, Sum = 0f, Active = part < parts };
+        int parts = threads / rows, softmaxRow = thread % rows, softmaxPart = thread / rows;
+        var softmax = new RowSoftmax { Max = float.NegativeInfinity, Sum = 0f, Active = softmaxPart < parts };
         var partials = keyTile.SubView(blockKeys * rows, threads);
 
         // This thread's output tile, if it has one: rows 4·tileRow…+3, dims 4·tileDim…+3, in registers over the whole key range.
@@ -279,9 +417,9 @@ public static class FlashAttention
         int scoreRow = thread / (blockKeys / 4), scoreKey = thread - scoreRow * (blockKeys / 4);
         Group.Barrier();
 
-        for (int firstKey = keyStart; firstKey < place.KeyEnd; firstKey += blockKeys)
+        for (int firstKey = firstPartKey; firstKey < partEnd; firstKey += blockKeys)
         {
-            int keys = XMath.Min(blockKeys, place.KeyEnd - firstKey);
+            int keys = XMath.Min(blockKeys, partEnd - firstKey);
             // Block skipping: a block that no row of the group sees (only the element masks can hide one inside the key
             // range) is neither staged nor computed. The vote is uniform, so every thread skips together.
             if (HasElementMask<TKernel>() && !Group.BarrierOr(scorer && AnyVisible<TKernel>(place, 4 * scoreRow, firstKey + 4 * scoreKey, masks, documentIds, prefixLengths, lengths)))
@@ -295,9 +433,9 @@ public static class FlashAttention
             if (scorer)
                 s.Store<TKernel>(keyTile, place, scoreRow, scoreKey, firstKey, rows, masks, documentIds, prefixLengths, lengths);
             Group.Barrier();
-            softmax.PartialMax(keyTile, partials, keys, rows, parts, softmaxRow, part);
+            softmax.PartialMax(keyTile, partials, keys, rows, parts, softmaxRow, softmaxPart);
             Group.Barrier();
-            softmax.Exponentiate(keyTile, partials, rowState, keys, rows, parts, softmaxRow, part);
+            softmax.Exponentiate(keyTile, partials, rowState, keys, rows, parts, softmaxRow, softmaxPart);
             Group.Barrier();
             if (accumulator)
                 AccumulateValues(ref o0, ref o1, ref o2, ref o3, keyTile, valueTile, rowState, keys, rows, dim, tileRow, tileDim);
@@ -308,13 +446,20 @@ public static class FlashAttention
         if (softmax.Active)
             partials[thread] = softmax.Sum;
         Group.Barrier();
-        if (softmax.Active && part == 0 && softmaxRow < place.Rows)
+        if (softmax.Active && softmaxPart == 0 && softmaxRow < place.Rows)
         {
             float sum = 0f;
             for (int i = 0; i < parts; i++)
                 sum += partials[i * rows + softmaxRow];
-            rowState[softmaxRow] = sum > 0f ? 1f / sum : 0f;
-            if (TKernel.HasLogSumExp)
+            if (TSplit.Splits)
+            {
+                // A key split: this part's max and sum; the combine kernel divides and writes the log-sum-exp.
+                long splitRow = SplitRow<TKernel>(place, part, softmaxRow, lengths);
+                split.Rows[2 * splitRow] = softmax.Max;
+                split.Rows[2 * splitRow + 1] = sum;
+            }
+            rowState[softmaxRow] = TSplit.Splits ? 1f : sum > 0f ? 1f / sum : 0f;
+            if (TKernel.HasLogSumExp && !TSplit.Splits)
             {
                 int query = place.FirstQuery + softmaxRow;
                 // [B, H, Tq], or [H, TotalQ] for a packed batch (FlashAttention's varlen layout).
@@ -327,10 +472,33 @@ public static class FlashAttention
         Group.Barrier();
         if (!accumulator)
             return;
+        if (TSplit.Splits)
+        {
+            StorePartialRow<TKernel>(split, o0, place, part, lengths, 4 * tileRow, 4 * tileDim);
+            StorePartialRow<TKernel>(split, o1, place, part, lengths, 4 * tileRow + 1, 4 * tileDim);
+            StorePartialRow<TKernel>(split, o2, place, part, lengths, 4 * tileRow + 2, 4 * tileDim);
+            StorePartialRow<TKernel>(split, o3, place, part, lengths, 4 * tileRow + 3, 4 * tileDim);
+            return;
+        }
         StoreRow<TKernel, TElement, TStorage>(output, o0, rowState, place, lengths, rows, 4 * tileRow, 4 * tileDim);
         StoreRow<TKernel, TElement, TStorage>(output, o1, rowState, place, lengths, rows, 4 * tileRow + 1, 4 * tileDim);
         StoreRow<TKernel, TElement, TStorage>(output, o2, rowState, place, lengths, rows, 4 * tileRow + 2, 4 * tileDim);
         StoreRow<TKernel, TElement, TStorage>(output, o3, rowState, place, lengths, rows, 4 * tileRow + 3, 4 * tileDim);
+    }
+
+    /// <summary>Row <paramref name="row"/> of the group in key split <paramref name="part"/>: ((part·B + batch)·H + head)·Tq + query.</summary>
+    private static long SplitRow<TKernel>(in Place place, int part, int row, Lengths lengths)
+        where TKernel : struct, IAttentionKernel =>
+        (((long)part * Grid.DimZ + place.Batch) * TKernel.Heads + place.Head) * lengths.Query + place.FirstQuery + row;
+
+    /// <summary>Stores four unnormalized dims of group row <paramref name="row"/> for key split <paramref name="part"/>, if the row is real.</summary>
+    private static void StorePartialRow<TKernel>(KeySplit split, Float4 values, in Place place, int part, Lengths lengths, int row, int firstDim)
+        where TKernel : struct, IAttentionKernel
+    {
+        if (row >= place.Rows)
+            return;
+        var rowsOut = split.Output.Cast<Float4>();
+        rowsOut[SplitRow<TKernel>(place, part, row, lengths) * (PaddedDim(TKernel.HeadDim) / 4) + firstDim / 4] = values;
     }
 
     /// <summary>

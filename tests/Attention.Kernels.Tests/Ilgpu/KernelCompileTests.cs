@@ -54,7 +54,10 @@ public sealed class KernelCompileTests(ITestOutputHelper log, KernelCompileTests
     public void Attention_kernel_compiles_to_ptx_and_opencl_c(string kernelType)
     {
         var type = typeof(KernelCompileTests).Assembly.GetType(kernelType)!;
-        Compile(capabilities => FlashAttentionEntryPoint(type, capabilities), explicitlyGrouped: true, type.Name);
+        // Both specializations: whole key ranges, and key splits (flash-decoding) with their partial-row stores.
+        Compile(capabilities => FlashAttentionEntryPoint(type, capabilities, typeof(FlashAttention.WholeKeys)), explicitlyGrouped: true, type.Name);
+        Compile(capabilities => FlashAttentionEntryPoint(type, capabilities, typeof(FlashAttention.SplitKeys)), explicitlyGrouped: true, type.Name + " (key splits)");
+        Compile(capabilities => CombineEntryPoint(FlashAttentionEntryPoint(type, capabilities, typeof(FlashAttention.SplitKeys))), explicitlyGrouped: false, type.Name + " (combine)");
     }
 
     /// <summary>Every graph-op kernel (one compiled kernel per op serves every model).</summary>
@@ -81,11 +84,15 @@ public sealed class KernelCompileTests(ITestOutputHelper log, KernelCompileTests
         Compile(_ => method, explicitlyGrouped: false, $"Fill<{bits.Name}>");
     }
 
+    /// <summary>The key splits' combine kernel for the same kernel struct and storage as <paramref name="attention"/>.</summary>
+    private static MethodInfo CombineEntryPoint(MethodInfo attention) =>
+        typeof(FlashAttention).GetMethod(nameof(FlashAttention.CombineKernel))!.MakeGenericMethod(attention.GetGenericArguments()[..3]);
+
     /// <summary>
     /// The kernel method ILGPU compiles for <paramref name="kernel"/> on a target with <paramref name="capabilities"/>: its
     /// storage read off the generated launch method, fp16 as the runtime picks it (hardware Half or integer conversions).
     /// </summary>
-    private static MethodInfo FlashAttentionEntryPoint(Type kernel, CapabilityContext capabilities)
+    private static MethodInfo FlashAttentionEntryPoint(Type kernel, CapabilityContext capabilities, Type split)
     {
         var launch = kernel.GetMethods(BindingFlags.Public | BindingFlags.Static).First(m => m.Name is "Launch" or "Run");
         var storage = launch.GetParameters()[0].ParameterType.GetGenericArguments()[0];
@@ -93,7 +100,7 @@ public sealed class KernelCompileTests(ITestOutputHelper log, KernelCompileTests
             : storage == typeof(System.Half) && FlashAttention.HasNativeHalf(capabilities) ? (typeof(ILGPU.Half), typeof(Fp16Storage))
             : storage == typeof(System.Half) ? (typeof(ushort), typeof(Fp16BitsStorage))
             : (typeof(ushort), typeof(Bf16Storage));
-        return typeof(FlashAttention).GetMethod(nameof(FlashAttention.Kernel))!.MakeGenericMethod(kernel, element, converter);
+        return typeof(FlashAttention).GetMethod(nameof(FlashAttention.Kernel))!.MakeGenericMethod(kernel, element, converter, split);
     }
 
     private void Compile(Func<CapabilityContext, MethodInfo> method, bool explicitlyGrouped, string name)
