@@ -365,12 +365,11 @@ public static class FlashAttention
         var valueTile = SharedMemory.Allocate<Float4>(blockKeys * dim / 4).Cast<float>();
         var rowState = SharedMemory.Allocate<Float4>(RowVectors * rows / 4).Cast<float>();
 
-        // Group → (batch, head, block of query rows). A packed variable-length batch (IsVarlen, a literal): sequence
-        // `batch` has its own lengths and starts at these token rows of the [Total, heads, D] tensors, addressed as BTHD
-        // with batch 0. Positions (query, key) stay sequence-local.
+        // Group → (batch, head, block of query rows, key split): grid x is (query block, split) with the split fastest.
         // Under a causal mask later query blocks see more keys: they go first (grid x reversed), so the longest blocks do
-        // not start in the last wave and leave the GPU idle at the tail.
-        // Grid x is (query block, key split) with the split fastest.
+        // not start in the last wave and leave the GPU idle at the tail. A packed variable-length batch (IsVarlen, a
+        // literal): sequence `batch` has its own lengths and starts at these token rows of the [Total, heads, D] tensors,
+        // addressed as BTHD with batch 0. Positions (query, key) stay sequence-local.
         bool causal = TKernel.Mask == AttentionMask.Causal || TKernel.Mask == AttentionMask.CausalTopLeft;
         int splits = TSplit.Splits ? split.Count : 1;
         int part = TSplit.Splits ? Grid.IdxX % splits : 0, queryBlock = TSplit.Splits ? Grid.IdxX / splits : Grid.IdxX;
