@@ -375,9 +375,7 @@ void Bench<T>(Kernel<T> kernel, Shape shape) where T : unmanaged
     var p = kernel.Problem(shape.Batch, shape.QueryLength, shape.KeyLength);
     double flops = kernel.Cost(shape.Batch, shape.QueryLength, shape.KeyLength).Flops;
     // Key splits the launch will use (flash-decoding when the groups cannot fill the GPU), shown when there are any.
-    int rows = Attention.Kernels.Ilgpu.Kernels.FlashAttention.BlockRows(kernel.HeadDim), keysABlock = Attention.Kernels.Ilgpu.Kernels.FlashAttention.BlockKeys(kernel.HeadDim);
-    int splits = Attention.Kernels.Ilgpu.Kernels.FlashAttention.KeySplits((shape.QueryLength + rows - 1) / rows * kernel.Heads * shape.Batch,
-        (shape.KeyLength + keysABlock - 1) / keysABlock, device.RunsOnHost ? 0 : accelerator.NumMultiprocessors);
+    int splits = Attention.Kernels.Ilgpu.Kernels.FlashAttention.KeySplitsFor(device, kernel.HeadDim, kernel.Heads, shape.Batch, shape.QueryLength, shape.KeyLength);
     string label = $"{shape.Label + (splits > 1 ? $" ×{splits} split" : ""),-30} {(shape.Causal ? "causal" : "dense "),-6} {kernel.Storage}";
     try
     {

@@ -132,8 +132,7 @@ public static class FlashAttention
             throw new NotSupportedException($"Head dim {TKernel.HeadDim} needs groups of {threads} threads; {device.Name} allows {device.MaxGroupSize}.");
         int rows = BlockRows(TKernel.HeadDim);
         int queryBlocks = (launch.QueryLength + rows - 1) / rows;
-        int splits = TKernel.IsVarlen ? 1 : KeySplits(queryBlocks * TKernel.Heads * launch.Batch, (launch.KeyLength + BlockKeys(TKernel.HeadDim) - 1) / BlockKeys(TKernel.HeadDim),
-            device.RunsOnHost ? 0 : device.Accelerator.NumMultiprocessors);
+        int splits = TKernel.IsVarlen ? 1 : KeySplitsFor(device, TKernel.HeadDim, TKernel.Heads, launch.Batch, launch.QueryLength, launch.KeyLength);
         // Two specializations: the split one carries the parts' bookkeeping, the whole one none of it (registers: 63 for D = 64
         // without against 71 with, on an H200, which is 4 groups per multiprocessor against 3).
         var kernel = splits > 1 ? KernelFor<TKernel, TElement, TStorage, SplitKeys>(device) : KernelFor<TKernel, TElement, TStorage, WholeKeys>(device);
@@ -231,6 +230,14 @@ public static class FlashAttention
         if (groups <= 0 || groups >= wave)
             return 1;
         return Math.Min(maxSplits, (2 * wave + groups - 1) / groups);
+    }
+
+    /// <summary>The key splits of a launch of this shape on <paramref name="device"/> (<see cref="KeySplits"/> on its groups and key blocks).</summary>
+    public static int KeySplitsFor(IlgpuDevice device, int headDim, int heads, int batch, int queryLength, int keyLength)
+    {
+        int rows = BlockRows(headDim), keys = BlockKeys(headDim);
+        return KeySplits((queryLength + rows - 1) / rows * heads * batch, (keyLength + keys - 1) / keys,
+            device.RunsOnHost ? 0 : device.Accelerator.NumMultiprocessors);
     }
 
     /// <summary>How a launch splits its keys, and where the parts leave their rows (empty views when it does not split).</summary>
@@ -457,7 +464,8 @@ public static class FlashAttention
                 split.Rows[2 * splitRow] = softmax.Max;
                 split.Rows[2 * splitRow + 1] = sum;
             }
-            rowState[softmaxRow] = TSplit.Splits ? 1f : sum > 0f ? 1f / sum : 0f;
+            else
+                rowState[softmaxRow] = sum > 0f ? 1f / sum : 0f;
             if (TKernel.HasLogSumExp && !TSplit.Splits)
             {
                 int query = place.FirstQuery + softmaxRow;
